@@ -1,0 +1,433 @@
+package builder
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Engines and runtimes project.toml may name.
+const (
+	EngineCluster = "cluster"
+	EngineLocal   = "local"
+
+	RuntimeDocker  = "docker"
+	RuntimePodman  = "podman"
+	RuntimeBuildah = "buildah"
+)
+
+// Defaults for the optional keys.
+const (
+	// DefaultExecutorImage is the Kaniko executor the cluster builder runs. The
+	// original gcr.io/kaniko-project is archived; this is a maintained fork,
+	// pinned by digest so a build never changes under the user's feet.
+	DefaultExecutorImage = "ghcr.io/osscontainertools/kaniko:v1.28.2@sha256:4ea0e7301e3f6806de15150e4982c73018351e28c1dca6947bd3b4afb5ae3c60"
+	DefaultTTLRegistry   = "ttl.sh"
+	DefaultTTLDuration   = "2h"
+	DefaultDockerfile    = "Dockerfile"
+)
+
+// Project is project.toml as written, plus where it was read from. The anchor
+// schema (seed 000) loads unchanged; every other key is an optional extension.
+type Project struct {
+	Project   ProjectInfo      `toml:"project"`
+	Build     Build            `toml:"build"`
+	Tools     map[string]*Tool `toml:"tools"`
+	Workflows []*Workflow      `toml:"workflows"`
+
+	// File is the path project.toml was loaded from, as the user gave it;
+	// errors name it. Dir is its absolute directory: every relative path in
+	// the file is relative to it, not to the working directory.
+	File string `toml:"-"`
+	Dir  string `toml:"-"`
+	// ToolOrder lists tool names in the order the file declares them.
+	ToolOrder []string `toml:"-"`
+
+	pos *positions
+}
+
+// ProjectInfo is the [project] table.
+type ProjectInfo struct {
+	Name        string `toml:"name"`
+	Version     string `toml:"version"`
+	Description string `toml:"description"`
+}
+
+// Build is the [build] table.
+type Build struct {
+	// Engine chooses the default build section: "cluster" (Kaniko pods) or
+	// "local" (docker, podman or buildah on this machine).
+	Engine  string        `toml:"engine"`
+	Local   LocalBuild    `toml:"local"`
+	Cluster ClusterBuild  `toml:"cluster"`
+	Kaniko  KanikoOptions `toml:"kaniko"`
+	TTL     TTLBuild      `toml:"ttl"`
+}
+
+// LocalBuild is [build.local].
+type LocalBuild struct {
+	Runtime  string `toml:"runtime"`
+	Registry string `toml:"registry"`
+	// Push defaults to true: cwlpatch needs the digest a registry reports.
+	Push        *bool `toml:"push"`
+	Concurrency *int  `toml:"concurrency"`
+}
+
+// ClusterBuild is [build.cluster].
+type ClusterBuild struct {
+	Namespace      string `toml:"namespace"`
+	ServiceAccount string `toml:"serviceAccount"`
+	Registry       string `toml:"registry"`
+	// Secret names a kubernetes.io/dockerconfigjson secret in Namespace.
+	Secret string `toml:"secret"`
+}
+
+// KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
+// `cwlbuild plugin --backend kaniko` alike.
+type KanikoOptions struct {
+	Image              string            `toml:"image"`
+	Cache              *KanikoCache      `toml:"cache"`
+	RegistryMirrors    []string          `toml:"registryMirrors"`
+	RegistryMap        map[string]string `toml:"registryMap"`
+	SnapshotMode       string            `toml:"snapshotMode"`
+	UseNewRun          bool              `toml:"useNewRun"`
+	CompressedCaching  *bool             `toml:"compressedCaching"`
+	InsecureRegistries []string          `toml:"insecureRegistries"`
+	Resources          *Resources        `toml:"resources"`
+	Timeout            string            `toml:"timeout"`
+	Concurrency        *int              `toml:"concurrency"`
+}
+
+// KanikoCache is [build.kaniko.cache].
+type KanikoCache struct {
+	Repo       string `toml:"repo"`
+	TTL        string `toml:"ttl"`
+	RunLayers  *bool  `toml:"runLayers"`
+	CopyLayers bool   `toml:"copyLayers"`
+}
+
+// Resources is [build.kaniko.resources]: the Kaniko pod's requests and limits.
+type Resources struct {
+	Requests *ResourceAmounts `toml:"requests"`
+	Limits   *ResourceAmounts `toml:"limits"`
+}
+
+// ResourceAmounts are Kubernetes quantities ("500m", "2Gi").
+type ResourceAmounts struct {
+	CPU              string `toml:"cpu"`
+	Memory           string `toml:"memory"`
+	EphemeralStorage string `toml:"ephemeralStorage"`
+}
+
+// TTLBuild is [build.ttl]: an anonymous registry whose images expire.
+type TTLBuild struct {
+	Registry string `toml:"registry"`
+	Duration string `toml:"duration"`
+}
+
+// Tool is one [tools.NAME] table: a CommandLineTool and its build context.
+type Tool struct {
+	Name string `toml:"-"`
+	// Context is the build context directory, relative to project.toml.
+	Context string `toml:"context"`
+	// Path is "FILE#ID" or "FILE": the CWL process whose DockerRequirement
+	// cwlpatch rewrites.
+	Path       string            `toml:"path"`
+	Dockerfile string            `toml:"dockerfile"`
+	Target     string            `toml:"target"`
+	BuildArgs  map[string]string `toml:"buildArgs"`
+	// Image overrides the image name (registry and repository, no tag).
+	Image string  `toml:"image"`
+	Tests []*Test `toml:"tests"`
+}
+
+// Workflow is one [[workflows]] entry.
+type Workflow struct {
+	Path  string  `toml:"path"`
+	Tests []*Test `toml:"tests"`
+}
+
+// Test is one [[tools.NAME.tests]] or [[workflows.tests]] entry.
+type Test struct {
+	Name        string         `toml:"name"`
+	Description string         `toml:"description"`
+	Params      map[string]any `toml:"params"`
+	Execution   Execution      `toml:"execution"`
+}
+
+// Execution is a test's execution table.
+type Execution struct {
+	Cluster ClusterExecution `toml:"cluster"`
+	Paths   ExecutionPaths   `toml:"paths"`
+}
+
+// ClusterExecution holds Calrissian's resource and account options.
+type ClusterExecution struct {
+	MaxRAM            string `toml:"max_ram"`
+	MaxCores          any    `toml:"max_cores"`
+	PodServiceAccount string `toml:"pod_serviceaccount"`
+	UsageReport       string `toml:"usage_report"`
+	ToolLogsBasepath  string `toml:"tool_logs_basepath"`
+	DaskGateway       bool   `toml:"dask_gateway"`
+	Debug             bool   `toml:"debug"`
+}
+
+// ExecutionPaths places a test's files under its own volume.
+type ExecutionPaths struct {
+	Volume          string `toml:"volume"`
+	Stdout          string `toml:"stdout"`
+	Stderr          string `toml:"stderr"`
+	TmpOutdirPrefix string `toml:"tmp_outdir_prefix"`
+	Outdir          string `toml:"outdir"`
+}
+
+// LoadProject reads, decodes and validates project.toml. Decoding is strict:
+// a misspelt key is an error that names its line and the nearest valid key.
+func LoadProject(file string) (*Project, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProject(file, data)
+}
+
+// ParseProject is LoadProject on bytes already read; file names them in errors
+// and sets the directory relative paths are resolved against.
+func ParseProject(file string, data []byte) (*Project, error) {
+	pos, err := indexPositions(data)
+	if err != nil {
+		// The decoder reports the same syntax error with its line.
+		if derr := toml.Unmarshal(data, &map[string]any{}); derr != nil {
+			return nil, decodeError(file, derr)
+		}
+		return nil, &Error{File: file, Msg: "invalid TOML: " + err.Error()}
+	}
+	p := &Project{File: file, pos: pos}
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return nil, decodeError(file, err)
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	p.Dir = filepath.Dir(abs)
+	p.ToolOrder = pos.toolOrder
+	for _, name := range p.ToolOrder {
+		if t := p.Tools[name]; t != nil {
+			t.Name = name
+		}
+	}
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// OrderedTools returns the tools in file order.
+func (p *Project) OrderedTools() []*Tool {
+	out := make([]*Tool, 0, len(p.ToolOrder))
+	for _, name := range p.ToolOrder {
+		if t, ok := p.Tools[name]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Abs resolves a path written in project.toml against its directory.
+func (p *Project) Abs(rel string) string {
+	if filepath.IsAbs(rel) {
+		return filepath.Clean(rel)
+	}
+	return filepath.Join(p.Dir, filepath.FromSlash(rel))
+}
+
+// Line returns the line of a dotted key path ("tools.crop.context"), or of
+// its nearest enclosing table, or 0 when unknown.
+func (p *Project) Line(key string) int {
+	if p.pos == nil {
+		return 0
+	}
+	return p.pos.line(key)
+}
+
+// Errorf formats an error located at key: "project.toml:14: tools.crop...".
+func (p *Project) Errorf(key, format string, args ...any) error {
+	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *Project) applyDefaults() {
+	b := &p.Build
+	if b.TTL.Registry == "" {
+		b.TTL.Registry = DefaultTTLRegistry
+	}
+	if b.TTL.Duration == "" {
+		b.TTL.Duration = DefaultTTLDuration
+	}
+	if b.Kaniko.Image == "" {
+		b.Kaniko.Image = DefaultExecutorImage
+	}
+	if b.Local.Runtime == "" {
+		b.Local.Runtime = RuntimeDocker
+	}
+	for _, t := range p.Tools {
+		if t.Dockerfile == "" {
+			t.Dockerfile = DefaultDockerfile
+		}
+	}
+}
+
+// Error is a problem at one place of project.toml.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found by one validation pass.
+type Errors []error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap lets errors.As find each problem.
+func (es Errors) Unwrap() []error { return es }
+
+// decodeError rewrites go-toml's errors into file:line messages; unknown keys
+// get the nearest valid key of their table as a suggestion.
+func decodeError(file string, err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) {
+		var out Errors
+		for i := range sm.Errors {
+			de := &sm.Errors[i]
+			row, _ := de.Position()
+			key := []string(de.Key())
+			name := key[len(key)-1]
+			table := key[:len(key)-1]
+			msg := fmt.Sprintf("unknown key %q", name)
+			if len(table) > 0 {
+				msg += fmt.Sprintf(" in [%s]", strings.Join(table, "."))
+			}
+			if s := suggest(name, validKeys(reflect.TypeOf(Project{}), table)); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			out = append(out, &Error{File: file, Line: row, Key: strings.Join(key, "."), Msg: msg})
+		}
+		return out
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		return &Error{File: file, Line: row, Key: strings.Join(de.Key(), "."), Msg: de.Error()}
+	}
+	return &Error{File: file, Msg: err.Error()}
+}
+
+// validKeys lists the TOML keys of the table at path inside t, walking
+// struct fields, maps (tool names) and slices (arrays of tables).
+func validKeys(t reflect.Type, path []string) []string {
+	for _, part := range path {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+			continue
+		case reflect.Struct:
+			f, ok := fieldByTag(t, part)
+			if !ok {
+				return nil
+			}
+			t = f.Type
+		default:
+			return nil
+		}
+	}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := tomlName(t.Field(i)); tag != "" {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if tomlName(t.Field(i)) == name {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func tomlName(f reflect.StructField) string {
+	tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if tag == "-" {
+		return ""
+	}
+	return tag
+}
+
+// suggest returns the candidate closest to name by edit distance, when it is
+// close enough to be a likely typo.
+func suggest(name string, candidates []string) string {
+	best, bestDist := "", len(name)/2+2
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,155 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// validate checks what the decoder cannot: values, files on disk, image
+// names. It collects every problem so one run shows them all.
+func (p *Project) validate() error {
+	var errs Errors
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b := &p.Build
+	switch b.Engine {
+	case EngineCluster, EngineLocal:
+	case "":
+		add(p.Errorf("build", "[build] engine is not set: use %q or %q", EngineCluster, EngineLocal))
+	default:
+		add(p.Errorf("build.engine", "build.engine %q: must be %q or %q", b.Engine, EngineCluster, EngineLocal))
+	}
+	switch b.Local.Runtime {
+	case RuntimeDocker, RuntimePodman, RuntimeBuildah:
+	default:
+		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %q, %q or %q",
+			b.Local.Runtime, RuntimeDocker, RuntimePodman, RuntimeBuildah))
+	}
+	if b.Kaniko.Image != "" {
+		if _, err := name.ParseReference(b.Kaniko.Image); err != nil {
+			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: %v", b.Kaniko.Image, err))
+		} else if isFloating(b.Kaniko.Image) {
+			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: pin a version tag or digest, not a floating tag", b.Kaniko.Image))
+		}
+	}
+	if len(p.Tools) == 0 {
+		add(&Error{File: p.File, Msg: "no [tools.NAME] table: nothing to build"})
+	}
+	images := map[string]string{} // image -> tool, per profile-qualified key
+	for _, t := range p.OrderedTools() {
+		key := "tools." + t.Name
+		add(p.checkContext(t, key))
+		if t.Path == "" {
+			add(p.Errorf(key, "tools.%s.path is not set: name the CWL process as \"FILE#ID\"", t.Name))
+		} else {
+			add(p.checkCWLFile(t.Path, key+".path"))
+		}
+		for _, prof := range Profiles {
+			img := p.ImageName(t, prof)
+			if prof == p.DefaultProfile() && p.Registry(prof) == "" && t.Image == "" {
+				add(p.Errorf(key, "tool %q has no image: set build.%s.registry or tools.%s.image", t.Name, p.Build.Engine, t.Name))
+				continue
+			}
+			if _, err := name.NewRepository(img); err != nil {
+				field := key
+				if t.Image != "" {
+					field = key + ".image"
+				}
+				add(p.Errorf(field, "tool %q: invalid image name %q under profile %s: %v", t.Name, img, prof, err))
+				continue
+			}
+			k := string(prof) + "\x00" + img
+			if other, dup := images[k]; dup {
+				add(p.Errorf(key, "tools %q and %q both build image %q", other, t.Name, img))
+				continue
+			}
+			images[k] = t.Name
+		}
+	}
+	for i, w := range p.Workflows {
+		key := fmt.Sprintf("workflows.%d", i)
+		if w.Path == "" {
+			add(p.Errorf(key, "workflows[%d].path is not set", i))
+			continue
+		}
+		add(p.checkCWLFile(w.Path, key+".path"))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (p *Project) checkContext(t *Tool, key string) error {
+	if t.Context == "" {
+		return p.Errorf(key, "tools.%s.context is not set", t.Name)
+	}
+	dir := p.Abs(t.Context)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return p.Errorf(key+".context", "tools.%s.context %q: no such directory", t.Name, t.Context)
+	case err != nil:
+		return p.Errorf(key+".context", "tools.%s.context %q: %v", t.Name, t.Context, err)
+	case !st.IsDir():
+		return p.Errorf(key+".context", "tools.%s.context %q: not a directory", t.Name, t.Context)
+	}
+	df := filepath.Join(dir, filepath.FromSlash(t.Dockerfile))
+	st, err = os.Stat(df)
+	if err != nil || !st.Mode().IsRegular() {
+		field := key + ".context"
+		if t.Dockerfile != DefaultDockerfile {
+			field = key + ".dockerfile"
+		}
+		return p.Errorf(field, "tools.%s: no %s in context %q", t.Name, t.Dockerfile, t.Context)
+	}
+	return nil
+}
+
+// checkCWLFile checks that the file part of "FILE#ID" exists. Whether the id
+// is in it is cwlpatch's business (`cwlbuild check` asks it).
+func (p *Project) checkCWLFile(ref, key string) error {
+	file, _ := SplitProcessRef(ref)
+	if file == "" {
+		return p.Errorf(key, "%s %q: no file before '#'", key, ref)
+	}
+	st, err := os.Stat(p.Abs(file))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return p.Errorf(key, "%s %q: no such file", key, file)
+	case err != nil:
+		return p.Errorf(key, "%s %q: %v", key, file, err)
+	case !st.Mode().IsRegular():
+		return p.Errorf(key, "%s %q: not a regular file", key, file)
+	}
+	return nil
+}
+
+// SplitProcessRef splits "FILE#ID" into its file and id; the id is "" for a
+// reference to a single-process document. A leading '#' on the id is dropped.
+func SplitProcessRef(ref string) (file, id string) {
+	file, id, _ = strings.Cut(ref, "#")
+	return file, id
+}
+
+// isFloating reports an image reference that can change under the user:
+// no tag, or "latest", and no digest.
+func isFloating(ref string) bool {
+	if strings.Contains(ref, "@sha256:") {
+		return false
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return false
+	}
+	return r.Identifier() == "latest"
+}

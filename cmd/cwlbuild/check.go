@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "validate project.toml, build contexts, Dockerfiles and CWL references",
+		UsageText: "cwlbuild check [-f project.toml]",
+		Description: `Prints one line per problem and exits 1 if there is any.
+
+Example:
+   cwlbuild check -f project.toml`,
+		Flags:  []cli.Flag{projectFlag()},
+		Action: runCheck,
+	}
+}
+
+func runCheck(c *cli.Context) error {
+	proj, err := builder.LoadProject(c.String("file"))
+	problems := 0
+	if err != nil {
+		var errs builder.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintln(c.App.Writer, e)
+			}
+			problems = len(errs)
+		} else {
+			fmt.Fprintln(c.App.Writer, err)
+			problems = 1
+		}
+	} else {
+		for _, e := range checkProcesses(proj) {
+			fmt.Fprintln(c.App.Writer, e)
+			problems++
+		}
+	}
+	if problems > 0 {
+		return cli.Exit(fmt.Sprintf("%d problem(s) found", problems), 1)
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.ToolOrder), len(proj.Workflows))
+	return nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/textdiff"
+	"github.com/eoap/cwlbuild/skaffold"
+)
+
+// DefaultSkaffoldFile is where generate writes, next to project.toml.
+const DefaultSkaffoldFile = "skaffold-auto.yaml"
+
+func generateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "generate",
+		Usage:     "write the Skaffold config (skaffold-auto.yaml) for project.toml",
+		UsageText: "cwlbuild generate [-f project.toml] [-o skaffold-auto.yaml|-] [--check]",
+		Description: `Writes one Skaffold artifact per tool, in project.toml order. The default build
+section follows [build] engine; profiles cluster, local and ttl are always there.
+
+Examples:
+   cwlbuild generate
+   cwlbuild generate -f pkg/project.toml -o -
+   cwlbuild generate --check              # CI: exit 1 if skaffold-auto.yaml is stale
+   go tool skaffold build -p ttl -f skaffold-auto.yaml`,
+		Flags: []cli.Flag{
+			projectFlag(),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output file, `-` for stdout (default: skaffold-auto.yaml next to project.toml)"},
+			&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 and print a diff if the output file is out of date"},
+			&cli.StringFlag{Name: "plugin-command", Value: "cwlbuild", Usage: "program Skaffold's custom builder runs for podman/buildah builds"},
+		},
+		Action: runGenerate,
+	}
+}
+
+func runGenerate(c *cli.Context) error {
+	proj, err := builder.LoadProject(c.String("file"))
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	out := c.String("output")
+	if out == "" {
+		out = filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile)
+	}
+	baseDir := proj.Dir
+	if out != "-" {
+		abs, err := filepath.Abs(out)
+		if err != nil {
+			return err
+		}
+		baseDir = filepath.Dir(abs)
+	}
+	data, warnings, err := skaffold.Generate(proj, skaffold.Options{
+		BaseDir:       baseDir,
+		PluginCommand: c.String("plugin-command"),
+	})
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("%s: %v", proj.File, err), 1)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+	}
+	if out == "-" {
+		_, err := c.App.Writer.Write(data)
+		return err
+	}
+	if c.Bool("check") {
+		old, err := os.ReadFile(out)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return cli.Exit(err.Error(), 1)
+		}
+		if bytes.Equal(old, data) {
+			fmt.Fprintf(c.App.Writer, "%s is up to date\n", out)
+			return nil
+		}
+		fmt.Fprint(c.App.Writer, textdiff.Unified(old, data, out, out+" (generated)"))
+		return cli.Exit(fmt.Sprintf("%s is out of date: run `cwlbuild generate`", out), 1)
+	}
+	if err := atomicfile.Write(out, data, 0o644); err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d artifacts, default build %s, profiles cluster, local, ttl\n",
+		out, len(proj.ToolOrder), proj.DefaultProfile())
+	return nil
+}

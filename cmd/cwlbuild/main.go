@@ -1,0 +1,60 @@
+// Command cwlbuild turns a CWL application package's project.toml into
+// container images: it writes the Skaffold config that builds one image per
+// command-line tool, serves as Skaffold's custom builder, and runs the CWL
+// tests the package declares.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			if msg := ec.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, msg)
+			}
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "cwlbuild:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "cwlbuild",
+		Usage: "build the container images of a CWL application package with Skaffold",
+		Description: `cwlbuild reads project.toml and writes skaffold-auto.yaml, one artifact per
+command-line tool, built in Kubernetes by Kaniko, locally, or to a TTL registry.
+
+Examples:
+   cwlbuild generate                      # project.toml -> skaffold-auto.yaml
+   go tool skaffold build -f skaffold-auto.yaml -q --file-output build.json
+   cwlpatch build.json                    # pin every tool's DockerRequirement
+   cwlbuild check                         # validate project.toml and its files`,
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			generateCommand(),
+			checkCommand(),
+		},
+	}
+}
+
+// projectFlag is the -f flag every subcommand shares.
+func projectFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name:    "file",
+		Aliases: []string{"f"},
+		Value:   "project.toml",
+		Usage:   "project file; paths in it are relative to its directory",
+	}
+}
