@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -55,11 +56,15 @@ func (p *Project) validate() error {
 		}
 		for _, prof := range Profiles {
 			img := p.ImageName(t, prof)
-			if prof == p.DefaultProfile() && p.Registry(prof) == "" && t.Image == "" {
-				add(p.Errorf(key, "tool %q has no image: set build.%s.registry or tools.%s.image", t.Name, p.Build.Engine, t.Name))
+			if p.Registry(prof) == "" && t.Image == "" {
+				// A profile with no registry is only an error when it is the
+				// one [build] engine selects.
+				if prof == p.DefaultProfile() {
+					add(p.Errorf(key, "tool %q has no image: set build.%s.registry or tools.%s.image", t.Name, p.Build.Engine, t.Name))
+				}
 				continue
 			}
-			if _, err := name.NewRepository(img); err != nil {
+			if err := checkImageName(img); err != nil {
 				field := key
 				if t.Image != "" {
 					field = key + ".image"
@@ -139,6 +144,26 @@ func (p *Project) checkCWLFile(ref, key string) error {
 func SplitProcessRef(ref string) (file, id string) {
 	file, id, _ = strings.Cut(ref, "#")
 	return file, id
+}
+
+// imageNamePattern is the distribution reference grammar for a name without
+// tag or digest: an optional registry host[:port], then lowercase path
+// components separated by '/'.
+var imageNamePattern = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// checkImageName rejects what no registry accepts; unlike go-containerregistry
+// it allows one-letter repositories, as Docker does.
+func checkImageName(img string) error {
+	if len(img) > 255 {
+		return errors.New("longer than 255 characters")
+	}
+	if strings.ContainsAny(img, "@") || strings.Count(img[strings.LastIndex(img, "/")+1:], ":") > 0 {
+		return errors.New("give the name without tag or digest")
+	}
+	if !imageNamePattern.MatchString(img) {
+		return errors.New("path components must be lowercase letters, digits and separators (. _ __ -)")
+	}
+	return nil
 }
 
 // isFloating reports an image reference that can change under the user:

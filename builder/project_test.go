@@ -1,0 +1,193 @@
+package builder
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoadAnchorProject(t *testing.T) {
+	p, err := LoadProject("../testdata/projects/anchor/project.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.ToolOrder, []string{"crop", "norm_diff", "otsu", "stac", "stac-geoparquet"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("tool order %v, want %v", got, want)
+	}
+	if p.Build.Engine != EngineCluster || p.Build.Cluster.Secret != "kaniko-secret" || p.Build.Cluster.ServiceAccount != "kaniko-sa" {
+		t.Errorf("build section decoded wrong: %+v", p.Build)
+	}
+	crop := p.Tools["crop"]
+	if len(crop.Tests) != 2 || crop.Tests[1].Name != "crop-test-nir" || crop.Tests[1].Execution.Paths.Volume != "/calrissian/crop-nir" {
+		t.Errorf("crop tests decoded wrong: %+v", crop.Tests)
+	}
+	if crop.Tests[0].Execution.Cluster.MaxCores != int64(1) || crop.Tests[0].Execution.Cluster.MaxRAM != "1G" {
+		t.Errorf("execution.cluster decoded wrong: %+v", crop.Tests[0].Execution.Cluster)
+	}
+	rasters, ok := p.Tools["norm_diff"].Tests[0].Params["rasters"].([]any)
+	if !ok || len(rasters) != 2 || rasters[0].(map[string]any)["class"] != "File" {
+		t.Errorf("File array param decoded wrong: %#v", p.Tools["norm_diff"].Tests[0].Params["rasters"])
+	}
+	if len(p.Workflows) != 2 || p.Workflows[1].Tests[0].Execution.Cluster.MaxRAM != "4G" {
+		t.Errorf("workflows decoded wrong")
+	}
+	if p.Build.Kaniko.Image != DefaultExecutorImage || p.Build.TTL.Registry != "ttl.sh" || p.Build.TTL.Duration != "2h" {
+		t.Errorf("defaults not applied: %+v %+v", p.Build.Kaniko, p.Build.TTL)
+	}
+	if l := p.Line("tools.otsu.context"); l != 98 {
+		t.Errorf("line of tools.otsu.context = %d, want 98", l)
+	}
+	if l := p.Line("tools.crop.tests.1.execution.paths.volume"); l != 68 {
+		t.Errorf("line of second crop test volume = %d, want 68", l)
+	}
+}
+
+func TestToolOrderFollowsFile(t *testing.T) {
+	p, err := LoadProject("../testdata/projects/extended/project.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.ToolOrder, []string{"otsu", "crop", "norm_diff"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("tool order %v, want %v", got, want)
+	}
+	plan := NewPlan(p)
+	var images []string
+	for _, a := range plan.Artifacts {
+		images = append(images, a.Images[ProfileCluster])
+	}
+	want := []string{"harbor.example.com/eoap/otsu", "localhost:5000/custom/cropper", "harbor.example.com/eoap/norm_diff"}
+	if !reflect.DeepEqual(images, want) {
+		t.Errorf("cluster images %v, want %v", images, want)
+	}
+	if got := plan.Artifacts[1].Images[ProfileTTL]; got != "ttl.sh/cropper" {
+		t.Errorf("ttl image of an overridden tool = %q", got)
+	}
+	if plan.Artifacts[0].Dockerfile != "docker/Containerfile" || plan.Artifacts[0].BuildArgs["EXTRA"] != "two words" {
+		t.Errorf("otsu artifact %+v", plan.Artifacts[0])
+	}
+}
+
+// base is a minimal valid project; each case edits it.
+const base = `[project]
+name = "p"
+
+[build]
+engine = "cluster"
+
+[build.cluster]
+namespace = "ns"
+serviceAccount = "sa"
+registry = "ghcr.io/eoap"
+secret = "push"
+
+[tools.b]
+context = "tools/b"
+path = "app.cwl#b"
+
+[tools.a]
+context = "tools/a"
+path = "app.cwl#a"
+`
+
+func writeProject(t *testing.T, toml string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, tool := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(dir, "tools", tool), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tools", tool, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "project.toml")
+	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestProjectErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(string) string
+		want string // after "project.toml:"
+	}{
+		{"misspelt key", func(s string) string { return strings.Replace(s, "namespace =", "namespce =", 1) },
+			`8: unknown key "namespce" in [build.cluster] (did you mean "namespace"?)`},
+		{"misspelt tool key", func(s string) string { return strings.Replace(s, `context = "tools/a"`, `contxt = "tools/a"`, 1) },
+			`18: unknown key "contxt" in [tools.a] (did you mean "context"?)`},
+		{"misspelt test key", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.paths]\nvolum = \"/x\"\n"
+		}, `24: unknown key "volum" in [tools.a.tests.execution.paths] (did you mean "volume"?)`},
+		{"unknown table", func(s string) string { return s + "\n[biuld]\nengine = \"local\"\n" },
+			`21: unknown key "biuld" (did you mean "build"?)`},
+		{"missing context", func(s string) string { return strings.Replace(s, `"tools/a"`, `"tools/nope"`, 1) },
+			`18: tools.a.context "tools/nope": no such directory`},
+		{"context without Dockerfile", func(s string) string { return strings.Replace(s, `"tools/a"`, `"."`, 1) },
+			`18: tools.a: no Dockerfile in context "."`},
+		{"missing dockerfile option", func(s string) string {
+			return strings.Replace(s, `path = "app.cwl#a"`, "path = \"app.cwl#a\"\ndockerfile = \"Containerfile\"", 1)
+		}, `20: tools.a: no Containerfile in context "tools/a"`},
+		{"duplicate image", func(s string) string {
+			return s + "image = \"ghcr.io/eoap/b\"\n"
+		}, `17: tools "b" and "a" both build image "ghcr.io/eoap/b"`},
+		{"invalid image", func(s string) string { return strings.Replace(s, "[tools.a]", "[tools.Upper]", 1) },
+			`invalid image name "ghcr.io/eoap/Upper"`},
+		{"missing CWL file", func(s string) string { return strings.Replace(s, `"app.cwl#a"`, `"gone.cwl#a"`, 1) },
+			`19: tools.a.path "gone.cwl": no such file`},
+		{"missing workflow file", func(s string) string { return s + "\n[[workflows]]\npath = \"wf.cwl#main\"\n" },
+			`22: workflows.0.path "wf.cwl": no such file`},
+		{"bad engine", func(s string) string { return strings.Replace(s, `engine = "cluster"`, `engine = "k8s"`, 1) },
+			`5: build.engine "k8s": must be "cluster" or "local"`},
+		{"floating executor", func(s string) string {
+			return s + "\n[build.kaniko]\nimage = \"gcr.io/kaniko-project/executor:latest\"\n"
+		},
+			`not a floating tag`},
+		{"syntax error", func(s string) string { return strings.Replace(s, `name = "p"`, `name = "p`, 1) },
+			`2:`},
+		{"wrong type", func(s string) string { return strings.Replace(s, `namespace = "ns"`, `namespace = 3`, 1) },
+			`8:`},
+		{"no registry", func(s string) string { return strings.Replace(s, `registry = "ghcr.io/eoap"`, ``, 1) },
+			`tool "b" has no image: set build.cluster.registry or tools.b.image`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeProject(t, tc.edit(base))
+			_, err := LoadProject(file)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error:\n%v\nwant it to contain %q", err, tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), file+":") {
+				t.Errorf("error does not start with the file name: %v", err)
+			}
+		})
+	}
+}
+
+func TestValidProjectLoads(t *testing.T) {
+	p, err := LoadProject(writeProject(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.ToolOrder, []string{"b", "a"}) {
+		t.Errorf("order %v", p.ToolOrder)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	keys := []string{"namespace", "serviceAccount", "registry", "secret"}
+	for in, want := range map[string]string{"namespce": "namespace", "serviceaccount": "serviceAccount", "regsitry": "registry", "zzzzzzzzzz": ""} {
+		if got := suggest(in, keys); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+// Package testenv finds the real engines tests run against (Skaffold from
+// go.mod's tool directive, podman, buildah, cwltool...). A missing engine
+// skips the test on a developer's machine but fails it under CI=true: CI
+// installs everything through the setup script and must never skip silently.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	skaffoldOnce sync.Once
+	skaffoldPath string
+	skaffoldErr  error
+)
+
+// Missing skips or fails t for an engine that is not installed.
+func Missing(t testing.TB, what string, err error) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not available in CI (run scripts/setup.sh): %v", what, err)
+	}
+	t.Skipf("%s is not available (run scripts/setup.sh): %v", what, err)
+}
+
+// ModuleRoot is the directory holding go.mod.
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Skaffold returns the path of the Skaffold binary pinned in go.mod,
+// building it through `go tool -n` on first use.
+func Skaffold(t testing.TB) string {
+	t.Helper()
+	skaffoldOnce.Do(func() {
+		cmd := exec.Command("go", "tool", "-n", "skaffold")
+		cmd.Dir = ModuleRoot()
+		out, err := cmd.Output()
+		skaffoldPath, skaffoldErr = strings.TrimSpace(string(out)), err
+	})
+	if skaffoldErr != nil {
+		Missing(t, "skaffold (go tool skaffold)", skaffoldErr)
+	}
+	return skaffoldPath
+}
+
+// LookPath returns the path of a program on PATH, or skips/fails t.
+func LookPath(t testing.TB, prog string) string {
+	t.Helper()
+	p, err := exec.LookPath(prog)
+	if err != nil {
+		Missing(t, prog, err)
+	}
+	return p
+}
+
+// CopyDir copies a testdata tree into a fresh temporary directory, so tests
+// that write (generated files, patched CWL) never touch tracked files.
+func CopyDir(t testing.TB, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
