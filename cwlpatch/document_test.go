@@ -1,0 +1,46 @@
+package cwlpatch
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFindProcesses(t *testing.T) {
+	tests := []struct {
+		name, doc, id string
+		wantClass     string
+		wantErr       string
+	}{
+		{"graph id", "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: crop\n", "crop", "CommandLineTool", ""},
+		{"hash id in file", "$graph:\n- class: CommandLineTool\n  id: '#crop'\n", "crop", "CommandLineTool", ""},
+		{"hash id in ref", "$graph:\n- class: CommandLineTool\n  id: crop\n", "#crop", "CommandLineTool", ""},
+		{"single process", "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\n", "", "CommandLineTool", ""},
+		{"json packed", `{"$graph": [{"class": "Workflow", "id": "#main", "steps": []}, {"class": "CommandLineTool", "id": "#crop"}], "cwlVersion": "v1.2"}`, "crop", "CommandLineTool", ""},
+		{"inline run", "class: Workflow\nid: main\nsteps:\n  s1:\n    run:\n      class: CommandLineTool\n      id: inner\n", "inner", "CommandLineTool", ""},
+		{"missing id", "$graph:\n- class: CommandLineTool\n  id: crop\n", "nomask", "", `no process with id "nomask"`},
+		{"ambiguous file", "$graph:\n- class: CommandLineTool\n  id: a\n- class: CommandLineTool\n  id: b\n", "", "", "holds 2 processes"},
+		{"not CWL", "just: data\n", "x", "", "not a CWL document"},
+		{"not YAML", "a: [\n", "x", "", "not valid YAML"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDocument("f.cwl", []byte(tc.doc))
+			var p *Process
+			if err == nil {
+				p, err = d.Find(tc.id)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Class != tc.wantClass {
+				t.Errorf("class %q", p.Class)
+			}
+		})
+	}
+}
