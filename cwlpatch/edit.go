@@ -1,0 +1,298 @@
+package cwlpatch
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Edit replaces Length bytes at Offset with Text.
+type Edit struct {
+	Offset, Length int
+	Text           string
+}
+
+// Apply returns data with non-overlapping edits applied.
+func Apply(data []byte, edits []Edit) []byte {
+	sorted := append([]Edit(nil), edits...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Offset > sorted[j].Offset })
+	out := append([]byte(nil), data...)
+	for _, e := range sorted {
+		out = append(out[:e.Offset], append([]byte(e.Text), out[e.Offset+e.Length:]...)...)
+	}
+	return out
+}
+
+// PinEdits returns the edits that make process p pull image: every
+// DockerRequirement.dockerPull under hints or requirements is rewritten, or,
+// when there is none, a DockerRequirement is added to requirements in the
+// form the document uses. Warnings name what may still defeat the pin.
+func (d *Document) PinEdits(p *Process, image string) ([]Edit, []string, error) {
+	var edits []Edit
+	var warnings []string
+	for _, section := range []string{"hints", "requirements"} {
+		req := findRequirement(mapGet(p.Node, section), "DockerRequirement")
+		if req == nil {
+			continue
+		}
+		pull := mapGet(req, "dockerPull")
+		if pull == nil || pull.Kind != yaml.ScalarNode {
+			return nil, nil, fmt.Errorf("%s:%d: %s.DockerRequirement of %q has no dockerPull to pin", d.File, req.Line, section, p.ID)
+		}
+		if id := mapGet(req, "dockerImageId"); id != nil {
+			warnings = append(warnings, fmt.Sprintf("%s:%d: %q has dockerImageId %q beside dockerPull: cwltool runs that image, not the pinned one", d.File, id.Line, p.ID, id.Value))
+		}
+		e, err := d.replaceScalar(pull, image)
+		if err != nil {
+			return nil, nil, err
+		}
+		edits = append(edits, e)
+	}
+	if len(edits) == 0 {
+		e, err := d.inject(p, image)
+		if err != nil {
+			return nil, nil, err
+		}
+		edits = append(edits, e)
+	}
+	warnings = append(warnings, d.overrides(p)...)
+	return edits, warnings, nil
+}
+
+// findRequirement finds class in a hints/requirements node of either form:
+// a mapping keyed by class, or a list of objects with a class field.
+func findRequirement(section *yaml.Node, class string) *yaml.Node {
+	if section == nil {
+		return nil
+	}
+	switch section.Kind {
+	case yaml.MappingNode:
+		if v := mapGet(section, class); v != nil && v.Kind == yaml.MappingNode {
+			return v
+		}
+	case yaml.SequenceNode:
+		for _, item := range section.Content {
+			if c := mapGet(item, "class"); c != nil && c.Value == class {
+				return item
+			}
+		}
+	}
+	return nil
+}
+
+// overrides warns about DockerRequirements in enclosing workflows' or steps'
+// requirements, which CWL lets override the tool's own hint.
+func (d *Document) overrides(p *Process) []string {
+	var out []string
+	for _, parent := range p.Parents {
+		if r := findRequirement(mapGet(parent.Node, "requirements"), "DockerRequirement"); r != nil {
+			out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, parent.ID, p.ID))
+		}
+	}
+	if p.ID == "" {
+		return out
+	}
+	for _, wf := range d.Processes {
+		if wf.Class != "Workflow" {
+			continue
+		}
+		forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
+			run := mapGet(step, "run")
+			if run == nil || run.Kind != yaml.ScalarNode || NormalizeID(run.Value) != p.ID {
+				return
+			}
+			if r := findRequirement(mapGet(step, "requirements"), "DockerRequirement"); r != nil {
+				out = append(out, fmt.Sprintf("%s:%d: a step of workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
+			}
+			if r := findRequirement(mapGet(wf.Node, "requirements"), "DockerRequirement"); r != nil {
+				out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
+			}
+		})
+	}
+	return out
+}
+
+func forEachStep(steps *yaml.Node, f func(*yaml.Node)) {
+	if steps == nil {
+		return
+	}
+	switch steps.Kind {
+	case yaml.SequenceNode:
+		for _, s := range steps.Content {
+			f(s)
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(steps.Content); i += 2 {
+			f(steps.Content[i])
+		}
+	}
+}
+
+// replaceScalar rewrites one scalar in its own quoting style.
+func (d *Document) replaceScalar(v *yaml.Node, value string) (Edit, error) {
+	start := d.offset(v)
+	if start < 0 || start >= len(d.Data) {
+		return Edit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
+	}
+	end := -1
+	var text string
+	switch {
+	case v.Style&yaml.DoubleQuotedStyle != 0 && d.Data[start] == '"':
+		for j := start + 1; j < len(d.Data); j++ {
+			if d.Data[j] == '\\' {
+				j++
+				continue
+			}
+			if d.Data[j] == '"' {
+				end = j + 1
+				break
+			}
+		}
+		text = `"` + value + `"`
+	case v.Style&yaml.SingleQuotedStyle != 0 && d.Data[start] == '\'':
+		for j := start + 1; j < len(d.Data); j++ {
+			if d.Data[j] == '\'' {
+				if j+1 < len(d.Data) && d.Data[j+1] == '\'' {
+					j++
+					continue
+				}
+				end = j + 1
+				break
+			}
+		}
+		text = "'" + strings.ReplaceAll(value, "'", "''") + "'"
+	case v.Style == 0 && bytes.HasPrefix(d.Data[start:], []byte(v.Value)):
+		end = start + len(v.Value)
+		text = value
+	}
+	if end < 0 {
+		return Edit{}, fmt.Errorf("%s:%d: dockerPull is written in a form cwlpatch cannot rewrite in place", d.File, v.Line)
+	}
+	return Edit{Offset: start, Length: end - start, Text: text}, nil
+}
+
+// inject adds a DockerRequirement to the process's requirements.
+func (d *Document) inject(p *Process, image string) (Edit, error) {
+	nl := d.Newline
+	reqs := mapGet(p.Node, "requirements")
+	listForm := false
+	if reqs != nil {
+		listForm = reqs.Kind == yaml.SequenceNode
+	} else if h := mapGet(p.Node, "hints"); h != nil {
+		listForm = h.Kind == yaml.SequenceNode
+	} else {
+		listForm = d.JSON // cwltool --pack writes lists
+	}
+	entry := func(flow bool) string {
+		switch {
+		case d.JSON && listForm:
+			return `{"class": "DockerRequirement", "dockerPull": "` + image + `"}`
+		case d.JSON:
+			return `"DockerRequirement": {"dockerPull": "` + image + `"}`
+		case flow && listForm:
+			return "{class: DockerRequirement, dockerPull: " + image + "}"
+		default:
+			return "DockerRequirement: {dockerPull: " + image + "}"
+		}
+	}
+	where := fmt.Sprintf("%s:%d", d.File, p.Node.Line)
+	if reqs != nil {
+		if reqs.Style&yaml.FlowStyle != 0 || len(reqs.Content) == 0 {
+			off := d.offset(reqs)
+			if off < 0 || off >= len(d.Data) || (d.Data[off] != '{' && d.Data[off] != '[') {
+				return Edit{}, fmt.Errorf("%s: cannot locate requirements of %q", where, p.ID)
+			}
+			text := entry(true)
+			if len(reqs.Content) > 0 {
+				text += ", "
+			}
+			return Edit{Offset: off + 1, Text: text}, nil
+		}
+		first := reqs.Content[0]
+		keyOff := d.offset(first)
+		if listForm {
+			keyOff = d.offset(firstKey(first))
+		}
+		lineStart, indent := d.lineIndent(keyOff)
+		parentOff := d.offset(keyNode(p.Node, "requirements"))
+		_, parentIndent := d.lineIndent(parentOff)
+		step := strings.Repeat(" ", max(2, len(indent)-len(parentIndent)))
+		if listForm {
+			// "  - class: X": the dash sits inside indent's line, before the key.
+			dash := bytes.LastIndexByte(d.Data[lineStart:keyOff], '-')
+			if dash < 0 || strings.TrimSpace(string(d.Data[lineStart:lineStart+dash])) != "" {
+				return Edit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
+			}
+			pad := strings.Repeat(" ", keyOff-(lineStart+dash))
+			ind := string(d.Data[lineStart : lineStart+dash])
+			text := ind + "-" + pad[1:] + "class: DockerRequirement" + nl + ind + pad + "dockerPull: " + image + nl
+			return Edit{Offset: lineStart, Text: text}, nil
+		}
+		if strings.TrimSpace(string(d.Data[lineStart:keyOff])) != "" {
+			return Edit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
+		}
+		text := indent + "DockerRequirement:" + nl + indent + step + "dockerPull: " + image + nl
+		return Edit{Offset: lineStart, Text: text}, nil
+	}
+	// No requirements key: add one.
+	if p.Node.Style&yaml.FlowStyle != 0 {
+		off := d.offset(p.Node)
+		if off < 0 || off >= len(d.Data) || d.Data[off] != '{' {
+			return Edit{}, fmt.Errorf("%s: cannot locate process %q", where, p.ID)
+		}
+		var text string
+		switch {
+		case d.JSON && listForm:
+			text = `"requirements": [` + entry(true) + `], `
+		case d.JSON:
+			text = `"requirements": {` + entry(true) + `}, `
+		case listForm:
+			text = "requirements: [" + entry(true) + "], "
+		default:
+			text = "requirements: {" + entry(true) + "}, "
+		}
+		return Edit{Offset: off + 1, Text: text}, nil
+	}
+	// Insert after the identifying keys (class, id, ...), before the first
+	// other key; never before the first key, which may share the line of a
+	// "- " list item.
+	at := 2
+	for at < len(p.Node.Content) && leadingKeys[p.Node.Content[at].Value] {
+		at += 2
+	}
+	if at >= len(p.Node.Content) {
+		return Edit{}, fmt.Errorf("%s: process %q has no key to add requirements before", where, p.ID)
+	}
+	off := d.offset(p.Node.Content[at])
+	lineStart, indent := d.lineIndent(off)
+	if strings.TrimSpace(string(d.Data[lineStart:off])) != "" {
+		return Edit{}, fmt.Errorf("%s: process %q is laid out in a way cwlpatch cannot extend", where, p.ID)
+	}
+	step := "  "
+	if listForm {
+		return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "- class: DockerRequirement" + nl + indent + step + "  dockerPull: " + image + nl}, nil
+	}
+	return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "DockerRequirement:" + nl + indent + step + step + "dockerPull: " + image + nl}, nil
+}
+
+// leadingKeys stay at the top of a process when requirements are added.
+var leadingKeys = map[string]bool{"class": true, "id": true, "cwlVersion": true, "label": true, "doc": true, "$namespaces": true}
+
+func keyNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return m
+}
+
+func firstKey(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.MappingNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}

@@ -1,0 +1,133 @@
+package cwlpatch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
+
+const img = "localhost:5000/crop:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestPinEdits(t *testing.T) {
+	tests := []struct{ name, in, id, want string }{
+		{"map hint plain, comment kept",
+			"$graph:\n- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement:\n      dockerPull: old:latest # was here\n",
+			"crop",
+			"$graph:\n- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement:\n      dockerPull: " + img + " # was here\n"},
+		{"double quoted requirement",
+			"class: CommandLineTool\nrequirements:\n  DockerRequirement:\n    dockerPull: \"old\"\n", "",
+			"class: CommandLineTool\nrequirements:\n  DockerRequirement:\n    dockerPull: \"" + img + "\"\n"},
+		{"single quoted list hint",
+			"class: CommandLineTool\nhints:\n  - class: DockerRequirement\n    dockerPull: 'old'\n", "",
+			"class: CommandLineTool\nhints:\n  - class: DockerRequirement\n    dockerPull: '" + img + "'\n"},
+		{"inject into map requirements",
+			"class: CommandLineTool\nid: crop\nrequirements:\n    InlineJavascriptRequirement: {}\nbaseCommand: echo\n", "crop",
+			"class: CommandLineTool\nid: crop\nrequirements:\n    DockerRequirement:\n        dockerPull: " + img + "\n    InlineJavascriptRequirement: {}\nbaseCommand: echo\n"},
+		{"inject into list requirements",
+			"$graph:\n  - class: CommandLineTool\n    id: crop\n    requirements:\n      - class: InlineJavascriptRequirement\n", "#crop",
+			"$graph:\n  - class: CommandLineTool\n    id: crop\n    requirements:\n      - class: DockerRequirement\n        dockerPull: " + img + "\n      - class: InlineJavascriptRequirement\n"},
+		{"inject with no requirements",
+			"$graph:\n- class: CommandLineTool\n  id: crop\n  baseCommand: echo\n", "crop",
+			"$graph:\n- class: CommandLineTool\n  id: crop\n  requirements:\n    DockerRequirement:\n      dockerPull: " + img + "\n  baseCommand: echo\n"},
+		{"inject flow requirements",
+			"class: CommandLineTool\nid: crop\nrequirements: {InlineJavascriptRequirement: {}}\n", "",
+			"class: CommandLineTool\nid: crop\nrequirements: {DockerRequirement: {dockerPull: " + img + "}, InlineJavascriptRequirement: {}}\n"},
+		{"json update",
+			"{\n  \"class\": \"CommandLineTool\",\n  \"hints\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"old\"}]\n}\n", "",
+			"{\n  \"class\": \"CommandLineTool\",\n  \"hints\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"" + img + "\"}]\n}\n"},
+		{"json inject",
+			"{\"$graph\": [{\"class\": \"CommandLineTool\", \"id\": \"#crop\", \"inputs\": []}]}\n", "crop",
+			"{\"$graph\": [{\"requirements\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"" + img + "\"}], \"class\": \"CommandLineTool\", \"id\": \"#crop\", \"inputs\": []}]}\n"},
+		{"crlf inject",
+			"class: CommandLineTool\r\nid: crop\r\nbaseCommand: echo\r\n", "",
+			"class: CommandLineTool\r\nid: crop\r\nrequirements:\r\n  DockerRequirement:\r\n    dockerPull: " + img + "\r\nbaseCommand: echo\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDocument("t.cwl", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Find(tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edits, _, err := d.PinEdits(p, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(Apply(d.Data, edits))
+			if got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+			// Idempotent: pinning the result again changes nothing.
+			d2, err := ParseDocument("t.cwl", []byte(got))
+			if err != nil {
+				t.Fatalf("result does not parse: %v", err)
+			}
+			p2, _ := d2.Find(tc.id)
+			edits2, _, err := d2.PinEdits(p2, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again := string(Apply(d2.Data, edits2)); again != got {
+				t.Errorf("second pin changed the file:\n%s", again)
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	doc := "$graph:\n- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement: {dockerPull: other}\n  steps:\n    s: {run: '#crop'}\n- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement: {dockerPull: old, dockerImageId: stale}\n"
+	d, _ := ParseDocument("w.cwl", []byte(doc))
+	p, _ := d.Find("crop")
+	_, warnings, err := d.PinEdits(p, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(warnings, "\n")
+	if !strings.Contains(all, "dockerImageId") || !strings.Contains(all, `workflow "main" requires a DockerRequirement`) {
+		t.Errorf("warnings:\n%s", all)
+	}
+}
+
+// TestPatchedAnchorValidates pins every tool of the anchor's packed workflow
+// and has cwltool validate the result.
+func TestPatchedAnchorValidates(t *testing.T) {
+	cwltool := testenv.LookPath(t, "cwltool")
+	dir := testenv.CopyDir(t, "../testdata/projects/anchor/cwl-workflow")
+	file := filepath.Join(dir, "app-water-bodies-cloud-native.cwl")
+	data, _ := os.ReadFile(file)
+	d, err := ParseDocument(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var edits []Edit
+	for _, id := range []string{"crop", "norm_diff", "otsu", "stac", "stac-geoparquet"} {
+		p, err := d.Find(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := d.PinEdits(p, "localhost:5000/"+id+"@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+		if err != nil {
+			t.Fatal(err)
+		}
+		edits = append(edits, e...)
+	}
+	out := Apply(data, edits)
+	os.WriteFile(file, out, 0o644)
+	if n := strings.Count(string(out), "@sha256:"); n != 5 {
+		t.Errorf("%d pinned references, want 5", n)
+	}
+	if !strings.Contains(string(out), "# The workflow: one scatter over the STAC items.") {
+		t.Error("comment lost")
+	}
+	cmd := exec.Command(cwltool, "--validate", file+"#water-bodies")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cwltool --validate: %v\n%s", err, b)
+	}
+}
