@@ -93,29 +93,12 @@ func (d *Document) addProcess(n *yaml.Node, top bool, parents []*Process) {
 	}
 	d.Processes = append(d.Processes, p)
 	// Inline processes: steps[].run when it is a mapping.
-	steps := mapGet(n, "steps")
-	if steps == nil {
-		return
-	}
 	inner := append(append([]*Process(nil), parents...), p)
-	each := func(step *yaml.Node) {
-		if step.Kind != yaml.MappingNode {
-			return
-		}
+	forEachStep(mapGet(n, "steps"), func(step *yaml.Node) {
 		if run := mapGet(step, "run"); run != nil && run.Kind == yaml.MappingNode {
 			d.addProcess(run, false, inner)
 		}
-	}
-	switch steps.Kind {
-	case yaml.SequenceNode:
-		for _, s := range steps.Content {
-			each(s)
-		}
-	case yaml.MappingNode:
-		for i := 1; i < len(steps.Content); i += 2 {
-			each(steps.Content[i])
-		}
-	}
+	})
 }
 
 // NormalizeID makes "#crop", "crop" and "file.cwl#crop" the same id.

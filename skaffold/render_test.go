@@ -20,6 +20,11 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var projects = []string{"anchor", "extended", "localdocker"}
 
 func generate(t *testing.T, dir string) []byte {
+	_, data := loadAndGenerate(t, dir)
+	return data
+}
+
+func loadAndGenerate(t *testing.T, dir string) (*builder.Project, []byte) {
 	t.Helper()
 	p, err := builder.LoadProject(filepath.Join(dir, "project.toml"))
 	if err != nil {
@@ -29,7 +34,7 @@ func generate(t *testing.T, dir string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	return p, data
 }
 
 // TestGolden compares each testdata project's config with its reviewed golden
@@ -73,14 +78,7 @@ func TestSkaffoldLoadsEveryProfile(t *testing.T) {
 	sk := testenv.Skaffold(t)
 	for _, name := range projects {
 		dir := testenv.CopyDir(t, filepath.Join("..", "testdata", "projects", name))
-		p, err := builder.LoadProject(filepath.Join(dir, "project.toml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _, err := Generate(p, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, data := loadAndGenerate(t, dir)
 		file := filepath.Join(dir, "skaffold-auto.yaml")
 		if err := os.WriteFile(file, data, 0o644); err != nil {
 			t.Fatal(err)
