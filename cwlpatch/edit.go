@@ -99,18 +99,21 @@ func (d *Document) overrides(p *Process) []string {
 		if wf.Class != "Workflow" {
 			continue
 		}
+		runsTool := false
 		forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
 			run := mapGet(step, "run")
 			if run == nil || run.Kind != yaml.ScalarNode || NormalizeID(run.Value) != p.ID {
 				return
 			}
+			runsTool = true
 			if r := findRequirement(mapGet(step, "requirements"), "DockerRequirement"); r != nil {
 				out = append(out, fmt.Sprintf("%s:%d: a step of workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
 			}
-			if r := findRequirement(mapGet(wf.Node, "requirements"), "DockerRequirement"); r != nil {
-				out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
-			}
 		})
+		// Once per workflow, however many of its steps run the tool.
+		if r := findRequirement(mapGet(wf.Node, "requirements"), "DockerRequirement"); runsTool && r != nil {
+			out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
+		}
 	}
 	return out
 }

@@ -11,22 +11,21 @@ import (
 // checkProcesses reports every tool or workflow path whose CWL file does not
 // parse or does not hold the named process id.
 func checkProcesses(p *builder.Project) []error {
-	docs := map[string]*cwlpatch.Document{}
-	failed := map[string]bool{}
+	docs := map[string]*cwlpatch.Document{} // nil: the file failed to load
 	var errs []error
 	check := func(ref, key string) {
 		file, id := builder.SplitProcessRef(ref)
-		if failed[file] {
+		doc, ok := docs[file]
+		if ok && doc == nil {
 			return
 		}
-		doc, ok := docs[file]
 		if !ok {
 			data, err := os.ReadFile(p.Abs(file))
 			if err == nil {
 				doc, err = cwlpatch.ParseDocument(file, data)
 			}
 			if err != nil {
-				failed[file] = true
+				docs[file] = nil
 				errs = append(errs, fmt.Errorf("%v (%s, %s:%d)", err, key, p.File, p.Line(key)))
 				return
 			}
