@@ -3,6 +3,7 @@ package cwlpatch
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -22,6 +23,8 @@ type Document struct {
 
 	root      *yaml.Node
 	lineStart []int
+	byID      map[string][]*Process // built by ParseDocument
+	runners   map[string][]stepRun  // built on first use
 }
 
 // Process is a CWL process object (CommandLineTool, Workflow, ...).
@@ -47,6 +50,9 @@ func ParseDocument(file string, data []byte) (*Document, error) {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	d.JSON = len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+	if err := checkLineBreaks(file, data); err != nil {
+		return nil, err
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: not valid YAML or JSON: %v", file, err)
@@ -76,6 +82,10 @@ func ParseDocument(file string, data []byte) (*Document, error) {
 			return nil, fmt.Errorf("%s: not a CWL document (no class and no $graph)", file)
 		}
 		d.addProcess(top, true, nil)
+	}
+	d.byID = map[string][]*Process{}
+	for _, p := range d.Processes {
+		d.byID[p.ID] = append(d.byID[p.ID], p)
 	}
 	return d, nil
 }
@@ -125,19 +135,14 @@ func (d *Document) Find(id string) (*Process, error) {
 		}
 		return nil, fmt.Errorf("%s holds %d processes: name one as FILE#ID", d.File, len(tops))
 	}
-	var found *Process
-	for _, p := range d.Processes {
-		if p.ID == id {
-			if found != nil {
-				return nil, fmt.Errorf("%s:%d: two processes with id %q (the other at line %d)", d.File, p.Node.Line, id, found.Node.Line)
-			}
-			found = p
-		}
-	}
-	if found == nil {
+	found := d.byID[id]
+	if len(found) == 0 {
 		return nil, fmt.Errorf("%s: no process with id %q", d.File, id)
 	}
-	return found, nil
+	if len(found) > 1 {
+		return nil, fmt.Errorf("%s:%d: two processes with id %q (the other at line %d)", d.File, found[1].Node.Line, id, found[0].Node.Line)
+	}
+	return found[0], nil
 }
 
 // mapGet returns the value of key in a mapping node, or nil.
@@ -169,10 +174,35 @@ func (d *Document) offset(n *yaml.Node) int {
 
 // lineIndent returns the leading whitespace of the line holding offset off.
 func (d *Document) lineIndent(off int) (start int, indent string) {
+	off = min(max(off, 0), len(d.Data))
 	start = bytes.LastIndexByte(d.Data[:off], '\n') + 1
 	end := start
 	for end < len(d.Data) && (d.Data[end] == ' ' || d.Data[end] == '\t') {
 		end++
 	}
 	return start, string(d.Data[start:end])
+}
+
+// lineOf returns the 1-based line holding byte offset off.
+func (d *Document) lineOf(off int) int {
+	return sort.Search(len(d.lineStart), func(i int) bool { return d.lineStart[i] > off })
+}
+
+// checkLineBreaks refuses the line breaks YAML honours besides \n and \r\n
+// (a lone \r, NEL, LS, PS): positions are counted in \n-terminated lines, and
+// a splice computed on a different count would land in the wrong place.
+func checkLineBreaks(file string, data []byte) error {
+	line := 1
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\n':
+			line++
+		case data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			return fmt.Errorf("%s:%d: a carriage return without a line feed: use \\n or \\r\\n line endings", file, line)
+		case data[i] == 0xC2 && i+1 < len(data) && data[i+1] == 0x85,
+			data[i] == 0xE2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xA8 || data[i+2] == 0xA9):
+			return fmt.Errorf("%s:%d: a Unicode line or paragraph separator, which YAML reads as a line break: use \\n", file, line)
+		}
+	}
+	return nil
 }

@@ -15,15 +15,23 @@ type Edit struct {
 	Text           string
 }
 
-// Apply returns data with non-overlapping edits applied.
+// Apply returns data with non-overlapping edits applied, in one pass so that
+// a file with thousands of edits costs no more than copying it once.
 func Apply(data []byte, edits []Edit) []byte {
 	sorted := append([]Edit(nil), edits...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Offset > sorted[j].Offset })
-	out := append([]byte(nil), data...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Offset < sorted[j].Offset })
+	size := len(data)
 	for _, e := range sorted {
-		out = append(out[:e.Offset], append([]byte(e.Text), out[e.Offset+e.Length:]...)...)
+		size += len(e.Text) - e.Length
 	}
-	return out
+	out := make([]byte, 0, size)
+	pos := 0
+	for _, e := range sorted {
+		out = append(out, data[pos:e.Offset]...)
+		out = append(out, e.Text...)
+		pos = e.Offset + e.Length
+	}
+	return append(out, data[pos:]...)
 }
 
 // PinEdits returns the edits that make process p pull image: every
@@ -45,7 +53,7 @@ func (d *Document) PinEdits(p *Process, image string) ([]Edit, []string, error) 
 		if id := mapGet(req, "dockerImageId"); id != nil {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %q has dockerImageId %q beside dockerPull: cwltool runs that image, not the pinned one", d.File, id.Line, p.ID, id.Value))
 		}
-		e, err := d.replaceScalar(pull, image)
+		e, err := d.replaceScalar(keyNode(req, "dockerPull"), pull, image)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -95,27 +103,51 @@ func (d *Document) overrides(p *Process) []string {
 	if p.ID == "" {
 		return out
 	}
+	for _, r := range d.stepsRunning()[p.ID] {
+		if req := findRequirement(mapGet(r.step, "requirements"), "DockerRequirement"); req != nil {
+			out = append(out, fmt.Sprintf("%s:%d: a step of workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, req.Line, r.workflow.ID, p.ID))
+		}
+	}
+	// Once per workflow, however many of its steps run the tool.
+	seen := map[*Process]bool{}
+	for _, r := range d.stepsRunning()[p.ID] {
+		if seen[r.workflow] {
+			continue
+		}
+		seen[r.workflow] = true
+		if req := findRequirement(mapGet(r.workflow.Node, "requirements"), "DockerRequirement"); req != nil {
+			out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, req.Line, r.workflow.ID, p.ID))
+		}
+	}
+	return out
+}
+
+// stepRun is a workflow step that runs a process by reference.
+type stepRun struct {
+	workflow *Process
+	step     *yaml.Node
+}
+
+// stepsRunning indexes, once per document, the steps that run each process id
+// by reference ("run: '#crop'"), so that checking n tools costs one walk of
+// the workflows, not n.
+func (d *Document) stepsRunning() map[string][]stepRun {
+	if d.runners != nil {
+		return d.runners
+	}
+	d.runners = map[string][]stepRun{}
 	for _, wf := range d.Processes {
 		if wf.Class != "Workflow" {
 			continue
 		}
-		runsTool := false
 		forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
-			run := mapGet(step, "run")
-			if run == nil || run.Kind != yaml.ScalarNode || NormalizeID(run.Value) != p.ID {
-				return
-			}
-			runsTool = true
-			if r := findRequirement(mapGet(step, "requirements"), "DockerRequirement"); r != nil {
-				out = append(out, fmt.Sprintf("%s:%d: a step of workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
+			if run := mapGet(step, "run"); run != nil && run.Kind == yaml.ScalarNode {
+				id := NormalizeID(run.Value)
+				d.runners[id] = append(d.runners[id], stepRun{wf, step})
 			}
 		})
-		// Once per workflow, however many of its steps run the tool.
-		if r := findRequirement(mapGet(wf.Node, "requirements"), "DockerRequirement"); runsTool && r != nil {
-			out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, wf.ID, p.ID))
-		}
 	}
-	return out
+	return d.runners
 }
 
 func forEachStep(steps *yaml.Node, f func(*yaml.Node)) {
@@ -134,8 +166,22 @@ func forEachStep(steps *yaml.Node, f func(*yaml.Node)) {
 	}
 }
 
-// replaceScalar rewrites one scalar in its own quoting style.
-func (d *Document) replaceScalar(v *yaml.Node, value string) (Edit, error) {
+// replaceScalar rewrites one scalar in its own quoting style. An empty value
+// ("dockerPull:" with nothing after it) is written after its key's colon.
+func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) {
+	if v.Style == 0 && v.Value == "" {
+		off := d.offset(key)
+		if off >= 0 && key.Style == 0 && bytes.HasPrefix(d.Data[off:], []byte(key.Value)) {
+			colon := off + len(key.Value)
+			for colon < len(d.Data) && d.Data[colon] == ' ' {
+				colon++
+			}
+			if colon < len(d.Data) && d.Data[colon] == ':' {
+				return Edit{Offset: colon + 1, Text: " " + value}, nil
+			}
+		}
+		return Edit{}, fmt.Errorf("%s:%d: dockerPull is empty in a form cwlpatch cannot fill in", d.File, v.Line)
+	}
 	start := d.offset(v)
 	if start < 0 || start >= len(d.Data) {
 		return Edit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
@@ -170,6 +216,9 @@ func (d *Document) replaceScalar(v *yaml.Node, value string) (Edit, error) {
 	case v.Style == 0 && bytes.HasPrefix(d.Data[start:], []byte(v.Value)):
 		end = start + len(v.Value)
 		text = value
+		if d.JSON { // "dockerPull": null stays JSON
+			text = `"` + value + `"`
+		}
 	}
 	if end < 0 {
 		return Edit{}, fmt.Errorf("%s:%d: dockerPull is written in a form cwlpatch cannot rewrite in place", d.File, v.Line)
@@ -208,11 +257,7 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 			if off < 0 || off >= len(d.Data) || (d.Data[off] != '{' && d.Data[off] != '[') {
 				return Edit{}, fmt.Errorf("%s: cannot locate requirements of %q", where, p.ID)
 			}
-			text := entry(true)
-			if len(reqs.Content) > 0 {
-				text += ", "
-			}
-			return Edit{Offset: off + 1, Text: text}, nil
+			return d.insertFlow(reqs, off, 0, entry(true)), nil
 		}
 		first := reqs.Content[0]
 		keyOff := d.offset(first)
@@ -229,7 +274,8 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 			if dash < 0 || strings.TrimSpace(string(d.Data[lineStart:lineStart+dash])) != "" {
 				return Edit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
 			}
-			pad := strings.Repeat(" ", keyOff-(lineStart+dash))
+			// "-   class: X" keeps its padding; a bare "-" item gets "- ".
+			pad := strings.Repeat(" ", max(2, keyOff-(lineStart+dash)))
 			ind := string(d.Data[lineStart : lineStart+dash])
 			text := ind + "-" + pad[1:] + "class: DockerRequirement" + nl + ind + pad + "dockerPull: " + image + nl
 			return Edit{Offset: lineStart, Text: text}, nil
@@ -241,6 +287,10 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 		return Edit{Offset: lineStart, Text: text}, nil
 	}
 	// No requirements key: add one.
+	at := 2 // the first key after the identifying ones (class, id, ...)
+	for at < len(p.Node.Content) && leadingKeys[p.Node.Content[at].Value] {
+		at += 2
+	}
 	if p.Node.Style&yaml.FlowStyle != 0 {
 		off := d.offset(p.Node)
 		if off < 0 || off >= len(d.Data) || d.Data[off] != '{' {
@@ -249,23 +299,18 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 		var text string
 		switch {
 		case d.JSON && listForm:
-			text = `"requirements": [` + entry(true) + `], `
+			text = `"requirements": [` + entry(true) + `]`
 		case d.JSON:
-			text = `"requirements": {` + entry(true) + `}, `
+			text = `"requirements": {` + entry(true) + `}`
 		case listForm:
-			text = "requirements: [" + entry(true) + "], "
+			text = "requirements: [" + entry(true) + "]"
 		default:
-			text = "requirements: {" + entry(true) + "}, "
+			text = "requirements: {" + entry(true) + "}"
 		}
-		return Edit{Offset: off + 1, Text: text}, nil
+		return d.insertFlow(p.Node, off, at, text), nil
 	}
-	// Insert after the identifying keys (class, id, ...), before the first
-	// other key; never before the first key, which may share the line of a
-	// "- " list item.
-	at := 2
-	for at < len(p.Node.Content) && leadingKeys[p.Node.Content[at].Value] {
-		at += 2
-	}
+	// Insert before that key; never before the first key, which may share
+	// the line of a "- " list item.
 	if at >= len(p.Node.Content) {
 		return Edit{}, fmt.Errorf("%s: process %q has no key to add requirements before", where, p.ID)
 	}
@@ -279,6 +324,29 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 		return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "- class: DockerRequirement" + nl + indent + step + "  dockerPull: " + image + nl}, nil
 	}
 	return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "DockerRequirement:" + nl + indent + step + step + "dockerPull: " + image + nl}, nil
+}
+
+// insertFlow adds an entry to a flow collection ({...} or [...], which
+// includes all JSON) opening at open, before its content node at (or first,
+// when at is past the end). When that node starts its own line, as in
+// pretty-printed JSON, the new entry gets a line of its own with the same
+// indentation; otherwise it goes on the same line, just before it.
+func (d *Document) insertFlow(coll *yaml.Node, open, at int, text string) Edit {
+	if len(coll.Content) == 0 {
+		return Edit{Offset: open + 1, Text: text}
+	}
+	if at >= len(coll.Content) {
+		at = 0
+	}
+	off := d.offset(coll.Content[at])
+	if off <= open || off >= len(d.Data) {
+		return Edit{Offset: open + 1, Text: text + ", "}
+	}
+	lineStart, indent := d.lineIndent(off)
+	if lineStart > open && lineStart+len(indent) == off {
+		return Edit{Offset: lineStart, Text: indent + text + "," + d.Newline}
+	}
+	return Edit{Offset: off, Text: text + ", "}
 }
 
 // leadingKeys stay at the top of a process when requirements are added.

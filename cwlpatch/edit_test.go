@@ -41,7 +41,7 @@ func TestPinEdits(t *testing.T) {
 			"{\n  \"class\": \"CommandLineTool\",\n  \"hints\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"" + img + "\"}]\n}\n"},
 		{"json inject",
 			"{\"$graph\": [{\"class\": \"CommandLineTool\", \"id\": \"#crop\", \"inputs\": []}]}\n", "crop",
-			"{\"$graph\": [{\"requirements\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"" + img + "\"}], \"class\": \"CommandLineTool\", \"id\": \"#crop\", \"inputs\": []}]}\n"},
+			"{\"$graph\": [{\"class\": \"CommandLineTool\", \"id\": \"#crop\", \"requirements\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"" + img + "\"}], \"inputs\": []}]}\n"},
 		{"crlf inject",
 			"class: CommandLineTool\r\nid: crop\r\nbaseCommand: echo\r\n", "",
 			"class: CommandLineTool\r\nid: crop\r\nrequirements:\r\n  DockerRequirement:\r\n    dockerPull: " + img + "\r\nbaseCommand: echo\r\n"},

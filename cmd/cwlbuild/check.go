@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/cwlpatch"
 )
 
 func checkCommand() *cli.Command {
@@ -38,7 +39,7 @@ func runCheck(c *cli.Context) error {
 			problems = 1
 		}
 	} else {
-		for _, e := range checkProcesses(proj) {
+		for _, e := range cwlpatch.CheckProject(proj) {
 			fmt.Fprintln(c.App.Writer, e)
 			problems++
 		}

@@ -14,49 +14,98 @@ import (
 // Write replaces path with data. An existing file keeps its mode; a new one
 // gets perm. A symlink is followed, so the link stays and its target changes.
 func Write(path string, data []byte, perm fs.FileMode) error {
+	s, err := Stage(path, data, perm)
+	if err != nil {
+		return err
+	}
+	return s.Commit()
+}
+
+// Staged is new content written and synced beside its target but not yet in
+// place. Staging every file of a change before committing any of them means
+// that the errors a write can meet (a full disk, a read-only directory, a
+// directory where the file should be) surface while every target is still
+// untouched.
+type Staged struct {
+	Path string // the target, symlinks resolved
+	tmp  string
+}
+
+// Stage writes data to a synced temporary file next to path.
+func Stage(path string, data []byte, perm fs.FileMode) (*Staged, error) {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return nil, err
 	}
 	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return &fs.PathError{Op: "write", Path: path, Err: errors.New("is a directory")}
+		if !st.Mode().IsRegular() {
+			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
 		}
 		perm = st.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
+	fail := func(err error) (*Staged, error) {
+		tmp.Close()
+		os.Remove(name)
+		return nil, err
+	}
 	if _, err := tmp.Write(data); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := tmp.Chmod(perm); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	return &Staged{Path: path, tmp: name}, nil
+}
+
+// Commit renames the staged file over its target and syncs the directory so
+// the rename itself survives a crash.
+func (s *Staged) Commit() error {
+	if err := os.Rename(s.tmp, s.Path); err != nil {
+		os.Remove(s.tmp)
 		return err
 	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	// Sync the directory so the rename itself survives a crash.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
+	if d, err := os.Open(filepath.Dir(s.Path)); err == nil {
 		d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// Abort removes the staged file; the target is left as it was.
+func (s *Staged) Abort() { os.Remove(s.tmp) }
+
+// WriteAll replaces every file in files (path to content) or none: all are
+// staged first, and any staging error removes the staged files before a
+// single target changes.
+func WriteAll(paths []string, contents [][]byte, perm fs.FileMode) error {
+	staged := make([]*Staged, 0, len(paths))
+	for i, p := range paths {
+		s, err := Stage(p, contents[i], perm)
+		if err != nil {
+			for _, s := range staged {
+				s.Abort()
+			}
+			return err
+		}
+		staged = append(staged, s)
+	}
+	var errs []error
+	for _, s := range staged {
+		if err := s.Commit(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -45,3 +45,28 @@ func TestWriteRefusesDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteAllIsAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.cwl")
+	os.WriteFile(a, []byte("old a"), 0o644)
+	blocked := filepath.Join(dir, "b.cwl")
+	os.Mkdir(blocked, 0o755) // a directory where a file is expected
+	err := WriteAll([]string{a, blocked}, [][]byte{[]byte("new a"), []byte("new b")}, 0o644)
+	if err == nil {
+		t.Fatal("writing over a directory succeeded")
+	}
+	if data, _ := os.ReadFile(a); string(data) != "old a" {
+		t.Errorf("a.cwl = %q after a failed WriteAll, want it untouched", data)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+	if err := WriteAll([]string{a}, [][]byte{[]byte("new a")}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(a); string(data) != "new a" {
+		t.Errorf("a.cwl = %q, want new a", data)
+	}
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
+
+func digest(n int) string { return fmt.Sprintf("sha256:%064x", n) }
+
+func TestCheckModes(t *testing.T) {
+	dir := setupCase(t, "order")
+	t.Chdir(dir)
+	// Before patching: --check without a build output lists every unpinned tool.
+	out, _, code := run(t, "", "--check")
+	if code != 1 || strings.Count(out, "not pinned by digest") != 3 {
+		t.Errorf("--check before patching: exit %d, output:\n%s", code, out)
+	}
+	if _, stderr, code := run(t, "", "build.json"); code != 0 {
+		t.Fatalf("patch: exit %d: %s", code, stderr)
+	}
+	if out, stderr, code := run(t, "", "--check"); code != 0 {
+		t.Errorf("--check after patching: exit %d: %s%s", code, out, stderr)
+	}
+	if out, stderr, code := run(t, "", "--check", "build.json"); code != 0 || out != "" {
+		t.Errorf("--check build.json after patching: exit %d: %s%s", code, out, stderr)
+	}
+	// A newer build of one tool: --check reports the stale file with a diff.
+	newer := `{"builds":[{"imageName":"localhost:5000/pkg/mid","tag":"localhost:5000/pkg/mid:v2@` + digest(9) + `"}]}`
+	os.WriteFile("newer.json", []byte(newer), 0o644)
+	out, _, code = run(t, "", "--check", "newer.json")
+	if code != 1 || !strings.Contains(out, "+      DockerRequirement: {dockerPull: 'localhost:5000/pkg/mid:v2@"+digest(9)) {
+		t.Errorf("--check with a newer build: exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestStdinAndPinForms(t *testing.T) {
+	dir := setupCase(t, "single")
+	t.Chdir(dir)
+	build := `{"builds":[{"imageName":"registry.example.org/eoap/crop","tag":"registry.example.org/eoap/crop:latest@` + digest(1) + `"}]}`
+	if _, stderr, code := run(t, build, "-"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, _ := os.ReadFile("crop.cwl")
+	if !strings.Contains(string(data), "dockerPull: registry.example.org/eoap/crop@"+digest(1)+"\n") {
+		t.Errorf("a latest tag was not dropped:\n%s", data)
+	}
+}
+
+func TestKeepsModeAndSymlink(t *testing.T) {
+	dir := setupCase(t, "single")
+	t.Chdir(dir)
+	os.Rename("crop.cwl", "real-crop.cwl")
+	os.Symlink("real-crop.cwl", "crop.cwl")
+	os.Chmod("real-crop.cwl", 0o754)
+	if _, stderr, code := run(t, "", "build.json"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	fi, err := os.Lstat("crop.cwl")
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("crop.cwl is no longer a symlink: %v", err)
+	}
+	st, _ := os.Stat("real-crop.cwl")
+	data, _ := os.ReadFile("real-crop.cwl")
+	if st.Mode().Perm() != 0o754 || !strings.Contains(string(data), "@sha256:") {
+		t.Errorf("target mode %v, pinned %v", st.Mode().Perm(), strings.Contains(string(data), "@sha256:"))
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	dir := setupCase(t, "order")
+	t.Chdir(dir)
+	data, _ := os.ReadFile("app.cwl")
+	// The workflow pins its own image for every step, and alpha carries a
+	// stale dockerImageId: both defeat the pin, so both are reported.
+	s := strings.Replace(string(data), "    id: main\n", "    id: main\n    requirements:\n      DockerRequirement: {dockerPull: busybox}\n", 1)
+	s = strings.Replace(s, "        dockerPull: \"localhost:5000/pkg/alpha:latest\"\n", "        dockerPull: \"localhost:5000/pkg/alpha:latest\"\n        dockerImageId: alpha-old\n", 1)
+	os.WriteFile("app.cwl", []byte(s), 0o644)
+	_, stderr, code := run(t, "", "build.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`dockerImageId "alpha-old"`, "overrides"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := setupCase(t, "order")
+	t.Chdir(dir)
+	for _, args := range [][]string{
+		{},
+		{"a.json", "b.json"},
+		{"--pin", "sha", "build.json"},
+		{"--image", "localhost:5000/pkg/alpha:v1", "build.json"},
+	} {
+		if _, stderr, code := run(t, "", args...); code != 2 || stderr == "" {
+			t.Errorf("cwlpatch %v: exit %d, stderr %q; want 2 and a message", args, code, stderr)
+		}
+	}
+	if _, stderr, code := run(t, "", "missing.json"); code != 1 || !strings.Contains(stderr, "missing.json") {
+		t.Errorf("missing build output: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "", "-f", "nope.toml", "build.json"); code != 1 || !strings.Contains(stderr, "nope.toml") {
+		t.Errorf("missing project: exit %d: %s", code, stderr)
+	}
+}
+
+// TestAnchorPackage patches the anchor's own package (eoap/advanced-tooling,
+// 5 tools, two of them without any DockerRequirement) with builds listed in a
+// different order than the tools, and validates the result with cwltool.
+func TestAnchorPackage(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/projects/anchor")
+	t.Chdir(dir)
+	tools := []string{"stac-geoparquet", "otsu", "crop", "stac", "norm_diff"}
+	var builds []string
+	for i, name := range tools {
+		img := "ghcr.io/eoap/" + name
+		builds = append(builds, fmt.Sprintf(`{"imageName":%q,"tag":"%s:1.0@%s"}`, img, img, digest(i+1)))
+	}
+	os.WriteFile("build.json", []byte(`{"builds":[`+strings.Join(builds, ",")+`]}`), 0o644)
+	_, stderr, code := run(t, "", "build.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, _, code := run(t, "", "--check"); code != 0 {
+		t.Error("--check after patching every tool failed")
+	}
+	file := filepath.Join("cwl-workflow", "app-water-bodies-cloud-native.cwl")
+	data, _ := os.ReadFile(file)
+	for i, name := range tools {
+		if !strings.Contains(string(data), "ghcr.io/eoap/"+name+":1.0@"+digest(i+1)) {
+			t.Errorf("tool %s is not pinned to its own build", name)
+		}
+	}
+	cwltool := testenv.LookPath(t, "cwltool")
+	if out, err := exec.Command(cwltool, "--validate", file).CombinedOutput(); err != nil {
+		t.Errorf("cwltool --validate: %v\n%s", err, out)
+	}
+}
+
+// TestConcurrentRuns starts runs that pin different tools of one file at
+// the same moment. Without the lock each would read the old file and the
+// last rename would drop the others' pins; serialized, every pin lands.
+func TestConcurrentRuns(t *testing.T) {
+	dir := setupCase(t, "order")
+	bin := filepath.Join(t.TempDir(), "cwlpatch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tools := []string{"zeta", "alpha", "mid"}
+	for i, tool := range tools {
+		img := "localhost:5000/pkg/" + tool
+		build := fmt.Sprintf(`{"builds":[{"imageName":%q,"tag":"%s:r@%s"}]}`, img, img, digest(100+i))
+		os.WriteFile(filepath.Join(dir, tool+".json"), []byte(build), 0o644)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, tool := range tools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			cmd := exec.Command(bin, "-q", tool+".json")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: %v: %s", tool, err, out)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	data, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
+	for i, tool := range tools {
+		if !strings.Contains(string(data), "localhost:5000/pkg/"+tool+":r@"+digest(100+i)) {
+			t.Errorf("the pin of %s was lost:\n%s", tool, data)
+		}
+	}
+}

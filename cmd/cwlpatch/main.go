@@ -1,0 +1,230 @@
+// Command cwlpatch pins every tool's DockerRequirement.dockerPull in a CWL
+// application package to the image Skaffold just built, read from the build
+// output `skaffold build -q` or `--file-output` wrote. It changes nothing
+// else in the CWL files: comments, quoting, layout and JSON-ness stay.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/filelock"
+	"github.com/eoap/cwlbuild/internal/registry"
+	"github.com/eoap/cwlbuild/internal/textdiff"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+func main() {
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			if msg := ec.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, msg)
+			}
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "cwlpatch:", err)
+		os.Exit(2)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:      "cwlpatch",
+		Usage:     "pin each tool's DockerRequirement to the image Skaffold built",
+		UsageText: "cwlpatch [-f project.toml] [--dry-run] [--check] [--pin tag+digest|digest] BUILD_JSON|-\n   cwlpatch [-f project.toml] --image IMAGE    (Skaffold after-build hook)\n   cwlpatch [-f project.toml] --check          (CI: is every tool pinned by digest?)",
+		Description: `For each build in BUILD_JSON (what "skaffold build -q" or "--file-output" wrote),
+finds the tool whose image it is, opens the CWL file named by the tool's path
+(file.cwl#id) and sets DockerRequirement.dockerPull to repo:tag@sha256:...
+Only that scalar changes, or, when the tool has no DockerRequirement, the
+lines that add one. Every file is checked before any is written; each is
+replaced atomically. Running it twice changes nothing.
+
+Examples:
+   go tool skaffold build -f skaffold-auto.yaml -q --file-output build.json
+   cwlpatch build.json
+   cwlpatch --dry-run build.json          # print the diff, write nothing
+   skaffold build -q | cwlpatch -         # read the build output from stdin
+   cwlpatch --pin digest build.json       # repo@sha256:... without the tag
+   cwlpatch --check                       # exit 1 unless every tool is pinned
+   cwlpatch --check build.json            # exit 1 if patching would change a file
+
+As a Skaffold after-build hook (SKAFFOLD_IMAGE carries a tag, not a digest;
+the digest is read from the registry with the Docker config's credentials):
+   hooks: {after: [{command: ["cwlpatch", "--image", "$SKAFFOLD_IMAGE"]}]}`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Value: "project.toml", Usage: "project file; paths in it are relative to its directory"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print a unified diff of what would change; write nothing"},
+			&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 if a file would change or a tool is not pinned by digest"},
+			&cli.StringFlag{Name: "pin", Value: string(cwlpatch.PinTagDigest), Usage: "reference form: `tag+digest` (repo:tag@sha256:..., a latest tag dropped) or digest (repo@sha256:...)"},
+			&cli.StringSliceFlag{Name: "image", Usage: "hook mode: pin the tool built as `IMAGE` (repo:tag), its digest read from the registry"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors, warnings and diffs"},
+		},
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		Action:          patch,
+	}
+}
+
+// exit1 is the exit code of a failure cwlpatch found; 2 is bad usage.
+func exit1(format string, args ...any) error { return cli.Exit(fmt.Sprintf(format, args...), 1) }
+
+func patch(c *cli.Context) error {
+	mode, err := cwlpatch.ParsePinMode(c.String("pin"))
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	images := c.StringSlice("image")
+	args := c.Args().Slice()
+	switch {
+	case len(args) > 1:
+		return cli.Exit("cwlpatch: one BUILD_JSON at a time (got "+strings.Join(args, " ")+")", 2)
+	case len(args) == 1 && len(images) > 0:
+		return cli.Exit("cwlpatch: give BUILD_JSON or --image, not both", 2)
+	case len(args) == 0 && len(images) == 0 && !c.Bool("check"):
+		return cli.Exit("cwlpatch: no BUILD_JSON: give the file `skaffold build -q --file-output` wrote, or - for stdin (see --help)", 2)
+	}
+	proj, err := builder.LoadProject(c.String("file"))
+	if err != nil {
+		return exit1("%v", err)
+	}
+	// Runs on the same package take turns: each reads the files the previous
+	// one wrote, never a half-updated set.
+	unlock, err := filelock.Lock(proj.File)
+	if err != nil {
+		return exit1("%v", err)
+	}
+	defer unlock()
+
+	if len(args) == 0 && len(images) == 0 {
+		return checkPinned(c, proj, proj.OrderedTools())
+	}
+	var out *buildjson.Output
+	source := ""
+	if len(images) > 0 {
+		source = "--image"
+		out, err = resolveImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
+	} else {
+		source = args[0]
+		if source == "-" {
+			source = "<stdin>"
+		}
+		out, err = buildjson.ReadFile(args[0], c.App.Reader)
+	}
+	if err != nil {
+		return exit1("%v", err)
+	}
+	matches, unbuilt, err := cwlpatch.MatchBuilds(proj, out, source, mode)
+	if err != nil {
+		return exit1("%v", err)
+	}
+	res, err := cwlpatch.Plan(proj, matches)
+	if err != nil {
+		return exit1("%v\nno file was changed", err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+	}
+	if len(images) == 0 && !c.Bool("quiet") {
+		for _, t := range unbuilt {
+			fmt.Fprintf(c.App.ErrWriter, "not built, left alone: tool %q\n", t.Name)
+		}
+	}
+	changed := res.Changed()
+	if c.Bool("dry-run") || c.Bool("check") {
+		for _, ch := range changed {
+			fmt.Fprint(c.App.Writer, textdiff.Unified(ch.Old, ch.New, "a/"+ch.File, "b/"+ch.File))
+		}
+	}
+	if c.Bool("check") {
+		var tools []*builder.Tool
+		for _, m := range matches {
+			tools = append(tools, m.Tool)
+		}
+		if len(changed) > 0 {
+			return exit1("%d file(s) are not pinned to this build: run `cwlpatch %s`", len(changed), source)
+		}
+		return checkPinned(c, proj, tools)
+	}
+	if c.Bool("dry-run") {
+		report(c, res, "would pin")
+		return nil
+	}
+	if err := res.Write(); err != nil {
+		return exit1("%v", err)
+	}
+	report(c, res, "pinned")
+	return nil
+}
+
+// report prints one line per tool and a summary.
+func report(c *cli.Context, res *cwlpatch.Result, verb string) {
+	if c.Bool("quiet") {
+		return
+	}
+	n := 0
+	for _, p := range res.Pinned {
+		status := verb
+		if !p.Changed {
+			status = "unchanged"
+		} else {
+			n++
+		}
+		fmt.Fprintf(c.App.ErrWriter, "%-10s %s  %s (%s:%d)\n", status, p.Tool, p.Ref, p.File, p.Line)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "%d of %d tools %s, %d of %d files changed\n",
+		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))
+}
+
+func checkPinned(c *cli.Context, proj *builder.Project, tools []*builder.Tool) error {
+	problems, err := cwlpatch.Unpinned(proj, tools)
+	if err != nil {
+		return exit1("%v", err)
+	}
+	for _, p := range problems {
+		fmt.Fprintln(c.App.Writer, p)
+	}
+	if len(problems) > 0 {
+		return exit1("%d tool image(s) not pinned by digest", len(problems))
+	}
+	if !c.Bool("quiet") {
+		fmt.Fprintf(c.App.ErrWriter, "all %d tools are pinned by digest\n", len(tools))
+	}
+	return nil
+}
+
+// resolveImages turns hook-mode images (repo:tag, as SKAFFOLD_IMAGE gives
+// them) into builds with digests, asking the registry for any not given.
+func resolveImages(ctx context.Context, proj *builder.Project, images, insecure []string) (*buildjson.Output, error) {
+	if len(insecure) == 0 {
+		insecure = proj.Build.Kaniko.InsecureRegistries
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out := &buildjson.Output{}
+	for _, img := range images {
+		ref, err := buildjson.SplitReference(img)
+		if err != nil {
+			return nil, err
+		}
+		if ref.Digest == "" {
+			digest, err := registry.Digest(ctx, img, insecure)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read the digest of the image just built: %v", err)
+			}
+			ref.Digest = digest
+		}
+		out.Builds = append(out.Builds, buildjson.Build{ImageName: ref.Repo, Tag: ref.String()})
+	}
+	return out, nil
+}

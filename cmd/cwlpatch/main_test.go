@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/cwlpatch")
+
+const casesDir = "../../testdata/cwlpatch"
+
+// run runs cwlpatch in-process and returns stdout, stderr and the exit code.
+func run(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	app := newApp()
+	var out, errOut bytes.Buffer
+	app.Reader = strings.NewReader(stdin)
+	app.Writer, app.ErrWriter = &out, &errOut
+	err := app.Run(append([]string{"cwlpatch"}, args...))
+	code := 0
+	if err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			code = ec.ExitCode()
+			errOut.WriteString(ec.Error())
+		} else {
+			code = 2
+			errOut.WriteString(err.Error())
+		}
+	}
+	return out.String(), errOut.String(), code
+}
+
+// caseFiles are the control files of a case directory, not package files.
+var caseFiles = map[string]bool{"base": true, "args": true, "want": true, "want.err": true, "want.out": true}
+
+// setupCase builds a package in a temporary directory: the shared build
+// context, the case named in the case's base file, then the case itself.
+func setupCase(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	copyTree(t, filepath.Join(casesDir, "context"), filepath.Join(dir, "context"), nil)
+	src := filepath.Join(casesDir, name)
+	if base, err := os.ReadFile(filepath.Join(src, "base")); err == nil {
+		copyTree(t, filepath.Join(casesDir, strings.TrimSpace(string(base))), dir, caseFiles)
+	}
+	copyTree(t, src, dir, caseFiles)
+	return dir
+}
+
+func copyTree(t *testing.T, src, dst string, skip map[string]bool) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if skip[strings.Split(filepath.ToSlash(rel), "/")[0]] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshot reads every file under dir.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			files[filepath.ToSlash(rel)] = string(data)
+		}
+		return nil
+	})
+	return files
+}
+
+func caseNames(t *testing.T) []string {
+	entries, err := os.ReadDir(casesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "context" {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// TestCases runs every case of testdata/cwlpatch: the patched files must
+// equal the case's want/ files, a case with want.err must fail with those
+// lines and change no file, and a second run must change no byte.
+func TestCases(t *testing.T) {
+	for _, name := range caseNames(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := setupCase(t, name)
+			src, _ := filepath.Abs(filepath.Join(casesDir, name))
+			var args []string
+			if a, err := os.ReadFile(filepath.Join(src, "args")); err == nil {
+				args = strings.Fields(string(a))
+			}
+			wantErr, _ := os.ReadFile(filepath.Join(src, "want.err"))
+			before := snapshot(t, dir)
+			t.Chdir(dir)
+			stdout, stderr, code := run(t, "", append(args, "build.json")...)
+			after := snapshot(t, dir)
+
+			if len(wantErr) > 0 {
+				if code != 1 {
+					t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+				}
+				for _, line := range strings.Split(strings.TrimSpace(string(wantErr)), "\n") {
+					if !strings.Contains(stderr, line) {
+						t.Errorf("stderr lacks %q:\n%s", line, stderr)
+					}
+				}
+				if !equalFiles(t, before, after) {
+					t.Error("a failed run changed files")
+				}
+			} else if code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+			}
+			checkGolden(t, filepath.Join(src, "want.out"), stdout)
+			wantDir := filepath.Join(src, "want")
+			changed := map[string]string{}
+			for f, data := range after {
+				if before[f] != data {
+					changed[f] = data
+				}
+			}
+			if *update {
+				os.RemoveAll(wantDir)
+				for f, data := range changed {
+					os.MkdirAll(filepath.Dir(filepath.Join(wantDir, f)), 0o755)
+					os.WriteFile(filepath.Join(wantDir, f), []byte(data), 0o644)
+				}
+			}
+			want := map[string]string{}
+			filepath.WalkDir(wantDir, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					data, _ := os.ReadFile(p)
+					rel, _ := filepath.Rel(wantDir, p)
+					want[filepath.ToSlash(rel)] = string(data)
+				}
+				return nil
+			})
+			for f := range want {
+				if _, ok := changed[f]; !ok {
+					t.Errorf("%s: not changed, want the content of want/%s", f, f)
+				}
+			}
+			for f, got := range changed {
+				if w, ok := want[f]; !ok {
+					t.Errorf("%s changed but the case has no want/%s", f, f)
+				} else if got != w {
+					t.Errorf("%s differs from want/%s:\n%s", f, f, got)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "build.json")); err != nil {
+				t.Errorf("build.json is gone: %v", err)
+			}
+			if code == 0 {
+				// Idempotent: a second run changes no byte.
+				if _, stderr, code := run(t, "", append(args, "build.json")...); code != 0 {
+					t.Fatalf("second run: exit %d: %s", code, stderr)
+				}
+				if !equalFiles(t, after, snapshot(t, dir)) {
+					t.Error("a second run changed files")
+				}
+			}
+		})
+	}
+}
+
+func equalFiles(t *testing.T, a, b map[string]string) bool {
+	t.Helper()
+	if len(a) != len(b) {
+		return false
+	}
+	for f, d := range a {
+		if b[f] != d {
+			t.Logf("%s changed", f)
+			return false
+		}
+	}
+	return true
+}
+
+func checkGolden(t *testing.T, file, got string) {
+	t.Helper()
+	if *update {
+		if got == "" {
+			os.Remove(file)
+		} else {
+			os.WriteFile(file, []byte(got), 0o644)
+		}
+		return
+	}
+	want, _ := os.ReadFile(file)
+	if got != string(want) {
+		t.Errorf("stdout differs from %s:\n%s", file, got)
+	}
+}
+
+// TestPatchedCasesValidate runs Debian's cwltool --validate on every golden
+// patched document: a pin that breaks the CWL is not a pin.
+func TestPatchedCasesValidate(t *testing.T) {
+	cwltool := testenv.LookPath(t, "cwltool")
+	var files []string
+	filepath.WalkDir(casesDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(filepath.ToSlash(p), "/want/") && strings.HasSuffix(p, ".cwl") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	if len(files) < 8 {
+		t.Fatalf("only %d golden documents found", len(files))
+	}
+	var wg sync.WaitGroup
+	errs := make([]string, len(files))
+	sem := make(chan struct{}, 4)
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out, err := exec.Command(cwltool, "--validate", f).CombinedOutput()
+			if err != nil {
+				errs[i] = f + ": " + err.Error() + "\n" + string(out)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, e := range errs {
+		if e != "" {
+			t.Error(e)
+		}
+	}
+}

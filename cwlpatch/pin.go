@@ -1,0 +1,135 @@
+package cwlpatch
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+// PinMode says how a built image is written into dockerPull.
+type PinMode string
+
+const (
+	// PinTagDigest writes repo:tag@sha256:..., the tag kept for people and
+	// the digest for engines; a "latest" tag says nothing and is dropped.
+	PinTagDigest PinMode = "tag+digest"
+	// PinDigest writes repo@sha256:....
+	PinDigest PinMode = "digest"
+)
+
+// ParsePinMode accepts the values of --pin.
+func ParsePinMode(s string) (PinMode, error) {
+	switch PinMode(s) {
+	case PinTagDigest, PinDigest:
+		return PinMode(s), nil
+	}
+	return "", fmt.Errorf("--pin %q: want %q or %q", s, PinTagDigest, PinDigest)
+}
+
+// PinnedRef is the dockerPull value for a build's tag. A tag without a
+// digest is refused: it is exactly the unpinned image the shell Taskfile
+// recorded for local builds (ANCHORS.md item 8).
+func PinnedRef(tag string, mode PinMode) (string, error) {
+	r, err := buildjson.SplitReference(tag)
+	if err != nil {
+		return "", err
+	}
+	if r.Digest == "" {
+		return "", fmt.Errorf("%q has no digest: Skaffold records one only for an image pushed to a registry (use a registry-backed profile, or build.local.push: true)", tag)
+	}
+	if mode == PinDigest || r.Tag == "latest" {
+		r.Tag = ""
+	}
+	return r.String(), nil
+}
+
+// IsDigestPinned reports whether a dockerPull value names an image by digest.
+func IsDigestPinned(ref string) bool {
+	r, err := buildjson.SplitReference(ref)
+	return err == nil && r.Digest != ""
+}
+
+// Match is one build and the tool it built.
+type Match struct {
+	Tool  *builder.Tool
+	Build buildjson.Build
+	// Ref is the reference to write into the tool's dockerPull.
+	Ref string
+}
+
+// MatchBuilds pairs every build with the tool whose image it is, under any
+// profile's registry or the tool's own image: never by position, since
+// Skaffold lists builds in its own order (ANCHORS.md item 1). A build that
+// matches no tool, two builds of one tool and a build without a digest are
+// errors; tools nobody built are returned so the caller can report them.
+func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Tool, error) {
+	owners := map[string]*builder.Tool{}
+	var errs []error
+	for _, t := range p.OrderedTools() {
+		names := []string{t.Image}
+		for _, prof := range builder.Profiles {
+			names = append(names, p.ImageName(t, prof))
+		}
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			n = normalizeImage(n)
+			if other, ok := owners[n]; ok && other != t {
+				errs = append(errs, fmt.Errorf("%s: image %s names both tool %q and tool %q: give one of them its own image", p.File, n, other.Name, t.Name))
+				continue
+			}
+			owners[n] = t
+		}
+	}
+	var matches []Match
+	built := map[*builder.Tool]buildjson.Build{}
+	for _, b := range out.Builds {
+		where := fmt.Sprintf("%s:%d", source, b.Line)
+		t := owners[normalizeImage(b.ImageName)]
+		if t == nil {
+			errs = append(errs, fmt.Errorf("%s: image %s matches no tool in %s (tools: %s)", where, b.ImageName, p.File, strings.Join(p.ToolOrder, ", ")))
+			continue
+		}
+		if prev, dup := built[t]; dup {
+			errs = append(errs, fmt.Errorf("%s: tool %q was built twice, as %s (line %d) and %s", where, t.Name, prev.ImageName, prev.Line, b.ImageName))
+			continue
+		}
+		built[t] = b
+		ref, err := PinnedRef(b.Tag, mode)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: tool %q: %v", where, t.Name, err))
+			continue
+		}
+		matches = append(matches, Match{Tool: t, Build: b, Ref: ref})
+	}
+	// Report in project.toml order, whatever order Skaffold wrote.
+	rank := map[*builder.Tool]int{}
+	var unbuilt []*builder.Tool
+	for i, t := range p.OrderedTools() {
+		rank[t] = i
+		if _, ok := built[t]; !ok {
+			unbuilt = append(unbuilt, t)
+		}
+	}
+	sort.SliceStable(matches, func(i, j int) bool { return rank[matches[i].Tool] < rank[matches[j].Tool] })
+	if len(errs) > 0 {
+		return nil, nil, joinErrors(errs)
+	}
+	return matches, unbuilt, nil
+}
+
+// normalizeImage makes the spellings of a Docker Hub image the same name:
+// "busybox", "library/busybox" and "docker.io/library/busybox".
+func normalizeImage(name string) string {
+	for _, hub := range []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/"} {
+		name = strings.TrimPrefix(name, hub)
+	}
+	if !strings.Contains(name, "/") {
+		name = "library/" + name
+	}
+	return name
+}

@@ -1,0 +1,89 @@
+package buildjson
+
+import (
+	"strings"
+	"testing"
+)
+
+const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+func TestParse(t *testing.T) {
+	out, err := Parse("build.json", []byte(`{"builds":[{"imageName":"r/a","tag":"r/a:1@`+d1+`"},
+  {"imageName":"r/b","tag":"r/b:2@`+d1+`","runtimeType":"go"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Builds) != 2 || out.Builds[1].ImageName != "r/b" || out.Builds[1].Line != 2 {
+		t.Errorf("got %+v", out.Builds)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{``, "ends early"},
+		{`{"builds":[`, "ends early"},
+		{`[]`, `want {"builds": [...]}`},
+		{`{"other":1}`, `no "builds" key`},
+		{`{"builds":[]}`, "lists no builds"},
+		{`{"builds":{}}`, "not a list"},
+		{`{"builds":[{"tag":"x"}]}`, "builds[0] has no imageName"},
+		{`{"builds":[{"imageName":"x"}]}`, "(x) has no tag"},
+		{`{"builds":[{"imageName":1,"tag":"x"}]}`, "imageName must be a string"},
+		{"{\"builds\":[\n{\"imageName\":\"x\",\"tag\":\"x\"},\n{\"imageName\":\"x\",\"tag\":\"y\"}]}", "build.json:3: image x is listed twice"},
+		{`{"builds":[{"imageName":"x","tag":"x"}]} {}`, "unexpected data"},
+		{"{\n\"builds\": [,]}", "build.json:2: not valid JSON"},
+	} {
+		_, err := Parse("build.json", []byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestSplitReference(t *testing.T) {
+	for _, tc := range []struct{ in, repo, tag, digest string }{
+		{"localhost:5000/pkg/crop:v1@" + d1, "localhost:5000/pkg/crop", "v1", d1},
+		{"localhost:5000/pkg/crop@" + d1, "localhost:5000/pkg/crop", "", d1},
+		{"localhost:5000/crop", "localhost:5000/crop", "", ""},
+		{"busybox:1.36", "busybox", "1.36", ""},
+	} {
+		r, err := SplitReference(tc.in)
+		if err != nil || r.Repo != tc.repo || r.Tag != tc.tag || r.Digest != tc.digest {
+			t.Errorf("SplitReference(%q) = %+v, %v", tc.in, r, err)
+		}
+		if r.String() != tc.in {
+			t.Errorf("String() = %q, want %q", r.String(), tc.in)
+		}
+	}
+	for _, bad := range []string{"x@sha256:12", "x@md5:" + strings.Repeat("0", 64), "@" + d1, ":tag"} {
+		if _, err := SplitReference(bad); err == nil {
+			t.Errorf("SplitReference(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParse: any input is either a clean error or builds that all have an
+// image name and a tag, no image twice, and survive a Marshal round trip.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"builds":[{"imageName":"r/a","tag":"r/a:1@` + d1 + `"}]}`))
+	f.Add([]byte(`{"builds":[{"imageName":"r/a","tag":"r/a"},{"imageName":"r/b","tag":"r/b"}],"x":[1,{"y":null}]}`))
+	f.Add([]byte("{\"builds\":[\n]}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := Parse("f.json", data)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, b := range out.Builds {
+			if b.ImageName == "" || b.Tag == "" || seen[b.ImageName] {
+				t.Fatalf("accepted %+v", b)
+			}
+			seen[b.ImageName] = true
+		}
+		enc, err := Marshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse("f.json", enc)
+		if err != nil || len(back.Builds) != len(out.Builds) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
