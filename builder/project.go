@@ -20,6 +20,9 @@ const (
 	RuntimeDocker  = "docker"
 	RuntimePodman  = "podman"
 	RuntimeBuildah = "buildah"
+	// RuntimeKaniko runs `cwlbuild plugin --backend kaniko` as Skaffold's
+	// custom builder: for CI jobs inside the Kaniko executor image.
+	RuntimeKaniko = "kaniko"
 )
 
 // Defaults for the optional keys.

@@ -30,10 +30,10 @@ func (p *Project) validate() error {
 		add(p.Errorf("build.engine", "build.engine %q: must be %q or %q", b.Engine, EngineCluster, EngineLocal))
 	}
 	switch b.Local.Runtime {
-	case RuntimeDocker, RuntimePodman, RuntimeBuildah:
+	case RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko:
 	default:
-		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %q, %q or %q",
-			b.Local.Runtime, RuntimeDocker, RuntimePodman, RuntimeBuildah))
+		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %q, %q, %q or %q",
+			b.Local.Runtime, RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko))
 	}
 	if b.Kaniko.Image != "" {
 		if _, err := name.ParseReference(b.Kaniko.Image); err != nil {

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq)
+packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +47,51 @@ location = "127.0.0.1:5000"
 insecure = true
 CONF
   fi
+fi
+
+# No base image can be pulled from the internet here: make busybox:1.36 from
+# Debian's static busybox, under the name Dockerfiles use, in local storage.
+base=docker.io/library/busybox:1.36
+if ! podman image exists "$base" 2>/dev/null; then
+  echo "setup: making $base from /bin/busybox"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/tmp" "$tmp/rootfs/etc"
+  cp /bin/busybox "$tmp/rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$tmp/rootfs/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/rootfs/etc/passwd"
+  chmod 1777 "$tmp/rootfs/tmp"
+  printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["sh"]\n' >"$tmp/Dockerfile"
+  buildah bud --quiet --isolation chroot -t "$base" "$tmp" >/dev/null
+  rm -rf "$tmp"
+fi
+
+# The Kaniko executor, built from the Chainguard fork's Go module
+# (scripts/kaniko pins it) and packed the way the executor's debug image is:
+# /kaniko/executor, CA certificates, and busybox under /busybox.
+kaniko=localhost/cwlbuild/kaniko:v1.25.4
+if ! podman image exists "$kaniko" 2>/dev/null; then
+  echo "setup: building the Kaniko executor image $kaniko (about 3 minutes the first time)"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/kaniko/ssl/certs" "$tmp/kaniko/.docker" "$tmp/busybox" "$tmp/workspace"
+  (cd scripts/kaniko && CGO_ENABLED=0 go build -trimpath -o "$tmp/kaniko/executor" github.com/chainguard-dev/kaniko/cmd/executor)
+  cp /etc/ssl/certs/ca-certificates.crt "$tmp/kaniko/ssl/certs/"
+  cp /bin/busybox "$tmp/busybox/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$tmp/busybox/$applet"
+  done
+  cat >"$tmp/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY kaniko/ /kaniko/
+COPY busybox/ /busybox/
+COPY workspace/ /workspace/
+ENV PATH=/usr/local/bin:/kaniko:/busybox SSL_CERT_DIR=/kaniko/ssl/certs DOCKER_CONFIG=/kaniko/.docker/ HOME=/root USER=root
+WORKDIR /workspace
+ENTRYPOINT ["/kaniko/executor"]
+DOCKERFILE
+  buildah bud --quiet --isolation chroot -t "$kaniko" "$tmp" >/dev/null
+  rm -rf "$tmp"
 fi
 
 # Skaffold and go-task are Go tools pinned in go.mod; building them once

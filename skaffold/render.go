@@ -167,10 +167,10 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) (
 	default:
 		art.CustomArtifact = &latest.CustomArtifact{
 			BuildCommand: r.pluginCommand(a),
-			Dependencies: &latest.CustomDependencies{Dockerfile: &latest.DockerfileDependency{
-				Path:      a.Dockerfile,
-				BuildArgs: stringPtrs(a.BuildArgs),
-			}},
+			// Every file of the context: Skaffold's Dockerfile dependency
+			// mode would resolve the base image's ONBUILD triggers from its
+			// registry on every run, which fails offline or without a login.
+			Dependencies: &latest.CustomDependencies{Paths: []string{"."}},
 		}
 	}
 	return art, nil
@@ -199,7 +199,7 @@ func (r *renderer) pluginCommand(a *builder.Artifact) string {
 	words = append(words, "-f", filepath.ToSlash(proj))
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = ShellQuote(w)
+		quoted[i] = builder.ShellQuote(w)
 	}
 	return strings.Join(quoted, " ")
 }
@@ -323,25 +323,6 @@ func stringPtrs(m map[string]string) map[string]*string {
 		out[k] = &v
 	}
 	return out
-}
-
-// ShellQuote quotes s for a POSIX shell: safe words stay bare, anything else
-// is single-quoted with embedded quotes escaped.
-func ShellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./=:,+@%", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Generate loads nothing and writes nothing: it renders a loaded project to

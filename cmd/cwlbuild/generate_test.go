@@ -16,7 +16,14 @@ import (
 // run runs cwlbuild in-process and returns stdout, stderr and the exit code.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return runStdin(t, "", args...)
+}
+
+// runStdin is run with stdin.
+func runStdin(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	app := newApp()
+	app.Reader = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &errOut
 	err := app.Run(append([]string{"cwlbuild"}, args...))

@@ -45,6 +45,9 @@ Examples:
 		Commands: []*cli.Command{
 			generateCommand(),
 			checkCommand(),
+			pluginCommand(),
+			tarCommand(),
+			authCommand(),
 		},
 	}
 }

@@ -185,3 +185,32 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestHookMode is cwlpatch as a Skaffold after-build hook: SKAFFOLD_IMAGE
+// carries a tag only, and the digest comes from a real registry.
+func TestHookMode(t *testing.T) {
+	reg := testenv.StartRegistry(t)
+	dir := setupCase(t, "order")
+	t.Chdir(dir)
+	for _, f := range []string{"project.toml", "app.cwl"} {
+		data, _ := os.ReadFile(f)
+		os.WriteFile(f, []byte(strings.ReplaceAll(string(data), "localhost:5000", reg.Host)), 0o644)
+	}
+	reg.PushBase(t)
+	image := reg.Host + "/pkg/mid:hook"
+	skopeo := testenv.LookPath(t, "skopeo")
+	if out, err := exec.Command(skopeo, "copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", "docker://"+reg.Host+"/library/busybox:1.36", "docker://"+image).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := reg.Digest(t, image)
+	if _, stderr, code := run(t, "", "--image", image); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, _ := os.ReadFile("app.cwl")
+	if !strings.Contains(string(data), "'"+image+"@"+want+"'") {
+		t.Errorf("mid is not pinned to %s@%s:\n%s", image, want, data)
+	}
+	if _, stderr, code := run(t, "", "--image", reg.Host+"/pkg/mid:no-such-tag"); code != 1 || !strings.Contains(stderr, "cannot read the digest") {
+		t.Errorf("unknown tag: exit %d: %s", code, stderr)
+	}
+}

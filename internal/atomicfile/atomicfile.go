@@ -21,6 +21,17 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 	return s.Commit()
 }
 
+// WriteMode replaces path with data and gives it mode perm whatever mode an
+// existing file had: for files that must stay private, the temporary file
+// is created 0600 and never has wider permissions.
+func WriteMode(path string, data []byte, perm fs.FileMode) error {
+	s, err := stage(path, data, perm, true)
+	if err != nil {
+		return err
+	}
+	return s.Commit()
+}
+
 // Staged is new content written and synced beside its target but not yet in
 // place. Staging every file of a change before committing any of them means
 // that the errors a write can meet (a full disk, a read-only directory, a
@@ -33,6 +44,10 @@ type Staged struct {
 
 // Stage writes data to a synced temporary file next to path.
 func Stage(path string, data []byte, perm fs.FileMode) (*Staged, error) {
+	return stage(path, data, perm, false)
+}
+
+func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, error) {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -42,7 +57,9 @@ func Stage(path string, data []byte, perm fs.FileMode) (*Staged, error) {
 		if !st.Mode().IsRegular() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
 		}
-		perm = st.Mode().Perm()
+		if !force {
+			perm = st.Mode().Perm()
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

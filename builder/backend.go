@@ -1,0 +1,252 @@
+package builder
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/eoap/cwlbuild/internal/registry"
+)
+
+// Backends `cwlbuild plugin` and `cwlbuild tar` build with.
+const (
+	BackendKaniko  = "kaniko"
+	BackendBuildah = "buildah"
+	BackendPodman  = "podman"
+)
+
+// DefaultExecutor is where the Kaniko images keep the executor.
+const DefaultExecutor = "/kaniko/executor"
+
+// ImageBuild is one image to build, as Skaffold's custom builder describes it
+// (IMAGE, BUILD_CONTEXT, PLATFORMS) plus the tool's options from project.toml.
+type ImageBuild struct {
+	Image      string // destination, repo:tag
+	Context    string // build context directory
+	Dockerfile string // relative to Context
+	Target     string
+	BuildArgs  map[string]string
+	Platforms  []string
+	Kaniko     KanikoOptions
+	// Insecure lists registries reached over plain HTTP besides loopback ones.
+	Insecure []string
+	// Tarball, when set, makes Kaniko write the image there instead of
+	// pushing it (`cwlbuild tar`).
+	Tarball string
+	// DigestFile, when set, receives the digest of the image built.
+	DigestFile string
+}
+
+// Command is one program run, as an argv: never a shell string.
+type Command []string
+
+// String renders the command for messages, shell-quoted so it can be pasted.
+func (c Command) String() string {
+	words := make([]string, len(c))
+	for i, w := range c {
+		words[i] = ShellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// ImageBuildFor fills an ImageBuild from a tool of a loaded project.
+func (p *Project) ImageBuildFor(t *Tool, image, context string) *ImageBuild {
+	if context == "" {
+		context = p.Abs(t.Context)
+	}
+	df := t.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	return &ImageBuild{
+		Image:      image,
+		Context:    context,
+		Dockerfile: df,
+		Target:     t.Target,
+		BuildArgs:  t.BuildArgs,
+		Kaniko:     p.Build.Kaniko,
+		Insecure:   p.Build.Kaniko.InsecureRegistries,
+	}
+}
+
+// Commands returns what a backend runs to build b and, unless it writes a
+// tarball, push it.
+func (b *ImageBuild) Commands(backend, program string) ([]Command, error) {
+	switch backend {
+	case BackendKaniko:
+		if program == "" {
+			program = DefaultExecutor
+		}
+		return []Command{b.kanikoArgs(program)}, nil
+	case BackendBuildah, BackendPodman:
+		if b.Tarball != "" {
+			return nil, fmt.Errorf("tarballs are built with kaniko, not %s", backend)
+		}
+		if program == "" {
+			program = backend
+		}
+		return b.daemonless(backend, program), nil
+	}
+	return nil, fmt.Errorf("backend %q: must be %q, %q or %q", backend, BackendKaniko, BackendBuildah, BackendPodman)
+}
+
+// kanikoArgs is the executor's argv, as a CI job inside the executor's debug
+// image would run it.
+func (b *ImageBuild) kanikoArgs(executor string) Command {
+	k := b.Kaniko
+	c := Command{executor,
+		"--context", "dir://" + b.Context,
+		"--dockerfile", path.Join(b.Context, b.Dockerfile),
+		"--destination", b.Image,
+	}
+	if b.Target != "" {
+		c = append(c, "--target", b.Target)
+	}
+	for _, kv := range sortedPairs(b.BuildArgs) {
+		c = append(c, "--build-arg", kv)
+	}
+	if len(b.Platforms) == 1 {
+		c = append(c, "--custom-platform", b.Platforms[0])
+	}
+	if k.Cache != nil {
+		c = append(c, "--cache=true")
+		if k.Cache.Repo != "" {
+			c = append(c, "--cache-repo", k.Cache.Repo)
+		}
+		if k.Cache.TTL != "" {
+			c = append(c, "--cache-ttl", k.Cache.TTL)
+		}
+		if k.Cache.RunLayers != nil {
+			c = append(c, fmt.Sprintf("--cache-run-layers=%t", *k.Cache.RunLayers))
+		}
+		if k.Cache.CopyLayers {
+			c = append(c, "--cache-copy-layers")
+		}
+	}
+	for _, m := range k.RegistryMirrors {
+		c = append(c, "--registry-mirror", m)
+	}
+	for _, kv := range sortedPairs(k.RegistryMap) {
+		c = append(c, "--registry-map", kv)
+	}
+	if k.SnapshotMode != "" {
+		c = append(c, "--snapshot-mode", k.SnapshotMode)
+	}
+	if k.UseNewRun {
+		c = append(c, "--use-new-run")
+	}
+	if k.CompressedCaching != nil {
+		c = append(c, fmt.Sprintf("--compressed-caching=%t", *k.CompressedCaching))
+	}
+	for _, r := range b.insecureHosts() {
+		c = append(c, "--insecure-registry", r)
+	}
+	if b.Tarball != "" {
+		// --no-push still pushes cache layers unless told not to.
+		c = append(c, "--no-push", "--no-push-cache", "--tar-path", b.Tarball)
+	}
+	if b.DigestFile != "" {
+		c = append(c, "--digest-file", b.DigestFile)
+	}
+	return c
+}
+
+// daemonless builds with buildah or podman into local storage, then pushes.
+func (b *ImageBuild) daemonless(backend, program string) []Command {
+	build := Command{program}
+	if backend == BackendBuildah {
+		// chroot isolation runs RUN steps without a user namespace, as
+		// buildah must inside CI containers.
+		build = append(build, "bud", "--isolation", "chroot")
+	} else {
+		build = append(build, "build")
+	}
+	build = append(build, "-f", path.Join(b.Context, b.Dockerfile), "-t", b.Image)
+	if b.Target != "" {
+		build = append(build, "--target", b.Target)
+	}
+	for _, kv := range sortedPairs(b.BuildArgs) {
+		build = append(build, "--build-arg", kv)
+	}
+	if len(b.Platforms) > 0 {
+		build = append(build, "--platform", strings.Join(b.Platforms, ","))
+	}
+	build = append(build, b.Context)
+	push := Command{program, "push"}
+	if b.isInsecure(registry.Host(b.Image)) {
+		push = append(push, "--tls-verify=false")
+	}
+	if b.DigestFile != "" {
+		push = append(push, "--digestfile", b.DigestFile)
+	}
+	push = append(push, b.Image, "docker://"+b.Image)
+	return []Command{build, push}
+}
+
+// insecureHosts are the registries Kaniko must reach over plain HTTP: the
+// listed ones, plus every loopback registry the build touches (destination,
+// cache repo, mirrors, map targets), as Docker treats loopback registries.
+func (b *ImageBuild) insecureHosts() []string {
+	set := map[string]bool{}
+	for _, r := range b.Insecure {
+		set[strings.TrimSuffix(r, "/")] = true
+	}
+	cands := []string{registry.Host(b.Image)}
+	if b.Kaniko.Cache != nil && b.Kaniko.Cache.Repo != "" {
+		cands = append(cands, registry.Host(b.Kaniko.Cache.Repo))
+	}
+	for _, m := range b.Kaniko.RegistryMirrors {
+		cands = append(cands, strings.SplitN(m, "/", 2)[0])
+	}
+	for _, to := range b.Kaniko.RegistryMap {
+		for _, t := range strings.Split(to, ";") {
+			cands = append(cands, strings.SplitN(t, "/", 2)[0])
+		}
+	}
+	for _, h := range cands {
+		if registry.IsLoopback(h) {
+			set[h] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for h := range set {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (b *ImageBuild) isInsecure(host string) bool {
+	if registry.IsLoopback(host) {
+		return true
+	}
+	for _, r := range b.Insecure {
+		if strings.TrimSuffix(r, "/") == host {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedPairs(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ShellQuote quotes s for a POSIX shell: safe words stay bare, anything else
+// is single-quoted. Used for commands shown to people or handed to Skaffold,
+// which runs custom build commands through `sh -c`.
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,58 @@
+package builder
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestBackendCommands(t *testing.T) {
+	off := false
+	b := &ImageBuild{
+		Image: "127.0.0.1:5000/pkg/crop:abc", Context: "/ctx dir", Dockerfile: "docker/Dockerfile",
+		Target: "run", BuildArgs: map[string]string{"B": "two words", "A": "$(id)"},
+		Kaniko: KanikoOptions{
+			Cache:             &KanikoCache{Repo: "harbor.example/cache/crop", TTL: "24h"},
+			RegistryMirrors:   []string{"mirror.example"},
+			RegistryMap:       map[string]string{"index.docker.io": "harbor.example/proxy"},
+			SnapshotMode:      "redo",
+			UseNewRun:         true,
+			CompressedCaching: &off,
+		},
+		Insecure: []string{"harbor.example"},
+	}
+	cmds, err := b.Commands(BackendKaniko, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Command{"/kaniko/executor", "--context", "dir:///ctx dir", "--dockerfile", "/ctx dir/docker/Dockerfile",
+		"--destination", "127.0.0.1:5000/pkg/crop:abc", "--target", "run", "--build-arg", "A=$(id)", "--build-arg", "B=two words",
+		"--cache=true", "--cache-repo", "harbor.example/cache/crop", "--cache-ttl", "24h",
+		"--registry-mirror", "mirror.example", "--registry-map", "index.docker.io=harbor.example/proxy",
+		"--snapshot-mode", "redo", "--use-new-run", "--compressed-caching=false",
+		"--insecure-registry", "127.0.0.1:5000", "--insecure-registry", "harbor.example"}
+	if !reflect.DeepEqual(cmds[0], want) {
+		t.Errorf("kaniko argv\n got %q\nwant %q", cmds[0], want)
+	}
+	b.Tarball = "/out/crop.tar"
+	cmds, _ = b.Commands(BackendKaniko, "")
+	if s := cmds[0].String(); !strings.HasSuffix(s, "--no-push --no-push-cache --tar-path /out/crop.tar") || !strings.Contains(s, "'A=$(id)'") {
+		t.Errorf("tar argv: %s", s)
+	}
+	b.Tarball = ""
+	cmds, _ = b.Commands(BackendBuildah, "")
+	wantBuild := Command{"buildah", "bud", "--isolation", "chroot", "-f", "/ctx dir/docker/Dockerfile", "-t", "127.0.0.1:5000/pkg/crop:abc",
+		"--target", "run", "--build-arg", "A=$(id)", "--build-arg", "B=two words", "/ctx dir"}
+	wantPush := Command{"buildah", "push", "--tls-verify=false", "127.0.0.1:5000/pkg/crop:abc", "docker://127.0.0.1:5000/pkg/crop:abc"}
+	if !reflect.DeepEqual(cmds, []Command{wantBuild, wantPush}) {
+		t.Errorf("buildah argv\n got %q\nwant %q", cmds, []Command{wantBuild, wantPush})
+	}
+	b.Image = "ghcr.io/eoap/crop:abc"
+	cmds, _ = b.Commands(BackendPodman, "")
+	if cmds[0][1] != "build" || strings.Contains(cmds[1].String(), "tls-verify") {
+		t.Errorf("podman to a TLS registry: %q", cmds)
+	}
+	if _, err := b.Commands("docker", ""); err == nil {
+		t.Error("unknown backend accepted")
+	}
+}

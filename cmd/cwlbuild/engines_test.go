@@ -1,0 +1,253 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	kanikoargs "github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/build/kaniko"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/testenv"
+	"github.com/eoap/cwlbuild/skaffold"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+// writeEnginePackage writes a two-tool package whose images build FROM the
+// busybox base with a RUN and a COPY step, pushing to registry host.
+func writeEnginePackage(t *testing.T, host, runtime string) string {
+	t.Helper()
+	dir := t.TempDir()
+	toml := fmt.Sprintf(`[project]
+name = "engines"
+version = "0.1.0"
+
+[build]
+engine = "local"
+
+[build.local]
+runtime = %q
+registry = "%s/pkg"
+
+[build.cluster]
+namespace = "ns"
+serviceAccount = "kaniko-sa"
+registry = "%s/pkg"
+secret = "push-secret"
+
+[build.kaniko]
+registryMap = { "index.docker.io" = %q }
+insecureRegistries = [%q]
+`, runtime, host, host, host, host)
+	cwl := "cwlVersion: v1.2\n$graph:\n"
+	for _, tool := range []string{"shout", "count"} {
+		toml += fmt.Sprintf("\n[tools.%s]\ncontext = \"tools/%s\"\npath = \"app.cwl#%s\"\n", tool, tool, tool)
+		ctx := filepath.Join(dir, "tools", tool)
+		os.MkdirAll(ctx, 0o755)
+		os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\nCOPY run.sh /usr/local/bin/"+tool+"\nRUN chmod 755 /usr/local/bin/"+tool+" && echo built > /built\n"), 0o644)
+		os.WriteFile(filepath.Join(ctx, "run.sh"), []byte("#!/bin/sh\necho "+tool+" \"$@\"\n"), 0o644)
+		cwl += fmt.Sprintf("  - class: CommandLineTool\n    id: %s\n    hints:\n      DockerRequirement:\n        dockerPull: %s/pkg/%s:latest\n    baseCommand: [%s]\n    inputs: []\n    outputs: []\n", tool, host, tool, tool)
+	}
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(cwl), 0o644)
+	return dir
+}
+
+// TestPluginDaemonlessBackends: the plugin's buildah and podman backends
+// build, push to a real registry on 127.0.0.1 (plain HTTP because it is
+// loopback, on a port registries.conf does not list), and report the digest
+// the registry serves.
+func TestPluginDaemonlessBackends(t *testing.T) {
+	testenv.RequireImage(t, testenv.BaseImage)
+	reg := testenv.StartRegistry(t)
+	for _, backend := range []string{"buildah", "podman"} {
+		t.Run(backend, func(t *testing.T) {
+			testenv.LookPath(t, backend)
+			dir := writeEnginePackage(t, reg.Host, backend)
+			image := reg.Host + "/pkg/shout:" + backend
+			digestFile := filepath.Join(t.TempDir(), "digest")
+			_, stderr, code := run(t, "plugin", "--backend", backend, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
+				"--image", image, "--context", filepath.Join(dir, "tools", "shout"), "--digest-file", digestFile)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			got, _ := os.ReadFile(digestFile)
+			if want := reg.Digest(t, image); strings.TrimSpace(string(got)) != want {
+				t.Errorf("digest file %q, registry serves %s", got, want)
+			}
+		})
+	}
+}
+
+func TestPluginRefusesNoPush(t *testing.T) {
+	t.Setenv("IMAGE", "127.0.0.1:5000/x/y:1")
+	t.Setenv("PUSH_IMAGE", "false")
+	_, stderr, code := run(t, "plugin", "--backend", "buildah")
+	if code == 0 || !strings.Contains(stderr, "--push") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestSkaffoldCustomBuilder runs the pinned Skaffold on a generated config
+// whose artifacts use `cwlbuild plugin` as custom builder: Skaffold records
+// the digests in build.json, and they are the registry's.
+func TestSkaffoldCustomBuilder(t *testing.T) {
+	testenv.RequireImage(t, testenv.BaseImage)
+	testenv.LookPath(t, "buildah")
+	sk := testenv.Skaffold(t)
+	reg := testenv.StartRegistry(t)
+	dir := writeEnginePackage(t, reg.Host, "buildah")
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	out := skaffoldBuild(t, sk, dir)
+	if len(out.Builds) != 2 {
+		t.Fatalf("builds: %+v", out.Builds)
+	}
+	for i, tool := range []string{"shout", "count"} {
+		b := out.Builds[i]
+		if b.ImageName != reg.Host+"/pkg/"+tool {
+			t.Errorf("build %d is %s, want tool %s in project.toml order", i, b.ImageName, tool)
+		}
+		ref, err := buildjson.SplitReference(b.Tag)
+		if err != nil || ref.Digest == "" {
+			t.Fatalf("tag %q has no digest: %v", b.Tag, err)
+		}
+		if want := reg.Digest(t, ref.Repo+":"+ref.Tag); ref.Digest != want {
+			t.Errorf("%s: build.json digest %s, registry serves %s", tool, ref.Digest, want)
+		}
+	}
+}
+
+// skaffoldBuild runs `skaffold build -q --file-output build.json` in dir.
+func skaffoldBuild(t *testing.T, sk, dir string, extra ...string) *buildjson.Output {
+	t.Helper()
+	cmd := exec.Command(sk, append([]string{"build", "-q", "-f", "skaffold-auto.yaml", "--file-output", "build.json"}, extra...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("skaffold build: %v\n%s", err, msg)
+	}
+	out, err := buildjson.ReadFile(filepath.Join(dir, "build.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// kanikoRun runs the Kaniko image with podman on the host network.
+func kanikoRun(t *testing.T, args ...string) string {
+	t.Helper()
+	testenv.RequireImage(t, testenv.KanikoImage)
+	podman := testenv.LookPath(t, "podman")
+	cmd := exec.Command(podman, append([]string{"run", "--rm", "--network", "host"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman run: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestPluginKanikoInContainer runs `cwlbuild plugin --backend kaniko` inside
+// the Kaniko image, as a CI job in the executor's debug image does: the
+// plugin runs /kaniko/executor, which pulls the base through the project's
+// registry map and pushes to the registry.
+func TestPluginKanikoInContainer(t *testing.T) {
+	reg := testenv.StartRegistry(t)
+	reg.PushBase(t)
+	dir := writeEnginePackage(t, reg.Host, "kaniko")
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	image := reg.Host + "/pkg/count:kaniko"
+	kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro",
+		"-e", "IMAGE="+image, "-e", "PUSH_IMAGE=true", "-e", "BUILD_CONTEXT=/workspace/tools/count",
+		"--entrypoint", "/usr/local/bin/cwlbuild", testenv.KanikoImage,
+		"plugin", "--backend", "kaniko", "-f", "/workspace/project.toml", "--tool", "count")
+	if d := reg.Digest(t, image); !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("registry digest %q", d)
+	}
+}
+
+// TestClusterPathInKaniko simulates Skaffold's cluster builder: the executor
+// arguments Skaffold's kaniko.Args gives the pod for the generated artifact,
+// the artifact's env (KANIKO_REGISTRY_MAP), the context at
+// /kaniko/buildcontext and the push secret, written by `cwlbuild auth`, at
+// /kaniko/.docker/config.json. The registry requires that login.
+func TestClusterPathInKaniko(t *testing.T) {
+	const user, password = "kaniko", `p@ss "w0rd" $HOME 'x'`
+	reg := testenv.StartRegistry(t, user, password)
+	reg.PushBase(t)
+	dir := writeEnginePackage(t, reg.Host, "buildah")
+	proj, err := builder.LoadProject(filepath.Join(dir, "project.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := skaffold.Render(builder.NewPlan(proj), skaffold.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var art = cfg.Profiles[0].Build.Artifacts[0] // profile cluster, tool shout
+	if cfg.Profiles[0].Name != "cluster" || art.KanikoArtifact == nil {
+		t.Fatalf("profile %s artifact %+v is not a kaniko artifact", cfg.Profiles[0].Name, art)
+	}
+	image := art.ImageName + ":cluster"
+	args, err := kanikoargs.Args(art.KanikoArtifact, image, "dir://"+kanikoargs.DefaultEmptyDirMountPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerDir := t.TempDir()
+	if _, stderr, code := runStdin(t, password+"\n", "auth", "--registry", reg.Host, "--username", user, "--password-stdin", "-o", filepath.Join(dockerDir, "config.json")); code != 0 {
+		t.Fatalf("auth: %s", stderr)
+	}
+	podmanArgs := []string{"-v", filepath.Join(dir, "tools", "shout") + ":" + kanikoargs.DefaultEmptyDirMountPath,
+		"-v", filepath.Join(dockerDir, "config.json") + ":/kaniko/.docker/config.json:ro"}
+	for _, e := range art.KanikoArtifact.Env {
+		podmanArgs = append(podmanArgs, "-e", e.Name+"="+e.Value)
+	}
+	podmanArgs = append(podmanArgs, testenv.KanikoImage)
+	kanikoRun(t, append(podmanArgs, args...)...)
+	if d := reg.Digest(t, image); !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("registry digest %q", d)
+	}
+}
+
+// TestTarInKaniko: `cwlbuild tar` inside the Kaniko image writes tarballs
+// that skopeo reads, with the digest the record names, and pushing one with
+// skopeo --preserve-digests yields exactly that digest in the registry.
+func TestTarInKaniko(t *testing.T) {
+	reg := testenv.StartRegistry(t)
+	reg.PushBase(t)
+	dir := writeEnginePackage(t, reg.Host, "kaniko")
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro",
+		"--entrypoint", "/usr/local/bin/cwlbuild", testenv.KanikoImage,
+		"tar", "-f", "/workspace/project.toml", "-o", "/workspace/out", "--tag", "1.0")
+	var rec buildjson.Output
+	data, err := os.ReadFile(filepath.Join(dir, "out", "build.json"))
+	if err != nil || json.Unmarshal(data, &rec) != nil || len(rec.Builds) != 2 {
+		t.Fatalf("build.json: %v %s", err, data)
+	}
+	skopeo := testenv.LookPath(t, "skopeo")
+	for i, tool := range []string{"shout", "count"} {
+		archive := "docker-archive:" + filepath.Join(dir, "out", tool+".tar")
+		out, err := exec.Command(skopeo, "inspect", "--format", "{{.Digest}}", archive).CombinedOutput()
+		if err != nil {
+			t.Fatalf("skopeo inspect %s: %v\n%s", archive, err, out)
+		}
+		ref, _ := buildjson.SplitReference(rec.Builds[i].Tag)
+		if got := strings.TrimSpace(string(out)); got != ref.Digest {
+			t.Errorf("%s: skopeo reads %s, the record says %s", tool, got, ref.Digest)
+		}
+		dst := reg.Host + "/pkg/" + tool + ":1.0"
+		if out, err := exec.Command(skopeo, "copy", "--quiet", "--preserve-digests", "--dest-tls-verify=false", archive, "docker://"+dst).CombinedOutput(); err != nil {
+			t.Fatalf("skopeo copy: %v\n%s", err, out)
+		}
+		if got := reg.Digest(t, dst); got != ref.Digest {
+			t.Errorf("%s: pushed digest %s, the record says %s", tool, got, ref.Digest)
+		}
+	}
+}

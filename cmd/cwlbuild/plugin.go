@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+func pluginCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "plugin",
+		Usage:     "build and push one image: Skaffold's custom builder (kaniko, buildah or podman)",
+		UsageText: "cwlbuild plugin --backend kaniko|buildah|podman [--tool NAME -f project.toml] [--image IMAGE] [--context DIR]",
+		Description: `Skaffold runs this as an artifact's custom.buildCommand, with IMAGE, PUSH_IMAGE,
+BUILD_CONTEXT and PLATFORMS in the environment ("cwlbuild generate" writes that
+command for [build.local] runtime = "buildah" or "podman"). With --tool and -f, the
+tool's dockerfile, target and buildArgs and the [build.kaniko] options apply.
+
+kaniko runs the executor directly, as a CI job inside the executor's debug image
+does (GitLab, Buildkite, Argo); buildah and podman build into local storage and
+push. Registries on loopback (localhost, 127.0.0.0/8) are reached over plain
+HTTP, as Docker does; others only when listed in build.kaniko.insecureRegistries.
+
+Examples:
+   IMAGE=127.0.0.1:5000/crop:dev PUSH_IMAGE=true cwlbuild plugin --backend buildah --context tools/crop
+   cwlbuild plugin --backend kaniko --tool crop -f project.toml     # inside gcr-style kaniko debug image
+   cwlbuild plugin --backend podman --dry-run --image r/x:1 --context .`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "backend", Usage: "`kaniko`, buildah or podman (default: [build.local] runtime when it is buildah or podman, else kaniko)"},
+			&cli.StringFlag{Name: "tool", Usage: "the project.toml tool being built, for its options"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "project file holding --tool"},
+			&cli.StringFlag{Name: "image", EnvVars: []string{"IMAGE"}, Usage: "image to build and push (Skaffold sets $IMAGE)"},
+			&cli.StringFlag{Name: "context", EnvVars: []string{"BUILD_CONTEXT"}, Value: ".", Usage: "build context directory (Skaffold sets $BUILD_CONTEXT)"},
+			&cli.StringFlag{Name: "push", EnvVars: []string{"PUSH_IMAGE"}, Value: "true", Usage: "push the image (Skaffold sets $PUSH_IMAGE)"},
+			&cli.StringFlag{Name: "platforms", EnvVars: []string{"PLATFORMS"}, Usage: "comma-separated target platforms (Skaffold sets $PLATFORMS)"},
+			&cli.StringFlag{Name: "executor", Usage: "program the backend runs (default: /kaniko/executor, buildah or podman)"},
+			&cli.StringFlag{Name: "digest-file", Usage: "write the pushed image's digest to `FILE`"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the commands, shell-quoted; run nothing"},
+		},
+		Action: runPlugin,
+	}
+}
+
+func runPlugin(c *cli.Context) error {
+	image := c.String("image")
+	if image == "" {
+		return cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image", 2)
+	}
+	push, err := strconv.ParseBool(c.String("push"))
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("cwlbuild plugin: PUSH_IMAGE=%q is not true or false", c.String("push")), 2)
+	}
+	if !push {
+		return cli.Exit(`cwlbuild plugin: Skaffold asked for a build without push (PUSH_IMAGE=false), but
+kaniko, buildah and podman builds have no Docker daemon in which Skaffold could find
+the image: it reads the digest from the registry. Build with "skaffold build --push"
+or set build.local.push: true (cwlbuild generate does, unless [build.local] push = false).`, 2)
+	}
+	ctxDir, err := filepath.Abs(c.String("context"))
+	if err != nil {
+		return err
+	}
+	var b *builder.ImageBuild
+	backend := c.String("backend")
+	tool := c.String("tool")
+	if tool != "" && c.String("file") == "" {
+		return cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
+	}
+	if f := c.String("file"); f != "" {
+		proj, err := builder.LoadProject(f)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		t, ok := proj.Tools[tool]
+		if !ok {
+			return cli.Exit(fmt.Sprintf("cwlbuild plugin: %s has no tool %q (tools: %s)", proj.File, tool, strings.Join(proj.ToolOrder, ", ")), 1)
+		}
+		b = proj.ImageBuildFor(t, image, ctxDir)
+		if backend == "" && (proj.Build.Local.Runtime == builder.BackendBuildah || proj.Build.Local.Runtime == builder.BackendPodman) {
+			backend = proj.Build.Local.Runtime
+		}
+	} else {
+		b = &builder.ImageBuild{Image: image, Context: ctxDir, Dockerfile: "Dockerfile"}
+	}
+	if backend == "" {
+		backend = builder.BackendKaniko
+	}
+	if p := c.String("platforms"); p != "" {
+		b.Platforms = strings.Split(p, ",")
+	}
+	b.DigestFile = c.String("digest-file")
+	cmds, err := b.Commands(backend, c.String("executor"))
+	if err != nil {
+		return cli.Exit("cwlbuild plugin: "+err.Error(), 2)
+	}
+	label := image
+	if tool != "" {
+		label = "tool " + tool + " (" + image + ")"
+	}
+	return runCommands(c, cmds, label, c.Bool("dry-run"))
+}
+
+// runCommands runs each command in turn, its output streaming through. On a
+// failure the last line says which build and which command failed.
+func runCommands(c *cli.Context, cmds []builder.Command, label string, dryRun bool) error {
+	for _, cmd := range cmds {
+		if dryRun {
+			fmt.Fprintln(c.App.Writer, cmd.String())
+			continue
+		}
+		if err := runStreaming(cmd, c.App.Writer, c.App.ErrWriter); err != nil {
+			return cli.Exit(fmt.Sprintf("cwlbuild: building %s failed: %s: %v", label, cmd.String(), err), 1)
+		}
+	}
+	return nil
+}
+
+func runStreaming(cmd builder.Command, stdout, stderr io.Writer) error {
+	x := exec.Command(cmd[0], cmd[1:]...)
+	x.Stdin = nil
+	x.Stdout, x.Stderr = stdout, stderr
+	x.Env = os.Environ()
+	return x.Run()
+}

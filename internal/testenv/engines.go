@@ -1,0 +1,162 @@
+package testenv
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Images scripts/setup.sh makes in local containers storage.
+const (
+	BaseImage   = "docker.io/library/busybox:1.36"
+	KanikoImage = "localhost/cwlbuild/kaniko:v1.25.4"
+)
+
+// Registry is a real registry (Debian's docker-registry, the distribution
+// project) serving plain HTTP on a free 127.0.0.1 port for one test.
+type Registry struct {
+	Host  string // 127.0.0.1:PORT
+	Dir   string // its storage
+	creds string // user:password when it requires a login
+}
+
+// StartRegistry starts a registry that lives as long as the test. With a
+// user and password it requires them (htpasswd basic auth).
+func StartRegistry(t testing.TB, userPass ...string) *Registry {
+	t.Helper()
+	bin := LookPath(t, "docker-registry")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+%s`, filepath.Join(dir, "data"), host, authConfig(t, dir, userPass))), 0o644)
+	cmd := exec.Command(bin, "serve", conf)
+	logf, _ := os.Create(filepath.Join(dir, "registry.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+			t.Fatalf("registry on %s did not start: %v\n%s", host, err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &Registry{Host: host, Dir: dir, creds: strings.Join(userPass, ":")}
+}
+
+// PushBase copies the busybox base image from local storage into the
+// registry as HOST/library/busybox:1.36, for builders (Kaniko) that pull
+// base images from a registry: they reach it through a registry map from
+// docker.io.
+func (r *Registry) PushBase(t testing.TB) {
+	t.Helper()
+	RequireImage(t, BaseImage)
+	skopeo := LookPath(t, "skopeo")
+	dst := "docker://" + r.Host + "/library/busybox:1.36"
+	args := []string{"copy", "--quiet", "--dest-tls-verify=false"}
+	if r.creds != "" {
+		args = append(args, "--dest-creds", r.creds)
+	}
+	if out, err := exec.Command(skopeo, append(args, "containers-storage:"+BaseImage, dst)...).CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy %s: %v\n%s", dst, err, out)
+	}
+}
+
+// Digest asks the registry for an image's manifest digest with skopeo,
+// independently of the code under test.
+func (r *Registry) Digest(t testing.TB, image string) string {
+	t.Helper()
+	skopeo := LookPath(t, "skopeo")
+	args := []string{"inspect", "--tls-verify=false", "--format", "{{.Digest}}"}
+	if r.creds != "" {
+		args = append(args, "--creds", r.creds)
+	}
+	out, err := exec.Command(skopeo, append(args, "docker://"+image)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skopeo inspect %s: %v\n%s", image, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+var imageChecks sync.Map
+
+// RequireImage skips (fails under CI) unless local containers storage holds
+// image, which scripts/setup.sh makes.
+func RequireImage(t testing.TB, image string) {
+	t.Helper()
+	podman := LookPath(t, "podman")
+	ok, seen := imageChecks.Load(image)
+	if !seen {
+		ok = exec.Command(podman, "image", "exists", image).Run() == nil
+		imageChecks.Store(image, ok)
+	}
+	if !ok.(bool) {
+		Missing(t, "image "+image, fmt.Errorf("not in local containers storage"))
+	}
+}
+
+// BuildBinary builds a main package of this module, statically, into a
+// temporary directory: for running it inside a container or as the program
+// Skaffold's custom builder calls.
+func BuildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = ModuleRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return out
+}
+
+func authConfig(t testing.TB, dir string, userPass []string) string {
+	if len(userPass) != 2 {
+		return ""
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(userPass[1]), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "htpasswd")
+	os.WriteFile(file, []byte(userPass[0]+":"+string(hash)+"\n"), 0o600)
+	return fmt.Sprintf("auth:\n  htpasswd:\n    realm: test\n    path: %s\n", file)
+}
