@@ -48,6 +48,7 @@ Examples:
 			pluginCommand(),
 			tarCommand(),
 			authCommand(),
+			testCommand(),
 		},
 	}
 }
