@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates)
+packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -62,7 +62,7 @@ if ! podman image exists "$base" 2>/dev/null; then
   done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/rootfs/etc/passwd"
   chmod 1777 "$tmp/rootfs/tmp"
-  printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["sh"]\n' >"$tmp/Dockerfile"
+  printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$tmp/Dockerfile"
   buildah bud --quiet --isolation chroot -t "$base" "$tmp" >/dev/null
   rm -rf "$tmp"
 fi
