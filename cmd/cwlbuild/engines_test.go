@@ -125,19 +125,28 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 }
 
 // skaffoldBuild runs `skaffold build -q --file-output build.json` in dir.
-func skaffoldBuild(t *testing.T, sk, dir string, extra ...string) *buildjson.Output {
+func skaffoldBuild(t *testing.T, sk, dir string) *buildjson.Output {
 	t.Helper()
-	cmd := exec.Command(sk, append([]string{"build", "-q", "-f", "skaffold-auto.yaml", "--file-output", "build.json"}, extra...)...)
+	out, _ := skaffoldBuildLog(t, sk, dir, t.TempDir())
+	return out
+}
+
+// skaffoldBuildLog runs `skaffold build --file-output build.json` in dir with
+// HOME (where Skaffold keeps its artifact cache) and returns its log too.
+func skaffoldBuildLog(t *testing.T, sk, dir, home string) (*buildjson.Output, string) {
+	t.Helper()
+	cmd := exec.Command(sk, "build", "-f", "skaffold-auto.yaml", "--file-output", "build.json")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
-	if msg, err := cmd.CombinedOutput(); err != nil {
+	cmd.Env = append(os.Environ(), "HOME="+home, "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("skaffold build: %v\n%s", err, msg)
 	}
 	out, err := buildjson.ReadFile(filepath.Join(dir, "build.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, string(msg)
 }
 
 // kanikoRun runs the Kaniko image with podman on the host network.

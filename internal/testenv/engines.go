@@ -160,3 +160,18 @@ func authConfig(t testing.TB, dir string, userPass []string) string {
 	os.WriteFile(file, []byte(userPass[0]+":"+string(hash)+"\n"), 0o600)
 	return fmt.Sprintf("auth:\n  htpasswd:\n    realm: test\n    path: %s\n", file)
 }
+
+// DockerShim returns a directory to put first on PATH so that cwltool's
+// `docker` calls reach podman. Test registries listen on random loopback
+// ports that registries.conf does not list, so pulls skip TLS, as Docker does
+// for loopback registries.
+func DockerShim(t testing.TB) string {
+	t.Helper()
+	LookPath(t, "podman")
+	dir := t.TempDir()
+	script := "#!/bin/sh\nif [ \"$1\" = pull ]; then shift; exec podman pull --tls-verify=false \"$@\"; fi\nexec podman \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/cwltest"
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
+
+// TestCalrissianReceivesArgv: Calrissian cannot run here, so a recording
+// `calrissian` on PATH checks the argv cwlbuild test gives it, word for
+// word, and that the params reached the test's own volume intact.
+func TestCalrissianReceivesArgv(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/projects/cwltests")
+	vol := filepath.Join(t.TempDir(), "vol with space")
+	project := filepath.Join(dir, "project.toml")
+	data, _ := os.ReadFile(project)
+	os.WriteFile(project, []byte(strings.ReplaceAll(string(data), "/calrissian/vol with space", vol)), 0o644)
+
+	bin := t.TempDir()
+	record := filepath.Join(t.TempDir(), "argv")
+	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done >> \"$RECORD\"\nprintf '\\n\\0' >> \"$RECORD\"\n"
+	os.WriteFile(filepath.Join(bin, "calrissian"), []byte(script), 0o755)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("RECORD", record)
+	t.Setenv("DASK_GATEWAY_ADDRESS", "http://gateway:8000")
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+
+	// --dry-run writes nothing and runs nothing.
+	out, stderr, code := run(t, "test", "-f", project, "--dry-run")
+	if code != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(record); err == nil {
+		t.Fatal("--dry-run ran calrissian")
+	}
+	if _, err := os.Stat(vol); err == nil {
+		t.Fatal("--dry-run created the volume")
+	}
+
+	out, stderr, code = run(t, "test", "-f", project)
+	if code != 0 || !strings.Contains(out, "3 tests passed") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	raw, _ := os.ReadFile(record)
+	var got [][]string
+	for _, call := range strings.Split(strings.TrimSuffix(string(raw), "\n\x00"), "\n\x00") {
+		got = append(got, strings.Split(strings.TrimSuffix(call, "\x00"), "\x00"))
+	}
+	p, err := builder.LoadProject(project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, _ := cwltest.Select(p, cwltest.Selector{})
+	var want [][]string
+	for _, c := range cases {
+		r, err := cwltest.Plan(p, c, cwltest.Options{Engine: cwltest.EngineCluster})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r.Argv[1:])
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("calrissian received\n%q\nwant\n%q", got, want)
+	}
+	// The hostile params reached the volume as data, byte for byte.
+	params, err := os.ReadFile(filepath.Join(vol, "tools.echo.0-hostile_values.params.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job map[string]any
+	yaml.Unmarshal(params, &job)
+	if job["msg"] != "it's \"quoted\" $(rm -rf /) `id` ; | & *" {
+		t.Errorf("msg = %q", job["msg"])
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Errorf("files written to the current directory: %v", entries)
+	}
+}

@@ -1,0 +1,78 @@
+package cwltest
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/cwltest.*.txt")
+
+// TestPlanGolden plans every test of testdata/projects/cwltests for both
+// engines and compares the argv (one word per line, so a value with spaces
+// or shell syntax is visibly one word) and params with golden files.
+func TestPlanGolden(t *testing.T) {
+	p, err := builder.LoadProject("../../testdata/projects/cwltests/project.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Select(p, Selector{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if k == "DASK_GATEWAY_ADDRESS" {
+			return "http://dask gateway:8000"
+		}
+		return ""
+	}
+	for _, engine := range []string{EngineCluster, EngineLocal} {
+		t.Run(engine, func(t *testing.T) {
+			var b strings.Builder
+			for _, c := range cases {
+				r, err := Plan(p, c, Options{Engine: engine, Getenv: env})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "## %s (%s) in $PROJECT\n", c.Name(), c.ID)
+				for _, w := range r.Argv {
+					fmt.Fprintf(&b, "%s\n", w)
+				}
+				fmt.Fprintf(&b, "-- %s\n%s", r.Params, r.ParamsYAML)
+			}
+			got := strings.ReplaceAll(b.String(), p.Dir, "$PROJECT")
+			golden := filepath.Join("../../testdata/golden", "cwltest."+engine+".txt")
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, _ := os.ReadFile(golden)
+			if got != string(want) {
+				t.Errorf("plan differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	p, err := builder.LoadProject("../../testdata/projects/cwltests/project.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, _ := Select(p, Selector{Names: []string{"hostile values"}})
+	if _, err := Plan(p, cases[0], Options{Engine: EngineCluster, Getenv: func(string) string { return "" }}); err == nil || !strings.Contains(err.Error(), "DASK_GATEWAY_ADDRESS") {
+		t.Errorf("a dask test without DASK_GATEWAY_ADDRESS: %v", err)
+	}
+	for _, sel := range []Selector{{Tools: []string{"nope"}}, {Workflows: []string{"7"}}, {Names: []string{"nope"}}} {
+		if _, err := Select(p, sel); err == nil {
+			t.Errorf("%+v selected something", sel)
+		}
+	}
+	if cs, err := Select(p, Selector{Workflows: []string{"app.cwl#main"}}); err != nil || len(cs) != 1 || cs[0].ID != "workflows.0.0" {
+		t.Errorf("select by path: %v %v", cs, err)
+	}
+}
