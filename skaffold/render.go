@@ -301,7 +301,15 @@ func (r *renderer) local() *latest.LocalBuild {
 	if l.Push != nil {
 		push = *l.Push
 	}
-	lb := &latest.LocalBuild{Push: &push, Concurrency: l.Concurrency}
+	concurrency := l.Concurrency
+	if concurrency == nil && l.Runtime != builder.RuntimeDocker {
+		// Daemonless builds of different tools share nothing but the
+		// storage, which buildah and podman lock: build them all at once
+		// (Skaffold's own local default is one at a time).
+		unlimited := 0
+		concurrency = &unlimited
+	}
+	lb := &latest.LocalBuild{Push: &push, Concurrency: concurrency}
 	if l.Runtime == builder.RuntimeDocker {
 		// BuildKit needs a daemon feature podman's Docker API lacks.
 		off := false
