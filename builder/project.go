@@ -52,7 +52,8 @@ type Project struct {
 	// ToolOrder lists tool names in the order the file declares them.
 	ToolOrder []string `toml:"-"`
 
-	pos *positions
+	pos  *positions
+	opts LoadOptions
 }
 
 // ProjectInfo is the [project] table.
@@ -193,16 +194,34 @@ type ExecutionPaths struct {
 // LoadProject reads, decodes and validates project.toml. Decoding is strict:
 // a misspelt key is an error that names its line and the nearest valid key.
 func LoadProject(file string) (*Project, error) {
+	return LoadProjectWith(file, LoadOptions{})
+}
+
+// LoadOptions relax what LoadProject accepts.
+type LoadOptions struct {
+	// AllowOutsidePaths accepts contexts and CWL paths that leave the
+	// project directory ("../shared", "/abs/path"). Refused by default: a
+	// package is built and patched as one tree, and cwlpatch must never
+	// rewrite files of another package because of a stray "..".
+	AllowOutsidePaths bool
+}
+
+// LoadProjectWith is LoadProject with options.
+func LoadProjectWith(file string, opts LoadOptions) (*Project, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	return ParseProject(file, data)
+	return parseProject(file, data, opts)
 }
 
 // ParseProject is LoadProject on bytes already read; file names them in errors
 // and sets the directory relative paths are resolved against.
 func ParseProject(file string, data []byte) (*Project, error) {
+	return parseProject(file, data, LoadOptions{})
+}
+
+func parseProject(file string, data []byte, opts LoadOptions) (*Project, error) {
 	pos, err := indexPositions(data)
 	if err != nil {
 		// The decoder reports the same syntax error with its line.
@@ -211,7 +230,7 @@ func ParseProject(file string, data []byte) (*Project, error) {
 		}
 		return nil, &Error{File: file, Msg: "invalid TOML: " + err.Error()}
 	}
-	p := &Project{File: file, pos: pos}
+	p := &Project{File: file, pos: pos, opts: opts}
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(p); err != nil {

@@ -98,6 +98,9 @@ func (p *Project) checkContext(t *Tool, key string) error {
 	if t.Context == "" {
 		return p.Errorf(key, "tools.%s.context is not set", t.Name)
 	}
+	if err := p.checkInside(t.Context, key+".context"); err != nil {
+		return err
+	}
 	dir := p.Abs(t.Context)
 	st, err := os.Stat(dir)
 	switch {
@@ -120,12 +123,28 @@ func (p *Project) checkContext(t *Tool, key string) error {
 	return nil
 }
 
+// checkInside refuses a path that leaves the project directory, unless the
+// project was loaded with AllowOutsidePaths.
+func (p *Project) checkInside(path, key string) error {
+	if p.opts.AllowOutsidePaths {
+		return nil
+	}
+	clean := filepath.Clean(filepath.FromSlash(path))
+	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return p.Errorf(key, "%s %q: outside the project directory (allow with --allow-outside-paths)", key, path)
+	}
+	return nil
+}
+
 // checkCWLFile checks that the file part of "FILE#ID" exists. Whether the id
 // is in it is cwlpatch's business (`cwlbuild check` asks it).
 func (p *Project) checkCWLFile(ref, key string) error {
 	file, _ := SplitProcessRef(ref)
 	if file == "" {
 		return p.Errorf(key, "%s %q: no file before '#'", key, ref)
+	}
+	if err := p.checkInside(file, key); err != nil {
+		return err
 	}
 	st, err := os.Stat(p.Abs(file))
 	switch {

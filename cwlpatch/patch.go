@@ -80,7 +80,7 @@ func (ds *documents) process(ref, key string) (*Document, *Process) {
 	where := fmt.Sprintf("%s, %s:%d", key, ds.p.File, ds.p.Line(key))
 	doc, seen := ds.docs[file]
 	if !seen {
-		data, err := os.ReadFile(ds.p.Abs(file))
+		data, err := readCWL(ds.p.Abs(file))
 		if err == nil {
 			doc, err = ParseDocument(file, data)
 		} else {
@@ -231,4 +231,22 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// MaxCWLSize bounds the CWL files cwlpatch reads: a packed workflow of 10000
+// tools is about 2 MB, and parsing holds several times the file in memory.
+const MaxCWLSize = 64 << 20
+
+func readCWL(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if st.Size() > MaxCWLSize {
+		return nil, fmt.Errorf("%d MB, larger than cwlpatch reads (limit %d MB)", st.Size()>>20, MaxCWLSize>>20)
+	}
+	return os.ReadFile(path)
 }

@@ -25,7 +25,7 @@ Example:
 }
 
 func runCheck(c *cli.Context) error {
-	proj, err := builder.LoadProject(c.String("file"))
+	proj, err := loadProject(c, c.String("file"))
 	problems := 0
 	if err != nil {
 		var errs builder.Errors

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold"
@@ -43,7 +42,7 @@ Examples:
 }
 
 func runGenerate(c *cli.Context) error {
-	proj, err := builder.LoadProject(c.String("file"))
+	proj, err := loadProject(c, c.String("file"))
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/builder"
 )
 
 func main() {
@@ -42,6 +44,10 @@ Examples:
 		HideHelpCommand:      true,
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"},
+				Usage: "accept contexts and CWL paths outside the project directory (refused by default)"},
+		},
 		Commands: []*cli.Command{
 			generateCommand(),
 			checkCommand(),
@@ -61,4 +67,9 @@ func projectFlag() *cli.StringFlag {
 		Value:   "project.toml",
 		Usage:   "project file; paths in it are relative to its directory",
 	}
+}
+
+// loadProject loads a project file with the app-wide options.
+func loadProject(c *cli.Context, file string) (*builder.Project, error) {
+	return builder.LoadProjectWith(file, builder.LoadOptions{AllowOutsidePaths: c.Bool("allow-outside-paths")})
 }

@@ -45,7 +45,7 @@ Examples:
 }
 
 func runTar(c *cli.Context) error {
-	proj, err := builder.LoadProject(c.String("file"))
+	proj, err := loadProject(c, c.String("file"))
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

@@ -68,6 +68,7 @@ the digest is read from the registry with the Docker config's credentials):
 			&cli.StringFlag{Name: "pin", Value: string(cwlpatch.PinTagDigest), Usage: "reference form: `tag+digest` (repo:tag@sha256:..., a latest tag dropped) or digest (repo@sha256:...)"},
 			&cli.StringSliceFlag{Name: "image", Usage: "hook mode: pin the tool built as `IMAGE` (repo:tag), its digest read from the registry"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
+			&cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"}, Usage: "accept CWL paths outside the project directory (refused by default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors, warnings and diffs"},
 		},
 		HideHelpCommand: true,
@@ -94,7 +95,7 @@ func patch(c *cli.Context) error {
 	case len(args) == 0 && len(images) == 0 && !c.Bool("check"):
 		return cli.Exit("cwlpatch: no BUILD_JSON: give the file `skaffold build -q --file-output` wrote, or - for stdin (see --help)", 2)
 	}
-	proj, err := builder.LoadProject(c.String("file"))
+	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{AllowOutsidePaths: c.Bool("allow-outside-paths")})
 	if err != nil {
 		return exit1("%v", err)
 	}

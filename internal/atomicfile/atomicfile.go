@@ -6,6 +6,7 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,6 +57,11 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
+		}
+		if st.Mode().Perm()&0o222 == 0 {
+			// Root could replace it anyway; a file nobody may write was made
+			// read-only on purpose, so it is not silently rewritten.
+			return nil, &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("read-only file (mode %v)", st.Mode().Perm())}
 		}
 		if !force {
 			perm = st.Mode().Perm()

@@ -47,6 +47,8 @@ func ReadFile(name string, stdin io.Reader) (*Output, error) {
 		defer f.Close()
 		if st, err := f.Stat(); err == nil && st.IsDir() {
 			return nil, fmt.Errorf("%s: is a directory, not a build output file", name)
+		} else if err == nil && st.Size() > MaxSize {
+			return nil, fmt.Errorf("%s: %d MB, larger than any build output (limit %d MB)", name, st.Size()>>20, MaxSize>>20)
 		}
 		r = f
 	} else {
