@@ -78,9 +78,12 @@ func newDocuments(p *builder.Project) *documents {
 func (ds *documents) process(ref, key string) (*Document, *Process) {
 	file, id := builder.SplitProcessRef(ref)
 	where := fmt.Sprintf("%s, %s:%d", key, ds.p.File, ds.p.Line(key))
-	doc, seen := ds.docs[file]
+	// Keyed by absolute path: "app.cwl" and "./app.cwl" are one file, edited
+	// once with all its pins.
+	abs := ds.p.Abs(file)
+	doc, seen := ds.docs[abs]
 	if !seen {
-		data, err := readCWL(ds.p.Abs(file))
+		data, err := readCWL(abs)
 		if err == nil {
 			doc, err = ParseDocument(file, data)
 		} else {
@@ -89,7 +92,7 @@ func (ds *documents) process(ref, key string) (*Document, *Process) {
 		if err != nil {
 			ds.errs = append(ds.errs, fmt.Errorf("%v (%s)", err, where))
 		}
-		ds.docs[file] = doc
+		ds.docs[abs] = doc
 	}
 	if doc == nil {
 		return nil, nil
@@ -143,11 +146,12 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 			continue
 		}
 		res.Warnings = append(res.Warnings, warnings...)
-		fe := byFile[doc.File]
+		path := p.Abs(doc.File)
+		fe := byFile[path]
 		if fe == nil {
 			fe = &fileEdits{doc: doc}
-			byFile[doc.File] = fe
-			order = append(order, doc.File)
+			byFile[path] = fe
+			order = append(order, path)
 		}
 		fe.edits = append(fe.edits, edits...)
 		res.Pinned = append(res.Pinned, Pinned{
@@ -158,10 +162,10 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 	if len(ds.errs) > 0 {
 		return nil, joinErrors(ds.errs)
 	}
-	for _, file := range order {
-		fe := byFile[file]
+	for _, path := range order {
+		fe := byFile[path]
 		res.Changes = append(res.Changes, &Change{
-			File: file, Path: p.Abs(file), Old: fe.doc.Data, New: Apply(fe.doc.Data, fe.edits),
+			File: fe.doc.File, Path: path, Old: fe.doc.Data, New: Apply(fe.doc.Data, fe.edits),
 		})
 	}
 	return res, nil

@@ -214,3 +214,19 @@ func TestHookMode(t *testing.T) {
 		t.Errorf("unknown tag: exit %d: %s", code, stderr)
 	}
 }
+
+// TestOneFileSpelledTwice: "app.cwl" and "./app.cwl" are the same file; both
+// tools' pins must land in it, not one overwriting the other.
+func TestOneFileSpelledTwice(t *testing.T) {
+	dir := setupCase(t, "order")
+	t.Chdir(dir)
+	data, _ := os.ReadFile("project.toml")
+	os.WriteFile("project.toml", []byte(strings.Replace(string(data), `path = "app.cwl#alpha"`, `path = "./app.cwl#alpha"`, 1)), 0o644)
+	if _, stderr, code := run(t, "", "build.json"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	out, _ := os.ReadFile("app.cwl")
+	if n := strings.Count(string(out), "@sha256:"); n != 3 {
+		t.Errorf("%d pins in app.cwl, want 3:\n%s", n, out)
+	}
+}

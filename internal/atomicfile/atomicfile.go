@@ -23,8 +23,9 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 }
 
 // WriteMode replaces path with data and gives it mode perm whatever mode an
-// existing file had: for files that must stay private, the temporary file
-// is created 0600 and never has wider permissions.
+// existing file had (a 0400 file included): for files that must stay
+// private, the temporary file is created 0600 and never has wider
+// permissions.
 func WriteMode(path string, data []byte, perm fs.FileMode) error {
 	s, err := stage(path, data, perm, true)
 	if err != nil {
@@ -58,7 +59,7 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 		if !st.Mode().IsRegular() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
 		}
-		if st.Mode().Perm()&0o222 == 0 {
+		if !force && st.Mode().Perm()&0o222 == 0 {
 			// Root could replace it anyway; a file nobody may write was made
 			// read-only on purpose, so it is not silently rewritten.
 			return nil, &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("read-only file (mode %v)", st.Mode().Perm())}
