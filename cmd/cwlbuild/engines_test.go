@@ -127,15 +127,15 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 // skaffoldBuild runs `skaffold build -q --file-output build.json` in dir.
 func skaffoldBuild(t *testing.T, sk, dir string) *buildjson.Output {
 	t.Helper()
-	out, _ := skaffoldBuildLog(t, sk, dir, t.TempDir())
+	out, _ := skaffoldBuildLog(t, sk, dir, t.TempDir(), "-q")
 	return out
 }
 
 // skaffoldBuildLog runs `skaffold build --file-output build.json` in dir with
 // HOME (where Skaffold keeps its artifact cache) and returns its log too.
-func skaffoldBuildLog(t *testing.T, sk, dir, home string) (*buildjson.Output, string) {
+func skaffoldBuildLog(t *testing.T, sk, dir, home string, extra ...string) (*buildjson.Output, string) {
 	t.Helper()
-	cmd := exec.Command(sk, "build", "-f", "skaffold-auto.yaml", "--file-output", "build.json")
+	cmd := exec.Command(sk, append([]string{"build", "-f", "skaffold-auto.yaml", "--file-output", "build.json"}, extra...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+home, "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
 	msg, err := cmd.CombinedOutput()

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/internal/synth"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -143,4 +148,45 @@ func TestCheckFindsMissingProcessID(t *testing.T) {
 	if code != 1 || !strings.Contains(out, want) {
 		t.Errorf("exit %d, output:\n%s\nwant %s", code, out, want)
 	}
+}
+
+// TestGenerateKillNine SIGKILLs `cwlbuild generate` at random moments over a
+// 1000-tool package: skaffold-auto.yaml is always entirely the old file or
+// entirely the new one.
+func TestGenerateKillNine(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	pkg, err := synth.Write(t.TempDir(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(pkg.Dir, "skaffold-auto.yaml")
+	old := []byte("# an older config\n")
+	start := time.Now()
+	if msg, err := exec.Command(bin, "generate", "-f", pkg.Project).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	full := time.Since(start)
+	fresh, _ := os.ReadFile(out)
+	rng := rand.New(rand.NewSource(2))
+	seen := map[string]int{}
+	for i := 0; i < 10; i++ {
+		os.WriteFile(out, old, 0o644)
+		cmd := exec.Command(bin, "generate", "-f", pkg.Project)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int63n(int64(full) + 1)))
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		got, _ := os.ReadFile(out)
+		switch string(got) {
+		case string(old):
+			seen["old"]++
+		case string(fresh):
+			seen["new"]++
+		default:
+			t.Fatalf("after kill %d skaffold-auto.yaml is neither old nor new (%d bytes)", i, len(got))
+		}
+	}
+	t.Logf("outcomes over 10 kills: %v (a full run takes %v)", seen, full)
 }
