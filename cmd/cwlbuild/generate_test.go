@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -12,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/synth"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
@@ -27,23 +25,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 // runStdin is run with stdin.
 func runStdin(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	app := newApp()
-	app.Reader = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &errOut
-	err := app.Run(append([]string{"cwlbuild"}, args...))
-	code := 0
-	if err != nil {
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-			errOut.WriteString(ec.Error())
-		} else {
-			code = 1
-			errOut.WriteString(err.Error())
-		}
-	}
-	return out.String(), errOut.String(), code
+	return cliapp.Run(newApp(), 1, stdin, args...)
 }
 
 func TestGenerateWritesNextToProject(t *testing.T) {

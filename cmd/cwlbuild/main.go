@@ -5,28 +5,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"os"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/cliapp"
 )
 
 func main() {
-	app := newApp()
-	if err := app.Run(os.Args); err != nil {
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			if msg := ec.Error(); msg != "" {
-				fmt.Fprintln(os.Stderr, msg)
-			}
-			os.Exit(ec.ExitCode())
-		}
-		fmt.Fprintln(os.Stderr, "cwlbuild:", err)
-		os.Exit(1)
-	}
+	cliapp.Main(newApp(), 1)
 }
 
 func newApp() *cli.App {

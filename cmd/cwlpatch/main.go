@@ -6,9 +6,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/filelock"
 	"github.com/eoap/cwlbuild/internal/registry"
 	"github.com/eoap/cwlbuild/internal/textdiff"
@@ -23,18 +22,7 @@ import (
 )
 
 func main() {
-	app := newApp()
-	if err := app.Run(os.Args); err != nil {
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			if msg := ec.Error(); msg != "" {
-				fmt.Fprintln(os.Stderr, msg)
-			}
-			os.Exit(ec.ExitCode())
-		}
-		fmt.Fprintln(os.Stderr, "cwlpatch:", err)
-		os.Exit(2)
-	}
+	cliapp.Main(newApp(), 2)
 }
 
 func newApp() *cli.App {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -14,8 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -26,23 +23,7 @@ const casesDir = "../../testdata/cwlpatch"
 // run runs cwlpatch in-process and returns stdout, stderr and the exit code.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	app := newApp()
-	var out, errOut bytes.Buffer
-	app.Reader = strings.NewReader(stdin)
-	app.Writer, app.ErrWriter = &out, &errOut
-	err := app.Run(append([]string{"cwlpatch"}, args...))
-	code := 0
-	if err != nil {
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-			errOut.WriteString(ec.Error())
-		} else {
-			code = 2
-			errOut.WriteString(err.Error())
-		}
-	}
-	return out.String(), errOut.String(), code
+	return cliapp.Run(newApp(), 2, stdin, args...)
 }
 
 // caseFiles are the control files of a case directory, not package files.
