@@ -174,7 +174,7 @@ func (b *ImageBuild) daemonless(backend, program string) []Command {
 	}
 	build = append(build, b.Context)
 	push := Command{program, "push"}
-	if b.isInsecure(registry.Host(b.Image)) {
+	if registry.IsInsecure(b.Image, b.Insecure) {
 		push = append(push, "--tls-verify=false")
 	}
 	if b.DigestFile != "" {
@@ -215,18 +215,6 @@ func (b *ImageBuild) insecureHosts() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (b *ImageBuild) isInsecure(host string) bool {
-	if registry.IsLoopback(host) {
-		return true
-	}
-	for _, r := range b.Insecure {
-		if strings.TrimSuffix(r, "/") == host {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedPairs(m map[string]string) []string {
