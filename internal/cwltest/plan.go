@@ -251,12 +251,6 @@ func absolutize(p *builder.Project, v any) any {
 			out[i] = absolutize(p, e)
 		}
 		return out
-	case []map[string]any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = absolutize(p, e)
-		}
-		return out
 	}
 	return v
 }
