@@ -97,9 +97,9 @@ func TestHostileInputs(t *testing.T) {
 
 func TestAllowOutsidePaths(t *testing.T) {
 	root := t.TempDir()
-	copyTree(t, filepath.Join(casesDir, "context"), filepath.Join(root, "shared-context"), nil)
+	testenv.CopyTree(t, filepath.Join(casesDir, "context"), filepath.Join(root, "shared-context"), nil)
 	dir := filepath.Join(root, "pkg")
-	copyTree(t, filepath.Join(casesDir, "order"), dir, caseFiles)
+	testenv.CopyTree(t, filepath.Join(casesDir, "order"), dir, caseFiles)
 	data, _ := os.ReadFile(filepath.Join(dir, "project.toml"))
 	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(strings.ReplaceAll(string(data), `context = "context"`, `context = "../shared-context"`)), 0o644)
 	t.Chdir(dir)

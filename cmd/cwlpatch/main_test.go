@@ -34,40 +34,13 @@ var caseFiles = map[string]bool{"base": true, "args": true, "want": true, "want.
 func setupCase(t *testing.T, name string) string {
 	t.Helper()
 	dir := t.TempDir()
-	copyTree(t, filepath.Join(casesDir, "context"), filepath.Join(dir, "context"), nil)
+	testenv.CopyTree(t, filepath.Join(casesDir, "context"), filepath.Join(dir, "context"), nil)
 	src := filepath.Join(casesDir, name)
 	if base, err := os.ReadFile(filepath.Join(src, "base")); err == nil {
-		copyTree(t, filepath.Join(casesDir, strings.TrimSpace(string(base))), dir, caseFiles)
+		testenv.CopyTree(t, filepath.Join(casesDir, strings.TrimSpace(string(base))), dir, caseFiles)
 	}
-	copyTree(t, src, dir, caseFiles)
+	testenv.CopyTree(t, src, dir, caseFiles)
 	return dir
-}
-
-func copyTree(t *testing.T, src, dst string, skip map[string]bool) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if skip[strings.Split(filepath.ToSlash(rel), "/")[0]] {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // snapshot reads every file under dir.

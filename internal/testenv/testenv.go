@@ -66,11 +66,25 @@ func LookPath(t testing.TB, prog string) string {
 func CopyDir(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
+	CopyTree(t, src, dst, nil)
+	return dst
+}
+
+// CopyTree copies src into dst, keeping file modes, and leaves out the
+// top-level entries of src named in skip (a case's control files).
+func CopyTree(t testing.TB, src, dst string, skip map[string]bool) {
+	t.Helper()
 	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
+		if skip[strings.Split(filepath.ToSlash(rel), "/")[0]] {
+			if info.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		target := filepath.Join(dst, rel)
 		if info.IsDir() {
 			return os.MkdirAll(target, 0o755)
@@ -84,5 +98,4 @@ func CopyDir(t testing.TB, src string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dst
 }
