@@ -11,15 +11,17 @@ cd "$(dirname "$0")/.."
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000 10000)
 anchor_max=${ANCHOR_MAX:-100}
-go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch ./bench/synth
+go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch ./bench/synth ./bench/measure
 yq=$(cd bench/yq && go tool -n yq)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# measure CMD...: prints "SECONDS PEAK_MB" of one run.
+# measure CMD...: prints "SECONDS PEAK_MB": the median wall time of 5 runs (1
+# from 10000 tools) and the largest peak resident set, timed by bench/measure.
 measure() {
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-  awk '{ printf "%.3f %.0f", $1, $2 / 1024 }' "$work/time"
+  local reps=5
+  [ "$n" -lt 10000 ] || reps=1
+  .bin/measure -n "$reps" -- "$@" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 }
 now() { date +%s.%N; }
 
@@ -46,23 +48,25 @@ anchor_generate() {
   done
 }
 
-printf '| tools | generate | generate peak | anchor config | cwlpatch | cwlpatch peak | anchor update | cwlpatch speed-up |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
+printf '| tools | generate | generate peak | anchor config | generate speed-up | cwlpatch | cwlpatch peak | anchor update | cwlpatch speed-up |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 for n in "${sizes[@]}"; do
   dir="$work/n$n"
   .bin/synth -n "$n" -o "$dir"
   cp "$dir/app.cwl" "$dir/app.cwl.orig"
   read -r gen_s gen_mb <<<"$(measure .bin/cwlbuild generate -f "$dir/project.toml")"
   read -r patch_s patch_mb <<<"$(measure .bin/cwlpatch -q -f "$dir/project.toml" "$dir/build.json")"
-  anchor_cfg=n/a anchor_upd=n/a speedup=n/a
+  anchor_cfg=n/a anchor_upd=n/a gen_speedup=n/a patch_speedup=n/a
   if [ "$n" -le "$anchor_max" ]; then
     t0=$(now); anchor_generate "$dir"; t1=$(now)
-    anchor_cfg=$(echo "$t1 - $t0" | bc -l | xargs printf '%.2f s')
+    cfg=$(echo "$t1 - $t0" | bc -l)
+    anchor_cfg=$(printf '%.2f s' "$cfg")
+    gen_speedup=$(echo "$cfg / $gen_s" | bc -l | xargs printf '%.0fx')
     cp "$dir/app.cwl.orig" "$dir/app.cwl"
     t0=$(now); anchor_update "$dir"; t1=$(now)
     upd=$(echo "$t1 - $t0" | bc -l)
     anchor_upd=$(printf '%.2f s' "$upd")
-    speedup=$(echo "$upd / ($patch_s + 0.0005)" | bc -l | xargs printf '%.0fx')
+    patch_speedup=$(echo "$upd / $patch_s" | bc -l | xargs printf '%.0fx')
   fi
-  printf '| %s | %s s | %s MB | %s | %s s | %s MB | %s | %s |\n' "$n" "$gen_s" "$gen_mb" "$anchor_cfg" "$patch_s" "$patch_mb" "$anchor_upd" "$speedup"
+  printf '| %s | %s s | %s MB | %s | %s | %s s | %s MB | %s | %s |\n' "$n" "$gen_s" "$gen_mb" "$anchor_cfg" "$gen_speedup" "$patch_s" "$patch_mb" "$anchor_upd" "$patch_speedup"
 done

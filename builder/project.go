@@ -52,8 +52,9 @@ type Project struct {
 	// ToolOrder lists tool names in the order the file declares them.
 	ToolOrder []string `toml:"-"`
 
-	pos  *positions
-	opts LoadOptions
+	pos   *positions
+	opts  LoadOptions
+	stats map[string]statResult // during validate only
 }
 
 // ProjectInfo is the [project] table.

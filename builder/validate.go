@@ -15,6 +15,7 @@ import (
 // validate checks what the decoder cannot: values, files on disk, image
 // names. It collects every problem so one run shows them all.
 func (p *Project) validate() error {
+	defer func() { p.stats = nil }()
 	var errs Errors
 	add := func(err error) {
 		if err != nil {
@@ -102,7 +103,7 @@ func (p *Project) checkContext(t *Tool, key string) error {
 		return err
 	}
 	dir := p.Abs(t.Context)
-	st, err := os.Stat(dir)
+	st, err := p.stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return p.Errorf(key+".context", "tools.%s.context %q: no such directory", t.Name, t.Context)
@@ -112,7 +113,7 @@ func (p *Project) checkContext(t *Tool, key string) error {
 		return p.Errorf(key+".context", "tools.%s.context %q: not a directory", t.Name, t.Context)
 	}
 	df := filepath.Join(dir, filepath.FromSlash(t.Dockerfile))
-	st, err = os.Stat(df)
+	st, err = p.stat(df)
 	if err != nil || !st.Mode().IsRegular() {
 		field := key + ".context"
 		if t.Dockerfile != DefaultDockerfile {
@@ -146,7 +147,7 @@ func (p *Project) checkCWLFile(ref, key string) error {
 	if err := p.checkInside(file, key); err != nil {
 		return err
 	}
-	st, err := os.Stat(p.Abs(file))
+	st, err := p.stat(p.Abs(file))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return p.Errorf(key, "%s %q: no such file", key, file)
@@ -156,6 +157,25 @@ func (p *Project) checkCWLFile(ref, key string) error {
 		return p.Errorf(key, "%s %q: not a regular file", key, file)
 	}
 	return nil
+}
+
+type statResult struct {
+	info fs.FileInfo
+	err  error
+}
+
+// stat is os.Stat remembered for the length of one validation: every tool of
+// a packed workflow names the same CWL file, and tools may share a context.
+func (p *Project) stat(path string) (fs.FileInfo, error) {
+	if r, ok := p.stats[path]; ok {
+		return r.info, r.err
+	}
+	info, err := os.Stat(path)
+	if p.stats == nil {
+		p.stats = map[string]statResult{}
+	}
+	p.stats[path] = statResult{info, err}
+	return info, err
 }
 
 // SplitProcessRef splits "FILE#ID" into its file and id; the id is "" for a

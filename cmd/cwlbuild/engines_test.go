@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	kanikoargs "github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/build/kaniko"
+	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
+	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/testenv"
@@ -195,8 +197,14 @@ func TestClusterPathInKaniko(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _, err := skaffold.Render(builder.NewPlan(proj), skaffold.Options{})
+	data, _, err := skaffold.Generate(proj, skaffold.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the artifact back with Skaffold's own schema types, as its
+	// cluster builder would.
+	var cfg latest.SkaffoldConfig
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
 	var art = cfg.Profiles[0].Build.Artifacts[0] // profile cluster, tool shout

@@ -16,7 +16,7 @@ import (
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/filelock"
-	"github.com/eoap/cwlbuild/internal/registry"
+	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
@@ -207,7 +207,7 @@ func resolveImages(ctx context.Context, proj *builder.Project, images, insecure 
 			return nil, err
 		}
 		if ref.Digest == "" {
-			digest, err := registry.Digest(ctx, img, insecure)
+			digest, err := remote.Digest(ctx, img, insecure)
 			if err != nil {
 				return nil, fmt.Errorf("cannot read the digest of the image just built: %v", err)
 			}

@@ -1,18 +1,12 @@
-// Package registry answers the questions cwlbuild and cwlpatch ask a
-// container registry, with the conventions Docker users expect: credentials
-// from the Docker config (DOCKER_CONFIG, ~/.docker/config.json) and plain
-// HTTP for registries on the loopback interface.
+// Package registry holds the conventions Docker users expect about registry
+// hosts: which host an image name lives on, and that registries on the
+// loopback interface (or listed as insecure) speak plain HTTP. It makes no
+// network calls; internal/registry/remote does.
 package registry
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Host returns the registry host[:port] of an image reference, "docker.io"
@@ -53,22 +47,4 @@ func IsInsecure(image string, insecure []string) bool {
 		}
 	}
 	return false
-}
-
-// Digest asks the registry for the digest of image (a tag reference), using
-// the Docker config's credentials.
-func Digest(ctx context.Context, image string, insecure []string) (string, error) {
-	var opts []name.Option
-	if IsInsecure(image, insecure) {
-		opts = append(opts, name.Insecure)
-	}
-	ref, err := name.ParseReference(image, opts...)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", image, err)
-	}
-	desc, err := remote.Head(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", image, err)
-	}
-	return desc.Digest.String(), nil
 }

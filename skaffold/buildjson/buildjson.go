@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 )
 
@@ -163,7 +162,20 @@ func Marshal(o *Output) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+// isSHA256Digest reports whether d is "sha256:" and 64 lowercase hex digits.
+// (A regexp for this costs half a millisecond to compile at every start.)
+func isSHA256Digest(d string) bool {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Reference is an image reference split into its parts.
 type Reference struct {
@@ -180,7 +192,7 @@ func SplitReference(ref string) (Reference, error) {
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
 		r.Digest = rest[i+1:]
 		rest = rest[:i]
-		if !digestRE.MatchString(r.Digest) {
+		if !isSHA256Digest(r.Digest) {
 			return r, fmt.Errorf("%q: digest %q is not sha256 and 64 hex digits", ref, r.Digest)
 		}
 	}

@@ -52,7 +52,7 @@ func TestSplitReference(t *testing.T) {
 			t.Errorf("String() = %q, want %q", r.String(), tc.in)
 		}
 	}
-	for _, bad := range []string{"x@sha256:12", "x@md5:" + strings.Repeat("0", 64), "@" + d1, ":tag"} {
+	for _, bad := range []string{"x@sha256:12", "x@sha256:" + strings.Repeat("A", 64), "x@sha256:" + strings.Repeat("g", 64), "x@sha256:" + strings.Repeat("0", 65), "x@md5:" + strings.Repeat("0", 64), "@" + d1, ":tag"} {
 		if _, err := SplitReference(bad); err == nil {
 			t.Errorf("SplitReference(%q) accepted", bad)
 		}
