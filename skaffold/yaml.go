@@ -229,25 +229,21 @@ func resolvesToNonString(s string) bool {
 		".inf", "+.inf", "-.inf", ".nan":
 		return true
 	}
-	c := s[0]
-	if c == '+' || c == '.' {
-		if len(s) == 1 {
-			return false
-		}
-		c = s[1]
+	if c := s[0]; c != '+' && c != '.' && (c < '0' || c > '9') {
+		return false // not a number: those start with a digit, a sign or a dot
 	}
-	if c < '0' || c > '9' {
-		return false
-	}
-	// Numbers in every base and with YAML 1.1 underscores, sexagesimal
-	// integers (1:20) and dates (2001-12-14) all start with a digit and
-	// use only these characters.
+	// Numbers in every base and with YAML 1.1 underscores (+.5, 0x1F,
+	// 1_000), sexagesimal integers (1:20) and timestamps (2001-12-14,
+	// 2001-12-14t21:59:43,10+01:00) use only
+	// these characters. "-" needs no case: it is an indicator, always quoted.
+	digits := false
 	for i := 0; i < len(s); i++ {
-		if !strings.ContainsRune("0123456789abcdefABCDEFxXoO_+-.:TtZz ", rune(s[i])) {
+		if !strings.ContainsRune("0123456789abcdefABCDEFxXoO_+-.,:TtZz ", rune(s[i])) {
 			return false
 		}
+		digits = digits || s[i] >= '0' && s[i] <= '9'
 	}
-	return true
+	return digits // "." and "+" are strings
 }
 
 // appendDoubleQuoted writes s as a YAML double-quoted scalar, escaping what
