@@ -176,7 +176,7 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 			for colon < len(d.Data) && d.Data[colon] == ' ' {
 				colon++
 			}
-			if colon < len(d.Data) && d.Data[colon] == ':' {
+			if colon < len(d.Data) && d.Data[colon] == ':' && nothingBeforeLineEnd(d.Data[colon+1:]) {
 				return Edit{Offset: colon + 1, Text: " " + value}, nil
 			}
 		}
@@ -224,6 +224,23 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 		return Edit{}, fmt.Errorf("%s:%d: dockerPull is written in a form cwlpatch cannot rewrite in place", d.File, v.Line)
 	}
 	return Edit{Offset: start, Length: end - start, Text: text}, nil
+}
+
+// nothingBeforeLineEnd reports whether b holds only blanks, then a comment,
+// a line break or the end. An empty value with a tag or an anchor
+// ("dockerPull: !", "dockerPull: &a") does not: writing the image after the
+// colon would leave the tag behind it, inside the new value.
+func nothingBeforeLineEnd(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t':
+		case '#', '\n', '\r':
+			return true
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // inject adds a DockerRequirement to the process's requirements.

@@ -45,6 +45,9 @@ func TestPinEdits(t *testing.T) {
 		{"crlf inject",
 			"class: CommandLineTool\r\nid: crop\r\nbaseCommand: echo\r\n", "",
 			"class: CommandLineTool\r\nid: crop\r\nrequirements:\r\n  DockerRequirement:\r\n    dockerPull: " + img + "\r\nbaseCommand: echo\r\n"},
+		{"empty value filled before a comment",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull:   # to be built\n", "",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: " + img + "   # to be built\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +81,28 @@ func TestPinEdits(t *testing.T) {
 				t.Errorf("second pin changed the file:\n%s", again)
 			}
 		})
+	}
+}
+
+// TestEmptyValueWithTagRefused: "dockerPull: !" and "dockerPull: &a" are
+// empty values with a tag or an anchor; filling in after the colon would
+// leave the tag or anchor inside the new value (found by fuzzing).
+func TestEmptyValueWithTagRefused(t *testing.T) {
+	for _, v := range []string{"!", "&a", "!!str"} {
+		in := "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: " + v + "\n"
+		d, err := ParseDocument("t.cwl", []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := d.Find("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edits, _, err := d.PinEdits(p, img); err == nil {
+			t.Errorf("%q: pinned to\n%s", v, Apply(d.Data, edits))
+		} else if !strings.Contains(err.Error(), "t.cwl:4") {
+			t.Errorf("%q: error %q does not name t.cwl:4", v, err)
+		}
 	}
 }
 
