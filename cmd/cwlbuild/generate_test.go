@@ -134,7 +134,8 @@ func TestCheckFindsMissingProcessID(t *testing.T) {
 
 // TestGenerateKillNine SIGKILLs `cwlbuild generate` at random moments over a
 // 1000-tool package: skaffold-auto.yaml is always entirely the old file or
-// entirely the new one.
+// entirely the new one, and the next complete run removes the temporary
+// files the killed ones left.
 func TestGenerateKillNine(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
 	pkg, err := synth.Write(t.TempDir(), 1000)
@@ -171,4 +172,5 @@ func TestGenerateKillNine(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes over 10 kills: %v (a full run takes %v)", seen, full)
+	testenv.RequireNoLeftoversAfterRun(t, out, exec.Command(bin, "generate", "-f", pkg.Project))
 }

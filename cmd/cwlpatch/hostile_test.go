@@ -113,7 +113,8 @@ func TestAllowOutsidePaths(t *testing.T) {
 
 // TestKillNine kills cwlpatch with SIGKILL at random moments while it pins
 // a 3000-tool package: afterwards the CWL file is always either entirely the
-// old content or entirely the new, never a mix or a truncated file.
+// old content or entirely the new, never a mix or a truncated file; the next
+// complete run removes the temporary files the killed ones left.
 func TestKillNine(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
 	pkg, err := synth.Write(t.TempDir(), 3000)
@@ -156,4 +157,5 @@ func TestKillNine(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes over 20 kills: %v (a full run takes %v)", outcomes, full)
+	testenv.RequireNoLeftoversAfterRun(t, pkg.CWL, exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON))
 }

@@ -1,7 +1,8 @@
 // Package atomicfile replaces files so that a reader, or a crash, sees either
 // the whole old content or the whole new content, never a mix: the data goes
 // to a temporary file in the same directory, is synced, and is renamed over
-// the target.
+// the target. A writer killed before the rename leaves its temporary file;
+// the next commit to the same target removes it.
 package atomicfile
 
 import (
@@ -10,6 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 )
 
 // Write replaces path with data. An existing file keeps its mode; a new one
@@ -68,7 +73,7 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 			perm = st.Mode().Perm()
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), tempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +109,55 @@ func (s *Staged) Commit() error {
 		d.Sync()
 		d.Close()
 	}
+	removeStale(s.Path)
 	return nil
+}
+
+// tempPrefix starts the name of every temporary file staged for path; the
+// writer's process id and a random suffix follow.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// staleAge is how old a temporary file must be before it is removed even
+// though its writer's process id is still in use: no write takes this long.
+const staleAge = time.Hour
+
+// removeStale deletes the temporary files a killed writer of path left
+// behind: those whose process is gone, or that are older than staleAge.
+// A live writer's file is left alone, so concurrent writers are safe.
+func removeStale(path string) {
+	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if !processExists(pid) || time.Since(info.ModTime()) > staleAge {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// processExists asks the kernel whether pid is a process (signal 0 checks
+// without sending). EPERM means it exists but belongs to another user.
+func processExists(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Abort removes the staged file; the target is left as it was.

@@ -99,3 +99,30 @@ func CopyTree(t testing.TB, src, dst string, skip map[string]bool) {
 		t.Fatal(err)
 	}
 }
+
+// StagedLeftovers lists the temporary files internal/atomicfile stages next
+// to path (".NAME.tmp-PID-RANDOM") that are still there.
+func StagedLeftovers(t testing.TB, path string) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matches
+}
+
+// RequireNoLeftoversAfterRun runs cmd (a fresh, complete run of the program
+// that was killed) and checks that it removed every temporary file a killed
+// run had left next to path.
+func RequireNoLeftoversAfterRun(t testing.TB, path string, cmd *exec.Cmd) {
+	t.Helper()
+	before := StagedLeftovers(t, path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run after the kills: %v\n%s", err, out)
+	}
+	if after := StagedLeftovers(t, path); len(after) > 0 {
+		t.Errorf("%d temporary files left by killed runs, %d still there after a complete run: %v", len(before), len(after), after)
+	} else {
+		t.Logf("a complete run removed the %d temporary files killed runs had left", len(before))
+	}
+}
