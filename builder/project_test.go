@@ -139,6 +139,9 @@ func TestProjectErrors(t *testing.T) {
 		}, `17: tools "b" and "a" both build image "ghcr.io/eoap/b"`},
 		{"invalid image", func(s string) string { return strings.Replace(s, "[tools.a]", "[tools.Upper]", 1) },
 			`invalid image name "ghcr.io/eoap/Upper"`},
+		{"one-character repository for Kaniko", func(s string) string {
+			return strings.Replace(s, `registry = "ghcr.io/eoap"`, `registry = "ghcr.io"`, 1)
+		}, `tool "a": image "ghcr.io/a" under profile cluster: Kaniko (go-containerregistry) refuses a repository path of one character`},
 		{"missing CWL file", func(s string) string { return strings.Replace(s, `"app.cwl#a"`, `"gone.cwl#a"`, 1) },
 			`19: tools.a.path "gone.cwl": no such file`},
 		{"missing workflow file", func(s string) string { return s + "\n[[workflows]]\npath = \"wf.cwl#main\"\n" },

@@ -73,6 +73,12 @@ func (p *Project) validate() error {
 				add(p.Errorf(field, "tool %q: invalid image name %q under profile %s: %v", t.Name, img, prof, err))
 				continue
 			}
+			// Like a missing registry, only an error for the profile
+			// [build] engine selects; the others may never be built.
+			if prof == p.DefaultProfile() && p.kanikoBuilds(prof) && len(repositoryPath(img)) < 2 {
+				add(p.Errorf(key, "tool %q: image %q under profile %s: Kaniko (go-containerregistry) refuses a repository path of one character; set a longer registry path or tools.%s.image", t.Name, img, prof, t.Name))
+				continue
+			}
 			k := string(prof) + "\x00" + img
 			if other, dup := images[k]; dup {
 				add(p.Errorf(key, "tools %q and %q both build image %q", other, t.Name, img))
@@ -189,6 +195,26 @@ func SplitProcessRef(ref string) (file, id string) {
 // tag or digest: an optional registry host[:port], then lowercase path
 // components separated by '/'.
 var imageNamePattern = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// kanikoBuilds reports whether profile prof builds with Kaniko: in the
+// cluster, or through `cwlbuild plugin --backend kaniko`. (ttl builds with
+// the default profile's builder.)
+func (p *Project) kanikoBuilds(prof Profile) bool {
+	if prof == ProfileTTL {
+		prof = p.DefaultProfile()
+	}
+	return prof == ProfileCluster || p.Build.Local.Runtime == RuntimeKaniko
+}
+
+// repositoryPath is an image name without its registry host, the way
+// go-containerregistry splits it: the first component is a host only if it
+// holds a '.' or a ':'.
+func repositoryPath(img string) string {
+	if host, rest, ok := strings.Cut(img, "/"); ok && strings.ContainsAny(host, ".:") {
+		return rest
+	}
+	return img
+}
 
 // checkImageName rejects what no registry accepts; unlike go-containerregistry
 // it allows one-letter repositories, as Docker does.
