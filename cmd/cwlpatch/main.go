@@ -161,7 +161,10 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 	if c.Bool("quiet") {
 		return
 	}
-	n := 0
+	n, width := 0, 0
+	for _, p := range res.Pinned {
+		width = max(width, len(p.Tool))
+	}
 	for _, p := range res.Pinned {
 		status := verb
 		if !p.Changed {
@@ -169,7 +172,7 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 		} else {
 			n++
 		}
-		fmt.Fprintf(c.App.ErrWriter, "%-10s %s  %s (%s:%d)\n", status, p.Tool, p.Ref, p.File, p.Line)
+		fmt.Fprintf(c.App.ErrWriter, "%-10s %-*s  %s (%s:%d)\n", status, width, p.Tool, p.Ref, p.File, p.Line)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d of %d tools %s, %d of %d files changed\n",
 		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))
