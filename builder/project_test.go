@@ -152,6 +152,18 @@ func TestProjectErrors(t *testing.T) {
 			return s + "\n[build.kaniko]\nimage = \"gcr.io/kaniko-project/executor:latest\"\n"
 		},
 			`not a floating tag`},
+		{"untagged executor", func(s string) string {
+			return s + "\n[build.kaniko]\nimage = \"ghcr.io/osscontainertools/kaniko\"\n"
+		},
+			`not a floating tag`},
+		{"invalid executor", func(s string) string {
+			return s + "\n[build.kaniko]\nimage = \"ghcr.io/osscontainertools/Kaniko:v1.28.2\"\n"
+		},
+			`build.kaniko.image "ghcr.io/osscontainertools/Kaniko:v1.28.2": path components must be lowercase`},
+		{"executor with a bad tag", func(s string) string {
+			return s + "\n[build.kaniko]\nimage = \"ghcr.io/osscontainertools/kaniko:-v1\"\n"
+		},
+			`tag "-v1" must be`},
 		{"syntax error", func(s string) string { return strings.Replace(s, `name = "p"`, `name = "p`, 1) },
 			`2:`},
 		{"wrong type", func(s string) string { return strings.Replace(s, `namespace = "ns"`, `namespace = 3`, 1) },

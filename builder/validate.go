@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
 // validate checks what the decoder cannot: values, files on disk, image
@@ -37,7 +37,7 @@ func (p *Project) validate() error {
 			b.Local.Runtime, RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko))
 	}
 	if b.Kaniko.Image != "" {
-		if _, err := name.ParseReference(b.Kaniko.Image); err != nil {
+		if err := checkReference(b.Kaniko.Image); err != nil {
 			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: %v", b.Kaniko.Image, err))
 		} else if isFloating(b.Kaniko.Image) {
 			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: pin a version tag or digest, not a floating tag", b.Kaniko.Image))
@@ -231,15 +231,18 @@ func checkImageName(img string) error {
 	return nil
 }
 
+// checkReference checks a full image reference, "name[:tag][@digest]".
+func checkReference(ref string) error {
+	r, err := imageref.Split(ref)
+	if err != nil {
+		return err
+	}
+	return checkImageName(r.Repo)
+}
+
 // isFloating reports an image reference that can change under the user:
 // no tag, or "latest", and no digest.
 func isFloating(ref string) bool {
-	if strings.Contains(ref, "@sha256:") {
-		return false
-	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return false
-	}
-	return r.Identifier() == "latest"
+	r, err := imageref.Split(ref)
+	return err == nil && r.Digest == "" && (r.Tag == "" || r.Tag == "latest")
 }

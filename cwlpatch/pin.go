@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
@@ -33,7 +34,7 @@ func ParsePinMode(s string) (PinMode, error) {
 // digest is refused: it is exactly the unpinned image the shell Taskfile
 // recorded for local builds (ANCHORS.md item 8).
 func PinnedRef(tag string, mode PinMode) (string, error) {
-	r, err := buildjson.SplitReference(tag)
+	r, err := imageref.Split(tag)
 	if err != nil {
 		return "", err
 	}
@@ -48,7 +49,7 @@ func PinnedRef(tag string, mode PinMode) (string, error) {
 
 // IsDigestPinned reports whether a dockerPull value names an image by digest.
 func IsDigestPinned(ref string) bool {
-	r, err := buildjson.SplitReference(ref)
+	r, err := imageref.Split(ref)
 	return err == nil && r.Digest != ""
 }
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
-	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
 // TestChainEndToEnd runs what `task build` and the demo run, on the embedded
@@ -59,7 +59,7 @@ func TestChainEndToEnd(t *testing.T) {
 	// dockerPull lines changed.
 	pins := map[string]string{}
 	for _, b := range out.Builds {
-		ref, err := buildjson.SplitReference(b.Tag)
+		ref, err := imageref.Split(b.Tag)
 		if err != nil || ref.Digest == "" {
 			t.Fatalf("build %+v: no digest", b)
 		}

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
 	"github.com/eoap/cwlbuild/skaffold"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
@@ -116,7 +117,7 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 		if b.ImageName != reg.Host+"/pkg/"+tool {
 			t.Errorf("build %d is %s, want tool %s in project.toml order", i, b.ImageName, tool)
 		}
-		ref, err := buildjson.SplitReference(b.Tag)
+		ref, err := imageref.Split(b.Tag)
 		if err != nil || ref.Digest == "" {
 			t.Fatalf("tag %q has no digest: %v", b.Tag, err)
 		}
@@ -255,7 +256,7 @@ func TestTarInKaniko(t *testing.T) {
 		if err != nil {
 			t.Fatalf("skopeo inspect %s: %v\n%s", archive, err, out)
 		}
-		ref, _ := buildjson.SplitReference(rec.Builds[i].Tag)
+		ref, _ := imageref.Split(rec.Builds[i].Tag)
 		if got := strings.TrimSpace(string(out)); got != ref.Digest {
 			t.Errorf("%s: skopeo reads %s, the record says %s", tool, got, ref.Digest)
 		}

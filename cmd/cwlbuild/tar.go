@@ -10,6 +10,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
@@ -107,7 +108,7 @@ func runTar(c *cli.Context) error {
 			return cli.Exit(err.Error(), 1)
 		}
 		ref := b.Image + "@" + digest
-		if _, err := buildjson.SplitReference(ref); err != nil {
+		if _, err := imageref.Split(ref); err != nil {
 			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
 		}
 		out.Builds = append(out.Builds, buildjson.Build{ImageName: name, Tag: ref})

@@ -16,6 +16,7 @@ import (
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/filelock"
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
@@ -205,7 +206,7 @@ func resolveImages(ctx context.Context, proj *builder.Project, images, insecure 
 	defer cancel()
 	out := &buildjson.Output{}
 	for _, img := range images {
-		ref, err := buildjson.SplitReference(img)
+		ref, err := imageref.Split(img)
 		if err != nil {
 			return nil, err
 		}

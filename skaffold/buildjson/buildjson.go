@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // MaxSize bounds what Parse reads: a build output for 10000 tools is about
@@ -160,64 +159,6 @@ func Marshal(o *Output) ([]byte, error) {
 		return nil, err
 	}
 	return append(data, '\n'), nil
-}
-
-// isSHA256Digest reports whether d is "sha256:" and 64 lowercase hex digits.
-// (A regexp for this costs half a millisecond to compile at every start.)
-func isSHA256Digest(d string) bool {
-	hex, ok := strings.CutPrefix(d, "sha256:")
-	if !ok || len(hex) != 64 {
-		return false
-	}
-	for i := 0; i < len(hex); i++ {
-		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// Reference is an image reference split into its parts.
-type Reference struct {
-	Repo   string // registry/path/name
-	Tag    string // "" when absent
-	Digest string // "sha256:..." or ""
-}
-
-// SplitReference splits "repo[:tag][@digest]". A registry port is not a tag:
-// the tag is only looked for after the last '/'.
-func SplitReference(ref string) (Reference, error) {
-	var r Reference
-	rest := ref
-	if i := strings.IndexByte(rest, '@'); i >= 0 {
-		r.Digest = rest[i+1:]
-		rest = rest[:i]
-		if !isSHA256Digest(r.Digest) {
-			return r, fmt.Errorf("%q: digest %q is not sha256 and 64 hex digits", ref, r.Digest)
-		}
-	}
-	slash := strings.LastIndexByte(rest, '/')
-	if i := strings.LastIndexByte(rest, ':'); i > slash {
-		r.Tag = rest[i+1:]
-		rest = rest[:i]
-	}
-	r.Repo = rest
-	if r.Repo == "" {
-		return r, fmt.Errorf("%q: no repository", ref)
-	}
-	return r, nil
-}
-
-// String reassembles the reference.
-func (r Reference) String() string {
-	s := r.Repo
-	if r.Tag != "" {
-		s += ":" + r.Tag
-	}
-	if r.Digest != "" {
-		s += "@" + r.Digest
-	}
-	return s
 }
 
 // lineIndex maps byte offsets to 1-based line numbers.
