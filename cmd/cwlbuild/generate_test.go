@@ -133,12 +133,12 @@ func TestCheckFindsMissingProcessID(t *testing.T) {
 }
 
 // TestGenerateKillNine SIGKILLs `cwlbuild generate` at random moments over a
-// 1000-tool package: skaffold-auto.yaml is always entirely the old file or
+// 5000-tool package: skaffold-auto.yaml is always entirely the old file or
 // entirely the new one, and the next complete run removes the temporary
 // files the killed ones left.
 func TestGenerateKillNine(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
-	pkg, err := synth.Write(t.TempDir(), 1000)
+	pkg, err := synth.Write(t.TempDir(), 5000)
 	if err != nil {
 		t.Fatal(err)
 	}
