@@ -11,7 +11,7 @@
 # Skaffold a fresh HOME so the cold run is really cold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch
+CGO_ENABLED=0 go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch
 skaffold=$(go tool -n skaffold)
 scripts/registry.sh >/dev/null
 work=$(mktemp -d)

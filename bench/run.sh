@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000 10000)
 anchor_max=${ANCHOR_MAX:-100}
-go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch ./bench/synth ./bench/measure
+CGO_ENABLED=0 go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch ./bench/synth ./bench/measure
 yq=$(cd bench/yq && go tool -n yq)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
