@@ -46,11 +46,18 @@ func render(plan *builder.Plan, opts Options) (mapping, []string) {
 	var meta mapping
 	meta.str("name", plan.Project.Project.Name)
 	cfg.sub("metadata", meta)
-	cfg.set("build", r.build(plan.Project.DefaultProfile()))
+	// The default build section is its profile's section: the writer only
+	// reads mappings, so one rendering serves both places.
 	profiles := make(sequence, 0, len(builder.Profiles))
+	var def mapping
 	for _, prof := range builder.Profiles {
-		profiles = append(profiles, mapping{{"name", string(prof)}, {"build", r.build(prof)}})
+		b := r.build(prof)
+		if prof == plan.Project.DefaultProfile() {
+			def = b
+		}
+		profiles = append(profiles, mapping{{"name", string(prof)}, {"build", b}})
 	}
+	cfg.set("build", def)
 	cfg.set("profiles", profiles)
 	return cfg, r.warnings
 }
