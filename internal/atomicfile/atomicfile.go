@@ -73,7 +73,7 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 			perm = st.Mode().Perm()
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), tempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), TempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +113,9 @@ func (s *Staged) Commit() error {
 	return nil
 }
 
-// tempPrefix starts the name of every temporary file staged for path; the
+// TempPrefix starts the name of every temporary file staged for path; the
 // writer's process id and a random suffix follow.
-func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+func TempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
 
 // staleAge is how old a temporary file must be before it is removed even
 // though its writer's process id is still in use: no write takes this long.
@@ -125,7 +125,7 @@ const staleAge = time.Hour
 // behind: those whose process is gone, or that are older than staleAge.
 // A live writer's file is left alone, so concurrent writers are safe.
 func removeStale(path string) {
-	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	dir, prefix := filepath.Dir(path), TempPrefix(path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return

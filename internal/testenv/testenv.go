@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/eoap/cwlbuild/internal/atomicfile"
 )
 
 var (
@@ -101,10 +103,10 @@ func CopyTree(t testing.TB, src, dst string, skip map[string]bool) {
 }
 
 // StagedLeftovers lists the temporary files internal/atomicfile stages next
-// to path (".NAME.tmp-PID-RANDOM") that are still there.
+// to path that are still there.
 func StagedLeftovers(t testing.TB, path string) []string {
 	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	matches, err := filepath.Glob(filepath.Join(filepath.Dir(path), atomicfile.TempPrefix(path)+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}
