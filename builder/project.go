@@ -51,6 +51,10 @@ type Project struct {
 	Dir  string `toml:"-"`
 	// ToolOrder lists tool names in the order the file declares them.
 	ToolOrder []string `toml:"-"`
+	// Warnings are problems that do not stop a load: unknown keys in a
+	// test's execution tables, which published packages carry and the shell
+	// Taskfile never read.
+	Warnings []error `toml:"-"`
 
 	pos   *positions
 	opts  LoadOptions
@@ -141,9 +145,13 @@ type Tool struct {
 	Name string `toml:"-"`
 	// Context is the build context directory, relative to project.toml.
 	Context string `toml:"context"`
-	// Path is "FILE#ID" or "FILE": the CWL process whose DockerRequirement
-	// cwlpatch rewrites.
-	Path       string            `toml:"path"`
+	// RawPath is tools.NAME.path as written: "FILE#ID" (or "FILE"), or a
+	// list of them when several processes run this tool's image. Validation
+	// turns it into Paths; nothing else reads it.
+	RawPath any `toml:"path"`
+	// Paths are the CWL processes whose DockerRequirement cwlpatch pins to
+	// this tool's image (besides their copies in every [[workflows]] file).
+	Paths      []string          `toml:"-"`
 	Dockerfile string            `toml:"dockerfile"`
 	Target     string            `toml:"target"`
 	BuildArgs  map[string]string `toml:"buildArgs"`
@@ -205,6 +213,14 @@ type LoadOptions struct {
 	// package is built and patched as one tree, and cwlpatch must never
 	// rewrite files of another package because of a stray "..".
 	AllowOutsidePaths bool
+	// SkipContexts leaves build contexts and Dockerfiles unchecked, for
+	// commands that only read the CWL (cwlpatch, cwlbuild test): a CI job
+	// that patches after a build elsewhere has the CWL files and build.json,
+	// not the contexts.
+	SkipContexts bool
+	// SkipCWL leaves the CWL files unchecked, for commands that only build
+	// images (generate, plugin, tar).
+	SkipCWL bool
 }
 
 // LoadProjectWith is LoadProject with options.
@@ -227,7 +243,8 @@ func parseProject(file string, data []byte, opts LoadOptions) (*Project, error) 
 	if err != nil {
 		// The decoder reports the same syntax error with its line.
 		if derr := toml.Unmarshal(data, &map[string]any{}); derr != nil {
-			return nil, decodeError(file, derr)
+			_, err := decodeError(file, derr)
+			return nil, err
 		}
 		return nil, &Error{File: file, Msg: "invalid TOML: " + err.Error()}
 	}
@@ -235,7 +252,13 @@ func parseProject(file string, data []byte, opts LoadOptions) (*Project, error) 
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(p); err != nil {
-		return nil, decodeError(file, err)
+		// go-toml decodes the whole document before it reports unknown
+		// keys, so a load that only has tolerated ones can go on.
+		warnings, err := decodeError(file, err)
+		if err != nil {
+			return nil, err
+		}
+		p.Warnings = warnings
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -339,8 +362,10 @@ func (es Errors) Error() string {
 func (es Errors) Unwrap() []error { return es }
 
 // decodeError rewrites go-toml's errors into file:line messages; unknown keys
-// get the nearest valid key of their table as a suggestion.
-func decodeError(file string, err error) error {
+// get the nearest valid key of their table as a suggestion. Unknown keys in a
+// test's execution tables come back as warnings, and err is nil when there is
+// nothing else.
+func decodeError(file string, err error) (warnings []error, _ error) {
 	var sm *toml.StrictMissingError
 	if errors.As(err, &sm) {
 		var out Errors
@@ -354,19 +379,41 @@ func decodeError(file string, err error) error {
 			if len(table) > 0 {
 				msg += fmt.Sprintf(" in [%s]", strings.Join(table, "."))
 			}
-			if s := suggest(name, validKeys(reflect.TypeOf(Project{}), table)); s != "" {
+			if s := Suggest(name, validKeys(reflect.TypeOf(Project{}), table)); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			out = append(out, &Error{File: file, Line: row, Key: strings.Join(key, "."), Msg: msg})
+			e := &Error{File: file, Line: row, Key: strings.Join(key, "."), Msg: msg}
+			if inTestExecution(table) {
+				e.Msg += ": ignored"
+				warnings = append(warnings, e)
+				continue
+			}
+			out = append(out, e)
 		}
-		return out
+		if len(out) == 0 {
+			return warnings, nil
+		}
+		return nil, out
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		return &Error{File: file, Line: row, Key: strings.Join(de.Key(), "."), Msg: de.Error()}
+		return nil, &Error{File: file, Line: row, Key: strings.Join(de.Key(), "."), Msg: de.Error()}
 	}
-	return &Error{File: file, Msg: err.Error()}
+	return nil, &Error{File: file, Msg: err.Error()}
+}
+
+// inTestExecution reports whether a table path is a test's execution table
+// or one below it: [tools.NAME.tests.execution...] or
+// [workflows.tests.execution...] (go-toml's paths carry no array index).
+func inTestExecution(table []string) bool {
+	switch {
+	case len(table) >= 4 && table[0] == "tools":
+		return table[2] == "tests" && table[3] == "execution"
+	case len(table) >= 3 && table[0] == "workflows":
+		return table[1] == "tests" && table[2] == "execution"
+	}
+	return false
 }
 
 // validKeys lists the TOML keys of the table at path inside t, walking
@@ -422,10 +469,10 @@ func tomlName(f reflect.StructField) string {
 	return tag
 }
 
-// suggest returns the candidate closest to name by edit distance, when it is
+// Suggest returns the candidate closest to name by edit distance, when it is
 // close enough to be a likely typo.
-func suggest(name string, candidates []string) string {
-	best, bestDist := "", len(name)/2+2
+func Suggest(name string, candidates []string) string {
+	best, bestDist := "", len(name)/3+2
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(name), strings.ToLower(c))
 		if d < bestDist {

@@ -123,8 +123,8 @@ func TestProjectErrors(t *testing.T) {
 		{"misspelt tool key", func(s string) string { return strings.Replace(s, `context = "tools/a"`, `contxt = "tools/a"`, 1) },
 			`18: unknown key "contxt" in [tools.a] (did you mean "context"?)`},
 		{"misspelt test key", func(s string) string {
-			return s + "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.paths]\nvolum = \"/x\"\n"
-		}, `24: unknown key "volum" in [tools.a.tests.execution.paths] (did you mean "volume"?)`},
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\nnme = \"x\"\n"
+		}, `23: unknown key "nme" in [tools.a.tests] (did you mean "name"?)`},
 		{"unknown table", func(s string) string { return s + "\n[biuld]\nengine = \"local\"\n" },
 			`21: unknown key "biuld" (did you mean "build"?)`},
 		{"missing context", func(s string) string { return strings.Replace(s, `"tools/a"`, `"tools/nope"`, 1) },
@@ -188,6 +188,109 @@ func TestProjectErrors(t *testing.T) {
 	}
 }
 
+// TestExecutionKeysWarn: unknown keys in a test's execution tables are
+// warnings with file, line and a suggestion (published packages carry
+// pool_logs_basepath, which the shell Taskfile never read); the rest of the
+// file still decodes.
+func TestExecutionKeysWarn(t *testing.T) {
+	extra := "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.paths]\nvolum = \"/x\"\n" +
+		"\n[[workflows]]\npath = \"app.cwl\"\n[[workflows.tests]]\nname = \"w\"\n[workflows.tests.execution.cluster]\npool_logs_basepath = \"logs\"\nmax_ram = \"2G\"\n"
+	file := writeProject(t, base+extra)
+	p, err := LoadProject(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		file + `:24: unknown key "volum" in [tools.a.tests.execution.paths] (did you mean "volume"?): ignored`,
+		file + `:31: unknown key "pool_logs_basepath" in [workflows.tests.execution.cluster] (did you mean "tool_logs_basepath"?): ignored`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if ram := p.Workflows[0].Tests[0].Execution.Cluster.MaxRAM; ram != "2G" {
+		t.Errorf("max_ram after an unknown key = %q, want 2G", ram)
+	}
+	if name := p.Tools["a"].Tests[0].Name; name != "t" {
+		t.Errorf("test name = %q", name)
+	}
+	// An unknown key outside execution tables stays an error, and the
+	// warnings do not hide it.
+	if _, err := LoadProject(writeProject(t, base+extra+"\n[project.x]\ny = 1\n")); err == nil || !strings.Contains(err.Error(), `unknown key "x" in [project]`) {
+		t.Errorf("unknown key outside execution: %v", err)
+	}
+}
+
+// TestPathForms: tools.NAME.path is one reference or a list of them.
+func TestPathForms(t *testing.T) {
+	tests := []struct {
+		name, path string
+		want       []string
+		wantErr    string
+	}{
+		{"string", `"app.cwl#a"`, []string{"app.cwl#a"}, ""},
+		{"list", `["app.cwl#a", "app.cwl#a2"]`, []string{"app.cwl#a", "app.cwl#a2"}, ""},
+		{"empty list", `[]`, nil, "19: tools.a.path is an empty list"},
+		{"not a string", `["app.cwl#a", 3]`, nil, "19: tools.a.path[1]: want a string"},
+		{"listed twice", `["app.cwl#a", "app.cwl#a"]`, nil, `19: tools.a.path[1]: "app.cwl#a" is listed twice`},
+		{"table", `{x = 1}`, nil, `19: tools.a.path: want "FILE#ID" or a list of them`},
+		{"missing file in a list", `["app.cwl#a", "gone.cwl#b"]`, nil, `19: tools.a.path.1 "gone.cwl": no such file`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeProject(t, strings.Replace(base, `path = "app.cwl#a"`, "path = "+tc.path, 1))
+			p, err := LoadProject(file)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), file+":"+tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p.Tools["a"].Paths, tc.want) {
+				t.Errorf("paths %q, want %q", p.Tools["a"].Paths, tc.want)
+			}
+		})
+	}
+}
+
+// TestScopedChecks: each command checks what it uses. Without contexts the
+// CWL-only load passes; without CWL the build-only load passes; a project
+// with no tools loads (workflow tests only).
+func TestScopedChecks(t *testing.T) {
+	file := writeProject(t, base)
+	dir := filepath.Dir(file)
+	os.RemoveAll(filepath.Join(dir, "tools"))
+	if _, err := LoadProject(file); err == nil {
+		t.Error("full load without build contexts passed")
+	}
+	if _, err := LoadProjectWith(file, LoadOptions{SkipContexts: true}); err != nil {
+		t.Errorf("CWL-only load: %v", err)
+	}
+	// The outside-the-project rule holds without reading contexts.
+	out := writeProject(t, strings.Replace(base, `"tools/a"`, `"../elsewhere"`, 1))
+	if _, err := LoadProjectWith(out, LoadOptions{SkipContexts: true}); err == nil || !strings.Contains(err.Error(), "outside the project directory") {
+		t.Errorf("context outside the project, CWL-only load: %v", err)
+	}
+	file = writeProject(t, base)
+	os.Remove(filepath.Join(filepath.Dir(file), "app.cwl"))
+	if _, err := LoadProjectWith(file, LoadOptions{SkipCWL: true}); err != nil {
+		t.Errorf("build-only load: %v", err)
+	}
+	if _, err := LoadProject(file); err == nil {
+		t.Error("full load without the CWL file passed")
+	}
+	noTools := writeProject(t, "[build]\nengine = \"local\"\n\n[[workflows]]\npath = \"app.cwl\"\n[[workflows.tests]]\nname = \"w\"\n")
+	if p, err := LoadProject(noTools); err != nil || len(p.ToolOrder) != 0 {
+		t.Errorf("workflow-only project: %v", err)
+	}
+}
+
 func TestValidProjectLoads(t *testing.T) {
 	p, err := LoadProject(writeProject(t, base))
 	if err != nil {
@@ -201,7 +304,7 @@ func TestValidProjectLoads(t *testing.T) {
 func TestSuggest(t *testing.T) {
 	keys := []string{"namespace", "serviceAccount", "registry", "secret"}
 	for in, want := range map[string]string{"namespce": "namespace", "serviceaccount": "serviceAccount", "regsitry": "registry", "zzzzzzzzzz": ""} {
-		if got := suggest(in, keys); got != want {
+		if got := Suggest(in, keys); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
 	}

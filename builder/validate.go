@@ -43,17 +43,27 @@ func (p *Project) validate() error {
 			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: pin a version tag or digest, not a floating tag", b.Kaniko.Image))
 		}
 	}
-	if len(p.Tools) == 0 {
-		add(&Error{File: p.File, Msg: "no [tools.NAME] table: nothing to build"})
-	}
 	images := map[string]string{} // image -> tool, per profile-qualified key
 	for _, t := range p.OrderedTools() {
 		key := "tools." + t.Name
-		add(p.checkContext(t, key))
-		if t.Path == "" {
-			add(p.Errorf(key, "tools.%s.path is not set: name the CWL process as \"FILE#ID\"", t.Name))
-		} else {
-			add(p.checkCWLFile(t.Path, key+".path"))
+		if !p.opts.SkipContexts {
+			add(p.checkContext(t, key))
+		} else if t.Context != "" {
+			// No file is read, but a context that leaves the project is
+			// refused by every command alike.
+			add(p.checkInside(t.Context, key+".context"))
+		}
+		paths, err := p.toolPaths(t, key+".path")
+		add(err)
+		t.Paths = paths
+		for i, ref := range paths {
+			field := key + ".path"
+			if _, list := t.RawPath.([]any); list {
+				field = fmt.Sprintf("%s.%d", field, i)
+			}
+			if !p.opts.SkipCWL {
+				add(p.checkCWLFile(ref, field))
+			}
 		}
 		for _, prof := range Profiles {
 			img := p.ImageName(t, prof)
@@ -93,12 +103,44 @@ func (p *Project) validate() error {
 			add(p.Errorf(key, "workflows[%d].path is not set", i))
 			continue
 		}
-		add(p.checkCWLFile(w.Path, key+".path"))
+		if !p.opts.SkipCWL {
+			add(p.checkCWLFile(w.Path, key+".path"))
+		}
 	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// toolPaths reads tools.NAME.path, one "FILE#ID" or a list of them, with an
+// error at its line for anything else.
+func (p *Project) toolPaths(t *Tool, key string) ([]string, error) {
+	switch v := t.RawPath.(type) {
+	case nil:
+		return nil, p.Errorf("tools."+t.Name, "%s is not set: name the CWL process as \"FILE#ID\" (or a list of them)", key)
+	case string:
+		return []string{v}, nil
+	case []any:
+		if len(v) == 0 {
+			return nil, p.Errorf(key, "%s is an empty list: name at least one CWL process as \"FILE#ID\"", key)
+		}
+		out := make([]string, 0, len(v))
+		seen := map[string]bool{}
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, p.Errorf(fmt.Sprintf("%s.%d", key, i), "%s[%d]: want a string \"FILE#ID\", not %T", key, i, e)
+			}
+			if seen[s] {
+				return nil, p.Errorf(fmt.Sprintf("%s.%d", key, i), "%s[%d]: %q is listed twice", key, i, s)
+			}
+			seen[s] = true
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, p.Errorf(key, "%s: want \"FILE#ID\" or a list of them, not %T", key, t.RawPath)
 }
 
 func (p *Project) checkContext(t *Tool, key string) error {

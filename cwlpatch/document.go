@@ -2,17 +2,23 @@ package cwlpatch
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/eoap/cwlbuild/builder"
 )
 
 // Document is one parsed CWL file and the processes it holds.
 type Document struct {
+	// File names the file in messages, as project.toml spells it; path is
+	// its absolute path, "" for a document parsed from bytes alone.
 	File string
+	path string
 	Data []byte
 	// JSON is set when the file is JSON (as `cwltool --pack` writes it):
 	// anything added must be JSON too.
@@ -24,7 +30,19 @@ type Document struct {
 	root      *yaml.Node
 	lineStart []int
 	byID      map[string][]*Process // built by ParseDocument
-	runners   map[string][]stepRun  // built on first use
+	graph     bool                  // the document is a $graph
+
+	// parsed is what yaml.v3 read when it differs from Data: JSON's "\/"
+	// escape, which YAML 1.1 parsers refuse, taken out. removed holds the
+	// offsets in parsed where a backslash was dropped, so node positions map
+	// back to Data.
+	parsed      []byte
+	parsedLines []int
+	removed     []int
+	// imports resolves "$import" references against this file's directory
+	// (set by the set of documents a project loads, so one imported file is
+	// one Document however many files import it).
+	imports func(from *Document, ref string) (*Document, error)
 }
 
 // Process is a CWL process object (CommandLineTool, Workflow, ...).
@@ -37,51 +55,50 @@ type Process struct {
 	// TopLevel is set for the document itself or a $graph entry; inline
 	// `run:` processes are not top level.
 	TopLevel bool
-	// Parents are the enclosing processes, outermost first (for a process
-	// inlined in a workflow step).
-	Parents []*Process
+	// Parent is the workflow whose step Step holds this process inline
+	// (steps[].run is a mapping); both nil for a top-level process.
+	Parent *Process
+	Step   *yaml.Node
+	// Doc is the file the process is written in.
+	Doc *Document
+}
+
+// Name is how messages call the process: its id, or, for the anonymous
+// process of a single-process file, the file.
+func (p *Process) Name() string {
+	if p.ID != "" {
+		return fmt.Sprintf("%q", p.ID)
+	}
+	return "the " + p.Class + " of " + p.Doc.File
 }
 
 // ParseDocument parses CWL in YAML or JSON and indexes its processes.
 func ParseDocument(file string, data []byte) (*Document, error) {
-	d := &Document{File: file, Data: data, Newline: "\n"}
-	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
-		d.Newline = "\r\n"
-	}
+	d := &Document{File: file, Data: data, Newline: newlineOf(data)}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	d.JSON = len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
-	if err := checkLineBreaks(file, data); err != nil {
+	if err := d.parse(); err != nil {
 		return nil, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: not valid YAML or JSON: %v", file, err)
-	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+	if d.root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s: not a CWL document (the top level is not a mapping)", file)
-	}
-	d.root = root.Content[0]
-	d.lineStart = []int{0}
-	for i, c := range data {
-		if c == '\n' {
-			d.lineStart = append(d.lineStart, i+1)
-		}
 	}
 	top := d.root
 	if graph := mapGet(top, "$graph"); graph != nil {
 		if graph.Kind != yaml.SequenceNode {
 			return nil, fmt.Errorf("%s:%d: $graph is not a list", file, graph.Line)
 		}
+		d.graph = true
 		for _, item := range graph.Content {
-			if item.Kind == yaml.MappingNode {
-				d.addProcess(item, true, nil)
+			if item = deref(item); item.Kind == yaml.MappingNode {
+				d.addProcess(item, true, nil, nil)
 			}
 		}
 	} else {
 		if mapGet(top, "class") == nil {
 			return nil, fmt.Errorf("%s: not a CWL document (no class and no $graph)", file)
 		}
-		d.addProcess(top, true, nil)
+		d.addProcess(top, true, nil, nil)
 	}
 	d.byID = map[string][]*Process{}
 	for _, p := range d.Processes {
@@ -90,8 +107,69 @@ func ParseDocument(file string, data []byte) (*Document, error) {
 	return d, nil
 }
 
-func (d *Document) addProcess(n *yaml.Node, top bool, parents []*Process) {
-	p := &Process{Node: n, TopLevel: top, Parents: parents}
+// parse reads Data as YAML (JSON is YAML, but for the "\/" escape) into
+// root, and indexes line starts for position arithmetic.
+func (d *Document) parse() error {
+	if err := checkLineBreaks(d.File, d.Data); err != nil {
+		return err
+	}
+	d.lineStart = lineStarts(d.Data)
+	d.parsed, d.parsedLines = d.Data, d.lineStart
+	if d.JSON && bytes.Contains(d.Data, []byte(`\/`)) {
+		d.parsed, d.removed = unescapeSolidus(d.Data)
+		d.parsedLines = lineStarts(d.parsed)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(d.parsed, &root); err != nil {
+		return fmt.Errorf("%s: not valid YAML or JSON: %v", d.File, err)
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return fmt.Errorf("%s: empty document", d.File)
+	}
+	d.root = deref(root.Content[0])
+	return nil
+}
+
+// newlineOf is "\r\n" for a file whose first line ends so, else "\n".
+func newlineOf(data []byte) string {
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+func lineStarts(data []byte) []int {
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// unescapeSolidus drops the backslash of every "\/" escape in JSON text
+// (strings are the only place a backslash may stand in JSON) and returns the
+// offsets, in the result, where one was dropped.
+func unescapeSolidus(data []byte) ([]byte, []int) {
+	out := make([]byte, 0, len(data))
+	var removed []int
+	for i := 0; i < len(data); i++ {
+		if data[i] == '\\' && i+1 < len(data) {
+			if data[i+1] == '/' {
+				removed = append(removed, len(out))
+				continue
+			}
+			out = append(out, data[i])
+			i++
+		}
+		out = append(out, data[i])
+	}
+	return out, removed
+}
+
+func (d *Document) addProcess(n *yaml.Node, top bool, parent *Process, step *yaml.Node) {
+	p := &Process{Node: n, TopLevel: top, Parent: parent, Step: step, Doc: d}
 	if v := mapGet(n, "id"); v != nil && v.Kind == yaml.ScalarNode {
 		p.ID = NormalizeID(v.Value)
 	}
@@ -103,10 +181,9 @@ func (d *Document) addProcess(n *yaml.Node, top bool, parents []*Process) {
 	}
 	d.Processes = append(d.Processes, p)
 	// Inline processes: steps[].run when it is a mapping.
-	inner := append(append([]*Process(nil), parents...), p)
 	forEachStep(mapGet(n, "steps"), func(step *yaml.Node) {
-		if run := mapGet(step, "run"); run != nil && run.Kind == yaml.MappingNode {
-			d.addProcess(run, false, inner)
+		if run := mapGet(step, "run"); run != nil && run.Kind == yaml.MappingNode && mapGet(run, "$import") == nil {
+			d.addProcess(run, false, p, step)
 		}
 	})
 }
@@ -119,10 +196,14 @@ func NormalizeID(id string) string {
 	return id
 }
 
-// Find returns the process with id; with id "" it returns the single
-// process of a document that has exactly one top-level process.
+// Find returns the process with id; with id "" it returns "main" in a
+// $graph document (as cwltool runs it) and the process itself in a
+// single-process document.
 func (d *Document) Find(id string) (*Process, error) {
 	id = NormalizeID(id)
+	if id == "" && d.graph {
+		id = "main"
+	}
 	if id == "" {
 		var tops []*Process
 		for _, p := range d.Processes {
@@ -137,7 +218,16 @@ func (d *Document) Find(id string) (*Process, error) {
 	}
 	found := d.byID[id]
 	if len(found) == 0 {
-		return nil, fmt.Errorf("%s: no process with id %q", d.File, id)
+		ids := make([]string, 0, len(d.byID))
+		for other := range d.byID {
+			ids = append(ids, other)
+		}
+		sort.Strings(ids)
+		msg := fmt.Sprintf("no process with id %q in %s", id, d.File)
+		if s := builder.Suggest(id, ids); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return nil, errors.New(msg)
 	}
 	if len(found) > 1 {
 		return nil, fmt.Errorf("%s:%d: two processes with id %q (the other at line %d)", d.File, found[1].Node.Line, id, found[0].Node.Line)
@@ -145,31 +235,19 @@ func (d *Document) Find(id string) (*Process, error) {
 	return found[0], nil
 }
 
-// mapGet returns the value of key in a mapping node, or nil.
-func mapGet(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
 // offset converts a node's line and column (1-based, counted in characters)
 // to a byte offset in Data.
 func (d *Document) offset(n *yaml.Node) int {
-	if n.Line < 1 || n.Line > len(d.lineStart) {
+	if n.Line < 1 || n.Line > len(d.parsedLines) {
 		return -1
 	}
-	off := d.lineStart[n.Line-1]
-	for col := 1; col < n.Column && off < len(d.Data); col++ {
-		_, size := utf8.DecodeRune(d.Data[off:])
+	off := d.parsedLines[n.Line-1]
+	for col := 1; col < n.Column && off < len(d.parsed); col++ {
+		_, size := utf8.DecodeRune(d.parsed[off:])
 		off += size
 	}
-	return off
+	// Every backslash dropped before off moves it one byte on in Data.
+	return off + sort.SearchInts(d.removed, off+1)
 }
 
 // lineIndent returns the leading whitespace of the line holding offset off.

@@ -18,7 +18,13 @@ func TestFindProcesses(t *testing.T) {
 		{"json packed", `{"$graph": [{"class": "Workflow", "id": "#main", "steps": []}, {"class": "CommandLineTool", "id": "#crop"}], "cwlVersion": "v1.2"}`, "crop", "CommandLineTool", ""},
 		{"inline run", "class: Workflow\nid: main\nsteps:\n  s1:\n    run:\n      class: CommandLineTool\n      id: inner\n", "inner", "CommandLineTool", ""},
 		{"missing id", "$graph:\n- class: CommandLineTool\n  id: crop\n", "nomask", "", `no process with id "nomask"`},
-		{"ambiguous file", "$graph:\n- class: CommandLineTool\n  id: a\n- class: CommandLineTool\n  id: b\n", "", "", "holds 2 processes"},
+		{"graph without main", "$graph:\n- class: CommandLineTool\n  id: a\n- class: CommandLineTool\n  id: b\n", "", "", `no process with id "main" in f.cwl`},
+		{"graph means main", "$graph:\n- class: CommandLineTool\n  id: a\n- class: Workflow\n  id: '#main'\n", "", "Workflow", ""},
+		{"graph of one still means main", "$graph:\n- class: CommandLineTool\n  id: a\n", "", "", `no process with id "main"`},
+		{"did you mean", "$graph:\n- class: CommandLineTool\n  id: norm_diff\n- class: CommandLineTool\n  id: otsu\n", "norm-diff", "", `no process with id "norm-diff" in f.cwl (did you mean "norm_diff"?)`},
+		{"no far-fetched suggestion", "$graph:\n- class: CommandLineTool\n  id: main\n", "nomask", "", `no process with id "nomask" in f.cwl` + "\x00"},
+		{"json escaped solidus", `{"$graph": [{"class": "CommandLineTool", "id": "#crop", "hints": [{"class": "DockerRequirement", "dockerPull": "ghcr.io\/eoap\/crop:1"}]}]}`, "crop", "CommandLineTool", ""},
+		{"alias in graph", "x: &t {class: CommandLineTool, id: a}\n$graph:\n- *t\n", "a", "CommandLineTool", ""},
 		{"not CWL", "just: data\n", "x", "", "not a CWL document"},
 		{"not YAML", "a: [\n", "x", "", "not valid YAML"},
 	}
@@ -30,6 +36,13 @@ func TestFindProcesses(t *testing.T) {
 				p, err = d.Find(tc.id)
 			}
 			if tc.wantErr != "" {
+				// A trailing NUL in want means "and nothing after".
+				if exact, ok := strings.CutSuffix(tc.wantErr, "\x00"); ok {
+					if err == nil || !strings.HasSuffix(err.Error(), exact) {
+						t.Fatalf("err %v, want it to end with %q", err, exact)
+					}
+					return
+				}
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)
 				}

@@ -9,10 +9,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Edit replaces Length bytes at Offset with Text.
+// Edit replaces Length bytes at Offset with Text in Doc's file.
 type Edit struct {
 	Offset, Length int
 	Text           string
+	// Doc is the file the edit is for: the process's own, or the file it
+	// $imports its DockerRequirement from.
+	Doc *Document
 }
 
 // Apply returns data with non-overlapping edits applied, in one pass so that
@@ -34,134 +37,102 @@ func Apply(data []byte, edits []Edit) []byte {
 	return append(out, data[pos:]...)
 }
 
-// PinEdits returns the edits that make process p pull image: every
-// DockerRequirement.dockerPull under hints or requirements is rewritten, or,
-// when there is none, a DockerRequirement is added to requirements in the
-// form the document uses. Warnings name what may still defeat the pin.
+// PinEdits returns the edits that make process p pull image, for a document
+// checked on its own: every DockerRequirement.dockerPull under hints or
+// requirements (through aliases and $imports) is rewritten, or, when there
+// is none, a DockerRequirement is added to requirements in the form the
+// document uses. Warnings name what may still defeat the pin.
 func (d *Document) PinEdits(p *Process, image string) ([]Edit, []string, error) {
+	edits, warnings, overrides, err := singleSet(d).pinEdits(p, image)
+	for _, o := range overrides {
+		warnings = append(warnings, o.String())
+	}
+	return edits, warnings, err
+}
+
+// pinEdits is PinEdits within a set of documents; overrides are returned on
+// their own, since --check treats them as errors.
+func (s *set) pinEdits(p *Process, image string) ([]Edit, []string, []override, error) {
+	sites, err := processSites(p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var edits []Edit
 	var warnings []string
-	for _, section := range []string{"hints", "requirements"} {
-		req := findRequirement(mapGet(p.Node, section), "DockerRequirement")
-		if req == nil {
-			continue
-		}
-		pull := mapGet(req, "dockerPull")
-		if pull == nil || pull.Kind != yaml.ScalarNode {
-			return nil, nil, fmt.Errorf("%s:%d: %s.DockerRequirement of %q has no dockerPull to pin", d.File, req.Line, section, p.ID)
-		}
-		if id := mapGet(req, "dockerImageId"); id != nil {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: %q has dockerImageId %q beside dockerPull: cwltool runs that image, not the pinned one", d.File, id.Line, p.ID, id.Value))
-		}
-		e, err := d.replaceScalar(keyNode(req, "dockerPull"), pull, image)
+	for _, st := range sites {
+		e, w, err := st.pinEdit(p, image)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		warnings = append(warnings, w...)
 		edits = append(edits, e)
 	}
-	if len(edits) == 0 {
-		e, err := d.inject(p, image)
+	if len(sites) == 0 {
+		e, err := p.Doc.inject(p, image)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		edits = append(edits, e)
+		e.Doc = p.Doc
+		return []Edit{e}, nil, nil, nil
 	}
-	warnings = append(warnings, d.overrides(p)...)
-	return edits, warnings, nil
+	var overrides []override
+	if hintOnly(sites) {
+		overrides = s.overrides(p)
+	}
+	return edits, warnings, overrides, nil
 }
 
-// findRequirement finds class in a hints/requirements node of either form:
-// a mapping keyed by class, or a list of objects with a class field.
-func findRequirement(section *yaml.Node, class string) *yaml.Node {
-	if section == nil {
-		return nil
+// pinEdit rewrites one DockerRequirement's dockerPull, or says why it
+// cannot be: cwltool would then run something cwlpatch did not write.
+func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
+	d := st.doc
+	where := fmt.Sprintf("%s:%d: %s.DockerRequirement of process %s", d.File, st.req.Line, st.section, p.Name())
+	if st.via != "" {
+		where += " (from " + st.via + ")"
 	}
-	switch section.Kind {
-	case yaml.MappingNode:
-		if v := mapGet(section, class); v != nil && v.Kind == yaml.MappingNode {
-			return v
-		}
-	case yaml.SequenceNode:
-		for _, item := range section.Content {
-			if c := mapGet(item, "class"); c != nil && c.Value == class {
-				return item
+	if st.pull == nil {
+		var has []string
+		for _, k := range []string{"dockerImageId", "dockerFile", "dockerLoad", "dockerImport"} {
+			if mapGet(st.req, k) != nil {
+				has = append(has, k)
 			}
 		}
-	}
-	return nil
-}
-
-// overrides warns about DockerRequirements in enclosing workflows' or steps'
-// requirements, which CWL lets override the tool's own hint.
-func (d *Document) overrides(p *Process) []string {
-	var out []string
-	for _, parent := range p.Parents {
-		if r := findRequirement(mapGet(parent.Node, "requirements"), "DockerRequirement"); r != nil {
-			out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, r.Line, parent.ID, p.ID))
+		if len(has) > 0 {
+			return Edit{}, nil, fmt.Errorf("%s has %s and no dockerPull: cwltool would use that, not the built image; replace it with dockerPull", where, strings.Join(has, " and "))
 		}
+		return Edit{}, nil, fmt.Errorf("%s has no dockerPull to pin", where)
 	}
-	if p.ID == "" {
-		return out
-	}
-	for _, r := range d.stepsRunning()[p.ID] {
-		if req := findRequirement(mapGet(r.step, "requirements"), "DockerRequirement"); req != nil {
-			out = append(out, fmt.Sprintf("%s:%d: a step of workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, req.Line, r.workflow.ID, p.ID))
+	if st.pull.Kind != yaml.ScalarNode {
+		if inc := mapGet(st.pull, "$include"); inc != nil {
+			return Edit{}, nil, fmt.Errorf("%s: dockerPull is the text of %s ($include): write the image in place so that cwlpatch can pin it", where, inc.Value)
 		}
+		return Edit{}, nil, fmt.Errorf("%s: dockerPull is not a string", where)
 	}
-	// Once per workflow, however many of its steps run the tool.
-	seen := map[*Process]bool{}
-	for _, r := range d.stepsRunning()[p.ID] {
-		if seen[r.workflow] {
-			continue
-		}
-		seen[r.workflow] = true
-		if req := findRequirement(mapGet(r.workflow.Node, "requirements"), "DockerRequirement"); req != nil {
-			out = append(out, fmt.Sprintf("%s:%d: workflow %q requires a DockerRequirement that overrides the pin of %q", d.File, req.Line, r.workflow.ID, p.ID))
-		}
+	var warnings []string
+	if id := mapGet(st.req, "dockerImageId"); id != nil {
+		warnings = append(warnings, fmt.Sprintf("%s:%d: %s has dockerImageId %q beside dockerPull: cwltool runs that image, not the pinned one", d.File, id.Line, p.Name(), id.Value))
 	}
-	return out
-}
-
-// stepRun is a workflow step that runs a process by reference.
-type stepRun struct {
-	workflow *Process
-	step     *yaml.Node
-}
-
-// stepsRunning indexes, once per document, the steps that run each process id
-// by reference ("run: '#crop'"), so that checking n tools costs one walk of
-// the workflows, not n.
-func (d *Document) stepsRunning() map[string][]stepRun {
-	if d.runners != nil {
-		return d.runners
+	e, err := d.replaceScalar(st.pullKey, st.pull, image)
+	if err != nil {
+		return Edit{}, nil, fmt.Errorf("%v (process %s)", err, p.Name())
 	}
-	d.runners = map[string][]stepRun{}
-	for _, wf := range d.Processes {
-		if wf.Class != "Workflow" {
-			continue
-		}
-		forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
-			if run := mapGet(step, "run"); run != nil && run.Kind == yaml.ScalarNode {
-				id := NormalizeID(run.Value)
-				d.runners[id] = append(d.runners[id], stepRun{wf, step})
-			}
-		})
-	}
-	return d.runners
+	e.Doc = d
+	return e, warnings, nil
 }
 
 func forEachStep(steps *yaml.Node, f func(*yaml.Node)) {
+	steps = deref(steps)
 	if steps == nil {
 		return
 	}
 	switch steps.Kind {
 	case yaml.SequenceNode:
 		for _, s := range steps.Content {
-			f(s)
+			f(deref(s))
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(steps.Content); i += 2 {
-			f(steps.Content[i])
+			f(deref(steps.Content[i]))
 		}
 	}
 }
@@ -186,10 +157,30 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 	if start < 0 || start >= len(d.Data) {
 		return Edit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
 	}
+	// The node starts at its properties ("&img", "!!str"); the value after.
+	for start < len(d.Data) && (v.Anchor != "" || v.Tag != "") && (d.Data[start] == '&' || d.Data[start] == '!') {
+		for start < len(d.Data) && !isBlank(d.Data[start]) {
+			start++
+		}
+		for start < len(d.Data) && (d.Data[start] == ' ' || d.Data[start] == '\t') {
+			start++
+		}
+	}
+	if start >= len(d.Data) {
+		return Edit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
+	}
+	if v.Value == "" && v.Style&(yaml.LiteralStyle|yaml.FoldedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		// "dockerPull: !!str" or "dockerPull: &a": the value would land
+		// among the properties.
+		return Edit{}, fmt.Errorf("%s:%d: dockerPull is empty in a form cwlpatch cannot fill in", d.File, v.Line)
+	}
+	style := v.Style &^ yaml.TaggedStyle
 	end := -1
 	var text string
 	switch {
-	case v.Style&yaml.DoubleQuotedStyle != 0 && d.Data[start] == '"':
+	case style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 && (d.Data[start] == '|' || d.Data[start] == '>'):
+		return d.replaceBlock(key, v, start, value)
+	case style&yaml.DoubleQuotedStyle != 0 && d.Data[start] == '"':
 		for j := start + 1; j < len(d.Data); j++ {
 			if d.Data[j] == '\\' {
 				j++
@@ -201,7 +192,7 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 			}
 		}
 		text = `"` + value + `"`
-	case v.Style&yaml.SingleQuotedStyle != 0 && d.Data[start] == '\'':
+	case style&yaml.SingleQuotedStyle != 0 && d.Data[start] == '\'':
 		for j := start + 1; j < len(d.Data); j++ {
 			if d.Data[j] == '\'' {
 				if j+1 < len(d.Data) && d.Data[j+1] == '\'' {
@@ -213,7 +204,7 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 			}
 		}
 		text = "'" + strings.ReplaceAll(value, "'", "''") + "'"
-	case v.Style == 0 && bytes.HasPrefix(d.Data[start:], []byte(v.Value)):
+	case style == 0 && bytes.HasPrefix(d.Data[start:], []byte(v.Value)):
 		end = start + len(v.Value)
 		text = value
 		if d.JSON { // "dockerPull": null stays JSON
@@ -225,6 +216,64 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 	}
 	return Edit{Offset: start, Length: end - start, Text: text}, nil
 }
+
+// replaceBlock rewrites a block scalar ("dockerPull: |-" and its indented
+// lines) as one line in its own indentation, keeping the header's style and
+// comment. The chomping indicator becomes "-": the value must be the image
+// and nothing else, not the image and a line break.
+func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edit, error) {
+	data := d.Data
+	h := start + 1
+	for h < len(data) && (data[h] == '-' || data[h] == '+' || data[h] >= '1' && data[h] <= '9') {
+		h++
+	}
+	lineEnd := h
+	for lineEnd < len(data) && data[lineEnd] != '\n' && data[lineEnd] != '\r' {
+		lineEnd++
+	}
+	if !nothingBeforeLineEnd(data[h:lineEnd]) || lineEnd == len(data) {
+		return Edit{}, fmt.Errorf("%s:%d: dockerPull is a block scalar cwlpatch cannot rewrite in place", d.File, v.Line)
+	}
+	// The key's column is the indentation of the mapping holding it; the
+	// content is indented deeper (a "- " item's key sits right of its dash).
+	keyCol := 0
+	if key != nil && key.Column > 0 {
+		keyCol = key.Column - 1
+	} else {
+		_, ind := d.lineIndent(start)
+		keyCol = len(ind)
+	}
+	indent := strings.Repeat(" ", keyCol+2)
+	// The content: every following line that is blank or indented deeper
+	// than the key. The edit ends with its last non-blank line; blank lines
+	// after it stay (the "-" indicator strips them from the value anyway).
+	end := lineEnd
+	first := true
+	for pos := lineEnd + len(d.Newline); pos < len(data); {
+		next := bytes.IndexByte(data[pos:], '\n')
+		stop := len(data)
+		if next >= 0 {
+			stop = pos + next + 1
+		}
+		line := strings.TrimRight(string(data[pos:stop]), "\r\n")
+		body := strings.TrimLeft(line, " ")
+		if body != "" {
+			lead := len(line) - len(body)
+			if lead <= keyCol {
+				break
+			}
+			if first {
+				indent, first = line[:lead], false
+			}
+			end = pos + len(line)
+		}
+		pos = stop
+	}
+	text := string(data[start:start+1]) + "-" + string(data[h:lineEnd]) + d.Newline + indent + value
+	return Edit{Offset: start, Length: end - start, Text: text}, nil
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // nothingBeforeLineEnd reports whether b holds only blanks, then a comment,
 // a line break or the end. An empty value with a tag or an anchor
@@ -247,6 +296,15 @@ func nothingBeforeLineEnd(b []byte) bool {
 func (d *Document) inject(p *Process, image string) (Edit, error) {
 	nl := d.Newline
 	reqs := mapGet(p.Node, "requirements")
+	where := fmt.Sprintf("%s:%d", d.File, p.Node.Line)
+	if raw, _ := rawEntry(p.Node, "requirements"); raw != nil && (raw.Kind == yaml.AliasNode || raw.Anchor != "" || importRef(raw) != "") {
+		// Adding to a shared or imported list would change it for every
+		// process that uses it.
+		return Edit{}, fmt.Errorf("%s: process %s has no DockerRequirement and its requirements are shared (an alias, an anchor or an $import): add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Name())
+	}
+	if p.Node.Anchor != "" {
+		return Edit{}, fmt.Errorf("%s: process %s has no DockerRequirement and is itself anchored for reuse: add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Name())
+	}
 	listForm := false
 	if reqs != nil {
 		listForm = reqs.Kind == yaml.SequenceNode
@@ -267,7 +325,6 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 			return "DockerRequirement: {dockerPull: " + image + "}"
 		}
 	}
-	where := fmt.Sprintf("%s:%d", d.File, p.Node.Line)
 	if reqs != nil {
 		if reqs.Style&yaml.FlowStyle != 0 || len(reqs.Content) == 0 {
 			off := d.offset(reqs)

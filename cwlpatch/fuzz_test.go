@@ -39,13 +39,13 @@ func FuzzPinEdits(f *testing.F) {
 			if p2 == nil {
 				t.Fatalf("process %q is gone after pinning\n--- out:\n%s", p.ID, out)
 			}
-			pulls := d2.pulls(p2)
-			if len(pulls) == 0 {
-				t.Fatalf("process %q has no dockerPull after pinning\n--- in:\n%s\n--- out:\n%s", p.ID, data, out)
+			sites, err := processSites(p2)
+			if err != nil || len(sites) == 0 {
+				t.Fatalf("process %q has no dockerPull after pinning (%v)\n--- in:\n%s\n--- out:\n%s", p.ID, err, data, out)
 			}
-			for _, v := range pulls {
-				if v.Value != img {
-					t.Fatalf("process %q pulls %q after pinning\n--- in:\n%s\n--- out:\n%s", p.ID, v.Value, data, out)
+			for _, st := range sites {
+				if st.pull == nil || st.pull.Value != img {
+					t.Fatalf("process %q pulls %v after pinning\n--- in:\n%s\n--- out:\n%s", p.ID, st.pull, data, out)
 				}
 			}
 			again, _, err := d2.PinEdits(p2, img)

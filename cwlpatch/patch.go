@@ -25,10 +25,11 @@ func (c *Change) Changed() bool { return !bytes.Equal(c.Old, c.New) }
 
 // Pinned is one tool's outcome.
 type Pinned struct {
-	Tool    string
-	Ref     string
-	File    string
-	Line    int
+	Tool string
+	Ref  string
+	// Places are "file:line" of each process pinned (a tool's copies in
+	// several workflows, or several processes sharing its image).
+	Places  []string
 	Changed bool
 }
 
@@ -37,6 +38,10 @@ type Result struct {
 	Changes  []*Change
 	Pinned   []Pinned
 	Warnings []string
+	// Overrides are enclosing workflows' DockerRequirements that beat a
+	// pinned tool's hint: cwltool would not run the pin. A warning when
+	// patching, an error under --check.
+	Overrides []string
 }
 
 // Changed returns the files whose bytes would change.
@@ -61,151 +66,228 @@ func (r *Result) Write() error {
 	return atomicfile.WriteAll(paths, contents, 0o644)
 }
 
-// documents loads each CWL file of a project once. A file that failed to load
-// is remembered as nil so its error is reported once.
-type documents struct {
-	p    *builder.Project
-	docs map[string]*Document
-	errs []error
-}
-
-func newDocuments(p *builder.Project) *documents {
-	return &documents{p: p, docs: map[string]*Document{}}
-}
-
-// process finds the process a project path ("file.cwl#id") names; key is the
-// project.toml key holding that path, for the error message.
-func (ds *documents) process(ref, key string) (*Document, *Process) {
-	file, id := builder.SplitProcessRef(ref)
-	where := fmt.Sprintf("%s, %s:%d", key, ds.p.File, ds.p.Line(key))
-	// Keyed by absolute path: "app.cwl" and "./app.cwl" are one file, edited
-	// once with all its pins.
-	abs := ds.p.Abs(file)
-	doc, seen := ds.docs[abs]
-	if !seen {
-		data, err := readCWL(abs)
-		if err == nil {
-			doc, err = ParseDocument(file, data)
-		} else {
-			err = fmt.Errorf("%s: %v", file, unwrapPathError(err))
-		}
-		if err != nil {
-			ds.errs = append(ds.errs, fmt.Errorf("%v (%s)", err, where))
-		}
-		ds.docs[abs] = doc
-	}
-	if doc == nil {
-		return nil, nil
-	}
-	proc, err := doc.Find(id)
-	if err != nil {
-		ds.errs = append(ds.errs, fmt.Errorf("%v (%s)", err, where))
-		return nil, nil
-	}
-	return doc, proc
-}
-
 // CheckProject reports every tool or workflow path whose CWL file does not
-// load or does not hold the named process.
+// load or does not hold the named process, a path that names anything but a
+// CommandLineTool, and two tools claiming one process.
 func CheckProject(p *builder.Project) []error {
-	ds := newDocuments(p)
-	for _, t := range p.OrderedTools() {
-		ds.process(t.Path, "tools."+t.Name+".path")
-	}
-	for i, w := range p.Workflows {
-		ds.process(w.Path, fmt.Sprintf("workflows.%d.path", i))
-	}
-	return ds.errs
+	s := loadProject(p)
+	s.targets()
+	return s.errs
 }
 
 // Plan computes the new content of every CWL file the matches touch. Nothing
 // is written: on any error the result is nil and the caller writes nothing.
+// Each built tool's image is pinned in every process that runs it (see
+// targets), through aliases and $imports; a dockerPull shared with a process
+// that is not pinned to the same image is refused.
 func Plan(p *builder.Project, matches []Match) (*Result, error) {
-	ds := newDocuments(p)
+	s := loadProject(p)
+	targets := s.targets()
+	if len(s.errs) > 0 {
+		return nil, joinErrors(s.errs)
+	}
+	byTool := map[*builder.Tool]target{}
+	for _, tg := range targets {
+		byTool[tg.tool] = tg
+	}
 	res := &Result{}
-	type fileEdits struct {
-		doc   *Document
-		edits []Edit
-	}
-	var order []string
-	byFile := map[string]*fileEdits{}
-	owner := map[*Process]string{}
+	pinnedTo := map[*Process]Match{}
 	for _, m := range matches {
-		doc, proc := ds.process(m.Tool.Path, "tools."+m.Tool.Name+".path")
-		if proc == nil {
-			continue
+		for _, proc := range byTool[m.Tool].procs {
+			pinnedTo[proc] = m
 		}
-		if other, ok := owner[proc]; ok {
-			ds.errs = append(ds.errs, fmt.Errorf("%s:%d: tools %q and %q both name process %q: one image per process", doc.File, proc.Node.Line, other, m.Tool.Name, proc.ID))
-			continue
-		}
-		owner[proc] = m.Tool.Name
-		edits, warnings, err := doc.PinEdits(proc, m.Ref)
-		if err != nil {
-			ds.errs = append(ds.errs, fmt.Errorf("%v (tool %q)", err, m.Tool.Name))
-			continue
-		}
-		res.Warnings = append(res.Warnings, warnings...)
-		path := p.Abs(doc.File)
-		fe := byFile[path]
-		if fe == nil {
-			fe = &fileEdits{doc: doc}
-			byFile[path] = fe
-			order = append(order, path)
-		}
-		fe.edits = append(fe.edits, edits...)
-		res.Pinned = append(res.Pinned, Pinned{
-			Tool: m.Tool.Name, Ref: m.Ref, File: doc.File, Line: doc.lineOf(edits[0].Offset),
-			Changed: !editsAreNoOps(doc.Data, edits),
-		})
 	}
-	if len(ds.errs) > 0 {
-		return nil, joinErrors(ds.errs)
+	var order []*Document
+	byDoc := map[*Document][]Edit{}
+	seen := map[editKey]bool{}
+	for _, m := range matches {
+		tg := byTool[m.Tool]
+		pin := Pinned{Tool: m.Tool.Name, Ref: m.Ref}
+		if len(tg.procs) == 0 {
+			s.errs = append(s.errs, fmt.Errorf("%s: tool %q names no process to pin", p.File, m.Tool.Name))
+			continue
+		}
+		for _, proc := range tg.procs {
+			edits, warnings, overrides, err := s.pinEdits(proc, m.Ref)
+			if err != nil {
+				s.errs = append(s.errs, fmt.Errorf("%v (tool %q)", err, m.Tool.Name))
+				continue
+			}
+			if err := s.checkShared(proc, m, pinnedTo); err != nil {
+				s.errs = append(s.errs, err)
+				continue
+			}
+			res.Warnings = append(res.Warnings, warnings...)
+			for _, o := range overrides {
+				res.Overrides = append(res.Overrides, o.String())
+			}
+			for _, e := range edits {
+				if e.Doc == nil {
+					e.Doc = proc.Doc
+				}
+				k := editKey{e.Doc, e.Offset}
+				if seen[k] {
+					continue // one scalar shared by several processes
+				}
+				seen[k] = true
+				if _, ok := byDoc[e.Doc]; !ok {
+					order = append(order, e.Doc)
+				}
+				byDoc[e.Doc] = append(byDoc[e.Doc], e)
+				if !editsAreNoOps(e.Doc.Data, []Edit{e}) {
+					pin.Changed = true
+				}
+			}
+			pin.Places = append(pin.Places, fmt.Sprintf("%s:%d", edits[0].Doc.File, edits[0].Doc.lineOf(edits[0].Offset)))
+		}
+		res.Pinned = append(res.Pinned, pin)
 	}
-	for _, path := range order {
-		fe := byFile[path]
-		res.Changes = append(res.Changes, &Change{
-			File: fe.doc.File, Path: path, Old: fe.doc.Data, New: Apply(fe.doc.Data, fe.edits),
-		})
+	if len(s.errs) > 0 {
+		return nil, joinErrors(s.errs)
+	}
+	for _, d := range order {
+		res.Changes = append(res.Changes, &Change{File: d.File, Path: d.path, Old: d.Data, New: Apply(d.Data, byDoc[d])})
+	}
+	if err := verify(p, res, matches); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
 
-// Unpinned lists the tools whose dockerPull does not name an image by digest
-// (or that have none), one line each, for --check.
-func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, error) {
-	ds := newDocuments(p)
-	var out []string
-	for _, t := range tools {
-		doc, proc := ds.process(t.Path, "tools."+t.Name+".path")
-		if proc == nil {
+type editKey struct {
+	doc *Document
+	off int
+}
+
+// checkShared refuses to edit a dockerPull that another process or step
+// also resolves to, unless that one is pinned to the same image: editing
+// the anchored scalar (or the imported file) changes it for every alias.
+func (s *set) checkShared(proc *Process, m Match, pinnedTo map[*Process]Match) error {
+	sites, err := processSites(proc)
+	if err != nil {
+		return err
+	}
+	for _, st := range sites {
+		if st.pull == nil {
 			continue
 		}
-		pulls := doc.pulls(proc)
-		if len(pulls) == 0 {
-			out = append(out, fmt.Sprintf("%s:%d: tool %q has no DockerRequirement.dockerPull", doc.File, proc.Node.Line, t.Name))
+		for _, u := range s.usersOf(st.pull) {
+			if u.step == nil && u.proc == proc {
+				continue
+			}
+			if other, ok := pinnedTo[u.proc]; ok && u.step == nil && other.Ref == m.Ref {
+				continue
+			}
+			why := "which is not pinned"
+			if other, ok := pinnedTo[u.proc]; ok && u.step == nil {
+				why = fmt.Sprintf("which is pinned to tool %q's image", other.Tool.Name)
+			}
+			return fmt.Errorf("%s: process %s (tool %q) shares its dockerPull with %s, %s: give each its own DockerRequirement, or list both in tools.%s.path",
+				shareSite(st), proc.Name(), m.Tool.Name, u, why, m.Tool.Name)
 		}
-		for _, v := range pulls {
-			if !IsDigestPinned(v.Value) {
-				out = append(out, fmt.Sprintf("%s:%d: tool %q pulls %s, not pinned by digest", doc.File, v.Line, t.Name, v.Value))
+	}
+	return nil
+}
+
+// shareSite says where a shared dockerPull is defined: the anchor, or the
+// imported file.
+func shareSite(st site) string {
+	switch {
+	case st.anchor != nil:
+		return fmt.Sprintf("%s:%d: anchor &%s", st.doc.File, st.anchor.Line, st.anchor.Anchor)
+	case st.via != "":
+		return fmt.Sprintf("%s:%d (%s)", st.doc.File, st.pull.Line, st.via)
+	}
+	return fmt.Sprintf("%s:%d", st.doc.File, st.pull.Line)
+}
+
+// verify is the post-condition of Plan: the planned contents, loaded again
+// as a package, must have every pinned process resolve to exactly its pin.
+// A failure is a bug in cwlpatch, reported before anything is written.
+func verify(p *builder.Project, res *Result, matches []Match) error {
+	s := newSet(p)
+	s.overlay = map[string][]byte{}
+	for _, c := range res.Changes {
+		s.overlay[c.Path] = c.New
+	}
+	s.loadAll()
+	targets := s.targets()
+	if len(s.errs) > 0 {
+		return fmt.Errorf("cwlpatch: the pinned files do not load again (a bug; nothing was written):\n%v", joinErrors(s.errs))
+	}
+	want := map[*builder.Tool]string{}
+	for _, m := range matches {
+		want[m.Tool] = m.Ref
+	}
+	var errs []error
+	for _, tg := range targets {
+		ref, ok := want[tg.tool]
+		if !ok {
+			continue
+		}
+		for _, proc := range tg.procs {
+			sites, err := processSites(proc)
+			if err == nil && len(sites) == 0 {
+				err = fmt.Errorf("%s:%d: %s has no DockerRequirement", proc.Doc.File, proc.Node.Line, proc.Name())
+			}
+			for _, st := range sites {
+				if st.pull == nil || st.pull.Kind != yaml.ScalarNode || st.pull.Value != ref {
+					err = fmt.Errorf("%s:%d: %s does not read %s", st.doc.File, st.req.Line, proc.Name(), ref)
+				}
+			}
+			if err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
-	if len(ds.errs) > 0 {
-		return nil, joinErrors(ds.errs)
+	if len(errs) > 0 {
+		return fmt.Errorf("cwlpatch: after editing, a pin does not read back (a bug; nothing was written):\n%v", joinErrors(errs))
 	}
-	return out, nil
+	return nil
 }
 
-// pulls returns the dockerPull scalars of a process's DockerRequirements.
-func (d *Document) pulls(p *Process) []*yaml.Node {
-	var out []*yaml.Node
-	for _, section := range []string{"hints", "requirements"} {
-		if pull := mapGet(findRequirement(mapGet(p.Node, section), "DockerRequirement"), "dockerPull"); pull != nil {
-			out = append(out, pull)
+// Unpinned lists, one line each, every process of the given tools (all
+// copies) whose dockerPull does not name an image by digest, that has none,
+// or whose pin an enclosing workflow's requirement overrides: for --check.
+func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, error) {
+	s := loadProject(p)
+	targets := s.targets()
+	if len(s.errs) > 0 {
+		return nil, joinErrors(s.errs)
+	}
+	wanted := map[*builder.Tool]bool{}
+	for _, t := range tools {
+		wanted[t] = true
+	}
+	var out []string
+	for _, tg := range targets {
+		if !wanted[tg.tool] {
+			continue
+		}
+		for _, proc := range tg.procs {
+			sites, err := processSites(proc)
+			if err != nil {
+				return nil, err
+			}
+			if len(sites) == 0 {
+				out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Name, proc.Name()))
+			}
+			for _, st := range sites {
+				switch {
+				case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
+					out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, tg.tool.Name, proc.Name()))
+				case !IsDigestPinned(st.pull.Value):
+					out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, tg.tool.Name, proc.Name(), st.pull.Value))
+				}
+			}
+			if len(sites) > 0 && hintOnly(sites) {
+				for _, o := range s.overrides(proc) {
+					out = append(out, o.String())
+				}
+			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 func editsAreNoOps(data []byte, edits []Edit) bool {

@@ -1,6 +1,7 @@
 package skaffold
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -318,6 +319,9 @@ func (r *renderer) local() mapping {
 // the bytes of skaffold-auto.yaml, plus warnings for the user.
 func Generate(p *builder.Project, opts Options) ([]byte, []string, error) {
 	plan := builder.NewPlan(p)
+	if len(plan.Artifacts) == 0 {
+		return nil, nil, errors.New("no [tools.NAME] table: nothing to build")
+	}
 	cfg, warnings := render(plan, opts)
 	// Each artifact takes 150 to 600 bytes in each of the four build sections.
 	data, err := marshal(cfg, filepath.Base(p.File), 4<<10+len(plan.Artifacts)*4*400)

@@ -25,7 +25,7 @@ Example:
 }
 
 func runCheck(c *cli.Context) error {
-	proj, err := loadProject(c, c.String("file"))
+	proj, err := loadProject(c, c.String("file"), allChecks)
 	problems := 0
 	if err != nil {
 		var errs builder.Errors

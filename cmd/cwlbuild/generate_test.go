@@ -126,7 +126,7 @@ func TestCheckFindsMissingProcessID(t *testing.T) {
 	data, _ := os.ReadFile(proj)
 	os.WriteFile(proj, bytes.Replace(data, []byte("cloud-native.cwl#otsu"), []byte("cloud-native.cwl#nootsu"), 1), 0o644)
 	out, _, code := run(t, "check", "-f", proj)
-	want := `cwl-workflow/app-water-bodies-cloud-native.cwl: no process with id "nootsu" (tools.otsu.path, ` + proj + `:99)`
+	want := `no process with id "nootsu" in cwl-workflow/app-water-bodies-cloud-native.cwl (did you mean "otsu"?) (tools.otsu.path, ` + proj + `:99)`
 	if code != 1 || !strings.Contains(out, want) {
 		t.Errorf("exit %d, output:\n%s\nwant %s", code, out, want)
 	}

@@ -5,6 +5,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
@@ -55,7 +57,25 @@ func projectFlag() *cli.StringFlag {
 	}
 }
 
-// loadProject loads a project file with the app-wide options.
-func loadProject(c *cli.Context, file string) (*builder.Project, error) {
-	return builder.LoadProjectWith(file, builder.LoadOptions{AllowOutsidePaths: c.Bool("allow-outside-paths")})
+// loadProject loads a project file with the app-wide options; opts says
+// which checks the command does without (each validates what it uses). The
+// warnings of the load are printed.
+func loadProject(c *cli.Context, file string, opts builder.LoadOptions) (*builder.Project, error) {
+	opts.AllowOutsidePaths = c.Bool("allow-outside-paths")
+	p, err := builder.LoadProjectWith(file, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+	}
+	return p, nil
 }
+
+// Which checks each kind of command needs: building needs contexts, not the
+// CWL; running tests needs the CWL, not the contexts.
+var (
+	buildChecks = builder.LoadOptions{SkipCWL: true}
+	cwlChecks   = builder.LoadOptions{SkipContexts: true}
+	allChecks   = builder.LoadOptions{}
+)

@@ -75,7 +75,7 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 		return cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
 	}
 	if f := c.String("file"); f != "" {
-		proj, err := loadProject(c, f)
+		proj, err := loadProject(c, f, buildChecks)
 		if err != nil {
 			return cli.Exit(err.Error(), 1)
 		}

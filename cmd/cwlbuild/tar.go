@@ -46,7 +46,7 @@ Examples:
 }
 
 func runTar(c *cli.Context) error {
-	proj, err := loadProject(c, c.String("file"))
+	proj, err := loadProject(c, c.String("file"), buildChecks)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

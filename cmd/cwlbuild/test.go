@@ -42,7 +42,7 @@ Examples:
 }
 
 func runTests(c *cli.Context) error {
-	proj, err := loadProject(c, c.String("file"))
+	proj, err := loadProject(c, c.String("file"), cwlChecks)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

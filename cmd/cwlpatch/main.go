@@ -32,11 +32,17 @@ func newApp() *cli.App {
 		Usage:     "pin each tool's DockerRequirement to the image Skaffold built",
 		UsageText: "cwlpatch [-f project.toml] [--dry-run] [--check] [--pin tag+digest|digest] BUILD_JSON|-\n   cwlpatch [-f project.toml] --image IMAGE    (Skaffold after-build hook)\n   cwlpatch [-f project.toml] --check          (CI: is every tool pinned by digest?)",
 		Description: `For each build in BUILD_JSON (what "skaffold build -q" or "--file-output" wrote),
-finds the tool whose image it is, opens the CWL file named by the tool's path
-(file.cwl#id) and sets DockerRequirement.dockerPull to repo:tag@sha256:...
-Only that scalar changes, or, when the tool has no DockerRequirement, the
-lines that add one. Every file is checked before any is written; each is
-replaced atomically. Running it twice changes nothing.
+finds the tool whose image it is and sets DockerRequirement.dockerPull to
+repo:tag@sha256:... in every process that runs it: the processes its path
+names (file.cwl#id, or a list of them), and every CommandLineTool with the
+same id in each [[workflows]] file (packed workflows carry their own copies).
+A DockerRequirement shared through a YAML anchor or an $import is pinned
+once, when every process sharing it gets this image, and refused otherwise.
+Only that scalar changes, or, when the process has no DockerRequirement, the
+lines that add one. Every file is checked before any is written, and read
+back to check every pin; each is replaced atomically. Running it twice
+changes nothing. --check also fails when an enclosing workflow's
+DockerRequirement overrides a pinned tool's hint (cwltool would run that).
 
 Examples:
    go tool skaffold build -f skaffold-auto.yaml -q --file-output build.json
@@ -84,9 +90,17 @@ func patch(c *cli.Context) error {
 	case len(args) == 0 && len(images) == 0 && !c.Bool("check"):
 		return cli.Exit("cwlpatch: no BUILD_JSON: give the file `skaffold build -q --file-output` wrote, or - for stdin (see --help)", 2)
 	}
-	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{AllowOutsidePaths: c.Bool("allow-outside-paths")})
+	// cwlpatch reads project.toml and the CWL, never the build contexts: a
+	// CI job that patches after a build elsewhere may not have them.
+	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{
+		AllowOutsidePaths: c.Bool("allow-outside-paths"),
+		SkipContexts:      true,
+	})
 	if err != nil {
 		return exit1("%v", err)
+	}
+	for _, w := range proj.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
 	// Runs on the same package take turns: each reads the files the previous
 	// one wrote, never a half-updated set.
@@ -124,6 +138,11 @@ func patch(c *cli.Context) error {
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+	}
+	if !c.Bool("check") {
+		for _, o := range res.Overrides {
+			fmt.Fprintln(c.App.ErrWriter, "warning:", o)
+		}
 	}
 	if len(images) == 0 && !c.Bool("quiet") {
 		for _, t := range unbuilt {
@@ -173,7 +192,7 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 		} else {
 			n++
 		}
-		fmt.Fprintf(c.App.ErrWriter, "%-10s %-*s  %s (%s:%d)\n", status, width, p.Tool, p.Ref, p.File, p.Line)
+		fmt.Fprintf(c.App.ErrWriter, "%-10s %-*s  %s (%s)\n", status, width, p.Tool, p.Ref, strings.Join(p.Places, ", "))
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d of %d tools %s, %d of %d files changed\n",
 		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))

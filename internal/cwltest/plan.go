@@ -57,7 +57,7 @@ func Select(p *builder.Project, sel Selector) ([]*Case, error) {
 	for _, t := range p.OrderedTools() {
 		for i := range t.Tests {
 			all = append(all, &Case{
-				ID: fmt.Sprintf("tools.%s.%d", t.Name, i), Kind: "tool", Owner: t.Name, Ref: t.Path,
+				ID: fmt.Sprintf("tools.%s.%d", t.Name, i), Kind: "tool", Owner: t.Name, Ref: t.Paths[0],
 				Test: t.Tests[i], Key: fmt.Sprintf("tools.%s.tests.%d", t.Name, i),
 			})
 		}

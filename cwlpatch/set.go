@@ -1,0 +1,438 @@
+package cwlpatch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+// set is the CWL files of one package, each parsed once: the files tools'
+// paths name, every [[workflows]] file, and what they $import. One file is
+// one Document however it is spelt ("app.cwl", "./app.cwl", a symlink), so
+// its edits are made together.
+type set struct {
+	p    *builder.Project // nil for a document checked on its own
+	docs map[fileID]*Document
+	errs []error
+	// overlay replaces files' contents when the set is loaded again to
+	// check an edit's outcome before anything is written.
+	overlay map[string][]byte
+
+	runners map[*Process][]stepRun // built on first use
+	users   map[*yaml.Node][]user  // built on first use
+}
+
+// fileID names a file by its identity, not its spelling.
+type fileID struct {
+	dev, ino uint64
+	path     string // when the file cannot be stat'ed
+}
+
+func identify(path string) fileID {
+	if st, err := os.Stat(path); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			return fileID{dev: uint64(sys.Dev), ino: sys.Ino}
+		}
+	}
+	return fileID{path: path}
+}
+
+func newSet(p *builder.Project) *set {
+	return &set{p: p, docs: map[fileID]*Document{}}
+}
+
+// singleSet is the set of one document parsed on its own.
+func singleSet(d *Document) *set {
+	s := newSet(nil)
+	s.docs[fileID{path: d.File}] = d
+	return s
+}
+
+// load returns the document at path (absolute), reading and parsing it the
+// first time; name is how messages call it. A file that failed to load is
+// remembered as nil.
+func (s *set) load(path, name string, fragment bool) (*Document, error) {
+	id := identify(path)
+	if d, ok := s.docs[id]; ok {
+		if d == nil {
+			return nil, errReported
+		}
+		return d, nil
+	}
+	data, ok := s.overlay[path]
+	var err error
+	if !ok {
+		data, err = readCWL(path)
+		if err != nil {
+			err = fmt.Errorf("%s: %v", name, unwrapPathError(err))
+		}
+	}
+	var d *Document
+	if err == nil {
+		if fragment {
+			d, err = parseFragment(name, data)
+		} else {
+			d, err = ParseDocument(name, data)
+		}
+	}
+	if err != nil {
+		s.docs[id] = nil
+		return nil, err
+	}
+	d.path = path
+	d.imports = s.importer
+	s.docs[id] = d
+	return d, nil
+}
+
+// errReported stands for a load error already reported once.
+var errReported = fmt.Errorf("reported")
+
+// importer loads an $import-ed file into the set, relative to the file that
+// imports it.
+func (s *set) importer(from *Document, ref string) (*Document, error) {
+	if strings.Contains(ref, "://") {
+		return nil, fmt.Errorf("only local files can be followed")
+	}
+	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(ref))
+	path := filepath.Join(filepath.Dir(from.path), filepath.FromSlash(ref))
+	d, err := s.load(path, name, true)
+	if err == errReported {
+		return nil, fmt.Errorf("cannot be read")
+	}
+	return d, err
+}
+
+// process finds the process a project path ("file.cwl#id") names; key is the
+// project.toml key holding that path, for the error message.
+func (s *set) process(ref, key string) *Process {
+	file, id := builder.SplitProcessRef(ref)
+	where := fmt.Sprintf("%s, %s:%d", key, s.p.File, s.p.Line(key))
+	doc, err := s.load(s.p.Abs(file), file, false)
+	if err != nil {
+		if err != errReported {
+			s.errs = append(s.errs, fmt.Errorf("%v (%s)", err, where))
+		}
+		return nil
+	}
+	proc, err := doc.Find(id)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%v (%s)", err, where))
+		return nil
+	}
+	return proc
+}
+
+// loadProject loads every file the project names: tools' paths, then
+// workflows.
+func loadProject(p *builder.Project) *set {
+	s := newSet(p)
+	s.loadAll()
+	return s
+}
+
+func (s *set) loadAll() {
+	for _, t := range s.p.OrderedTools() {
+		for i, ref := range t.Paths {
+			file, _ := builder.SplitProcessRef(ref)
+			if _, err := s.load(s.p.Abs(file), file, false); err != nil && err != errReported {
+				s.errs = append(s.errs, fmt.Errorf("%v (%s, %s:%d)", err, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
+			}
+		}
+	}
+	for i, w := range s.p.Workflows {
+		key := fmt.Sprintf("workflows.%d.path", i)
+		s.process(w.Path, key)
+	}
+}
+
+// workflowDocs are the documents of [[workflows]], each once.
+func (s *set) workflowDocs() []*Document {
+	var out []*Document
+	seen := map[*Document]bool{}
+	for _, w := range s.p.Workflows {
+		file, _ := builder.SplitProcessRef(w.Path)
+		d := s.docs[identify(s.p.Abs(file))]
+		if d != nil && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// pathKey is the project.toml key of a tool's i-th path.
+func pathKey(t *builder.Tool, i int) string {
+	if _, list := t.RawPath.([]any); list {
+		return fmt.Sprintf("tools.%s.path.%d", t.Name, i)
+	}
+	return "tools." + t.Name + ".path"
+}
+
+// target is a tool and every process that runs its image: those its paths
+// name, and every CommandLineTool with the same id in a [[workflows]] file
+// (packed workflows carry their own copy of each tool).
+type target struct {
+	tool  *builder.Tool
+	procs []*Process
+}
+
+// targets resolves every tool's processes, in project.toml order. Problems
+// (a path naming a Workflow, two tools claiming one process) go to s.errs.
+func (s *set) targets() []target {
+	owner := map[*Process]*builder.Tool{}
+	var out []target
+	for _, t := range s.p.OrderedTools() {
+		tg := target{tool: t}
+		claim := func(proc *Process) {
+			if other, ok := owner[proc]; ok {
+				if other != t {
+					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name process %s: one image per process", proc.Doc.File, proc.Node.Line, other.Name, t.Name, proc.Name()))
+				}
+				return
+			}
+			owner[proc] = t
+			tg.procs = append(tg.procs, proc)
+		}
+		var ids []string
+		for i, ref := range t.Paths {
+			proc := s.process(ref, pathKey(t, i))
+			if proc == nil {
+				continue
+			}
+			if proc.Class != "CommandLineTool" {
+				s.errs = append(s.errs, fmt.Errorf("%s:%d: %s names process %s, a %s: name the CommandLineTool that runs tool %q's image (%s, %s:%d)",
+					proc.Doc.File, proc.Node.Line, pathKey(t, i), proc.Name(), proc.Class, t.Name, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
+				continue
+			}
+			claim(proc)
+			if proc.ID != "" {
+				ids = append(ids, proc.ID)
+			}
+		}
+		for _, d := range s.workflowDocs() {
+			for _, id := range ids {
+				for _, proc := range d.byID[id] {
+					if proc.Class == "CommandLineTool" {
+						claim(proc)
+					}
+				}
+			}
+		}
+		out = append(out, tg)
+	}
+	return out
+}
+
+// stepRun is a workflow step that runs a process.
+type stepRun struct {
+	workflow *Process
+	step     *yaml.Node
+}
+
+// stepsRunning indexes, once per set, the steps that run each process, by
+// reference ("run: '#crop'", "run: tools.cwl#crop") or inline, so that
+// checking n tools costs one walk of the workflows, not n.
+func (s *set) stepsRunning() map[*Process][]stepRun {
+	if s.runners != nil {
+		return s.runners
+	}
+	s.runners = map[*Process][]stepRun{}
+	for _, d := range s.docs {
+		if d == nil {
+			continue
+		}
+		for _, wf := range d.Processes {
+			if wf.Parent != nil {
+				s.runners[wf] = append(s.runners[wf], stepRun{wf.Parent, wf.Step})
+			}
+			if wf.Class != "Workflow" {
+				continue
+			}
+			forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
+				run := mapGet(step, "run")
+				if run == nil || run.Kind != yaml.ScalarNode {
+					return
+				}
+				if target := s.resolveRun(d, run.Value); target != nil {
+					s.runners[target] = append(s.runners[target], stepRun{wf, step})
+				}
+			})
+		}
+	}
+	return s.runners
+}
+
+// resolveRun finds the process a step's run reference names, among the
+// loaded documents: "#id" in the same file, "file.cwl#id" or "file.cwl"
+// relative to it.
+func (s *set) resolveRun(from *Document, ref string) *Process {
+	file, id, _ := strings.Cut(ref, "#")
+	d := from
+	if file != "" {
+		if strings.Contains(file, "://") || from.path == "" {
+			return nil
+		}
+		d = s.docs[identify(filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file)))]
+		if d == nil {
+			return nil
+		}
+	}
+	if d.root == nil || d.byID == nil {
+		return nil
+	}
+	p, err := d.Find(id)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// override is a DockerRequirement in an enclosing workflow's or step's
+// requirements, which cwltool prefers to a tool's hint.
+type override struct {
+	proc *Process
+	at   string // file:line of the overriding requirement
+	by   string // "workflow "main"" or "step "s1" of workflow "main""
+	pull string
+}
+
+func (o override) String() string {
+	pull := ""
+	if o.pull != "" {
+		pull = " (dockerPull " + o.pull + ")"
+	}
+	return fmt.Sprintf("%s: %s requires a DockerRequirement%s that overrides the pin of %s, whose own DockerRequirement is only a hint: cwltool runs the workflow's image. Move the tool's DockerRequirement to requirements, or drop the workflow's",
+		o.at, o.by, pull, o.proc.Name())
+}
+
+// overrides lists what beats a process's DockerRequirement hint: the
+// requirements of each step that runs it and of each workflow around that
+// step, up to the outermost. A process whose own requirements carry a
+// DockerRequirement is never overridden (cwltool takes the innermost
+// requirement).
+func (s *set) overrides(p *Process) []override {
+	var out []override
+	seen := map[*Process]bool{}
+	var walk func(q *Process)
+	walk = func(q *Process) {
+		if seen[q] {
+			return
+		}
+		seen[q] = true
+		for _, r := range s.stepsRunning()[q] {
+			if o, ok := s.requires(p, r.workflow.Doc, r.step, fmt.Sprintf("step %s of workflow %s", stepName(r.step), r.workflow.Name())); ok {
+				out = append(out, o)
+				continue
+			}
+			if o, ok := s.requires(p, r.workflow.Doc, r.workflow.Node, "workflow "+r.workflow.Name()); ok {
+				if !seen[r.workflow] {
+					out = append(out, o)
+				}
+				seen[r.workflow] = true
+				continue
+			}
+			walk(r.workflow)
+		}
+	}
+	walk(p)
+	return out
+}
+
+// requires reports a DockerRequirement in the requirements of node.
+func (s *set) requires(p *Process, d *Document, node *yaml.Node, by string) (override, bool) {
+	sites, err := d.sites(node, "requirements")
+	if err != nil || len(sites) == 0 {
+		return override{}, false
+	}
+	last := sites[len(sites)-1]
+	o := override{proc: p, at: fmt.Sprintf("%s:%d", last.doc.File, last.req.Line), by: by}
+	if last.pull != nil && last.pull.Kind == yaml.ScalarNode {
+		o.pull = last.pull.Value
+	}
+	return o, true
+}
+
+func stepName(step *yaml.Node) string {
+	if id := mapGet(step, "id"); id != nil && id.Kind == yaml.ScalarNode {
+		return fmt.Sprintf("%q", NormalizeID(id.Value))
+	}
+	return fmt.Sprintf("at line %d", step.Line)
+}
+
+// user is a process or a workflow step whose DockerRequirement is one
+// dockerPull scalar; several share it through an alias or an $import.
+type user struct {
+	proc *Process   // the process, or the workflow of the step
+	step *yaml.Node // nil for a process
+}
+
+func (u user) String() string {
+	if u.step != nil {
+		return fmt.Sprintf("step %s of workflow %s", stepName(u.step), u.proc.Name())
+	}
+	return "process " + u.proc.Name()
+}
+
+// usersOf indexes, once per set, every process and step by the dockerPull
+// scalars its DockerRequirements resolve to.
+func (s *set) usersOf(pull *yaml.Node) []user {
+	if s.users == nil {
+		s.users = map[*yaml.Node][]user{}
+		for _, d := range s.docs {
+			if d == nil {
+				continue
+			}
+			for _, proc := range d.Processes {
+				s.indexUser(d, proc.Node, user{proc: proc})
+				if proc.Class == "Workflow" {
+					forEachStep(mapGet(proc.Node, "steps"), func(step *yaml.Node) {
+						s.indexUser(d, step, user{proc: proc, step: step})
+					})
+				}
+			}
+		}
+	}
+	return s.users[pull]
+}
+
+func (s *set) indexUser(d *Document, node *yaml.Node, u user) {
+	for _, section := range []string{"hints", "requirements"} {
+		sites, _ := d.sites(node, section)
+		for _, st := range sites {
+			if st.pull != nil {
+				s.users[st.pull] = append(s.users[st.pull], u)
+			}
+		}
+	}
+}
+
+// processSites returns every DockerRequirement of a process, hints first.
+func processSites(p *Process) ([]site, error) {
+	hints, err := p.Doc.sites(p.Node, "hints")
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := p.Doc.sites(p.Node, "requirements")
+	if err != nil {
+		return nil, err
+	}
+	return append(hints, reqs...), nil
+}
+
+// hintOnly reports whether a process's DockerRequirements are all hints,
+// which a workflow's requirement overrides.
+func hintOnly(sites []site) bool {
+	for _, st := range sites {
+		if st.section == "requirements" {
+			return false
+		}
+	}
+	return true
+}
