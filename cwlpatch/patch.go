@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -27,10 +28,13 @@ func (c *Change) Changed() bool { return !bytes.Equal(c.Old, c.New) }
 type Pinned struct {
 	Tool string
 	Ref  string
-	// Places are "file:line" of each process pinned (a tool's copies in
-	// several workflows, or several processes sharing its image).
-	Places  []string
-	Changed bool
+	// Processes counts the processes pinned (a tool's copies in several
+	// workflows, several processes sharing its image); Places are the
+	// "file:line" of each dockerPull written, once each (processes that
+	// share one through an alias or an $import share its place).
+	Processes int
+	Places    []string
+	Changed   bool
 }
 
 // Result is every edit of a run, computed before anything is written.
@@ -138,7 +142,12 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 					pin.Changed = true
 				}
 			}
-			pin.Places = append(pin.Places, fmt.Sprintf("%s:%d", edits[0].Doc.File, edits[0].Doc.lineOf(edits[0].Offset)))
+			pin.Processes++
+			for _, e := range edits {
+				if place := fmt.Sprintf("%s:%d", e.Doc.File, e.Doc.lineOf(e.Offset)); !slices.Contains(pin.Places, place) {
+					pin.Places = append(pin.Places, place)
+				}
+			}
 		}
 		res.Pinned = append(res.Pinned, pin)
 	}
@@ -249,12 +258,14 @@ func verify(p *builder.Project, res *Result, matches []Match) error {
 // Unpinned lists, one line each, every process of the given tools (all
 // copies) whose dockerPull does not name an image by digest, that has none,
 // or whose pin an enclosing workflow's requirement overrides: for --check.
-func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, error) {
+// It also returns how many processes it checked.
+func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, int, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	if len(s.errs) > 0 {
-		return nil, joinErrors(s.errs)
+		return nil, 0, joinErrors(s.errs)
 	}
+	checked := 0
 	wanted := map[*builder.Tool]bool{}
 	for _, t := range tools {
 		wanted[t] = true
@@ -265,9 +276,10 @@ func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, error) {
 			continue
 		}
 		for _, proc := range tg.procs {
+			checked++
 			sites, err := processSites(proc)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			if len(sites) == 0 {
 				out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Name, proc.Name()))
@@ -287,7 +299,7 @@ func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, checked, nil
 }
 
 func editsAreNoOps(data []byte, edits []Edit) bool {

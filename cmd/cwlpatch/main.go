@@ -192,14 +192,18 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 		} else {
 			n++
 		}
-		fmt.Fprintf(c.App.ErrWriter, "%-10s %-*s  %s (%s)\n", status, width, p.Tool, p.Ref, strings.Join(p.Places, ", "))
+		procs := "1 process"
+		if p.Processes != 1 {
+			procs = fmt.Sprintf("%d processes", p.Processes)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "%-10s %-*s  %s (%s: %s)\n", status, width, p.Tool, p.Ref, procs, strings.Join(p.Places, ", "))
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d of %d tools %s, %d of %d files changed\n",
 		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))
 }
 
 func checkPinned(c *cli.Context, proj *builder.Project, tools []*builder.Tool) error {
-	problems, err := cwlpatch.Unpinned(proj, tools)
+	problems, processes, err := cwlpatch.Unpinned(proj, tools)
 	if err != nil {
 		return exit1("%v", err)
 	}
@@ -207,10 +211,10 @@ func checkPinned(c *cli.Context, proj *builder.Project, tools []*builder.Tool) e
 		fmt.Fprintln(c.App.Writer, p)
 	}
 	if len(problems) > 0 {
-		return exit1("%d tool image(s) not pinned by digest", len(problems))
+		return exit1("%d problem(s): not every process runs a digest-pinned image", len(problems))
 	}
 	if !c.Bool("quiet") {
-		fmt.Fprintf(c.App.ErrWriter, "all %d tools are pinned by digest\n", len(tools))
+		fmt.Fprintf(c.App.ErrWriter, "all %d tools are pinned by digest (%d processes)\n", len(tools), processes)
 	}
 	return nil
 }

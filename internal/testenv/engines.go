@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -174,4 +177,57 @@ func DockerShim(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// CWLToolImage is what cwltool resolves for one CommandLineTool it would
+// run: the tool's id, the steps leading to it, and its DockerRequirement.
+type CWLToolImage struct {
+	Ref           string   `json:"ref"`
+	Via           []string `json:"via"`
+	ID            string   `json:"id"`
+	DockerPull    *string  `json:"dockerPull"`
+	DockerImageID *string  `json:"dockerImageId"`
+}
+
+// CWLToolImages loads each reference (FILE or FILE#ID, relative to dir)
+// with cwltool's own loader and returns the image every CommandLineTool it
+// runs would use (scripts/cwltool-images.py), so a test can check pins as
+// cwltool resolves them, not as our parser does.
+func CWLToolImages(t testing.TB, dir string, refs ...string) []CWLToolImage {
+	t.Helper()
+	python := cwltoolPython(t)
+	cmd := exec.Command(python, append([]string{filepath.Join(ModuleRoot(), "scripts", "cwltool-images.py")}, refs...)...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cwltool-images.py %v: %v\n%s", refs, err, stderr.String())
+	}
+	var images []CWLToolImage
+	if err := json.Unmarshal(out, &images); err != nil {
+		t.Fatalf("cwltool-images.py output: %v\n%s", err, out)
+	}
+	return images
+}
+
+// cwltoolPython is the interpreter of the cwltool on PATH (its #! line):
+// the one Python that can import cwltool.
+func cwltoolPython(t testing.TB) string {
+	t.Helper()
+	exe := LookPath(t, "cwltool")
+	f, err := os.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	fields := strings.Fields(strings.TrimPrefix(line, "#!"))
+	if len(fields) == 0 {
+		t.Fatalf("%s has no #! line naming its Python", exe)
+	}
+	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
+		return LookPath(t, fields[1])
+	}
+	return fields[0]
 }

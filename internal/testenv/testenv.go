@@ -22,6 +22,16 @@ var (
 	skaffoldErr  error
 )
 
+// RealEngine marks a test that runs a real engine (a registry, Skaffold,
+// podman, cwltool...): it belongs to the full tier, `go test ./...`, and is
+// skipped by `go test -short ./...`, which stays hermetic and fast.
+func RealEngine(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a real engine: not part of the -short tier")
+	}
+}
+
 // Missing skips or fails t for an engine that is not installed.
 func Missing(t testing.TB, what string, err error) {
 	t.Helper()
@@ -41,6 +51,7 @@ func ModuleRoot() string {
 // building it through `go tool -n` on first use.
 func Skaffold(t testing.TB) string {
 	t.Helper()
+	RealEngine(t)
 	skaffoldOnce.Do(func() {
 		cmd := exec.Command("go", "tool", "-n", "skaffold")
 		cmd.Dir = ModuleRoot()
@@ -56,6 +67,7 @@ func Skaffold(t testing.TB) string {
 // LookPath returns the path of a program on PATH, or skips/fails t.
 func LookPath(t testing.TB, prog string) string {
 	t.Helper()
+	RealEngine(t)
 	p, err := exec.LookPath(prog)
 	if err != nil {
 		Missing(t, prog, err)
