@@ -63,13 +63,21 @@ type Process struct {
 	Doc *Document
 }
 
-// Name is how messages call the process: its id, or, for the anonymous
-// process of a single-process file, the file.
+// Name is how messages call the process: its quoted id, or, for the
+// anonymous process of a single-process file, its class and file.
 func (p *Process) Name() string {
 	if p.ID != "" {
 		return fmt.Sprintf("%q", p.ID)
 	}
-	return "the " + p.Class + " of " + p.Doc.File
+	return "the " + p.Class + " in " + p.Doc.File
+}
+
+// Desc is Name with "process" before an id: `process "crop"`.
+func (p *Process) Desc() string {
+	if p.ID != "" {
+		return "process " + p.Name()
+	}
+	return p.Name()
 }
 
 // ParseDocument parses CWL in YAML or JSON and indexes its processes.

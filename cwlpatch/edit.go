@@ -86,7 +86,7 @@ func (s *set) pinEdits(p *Process, image string) ([]Edit, []string, []override, 
 // cannot be: cwltool would then run something cwlpatch did not write.
 func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
 	d := st.doc
-	where := fmt.Sprintf("%s:%d: %s.DockerRequirement of process %s", d.File, st.req.Line, st.section, p.Name())
+	where := fmt.Sprintf("%s:%d: %s.DockerRequirement of %s", d.File, st.req.Line, st.section, p.Desc())
 	if st.via != "" {
 		where += " (from " + st.via + ")"
 	}
@@ -114,7 +114,7 @@ func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
 	}
 	e, err := d.replaceScalar(st.pullKey, st.pull, image)
 	if err != nil {
-		return Edit{}, nil, fmt.Errorf("%v (process %s)", err, p.Name())
+		return Edit{}, nil, fmt.Errorf("%v (%s)", err, p.Desc())
 	}
 	e.Doc = d
 	return e, warnings, nil
@@ -300,10 +300,10 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 	if raw, _ := rawEntry(p.Node, "requirements"); raw != nil && (raw.Kind == yaml.AliasNode || raw.Anchor != "" || importRef(raw) != "") {
 		// Adding to a shared or imported list would change it for every
 		// process that uses it.
-		return Edit{}, fmt.Errorf("%s: process %s has no DockerRequirement and its requirements are shared (an alias, an anchor or an $import): add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Name())
+		return Edit{}, fmt.Errorf("%s: %s has no DockerRequirement and its requirements are shared (an alias, an anchor or an $import): add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Desc())
 	}
 	if p.Node.Anchor != "" {
-		return Edit{}, fmt.Errorf("%s: process %s has no DockerRequirement and is itself anchored for reuse: add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Name())
+		return Edit{}, fmt.Errorf("%s: %s has no DockerRequirement and is itself anchored for reuse: add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Desc())
 	}
 	listForm := false
 	if reqs != nil {

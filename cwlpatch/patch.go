@@ -191,8 +191,8 @@ func (s *set) checkShared(proc *Process, m Match, pinnedTo map[*Process]Match) e
 			if other, ok := pinnedTo[u.proc]; ok && u.step == nil {
 				why = fmt.Sprintf("which is pinned to tool %q's image", other.Tool.Name)
 			}
-			return fmt.Errorf("%s: process %s (tool %q) shares its dockerPull with %s, %s: give each its own DockerRequirement, or list both in tools.%s.path",
-				shareSite(st), proc.Name(), m.Tool.Name, u, why, m.Tool.Name)
+			return fmt.Errorf("%s: %s (tool %q) shares its dockerPull with %s, %s: give each its own DockerRequirement, or list both in tools.%s.path",
+				shareSite(st), proc.Desc(), m.Tool.Name, u, why, m.Tool.Name)
 		}
 	}
 	return nil
@@ -282,14 +282,14 @@ func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, int, error) 
 				return nil, 0, err
 			}
 			if len(sites) == 0 {
-				out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Name, proc.Name()))
+				out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Name, proc.Desc()))
 			}
 			for _, st := range sites {
 				switch {
 				case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
-					out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, tg.tool.Name, proc.Name()))
+					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, tg.tool.Name, proc.Desc()))
 				case !IsDigestPinned(st.pull.Value):
-					out = append(out, fmt.Sprintf("%s:%d: tool %q: process %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, tg.tool.Name, proc.Name(), st.pull.Value))
+					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, tg.tool.Name, proc.Desc(), st.pull.Value))
 				}
 			}
 			if len(sites) > 0 && hintOnly(sites) {

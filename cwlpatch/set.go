@@ -3,6 +3,7 @@ package cwlpatch
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -193,7 +194,7 @@ func (s *set) targets() []target {
 		claim := func(proc *Process) {
 			if other, ok := owner[proc]; ok {
 				if other != t {
-					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name process %s: one image per process", proc.Doc.File, proc.Node.Line, other.Name, t.Name, proc.Name()))
+					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name %s: one image per process", proc.Doc.File, proc.Node.Line, other.Name, t.Name, proc.Desc()))
 				}
 				return
 			}
@@ -207,8 +208,8 @@ func (s *set) targets() []target {
 				continue
 			}
 			if proc.Class != "CommandLineTool" {
-				s.errs = append(s.errs, fmt.Errorf("%s:%d: %s names process %s, a %s: name the CommandLineTool that runs tool %q's image (%s, %s:%d)",
-					proc.Doc.File, proc.Node.Line, pathKey(t, i), proc.Name(), proc.Class, t.Name, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
+				s.errs = append(s.errs, fmt.Errorf("%s:%d: %s names %s, a %s: name the CommandLineTool that runs tool %q's image (%s, %s:%d)",
+					proc.Doc.File, proc.Node.Line, pathKey(t, i), proc.Desc(), proc.Class, t.Name, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
 				continue
 			}
 			claim(proc)
@@ -308,7 +309,7 @@ func (o override) String() string {
 	if o.pull != "" {
 		pull = " (dockerPull " + o.pull + ")"
 	}
-	return fmt.Sprintf("%s: %s requires a DockerRequirement%s that overrides the pin of %s, whose own DockerRequirement is only a hint: cwltool runs the workflow's image. Move the tool's DockerRequirement to requirements, or drop the workflow's",
+	return fmt.Sprintf("%s: %s requires a DockerRequirement%s that overrides the pin of %s, whose own DockerRequirement is only a hint: cwltool runs that image instead. Move the tool's DockerRequirement to requirements, or drop the enclosing one",
 		o.at, o.by, pull, o.proc.Name())
 }
 
@@ -327,7 +328,7 @@ func (s *set) overrides(p *Process) []override {
 		}
 		seen[q] = true
 		for _, r := range s.stepsRunning()[q] {
-			if o, ok := s.requires(p, r.workflow.Doc, r.step, fmt.Sprintf("step %s of workflow %s", stepName(r.step), r.workflow.Name())); ok {
+			if o, ok := s.requires(p, r.workflow.Doc, r.step, fmt.Sprintf("step %s of workflow %s", stepName(r.workflow, r.step), r.workflow.Name())); ok {
 				out = append(out, o)
 				continue
 			}
@@ -359,9 +360,17 @@ func (s *set) requires(p *Process, d *Document, node *yaml.Node, by string) (ove
 	return o, true
 }
 
-func stepName(step *yaml.Node) string {
+// stepName is a step's id: its key in map-form steps, else its id field.
+func stepName(wf *Process, step *yaml.Node) string {
+	if steps := mapGet(wf.Node, "steps"); steps != nil && steps.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(steps.Content); i += 2 {
+			if deref(steps.Content[i+1]) == step {
+				return fmt.Sprintf("%q", steps.Content[i].Value)
+			}
+		}
+	}
 	if id := mapGet(step, "id"); id != nil && id.Kind == yaml.ScalarNode {
-		return fmt.Sprintf("%q", NormalizeID(id.Value))
+		return fmt.Sprintf("%q", path.Base(NormalizeID(id.Value)))
 	}
 	return fmt.Sprintf("at line %d", step.Line)
 }
@@ -375,9 +384,9 @@ type user struct {
 
 func (u user) String() string {
 	if u.step != nil {
-		return fmt.Sprintf("step %s of workflow %s", stepName(u.step), u.proc.Name())
+		return fmt.Sprintf("step %s of workflow %s", stepName(u.proc, u.step), u.proc.Name())
 	}
-	return "process " + u.proc.Name()
+	return u.proc.Desc()
 }
 
 // usersOf indexes, once per set, every process and step by the dockerPull

@@ -173,3 +173,47 @@ func TestPublishedCheckSeesEveryCopy(t *testing.T) {
 		t.Errorf("--check build.json: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestOverridesAgreeWithCWLTool: the pins cwlpatch warns about (and --check
+// refuses) are exactly those cwltool itself does not run: a tool's hint
+// loses to a step's requirement and to an enclosing (sub)workflow's; a
+// tool's own requirement wins over both.
+func TestOverridesAgreeWithCWLTool(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/cwlpatch-overrides")
+	t.Chdir(dir)
+	_, stderr, code := run(t, "", "build.json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	warned := map[string]bool{}
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "warning: ") && strings.Contains(line, "overrides the pin of") {
+			warned[strings.Split(strings.SplitAfter(line, `overrides the pin of "`)[1], `"`)[0]] = true
+		}
+	}
+	want := map[string]string{ // what cwltool runs
+		"alpha": "localhost:5000/pkg/alpha:v1@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+		"beta":  "localhost:5000/pkg/step-image:1",
+		"gamma": "localhost:5000/pkg/sub-image:1",
+		"delta": "localhost:5000/pkg/delta:v1@sha256:4444444444444444444444444444444444444444444444444444444444444444",
+	}
+	images := testenv.CWLToolImages(t, dir, "app.cwl")
+	if len(images) != len(want) {
+		t.Fatalf("cwltool resolved %d tools, want %d: %+v", len(images), len(want), images)
+	}
+	for _, im := range images {
+		if im.DockerPull == nil || *im.DockerPull != want[im.ID] {
+			t.Errorf("cwltool runs %v for %s, want %s", im.DockerPull, im.ID, want[im.ID])
+		}
+		overridden := !strings.Contains(want[im.ID], "@sha256:")
+		if warned[im.ID] != overridden {
+			t.Errorf("%s: warned %v, but cwltool overrides its pin: %v\n%s", im.ID, warned[im.ID], overridden, stderr)
+		}
+	}
+	stdout, _, code := run(t, "", "--check", "build.json")
+	if code != 1 || strings.Count(stdout, "overrides the pin of") != 2 ||
+		!strings.Contains(stdout, `app.cwl:14: step "b" of workflow "main" requires a DockerRequirement (dockerPull localhost:5000/pkg/step-image:1) that overrides the pin of "beta"`) ||
+		!strings.Contains(stdout, `app.cwl:21: workflow "sub" requires a DockerRequirement (dockerPull localhost:5000/pkg/sub-image:1) that overrides the pin of "gamma"`) {
+		t.Errorf("--check: exit %d\n%s", code, stdout)
+	}
+}
