@@ -191,7 +191,7 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 				break
 			}
 		}
-		text = `"` + value + `"`
+		text = quoteDouble(value)
 	case style&yaml.SingleQuotedStyle != 0 && d.Data[start] == '\'':
 		for j := start + 1; j < len(d.Data); j++ {
 			if d.Data[j] == '\'' {
@@ -207,8 +207,8 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 	case style == 0 && bytes.HasPrefix(d.Data[start:], []byte(v.Value)):
 		end = start + len(v.Value)
 		text = value
-		if d.JSON { // "dockerPull": null stays JSON
-			text = `"` + value + `"`
+		if d.JSON || !plainSafe(value) { // "dockerPull": null stays JSON
+			text = quoteDouble(value)
 		}
 	}
 	if end < 0 {
@@ -273,6 +273,30 @@ func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edi
 	return Edit{Offset: start, Length: end - start, Text: text}, nil
 }
 
+// quoteDouble writes value as a double-quoted scalar, valid in YAML and JSON.
+func quoteDouble(value string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value) + `"`
+}
+
+// plainSafe reports whether value reads back as itself when written as a
+// plain scalar, in block and flow context alike. Image references nearly
+// always are; a name that starts with an indicator ("!", "&", "*", ...) or
+// holds ": ", " #" or a flow character is quoted instead.
+func plainSafe(value string) bool {
+	if value == "" {
+		return false
+	}
+	c := value[0]
+	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		return false
+	}
+	if strings.ContainsAny(value, ",[]{}#'\"\\ \t\r\n") || strings.HasSuffix(value, ":") {
+		return false
+	}
+	var v string
+	return yaml.Unmarshal([]byte("v: "+value), &struct{ V *string }{&v}) == nil && v == value
+}
+
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // nothingBeforeLineEnd reports whether b holds only blanks, then a comment,
@@ -295,6 +319,12 @@ func nothingBeforeLineEnd(b []byte) bool {
 // inject adds a DockerRequirement to the process's requirements.
 func (d *Document) inject(p *Process, image string) (Edit, error) {
 	nl := d.Newline
+	// image as a YAML plain scalar when it reads back as itself, else quoted;
+	// always quoted in JSON.
+	pull, quoted := image, quoteDouble(image)
+	if d.JSON || !plainSafe(image) {
+		pull = quoted
+	}
 	reqs := mapGet(p.Node, "requirements")
 	where := fmt.Sprintf("%s:%d", d.File, p.Node.Line)
 	if raw, _ := rawEntry(p.Node, "requirements"); raw != nil && (raw.Kind == yaml.AliasNode || raw.Anchor != "" || importRef(raw) != "") {
@@ -316,13 +346,13 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 	entry := func(flow bool) string {
 		switch {
 		case d.JSON && listForm:
-			return `{"class": "DockerRequirement", "dockerPull": "` + image + `"}`
+			return `{"class": "DockerRequirement", "dockerPull": ` + quoted + `}`
 		case d.JSON:
-			return `"DockerRequirement": {"dockerPull": "` + image + `"}`
+			return `"DockerRequirement": {"dockerPull": ` + quoted + `}`
 		case flow && listForm:
-			return "{class: DockerRequirement, dockerPull: " + image + "}"
+			return "{class: DockerRequirement, dockerPull: " + pull + "}"
 		default:
-			return "DockerRequirement: {dockerPull: " + image + "}"
+			return "DockerRequirement: {dockerPull: " + pull + "}"
 		}
 	}
 	if reqs != nil {
@@ -351,13 +381,13 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 			// "-   class: X" keeps its padding; a bare "-" item gets "- ".
 			pad := strings.Repeat(" ", max(2, keyOff-(lineStart+dash)))
 			ind := string(d.Data[lineStart : lineStart+dash])
-			text := ind + "-" + pad[1:] + "class: DockerRequirement" + nl + ind + pad + "dockerPull: " + image + nl
+			text := ind + "-" + pad[1:] + "class: DockerRequirement" + nl + ind + pad + "dockerPull: " + pull + nl
 			return Edit{Offset: lineStart, Text: text}, nil
 		}
 		if strings.TrimSpace(string(d.Data[lineStart:keyOff])) != "" {
 			return Edit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
 		}
-		text := indent + "DockerRequirement:" + nl + indent + step + "dockerPull: " + image + nl
+		text := indent + "DockerRequirement:" + nl + indent + step + "dockerPull: " + pull + nl
 		return Edit{Offset: lineStart, Text: text}, nil
 	}
 	// No requirements key: add one.
@@ -395,9 +425,9 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 	}
 	step := "  "
 	if listForm {
-		return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "- class: DockerRequirement" + nl + indent + step + "  dockerPull: " + image + nl}, nil
+		return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "- class: DockerRequirement" + nl + indent + step + "  dockerPull: " + pull + nl}, nil
 	}
-	return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "DockerRequirement:" + nl + indent + step + step + "dockerPull: " + image + nl}, nil
+	return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "DockerRequirement:" + nl + indent + step + step + "dockerPull: " + pull + nl}, nil
 }
 
 // insertFlow adds an entry to a flow collection ({...} or [...], which

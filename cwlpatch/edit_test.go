@@ -45,6 +45,36 @@ func TestPinEdits(t *testing.T) {
 		{"crlf inject",
 			"class: CommandLineTool\r\nid: crop\r\nbaseCommand: echo\r\n", "",
 			"class: CommandLineTool\r\nid: crop\r\nrequirements:\r\n  DockerRequirement:\r\n    dockerPull: " + img + "\r\nbaseCommand: echo\r\n"},
+		{"block scalar, strip",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: |-\n      old:1\nbaseCommand: echo\n", "",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: |-\n      " + img + "\nbaseCommand: echo\n"},
+		{"block scalar, clip, comment and blank line kept",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: |  # the image\n        old:1\n\n# next\nbaseCommand: echo\n", "",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: |-  # the image\n        " + img + "\n\n# next\nbaseCommand: echo\n"},
+		{"folded block scalar over two lines, keep",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: >+\n      old\n      :1\n    dockerOutputDirectory: /out\n", "",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: >-\n      " + img + "\n    dockerOutputDirectory: /out\n"},
+		{"block scalar in a list item, next key at the item's indentation",
+			"class: CommandLineTool\nhints:\n- dockerPull: |-\n    old\n  class: DockerRequirement\n", "",
+			"class: CommandLineTool\nhints:\n- dockerPull: |-\n    " + img + "\n  class: DockerRequirement\n"},
+		{"block scalar, explicit indentation, CRLF",
+			"class: CommandLineTool\r\nhints:\r\n  DockerRequirement:\r\n    dockerPull: |2-\r\n      old\r\n", "",
+			"class: CommandLineTool\r\nhints:\r\n  DockerRequirement:\r\n    dockerPull: |-\r\n      " + img + "\r\n"},
+		{"anchored scalar, aliased in another process",
+			"$graph:\n- class: CommandLineTool\n  id: crop\n  hints: {DockerRequirement: {dockerPull: &img old}}\n- class: CommandLineTool\n  id: crop2\n  hints: {DockerRequirement: {dockerPull: *img}}\n", "crop2",
+			"$graph:\n- class: CommandLineTool\n  id: crop\n  hints: {DockerRequirement: {dockerPull: &img " + img + "}}\n- class: CommandLineTool\n  id: crop2\n  hints: {DockerRequirement: {dockerPull: *img}}\n"},
+		{"tagged scalar",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: !!str 'old'\n", "",
+			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: !!str '" + img + "'\n"},
+		{"hints through a merge key",
+			"$graph:\n- class: CommandLineTool\n  id: base\n  hints: &h {DockerRequirement: {dockerPull: old}}\n- class: CommandLineTool\n  id: crop\n  hints:\n    <<: *h\n", "crop",
+			"$graph:\n- class: CommandLineTool\n  id: base\n  hints: &h {DockerRequirement: {dockerPull: " + img + "}}\n- class: CommandLineTool\n  id: crop\n  hints:\n    <<: *h\n"},
+		{"json escaped solidus, more on the line",
+			`{"class": "CommandLineTool", "id": "a\/b", "hints": [{"class": "DockerRequirement", "dockerPull": "ghcr.io\/x\/old:1", "dockerOutputDirectory": "\/out"}], "baseCommand": "echo"}` + "\n", "",
+			`{"class": "CommandLineTool", "id": "a\/b", "hints": [{"class": "DockerRequirement", "dockerPull": "` + img + `", "dockerOutputDirectory": "\/out"}], "baseCommand": "echo"}` + "\n"},
+		{"json null dockerPull stays JSON",
+			`{"class": "CommandLineTool", "hints": [{"class": "DockerRequirement", "dockerPull": null}]}` + "\n", "",
+			`{"class": "CommandLineTool", "hints": [{"class": "DockerRequirement", "dockerPull": "` + img + `"}]}` + "\n"},
 		{"empty value filled before a comment",
 			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull:   # to be built\n", "",
 			"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: " + img + "   # to be built\n"},
@@ -81,6 +111,73 @@ func TestPinEdits(t *testing.T) {
 				t.Errorf("second pin changed the file:\n%s", again)
 			}
 		})
+	}
+}
+
+// TestPinEditsRefused: forms cwlpatch cannot pin say why, with file:line
+// and the process; nothing is edited.
+func TestPinEditsRefused(t *testing.T) {
+	tests := []struct{ name, in, id, want string }{
+		{"include", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: {$include: img.txt}\n", "",
+			"t.cwl:4: hints.DockerRequirement of the CommandLineTool in t.cwl: dockerPull is the text of img.txt ($include)"},
+		{"image id only", "class: CommandLineTool\nid: crop\nrequirements:\n- class: DockerRequirement\n  dockerImageId: local\n", "",
+			`t.cwl:4: requirements.DockerRequirement of process "crop" has dockerImageId and no dockerPull`},
+		{"docker file only", "class: CommandLineTool\nhints: {DockerRequirement: {dockerFile: 'FROM x'}}\n", "",
+			"has dockerFile and no dockerPull"},
+		{"no dockerPull at all", "class: CommandLineTool\nhints: {DockerRequirement: {dockerOutputDirectory: /o}}\n", "",
+			"t.cwl:2: hints.DockerRequirement of the CommandLineTool in t.cwl has no dockerPull to pin"},
+		{"a list value", "class: CommandLineTool\nhints: {DockerRequirement: {dockerPull: [a]}}\n", "",
+			"dockerPull is not a string"},
+		{"import of a missing file", "class: CommandLineTool\nrequirements: [{$import: gone.yml}]\n", "",
+			"t.cwl:2: $import gone.yml: no such file or directory"},
+		{"inject into aliased requirements", "$graph:\n- class: CommandLineTool\n  id: a\n  requirements: &r [{class: InlineJavascriptRequirement}]\n- class: CommandLineTool\n  id: b\n  requirements: *r\n", "b",
+			`t.cwl:5: process "b" has no DockerRequirement and its requirements are shared`},
+		{"inject into imported requirements", "class: CommandLineTool\nrequirements: {$import: reqs.yml}\n", "",
+			"$import reqs.yml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDocument("t.cwl", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Find(tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edits, _, err := d.PinEdits(p, img)
+			if err == nil {
+				t.Fatalf("pinned:\n%s", Apply(d.Data, edits))
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestImportFollowed: an $import-ed DockerRequirement is pinned in the
+// imported file, which is where cwltool reads it; nothing is injected
+// before the import (where cwltool would still take the imported one).
+func TestImportFollowed(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "docker.yml"), []byte("class: DockerRequirement\ndockerPull: old # keep\n"), 0o644)
+	file := filepath.Join(dir, "t.cwl")
+	in := "class: CommandLineTool\nrequirements:\n- $import: docker.yml\n- class: InlineJavascriptRequirement\n"
+	d, err := ParseDocument(file, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := d.Find("")
+	edits, _, err := d.PinEdits(p, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edits) != 1 || edits[0].Doc == d || !strings.HasSuffix(edits[0].Doc.File, "docker.yml") {
+		t.Fatalf("edits %+v: want one, in docker.yml", edits)
+	}
+	if got := string(Apply(edits[0].Doc.Data, edits)); got != "class: DockerRequirement\ndockerPull: "+img+" # keep\n" {
+		t.Errorf("docker.yml:\n%s", got)
 	}
 }
 

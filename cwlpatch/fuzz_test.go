@@ -4,28 +4,52 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// FuzzPinEdits feeds arbitrary documents to the patcher. Whatever the input,
-// it must not panic; when it accepts a document, the result must parse
-// again, pull the pinned image, and stay the same when pinned again.
+// FuzzPinEdits feeds arbitrary documents and images to the patcher. Whatever
+// the input, it must not panic; for every process whose pin it accepts, the
+// result must parse again, pull exactly the pinned image, and stay the same
+// when pinned again. The image is any reference cwlpatch would write: a
+// repository and tag that go-containerregistry accepts strictly, and a
+// sha256 digest.
 func FuzzPinEdits(f *testing.F) {
 	files, _ := filepath.Glob("../testdata/cwlpatch/*/*.cwl")
 	more, _ := filepath.Glob("../testdata/projects/*/cwl-workflow/*.cwl")
-	for _, file := range append(files, more...) {
+	overrides, _ := filepath.Glob("../testdata/cwlpatch-overrides/*.cwl")
+	images := [][2]string{{"localhost:5000/crop", "1"}, {"ghcr.io/eoap/water-bodies/rio", "v2.0-rc_1"}, {"crop", ""}, {"registry.example.org:8443/a/b/c", "latest"}}
+	for i, file := range append(append(files, more...), overrides...) {
 		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data)
+			im := images[i%len(images)]
+			f.Add(data, im[0], im[1])
 		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	for _, doc := range []string{
+		"class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: >+\n      old\n\n    x: 1\n",
+		"$graph:\n- class: CommandLineTool\n  id: a\n  hints: &h {DockerRequirement: {dockerPull: &p old}}\n- {class: CommandLineTool, id: b, hints: *h}\n- class: CommandLineTool\n  id: c\n  hints: {<<: *h}\n",
+		`{"class": "CommandLineTool", "hints": [{"class": "DockerRequirement", "dockerPull": "a\/b"}], "x": "\/\\\/"}`,
+	} {
+		f.Add([]byte(doc), "localhost:5000/crop", "1")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, repo, tag string) {
+		ref := repo
+		if tag != "" {
+			ref += ":" + tag
+		}
+		ref += "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		if _, err := name.ParseReference(ref, name.StrictValidation); err != nil {
+			return
+		}
+		img, err := PinnedRef(ref, PinTagDigest)
+		if err != nil {
+			return
+		}
 		d, err := ParseDocument("f.cwl", data)
 		if err != nil {
 			return
 		}
 		for i, p := range d.Processes {
-			if i == 4 {
-				break
-			}
 			edits, _, err := d.PinEdits(p, img)
 			if err != nil {
 				continue

@@ -188,12 +188,14 @@ type target struct {
 // (a path naming a Workflow, two tools claiming one process) go to s.errs.
 func (s *set) targets() []target {
 	owner := map[*Process]*builder.Tool{}
+	reported := map[*Process]bool{}
 	var out []target
 	for _, t := range s.p.OrderedTools() {
 		tg := target{tool: t}
 		claim := func(proc *Process) {
 			if other, ok := owner[proc]; ok {
-				if other != t {
+				if other != t && !reported[proc] {
+					reported[proc] = true
 					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name %s: one image per process", proc.Doc.File, proc.Node.Line, other.Name, t.Name, proc.Desc()))
 				}
 				return

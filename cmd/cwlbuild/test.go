@@ -58,7 +58,7 @@ func runTests(c *cli.Context) error {
 	}
 	var runs []*cwltest.Run
 	for _, tc := range cases {
-		r, err := cwltest.Plan(proj, tc, cwltest.Options{Engine: engine})
+		r, err := cwltest.Plan(proj, tc, cwltest.Options{Engine: engine, DryRun: c.Bool("dry-run")})
 		if err != nil {
 			return cli.Exit("cwlbuild test: "+err.Error(), 1)
 		}

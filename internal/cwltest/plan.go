@@ -138,7 +138,13 @@ type Options struct {
 	Engine string // EngineCluster or EngineLocal
 	// Getenv reads DASK_GATEWAY_ADDRESS (os.Getenv when nil).
 	Getenv func(string) string
+	// DryRun plans a command to print, not to run: an unset
+	// DASK_GATEWAY_ADDRESS becomes a placeholder instead of an error.
+	DryRun bool
 }
+
+// DaskPlaceholder stands for an unset DASK_GATEWAY_ADDRESS in a dry run.
+const DaskPlaceholder = "<DASK_GATEWAY_ADDRESS>"
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
@@ -204,6 +210,9 @@ func Plan(p *builder.Project, c *Case, opts Options) (*Run, error) {
 		}
 		if cl.DaskGateway {
 			addr := getenv("DASK_GATEWAY_ADDRESS")
+			if addr == "" && opts.DryRun {
+				addr = DaskPlaceholder
+			}
 			if addr == "" {
 				return nil, fmt.Errorf("%s:%d: test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", p.File, p.Line(c.Key), c.Name())
 			}

@@ -67,6 +67,11 @@ func TestPlanErrors(t *testing.T) {
 	if _, err := Plan(p, cases[0], Options{Engine: EngineCluster, Getenv: func(string) string { return "" }}); err == nil || !strings.Contains(err.Error(), "DASK_GATEWAY_ADDRESS") {
 		t.Errorf("a dask test without DASK_GATEWAY_ADDRESS: %v", err)
 	}
+	// A dry run only prints: it needs no gateway, and shows where it goes.
+	r, err := Plan(p, cases[0], Options{Engine: EngineCluster, DryRun: true, Getenv: func(string) string { return "" }})
+	if err != nil || !strings.Contains(r.Argv.String(), "--dask-gateway-url '"+DaskPlaceholder+"'") {
+		t.Errorf("dry run without DASK_GATEWAY_ADDRESS: %v %v", err, r)
+	}
 	for _, sel := range []Selector{{Tools: []string{"nope"}}, {Workflows: []string{"7"}}, {Names: []string{"nope"}}} {
 		if _, err := Select(p, sel); err == nil {
 			t.Errorf("%+v selected something", sel)
