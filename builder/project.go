@@ -36,8 +36,9 @@ const (
 	DefaultDockerfile    = "Dockerfile"
 )
 
-// Project is project.toml as written, plus where it was read from. The anchor
-// schema (seed 000) loads unchanged; every other key is an optional extension.
+// Project is project.toml as written, plus where it was read from. Files in
+// the shell Taskfile's schema load unchanged; every other key is an optional
+// extension.
 type Project struct {
 	Project   ProjectInfo      `toml:"project"`
 	Build     Build            `toml:"build"`

@@ -32,7 +32,7 @@ func ParsePinMode(s string) (PinMode, error) {
 
 // PinnedRef is the dockerPull value for a build's tag. A tag without a
 // digest is refused: it is exactly the unpinned image the shell Taskfile
-// recorded for local builds (ANCHORS.md item 8).
+// recorded for local builds.
 func PinnedRef(tag string, mode PinMode) (string, error) {
 	r, err := imageref.Split(tag)
 	if err != nil {
@@ -63,7 +63,7 @@ type Match struct {
 
 // MatchBuilds pairs every build with the tool whose image it is, under any
 // profile's registry or the tool's own image: never by position, since
-// Skaffold lists builds in its own order (ANCHORS.md item 1). A build that
+// Skaffold lists builds in its own order. A build that
 // matches no tool, two builds of one tool and a build without a digest are
 // errors; tools nobody built are returned so the caller can report them.
 func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Tool, error) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, as root:
 # the Debian packages of the real engines, the podman configuration that works
-# on these kernels (see ../shared/ENVIRONMENT.md), and the Go tools pinned in
+# on these kernels, and the Go tools pinned in
 # go.mod. Safe to run again; it does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

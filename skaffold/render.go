@@ -17,7 +17,7 @@ const APIVersion = "skaffold/v4beta14"
 
 // DockerConfigDir is where the Kaniko executor reads registry credentials.
 // It must be absolute: the shell Taskfile mounted "kaniko/.docker", which
-// Kaniko never reads (ANCHORS.md item 5).
+// Kaniko never reads.
 const DockerConfigDir = "/kaniko/.docker"
 
 // Options tune rendering.
