@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
@@ -233,11 +232,6 @@ func SplitProcessRef(ref string) (file, id string) {
 	return file, id
 }
 
-// imageNamePattern is the distribution reference grammar for a name without
-// tag or digest: an optional registry host[:port], then lowercase path
-// components separated by '/'.
-var imageNamePattern = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-
 // kanikoBuilds reports whether profile prof builds with Kaniko: in the
 // cluster, or through `cwlbuild plugin --backend kaniko`. (ttl builds with
 // the default profile's builder.)
@@ -258,20 +252,8 @@ func repositoryPath(img string) string {
 	return img
 }
 
-// checkImageName rejects what no registry accepts; unlike go-containerregistry
-// it allows one-letter repositories, as Docker does.
-func checkImageName(img string) error {
-	if len(img) > 255 {
-		return errors.New("longer than 255 characters")
-	}
-	if strings.ContainsAny(img, "@") || strings.Count(img[strings.LastIndex(img, "/")+1:], ":") > 0 {
-		return errors.New("give the name without tag or digest")
-	}
-	if !imageNamePattern.MatchString(img) {
-		return errors.New("path components must be lowercase letters, digits and separators (. _ __ -)")
-	}
-	return nil
-}
+// checkImageName rejects what no registry accepts (see imageref.ValidName).
+func checkImageName(img string) error { return imageref.ValidName(img) }
 
 // checkReference checks a full image reference, "name[:tag][@digest]".
 func checkReference(ref string) error {

@@ -4,16 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // FuzzPinEdits feeds arbitrary documents and images to the patcher. Whatever
 // the input, it must not panic; for every process whose pin it accepts, the
 // result must parse again, pull exactly the pinned image, and stay the same
-// when pinned again. The image is any reference cwlpatch would write: a
-// repository and tag that go-containerregistry accepts strictly, and a
-// sha256 digest.
+// when pinned again. The image is any reference cwlpatch would write
+// (PinnedRef accepts it).
 func FuzzPinEdits(f *testing.F) {
 	files, _ := filepath.Glob("../testdata/cwlpatch/*/*.cwl")
 	more, _ := filepath.Glob("../testdata/projects/*/cwl-workflow/*.cwl")
@@ -38,9 +35,6 @@ func FuzzPinEdits(f *testing.F) {
 			ref += ":" + tag
 		}
 		ref += "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-		if _, err := name.ParseReference(ref, name.StrictValidation); err != nil {
-			return
-		}
 		img, err := PinnedRef(ref, PinTagDigest)
 		if err != nil {
 			return

@@ -34,7 +34,7 @@ func ParsePinMode(s string) (PinMode, error) {
 // digest is refused: it is exactly the unpinned image the shell Taskfile
 // recorded for local builds.
 func PinnedRef(tag string, mode PinMode) (string, error) {
-	r, err := imageref.Split(tag)
+	r, err := imageref.Parse(tag)
 	if err != nil {
 		return "", err
 	}
@@ -78,7 +78,7 @@ func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode 
 			if n == "" {
 				continue
 			}
-			n = normalizeImage(n)
+			n = imageref.Normalize(n)
 			if other, ok := owners[n]; ok && other != t {
 				errs = append(errs, fmt.Errorf("%s: image %s names both tool %q and tool %q: give one of them its own image", p.File, n, other.Name, t.Name))
 				continue
@@ -90,7 +90,7 @@ func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode 
 	built := map[*builder.Tool]buildjson.Build{}
 	for _, b := range out.Builds {
 		where := fmt.Sprintf("%s:%d", source, b.Line)
-		t := owners[normalizeImage(b.ImageName)]
+		t := owners[imageref.Normalize(b.ImageName)]
 		if t == nil {
 			errs = append(errs, fmt.Errorf("%s: image %s matches no tool in %s (tools: %s)", where, b.ImageName, p.File, strings.Join(p.ToolOrder, ", ")))
 			continue
@@ -101,6 +101,9 @@ func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode 
 		}
 		built[t] = b
 		ref, err := PinnedRef(b.Tag, mode)
+		if err == nil {
+			err = sameRepository(b)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: tool %q: %v", where, t.Name, err))
 			continue
@@ -123,14 +126,16 @@ func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode 
 	return matches, unbuilt, nil
 }
 
-// normalizeImage makes the spellings of a Docker Hub image the same name:
-// "busybox", "library/busybox" and "docker.io/library/busybox".
-func normalizeImage(name string) string {
-	for _, hub := range []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/"} {
-		name = strings.TrimPrefix(name, hub)
+// sameRepository refuses a build whose tag names another repository than
+// its imageName: the tag is what gets written into the CWL, the imageName
+// only what matched it to a tool.
+func sameRepository(b buildjson.Build) error {
+	r, err := imageref.Parse(b.Tag)
+	if err != nil {
+		return err
 	}
-	if !strings.Contains(name, "/") {
-		name = "library/" + name
+	if imageref.Normalize(r.Repo) != imageref.Normalize(b.ImageName) {
+		return fmt.Errorf("tag %q is not an image of %s, the build's imageName", b.Tag, b.ImageName)
 	}
-	return name
+	return nil
 }

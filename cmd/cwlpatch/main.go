@@ -229,9 +229,9 @@ func resolveImages(ctx context.Context, proj *builder.Project, images, insecure 
 	defer cancel()
 	out := &buildjson.Output{}
 	for _, img := range images {
-		ref, err := imageref.Split(img)
+		ref, err := imageref.Parse(img)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--image %v", err)
 		}
 		if ref.Digest == "" {
 			digest, err := remote.Digest(ctx, img, insecure)

@@ -58,6 +58,134 @@ func Split(ref string) (Reference, error) {
 	return r, nil
 }
 
+// Parse is Split that also checks the repository against the name grammar
+// registries enforce (see ValidName): what a pin may write into a CWL file.
+func Parse(ref string) (Reference, error) {
+	r, err := Split(ref)
+	if err != nil {
+		return r, err
+	}
+	if err := ValidName(r.Repo); err != nil {
+		return r, fmt.Errorf("%q: %v", ref, err)
+	}
+	return r, nil
+}
+
+// ValidName checks an image name without tag or digest against the
+// distribution grammar: an optional registry host (DNS labels, or
+// "localhost", with an optional port; the first component is a host only
+// when it holds a '.' or a ':' or is "localhost", as Docker reads it), then
+// lowercase path components separated by '/', each letters and digits
+// joined by '.', '_', '__' or runs of '-'. At most 255 characters. Unlike
+// go-containerregistry, it allows one-letter repositories (Docker does),
+// and unlike go-containerregistry's strict mode it checks the host: any
+// byte there would otherwise reach a CWL file.
+func ValidName(name string) error {
+	if len(name) > 255 {
+		return fmt.Errorf("longer than 255 characters")
+	}
+	if strings.ContainsAny(name, "@") {
+		return fmt.Errorf("give the name without tag or digest")
+	}
+	path := name
+	if host, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		if !validHost(host) {
+			return fmt.Errorf("registry host %q is not a host name with an optional port", host)
+		}
+		path = rest
+	}
+	parts := strings.Split(path, "/")
+	for i, c := range parts {
+		if validComponent(c) {
+			continue
+		}
+		if name, tag, ok := strings.Cut(c, ":"); ok && i == len(parts)-1 && validComponent(name) && validTag(tag) {
+			return fmt.Errorf("give the name without tag or digest")
+		}
+		return fmt.Errorf("path components must be lowercase letters, digits and separators (. _ __ -)")
+	}
+	return nil
+}
+
+// validHost: DNS labels of letters, digits and inner '-', joined by '.',
+// then an optional ":PORT".
+func validHost(host string) bool {
+	if h, port, ok := strings.Cut(host, ":"); ok {
+		if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		host = h
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !isAlnum(c) && !(c >= 'A' && c <= 'Z') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validComponent: [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)*
+func validComponent(c string) bool {
+	if c == "" || !isAlnum(c[0]) || !isAlnum(c[len(c)-1]) {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if isAlnum(c[i]) {
+			continue
+		}
+		switch {
+		case c[i] == '.':
+			if !isAlnum(c[i+1]) {
+				return false
+			}
+		case c[i] == '_':
+			if c[i+1] == '_' {
+				i++
+			}
+			if !isAlnum(c[i+1]) {
+				return false
+			}
+		case c[i] == '-':
+			for c[i+1] == '-' {
+				i++
+			}
+			if !isAlnum(c[i+1]) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// Normalize makes the spellings of one Docker Hub image the same name:
+// "busybox", "library/busybox", "docker.io/library/busybox" and
+// "index.docker.io/library/busybox" all become "docker.io/library/busybox".
+// Other names are returned as they are.
+func Normalize(name string) string {
+	for _, hub := range []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/"} {
+		if rest, ok := strings.CutPrefix(name, hub); ok {
+			name = rest
+			break
+		}
+	}
+	if host, _, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		return name
+	}
+	if !strings.Contains(name, "/") {
+		name = "library/" + name
+	}
+	return "docker.io/" + name
+}
+
 // String reassembles the reference.
 func (r Reference) String() string {
 	s := r.Repo

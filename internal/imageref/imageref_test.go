@@ -28,3 +28,56 @@ func TestSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestValidName(t *testing.T) {
+	good := []string{
+		"a", "ab", "crop", "ghcr.io/eoap/crop", "localhost/x", "localhost:5000/pkg/crop", "127.0.0.1:5000/a",
+		"Registry.Example.COM/a", "a.b/c", "a/b_c", "a/b__c", "a/b---c", "a/b.c", "x-y.example/a0/b9",
+		"h:1/a", strings.Repeat("a", 255),
+	}
+	bad := []string{
+		"", "A", "a/B", "a/", "/a", "a//b", "a/-b", "a/b-", "a/b_", "a/_b", "a/b___c", "a/b..c", "a/.b",
+		"a/b c", "a/b\nc", "a:1", "a/b:1", "a/b@x", "!./00", ".\xd6/00", "ex ample.com/a", "-h.com/a",
+		"h-.com/a", "h..com/a", "h.com:/a", "h.com:123456/a", "h.com:x/a", "h_x.com/a", "ghcr.io/",
+		strings.Repeat("a", 256), "ghcr.io/é",
+	}
+	for _, n := range good {
+		if err := ValidName(n); err != nil {
+			t.Errorf("ValidName(%q): %v", n, err)
+		}
+	}
+	for _, n := range bad {
+		if err := ValidName(n); err == nil {
+			t.Errorf("ValidName(%q) accepted", n)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	if r, err := Parse("ghcr.io/eoap/crop:v1@" + d1); err != nil || r.Repo != "ghcr.io/eoap/crop" {
+		t.Errorf("Parse: %+v %v", r, err)
+	}
+	for _, bad := range []string{"!./00:0@" + d1, "ghcr.io/Eoap/crop:v1", "ghcr.io/eoap/crop\ndockerImageId: x:v1@" + d1} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"busybox":                         "docker.io/library/busybox",
+		"library/busybox":                 "docker.io/library/busybox",
+		"docker.io/library/busybox":       "docker.io/library/busybox",
+		"index.docker.io/library/busybox": "docker.io/library/busybox",
+		"docker.io/busybox":               "docker.io/library/busybox",
+		"eoap/crop":                       "docker.io/eoap/crop",
+		"ghcr.io/eoap/crop":               "ghcr.io/eoap/crop",
+		"localhost/x":                     "localhost/x",
+		"localhost:5000/x":                "localhost:5000/x",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
