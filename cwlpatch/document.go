@@ -156,22 +156,31 @@ func lineStarts(data []byte) []int {
 	return starts
 }
 
-// unescapeSolidus drops the backslash of every "\/" escape in JSON text
-// (strings are the only place a backslash may stand in JSON) and returns the
-// offsets, in the result, where one was dropped.
+// unescapeSolidus drops the backslash of every "\\/" escape inside the
+// double-quoted strings of JSON text and returns the offsets, in the result,
+// where one was dropped. Outside strings a backslash is not an escape, and
+// is left for the YAML parser to judge.
 func unescapeSolidus(data []byte) ([]byte, []int) {
 	out := make([]byte, 0, len(data))
 	var removed []int
+	inString := false
 	for i := 0; i < len(data); i++ {
-		if data[i] == '\\' && i+1 < len(data) {
+		c := data[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(data):
 			if data[i+1] == '/' {
 				removed = append(removed, len(out))
 				continue
 			}
-			out = append(out, data[i])
+			out = append(out, c)
 			i++
+			c = data[i]
 		}
-		out = append(out, data[i])
+		out = append(out, c)
 	}
 	return out, removed
 }

@@ -293,6 +293,11 @@ func plainSafe(value string) bool {
 	if strings.ContainsAny(value, ",[]{}#'\"\\ \t\r\n") || strings.HasSuffix(value, ":") {
 		return false
 	}
+	// A digest-pinned reference of the name grammar's characters is always
+	// a string: "@sha256:" makes it no number, boolean, null or date.
+	if strings.Contains(value, "@sha256:") && strings.Trim(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") == "" {
+		return true
+	}
 	var v string
 	return yaml.Unmarshal([]byte("v: "+value), &struct{ V *string }{&v}) == nil && v == value
 }

@@ -27,6 +27,8 @@ type set struct {
 
 	runners map[*Process][]stepRun // built on first use
 	users   map[*yaml.Node][]user  // built on first use
+	ids     map[string]fileID      // identify's answers, by path
+	wfDocs  []*Document            // workflowDocs' answer
 }
 
 // fileID names a file by its identity, not its spelling.
@@ -35,7 +37,21 @@ type fileID struct {
 	path     string // when the file cannot be stat'ed
 }
 
-func identify(path string) fileID {
+// identify is the file's identity, asked of the file system once per path
+// and run: every tool of a packed workflow names the same file.
+func (s *set) identify(path string) fileID {
+	if id, ok := s.ids[path]; ok {
+		return id
+	}
+	if s.ids == nil {
+		s.ids = map[string]fileID{}
+	}
+	id := statID(path)
+	s.ids[path] = id
+	return id
+}
+
+func statID(path string) fileID {
 	if st, err := os.Stat(path); err == nil {
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 			return fileID{dev: uint64(sys.Dev), ino: sys.Ino}
@@ -59,7 +75,7 @@ func singleSet(d *Document) *set {
 // first time; name is how messages call it. A file that failed to load is
 // remembered as nil.
 func (s *set) load(path, name string, fragment bool) (*Document, error) {
-	id := identify(path)
+	id := s.identify(path)
 	if d, ok := s.docs[id]; ok {
 		if d == nil {
 			return nil, errReported
@@ -155,17 +171,20 @@ func (s *set) loadAll() {
 
 // workflowDocs are the documents of [[workflows]], each once.
 func (s *set) workflowDocs() []*Document {
-	var out []*Document
+	if s.wfDocs != nil {
+		return s.wfDocs
+	}
 	seen := map[*Document]bool{}
+	s.wfDocs = []*Document{}
 	for _, w := range s.p.Workflows {
 		file, _ := builder.SplitProcessRef(w.Path)
-		d := s.docs[identify(s.p.Abs(file))]
+		d := s.docs[s.identify(s.p.Abs(file))]
 		if d != nil && !seen[d] {
 			seen[d] = true
-			out = append(out, d)
+			s.wfDocs = append(s.wfDocs, d)
 		}
 	}
-	return out
+	return s.wfDocs
 }
 
 // pathKey is the project.toml key of a tool's i-th path.
@@ -282,7 +301,7 @@ func (s *set) resolveRun(from *Document, ref string) *Process {
 		if strings.Contains(file, "://") || from.path == "" {
 			return nil
 		}
-		d = s.docs[identify(filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file)))]
+		d = s.docs[s.identify(filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file)))]
 		if d == nil {
 			return nil
 		}
@@ -302,7 +321,7 @@ func (s *set) resolveRun(from *Document, ref string) *Process {
 type override struct {
 	proc *Process
 	at   string // file:line of the overriding requirement
-	by   string // "workflow "main"" or "step "s1" of workflow "main""
+	by   user   // the step, or the workflow, that requires it
 	pull string
 }
 
@@ -330,11 +349,11 @@ func (s *set) overrides(p *Process) []override {
 		}
 		seen[q] = true
 		for _, r := range s.stepsRunning()[q] {
-			if o, ok := s.requires(p, r.workflow.Doc, r.step, fmt.Sprintf("step %s of workflow %s", stepName(r.workflow, r.step), r.workflow.Name())); ok {
+			if o, ok := s.requires(p, r.workflow.Doc, r.step, user{r.workflow, r.step}); ok {
 				out = append(out, o)
 				continue
 			}
-			if o, ok := s.requires(p, r.workflow.Doc, r.workflow.Node, "workflow "+r.workflow.Name()); ok {
+			if o, ok := s.requires(p, r.workflow.Doc, r.workflow.Node, user{proc: r.workflow}); ok {
 				if !seen[r.workflow] {
 					out = append(out, o)
 				}
@@ -349,7 +368,7 @@ func (s *set) overrides(p *Process) []override {
 }
 
 // requires reports a DockerRequirement in the requirements of node.
-func (s *set) requires(p *Process, d *Document, node *yaml.Node, by string) (override, bool) {
+func (s *set) requires(p *Process, d *Document, node *yaml.Node, by user) (override, bool) {
 	sites, err := d.sites(node, "requirements")
 	if err != nil || len(sites) == 0 {
 		return override{}, false
@@ -385,8 +404,11 @@ type user struct {
 }
 
 func (u user) String() string {
-	if u.step != nil {
+	switch {
+	case u.step != nil:
 		return fmt.Sprintf("step %s of workflow %s", stepName(u.proc, u.step), u.proc.Name())
+	case u.proc.Class == "Workflow":
+		return "workflow " + u.proc.Name()
 	}
 	return u.proc.Desc()
 }
