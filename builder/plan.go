@@ -1,7 +1,6 @@
 package builder
 
 import (
-	"path"
 	"path/filepath"
 	"strings"
 )
@@ -79,18 +78,41 @@ func (p *Project) Registry(prof Profile) string {
 }
 
 // ImageName is the image a tool is built as under a profile: its own image
-// when set (except on the ttl registry, which takes only its last path
-// element), else REGISTRY/TOOL as the shell Taskfile named it.
+// when set, else REGISTRY/TOOL as the shell Taskfile named it. On the ttl
+// registry, a shared anonymous namespace, it is REGISTRY/PROJECT-TOOL: two
+// tools never collide, nor do two packages' tools of one name.
 func (p *Project) ImageName(t *Tool, prof Profile) string {
-	if t.Image != "" && prof != ProfileTTL {
+	if prof == ProfileTTL {
+		name := t.Name
+		if prefix := ttlPrefix(p.Project.Name); prefix != "" {
+			name = prefix + "-" + name
+		}
+		return p.Registry(prof) + "/" + name
+	}
+	if t.Image != "" {
 		return t.Image
 	}
-	name := t.Name
-	if t.Image != "" {
-		name = path.Base(t.Image)
-	}
 	if reg := p.Registry(prof); reg != "" {
-		return reg + "/" + name
+		return reg + "/" + t.Name
 	}
-	return name
+	return t.Name
+}
+
+// ttlPrefix is the project name as an image path component: lowercase, runs
+// of anything but letters and digits made one '-'.
+func ttlPrefix(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	return b.String()
 }

@@ -61,7 +61,8 @@ func TestToolOrderFollowsFile(t *testing.T) {
 	if !reflect.DeepEqual(images, want) {
 		t.Errorf("cluster images %v, want %v", images, want)
 	}
-	if got := plan.Artifacts[1].Images[ProfileTTL]; got != "ttl.sh/cropper" {
+	// On the shared ttl.sh namespace: PROJECT-TOOL, whatever tools.image.
+	if got := plan.Artifacts[1].Images[ProfileTTL]; got != "ttl.sh/extended-crop" {
 		t.Errorf("ttl image of an overridden tool = %q", got)
 	}
 	if plan.Artifacts[0].Dockerfile != "docker/Containerfile" || plan.Artifacts[0].BuildArgs["EXTRA"] != "two words" {
@@ -137,8 +138,25 @@ func TestProjectErrors(t *testing.T) {
 		{"duplicate image", func(s string) string {
 			return s + "image = \"ghcr.io/eoap/b\"\n"
 		}, `17: tools "b" and "a" both build image "ghcr.io/eoap/b"`},
-		{"invalid image", func(s string) string { return strings.Replace(s, "[tools.a]", "[tools.Upper]", 1) },
-			`invalid image name "ghcr.io/eoap/Upper"`},
+		{"invalid image", func(s string) string { return s + "image = \"ghcr.io/eoap/Upper\"\n" },
+			`20: tool "a": invalid image name "ghcr.io/eoap/Upper"`},
+		{"invalid tool name", func(s string) string { return strings.Replace(s, "[tools.a]", "[tools.Upper]", 1) },
+			`17: tool name "Upper": use lowercase letters`},
+		{"tool name leaving the directory", func(s string) string { return strings.Replace(s, "[tools.a]", `[tools."../../x"]`, 1) },
+			`17: tool name "../../x": use lowercase letters`},
+		{"tool name with a space", func(s string) string { return strings.Replace(s, "[tools.a]", `[tools."a b"]`, 1) },
+			`17: tool name "a b"`},
+		{"template in the ttl duration", func(s string) string {
+			return s + "\n[build.ttl]\nduration = '{{cmd \"sh\" \"-c\" \"id\"}}'\n"
+		}, `22: build.ttl.duration "{{cmd \"sh\" \"-c\" \"id\"}}": want a number and a unit`},
+		{"secret in the ttl duration", func(s string) string { return s + "\n[build.ttl]\nduration = '{{.CI_REGISTRY_PASSWORD}}'\n" },
+			`build.ttl.duration "{{.CI_REGISTRY_PASSWORD}}"`},
+		{"ttl duration without unit", func(s string) string { return s + "\n[build.ttl]\nduration = '2'\n" },
+			`build.ttl.duration "2"`},
+		{"negative concurrency", func(s string) string { return s + "\n[build.local]\nconcurrency = -5\n" },
+			`22: build.local.concurrency = -5: want 0 (no limit) or more`},
+		{"negative kaniko concurrency", func(s string) string { return s + "\n[build.kaniko]\nconcurrency = -1\n" },
+			`build.kaniko.concurrency = -1`},
 		{"one-character repository for Kaniko", func(s string) string {
 			return strings.Replace(s, `registry = "ghcr.io/eoap"`, `registry = "ghcr.io"`, 1)
 		}, `tool "a": image "ghcr.io/a" under profile cluster: Kaniko (go-containerregistry) refuses a repository path of one character`},

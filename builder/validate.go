@@ -42,9 +42,21 @@ func (p *Project) validate() error {
 			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: pin a version tag or digest, not a floating tag", b.Kaniko.Image))
 		}
 	}
+	if d := b.TTL.Duration; !validTTL(d) {
+		add(p.Errorf("build.ttl.duration", "build.ttl.duration %q: want a number and a unit, s, m, h or d (2h, 30m, 1d)", d))
+	}
+	for key, c := range map[string]*int{"build.local.concurrency": b.Local.Concurrency, "build.kaniko.concurrency": b.Kaniko.Concurrency} {
+		if c != nil && *c < 0 {
+			add(p.Errorf(key, "%s = %d: want 0 (no limit) or more", key, *c))
+		}
+	}
 	images := map[string]string{} // image -> tool, per profile-qualified key
 	for _, t := range p.OrderedTools() {
 		key := "tools." + t.Name
+		if !validToolName(t.Name) {
+			add(p.Errorf(key, "tool name %q: use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit (it names the image and files)", t.Name))
+			continue
+		}
 		if !p.opts.SkipContexts {
 			add(p.checkContext(t, key))
 		} else if t.Context != "" {
@@ -250,6 +262,32 @@ func repositoryPath(img string) string {
 		return rest
 	}
 	return img
+}
+
+// validToolName: [a-z0-9][a-z0-9._-]*, what an image path component and a
+// file name both allow; "../x" or "a b" would leave the output directory or
+// split an argument.
+func validToolName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '.' || c == '_' || c == '-') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// validTTL: a ttl.sh tag, digits and one unit (2h, 30m, 1d). It becomes a
+// Skaffold envTemplate, so nothing else may pass.
+func validTTL(d string) bool {
+	if len(d) < 2 || len(d) > 6 || !strings.ContainsRune("smhd", rune(d[len(d)-1])) {
+		return false
+	}
+	return strings.Trim(d[:len(d)-1], "0123456789") == ""
 }
 
 // checkImageName rejects what no registry accepts (see imageref.ValidName).

@@ -2,6 +2,7 @@ package cwlpatch
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -123,7 +124,9 @@ func (d *Document) parse() error {
 	}
 	d.lineStart = lineStarts(d.Data)
 	d.parsed, d.parsedLines = d.Data, d.lineStart
-	if d.JSON && bytes.Contains(d.Data, []byte(`\/`)) {
+	// Only in valid JSON are string boundaries certain; in anything else a
+	// backslash is left for the YAML parser to judge.
+	if d.JSON && bytes.Contains(d.Data, []byte(`\/`)) && json.Valid(d.Data) {
 		d.parsed, d.removed = unescapeSolidus(d.Data)
 		d.parsedLines = lineStarts(d.parsed)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
+	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/util"
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
@@ -128,11 +129,17 @@ var hostile = map[string]string{
 	"MERGE":   "<<",
 	"BACKSL":  `C:\path\`,
 	"FLOWISH": "{a: [b]}",
+	// Skaffold evaluates build args as Go templates: these must reach the
+	// build as they are, never run a command or read the environment.
+	"CMD":    `{{cmd "sh" "-c" "touch /tmp/cwlbuild-pwned"}}`,
+	"SECRET": "{{.CI_REGISTRY_PASSWORD}}",
+	"BRACES": "{{{ }} {{",
 }
 
 // TestHostileValuesReadBack writes build args, a target and paths that need
 // quoting into a project and checks that Skaffold's types read back every one
-// exactly, in the cluster (kaniko) and docker artifacts.
+// exactly, in the cluster (kaniko) and docker artifacts, after Skaffold's own
+// template evaluation of build args.
 func TestHostileValuesReadBack(t *testing.T) {
 	dir := t.TempDir()
 	ctx := filepath.Join(dir, "a dir", "#tool: x")
@@ -169,9 +176,14 @@ func TestHostileValuesReadBack(t *testing.T) {
 	for k, v := range hostile {
 		want[k] = &v
 	}
+	t.Setenv("CI_REGISTRY_PASSWORD", "hunter2")
 	check := func(where string, args map[string]*string, dockerfile, target, context string) {
-		if !reflect.DeepEqual(args, want) {
-			t.Errorf("%s: build args read back as %v", where, deref(args))
+		evaluated, err := util.EvaluateEnvTemplateMap(args)
+		if err != nil {
+			t.Fatalf("%s: Skaffold cannot evaluate the build args: %v", where, err)
+		}
+		if !reflect.DeepEqual(evaluated, want) {
+			t.Errorf("%s: build args read back as %v", where, deref(evaluated))
 		}
 		if dockerfile != "Docker file" || target != "true" || context != "a dir/#tool: x" {
 			t.Errorf("%s: dockerfile %q, target %q, context %q", where, dockerfile, target, context)
@@ -181,6 +193,55 @@ func TestHostileValuesReadBack(t *testing.T) {
 	check("cluster", art.KanikoArtifact.BuildArgs, art.KanikoArtifact.DockerfilePath, art.KanikoArtifact.Target, art.Workspace)
 	art = cfg.Profiles[1].Build.Artifacts[0] // local, docker runtime
 	check("local", art.DockerArtifact.BuildArgs, art.DockerArtifact.DockerfilePath, art.DockerArtifact.Target, art.Workspace)
+	if _, err := os.Stat("/tmp/cwlbuild-pwned"); err == nil {
+		t.Error("a build arg ran a command")
+	}
+}
+
+// TestTemplatedFieldsAreLiteral: every other field Skaffold evaluates as a
+// template (the custom builder's command, Kaniko's env, the ttl tag) holds
+// values from project.toml only as literals, and a project file name with a
+// line break cannot add keys through the header comment.
+func TestTemplatedFieldsAreLiteral(t *testing.T) {
+	dir := t.TempDir()
+	ctx := filepath.Join(dir, "{{.HOME}}")
+	os.MkdirAll(ctx, 0o755)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	toml := "[project]\nname = \"t\"\n[build]\nengine = \"local\"\n[build.local]\nruntime = \"podman\"\nregistry = \"localhost:5000\"\n" +
+		"[build.cluster]\nregistry = \"ghcr.io/eoap\"\n[build.kaniko.registryMap]\n\"index.docker.io\" = \"mirror.example/{{.HOME}}\"\n" +
+		"[tools.t]\ncontext = \"{{.HOME}}\"\npath = \"app.cwl#t\"\n"
+	file := filepath.Join(dir, "project{{.HOME}}\nbuild: {artifacts: []}\n#.toml")
+	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := builder.LoadProjectWith(file, builder.LoadOptions{SkipCWL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := Generate(p, Options{PluginCommand: "cwlbuild"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := decodeSkaffold(t, data) // refuses unknown or repeated keys
+	if n := len(cfg.Build.Artifacts); n != 1 {
+		t.Fatalf("%d artifacts: the header comment added keys\n%s", n, data)
+	}
+	t.Setenv("HOME", "/root")
+	cmd, err := util.ExpandEnvTemplate(cfg.Build.Artifacts[0].CustomArtifact.BuildCommand, nil)
+	if err != nil || !strings.Contains(cmd, "project{{.HOME}}") {
+		t.Errorf("buildCommand evaluates to %q (%v)", cmd, err)
+	}
+	env := cfg.Profiles[0].Build.Artifacts[0].KanikoArtifact.Env
+	if len(env) != 1 {
+		t.Fatalf("kaniko env %v", env)
+	}
+	if v, err := util.ExpandEnvTemplate(env[0].Value, nil); err != nil || v != "index.docker.io=mirror.example/{{.HOME}}" {
+		t.Errorf("KANIKO_REGISTRY_MAP evaluates to %q (%v)", v, err)
+	}
+	tmpl := cfg.Profiles[2].Build.TagPolicy.EnvTemplateTagger.Template
+	if v, err := util.ExpandEnvTemplate(tmpl, nil); err != nil || v != "2h" {
+		t.Errorf("ttl tag evaluates to %q (%v)", v, err)
+	}
 }
 
 func deref(m map[string]*string) map[string]string {
