@@ -245,8 +245,9 @@ func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edi
 	}
 	indent := strings.Repeat(" ", keyCol+2)
 	// The content: every following line that is blank or indented deeper
-	// than the key. The edit ends with its last non-blank line; blank lines
-	// after it stay (the "-" indicator strips them from the value anyway).
+	// than the key. The edit ends with its last line that holds anything,
+	// even only spaces; empty lines after it stay (the "-" indicator strips
+	// them from the value anyway).
 	end := lineEnd
 	first := true
 	for pos := lineEnd + len(d.Newline); pos < len(data); {
@@ -257,6 +258,11 @@ func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edi
 		}
 		line := strings.TrimRight(string(data[pos:stop]), "\r\n")
 		body := strings.TrimLeft(line, " ")
+		if body == "" && line != "" {
+			// Spaces only: content in a block scalar when more indented than
+			// the rest, so it goes with the old value.
+			end = pos + len(line)
+		}
 		if body != "" {
 			lead := len(line) - len(body)
 			if lead <= keyCol {

@@ -2,9 +2,11 @@ package cwlpatch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -59,16 +61,50 @@ func (r *Result) Changed() []*Change {
 	return out
 }
 
-// Write replaces every changed file, all or none (see atomicfile.WriteAll).
-func (r *Result) Write() error {
+// Write replaces every changed file, all or none (see atomicfile.WriteAll):
+// ctx ending before the first rename leaves every file as it was; journal
+// (see Recover) lets a run killed during the renames be completed.
+func (r *Result) Write(ctx context.Context, journal string) error {
 	var paths []string
 	var contents [][]byte
 	for _, c := range r.Changed() {
 		paths = append(paths, c.Path)
 		contents = append(contents, c.New)
 	}
-	return atomicfile.WriteAll(paths, contents, 0o644)
+	return atomicfile.WriteAll(ctx, paths, contents, 0o644, journal)
 }
+
+// Files lists the CWL files a project names (tools' paths and workflows),
+// absolute and with symlinks resolved, each once: what a run that rewrites
+// them locks.
+func Files(p *builder.Project) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(ref string) {
+		file, _ := builder.SplitProcessRef(ref)
+		path := p.Abs(file)
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+		if !seen[path] {
+			seen[path] = true
+			out = append(out, path)
+		}
+	}
+	for _, t := range p.OrderedTools() {
+		for _, ref := range t.Paths {
+			add(ref)
+		}
+	}
+	for _, w := range p.Workflows {
+		add(w.Path)
+	}
+	return out
+}
+
+// JournalPath is where Write's journal lives: beside project.toml, so the
+// next run on the package finds it.
+func JournalPath(p *builder.Project) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
 
 // CheckProject reports every tool or workflow path whose CWL file does not
 // load or does not hold the named process, a path that names anything but a

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/filelock"
 	"github.com/eoap/cwlbuild/internal/imageref"
@@ -102,13 +104,27 @@ func patch(c *cli.Context) error {
 	for _, w := range proj.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
-	// Runs on the same package take turns: each reads the files the previous
-	// one wrote, never a half-updated set.
-	unlock, err := filelock.Lock(proj.File)
+	// Runs on the same package, or on packages sharing a CWL file, take
+	// turns: each reads the files the previous one wrote, never a
+	// half-updated set. Files that do not exist are reported by the plan.
+	var lockable []string
+	for _, f := range append([]string{proj.File}, cwlpatch.Files(proj)...) {
+		if _, err := os.Stat(f); err == nil {
+			lockable = append(lockable, f)
+		}
+	}
+	unlock, err := filelock.LockAll(lockable)
 	if err != nil {
 		return exit1("%v", err)
 	}
 	defer unlock()
+	// A run killed while it renamed its files left a journal: finish it
+	// first, so that this run starts from every file new.
+	if n, err := atomicfile.Recover(cwlpatch.JournalPath(proj)); err != nil {
+		return exit1("%v", err)
+	} else if n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "completed an interrupted run: %d staged file(s) renamed into place\n", n)
+	}
 
 	if len(args) == 0 && len(images) == 0 {
 		return checkPinned(c, proj, proj.OrderedTools())
@@ -169,10 +185,13 @@ func patch(c *cli.Context) error {
 		report(c, res, "would pin")
 		return nil
 	}
-	if err := res.Write(); err != nil {
-		return exit1("%v", err)
+	if err := res.Write(c.Context, cwlpatch.JournalPath(proj)); err != nil {
+		return exit1("%v\nno file was changed", err)
 	}
 	report(c, res, "pinned")
+	if err := c.Context.Err(); err != nil {
+		return exit1("%v after the files were being replaced: finished, every file is pinned", context.Cause(c.Context))
+	}
 	return nil
 }
 

@@ -6,6 +6,8 @@
 package atomicfile
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,12 +15,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// Write replaces path with data. An existing file keeps its mode; a new one
-// gets perm. A symlink is followed, so the link stays and its target changes.
+// Write replaces path with data. An existing file keeps its owner, group and
+// mode (setuid and setgid bits included); a new one gets perm. A symlink is
+// followed, so the link stays and its target changes. A file the caller
+// could not write in place, or one with other hard links (which a rename
+// would split from it), is refused.
 func Write(path string, data []byte, perm fs.FileMode) error {
 	s, err := Stage(path, data, perm)
 	if err != nil {
@@ -60,6 +66,7 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	var owner *syscall.Stat_t
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
@@ -69,8 +76,19 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 			// read-only on purpose, so it is not silently rewritten.
 			return nil, &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("read-only file (mode %v)", st.Mode().Perm())}
 		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			owner = sys
+			if sys.Nlink > 1 {
+				return nil, &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("has %d hard links: replacing it would split them (the other names would keep the old content)", sys.Nlink)}
+			}
+		}
+		// Replacing a file needs only its directory writable; refuse what
+		// the caller could not have written in place.
+		if !force && syscall.Access(path, 2 /* W_OK */) != nil {
+			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("permission denied: not writable by this user")}
+		}
 		if !force {
-			perm = st.Mode().Perm()
+			perm = st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), TempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
@@ -78,14 +96,23 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 		return nil, err
 	}
 	name := tmp.Name()
+	track(name)
 	fail := func(err error) (*Staged, error) {
 		tmp.Close()
 		os.Remove(name)
+		untrack(name)
 		return nil, err
 	}
 	if _, err := tmp.Write(data); err != nil {
 		return fail(err)
 	}
+	if owner != nil && (int(owner.Uid) != os.Geteuid() || int(owner.Gid) != os.Getegid()) {
+		// Keep the owner: a root run must not hand a user's file to root.
+		if err := tmp.Chown(int(owner.Uid), int(owner.Gid)); err != nil {
+			return fail(&fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("owned by uid %d gid %d, which this user cannot give the new file: %v", owner.Uid, owner.Gid, err)})
+		}
+	}
+	// After the chown, which clears setuid and setgid.
 	if err := tmp.Chmod(perm); err != nil {
 		return fail(err)
 	}
@@ -101,6 +128,7 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 // Commit renames the staged file over its target and syncs the directory so
 // the rename itself survives a crash.
 func (s *Staged) Commit() error {
+	defer untrack(s.tmp)
 	if err := os.Rename(s.tmp, s.Path); err != nil {
 		os.Remove(s.tmp)
 		return err
@@ -161,22 +189,80 @@ func processExists(pid int) bool {
 }
 
 // Abort removes the staged file; the target is left as it was.
-func (s *Staged) Abort() { os.Remove(s.tmp) }
+func (s *Staged) Abort() {
+	os.Remove(s.tmp)
+	untrack(s.tmp)
+}
 
-// WriteAll replaces every file in files (path to content) or none: all are
-// staged first, and any staging error removes the staged files before a
-// single target changes.
-func WriteAll(paths []string, contents [][]byte, perm fs.FileMode) error {
+// live is every temporary file this process has staged and not yet
+// committed or aborted, so that a signal handler can remove them.
+var live = struct {
+	sync.Mutex
+	names map[string]bool
+}{names: map[string]bool{}}
+
+func track(name string) {
+	live.Lock()
+	live.names[name] = true
+	live.Unlock()
+}
+
+func untrack(name string) {
+	live.Lock()
+	delete(live.names, name)
+	live.Unlock()
+}
+
+// RemoveStaged deletes every file this process staged and has not
+// committed: what a command interrupted by a signal calls before it exits.
+func RemoveStaged() {
+	live.Lock()
+	defer live.Unlock()
+	for name := range live.names {
+		os.Remove(name)
+		delete(live.names, name)
+	}
+}
+
+// WriteAll replaces every file in paths (with the content at the same
+// index) or none: all are staged first, and a staging error, or ctx ending
+// (a signal), removes the staged files before a single target changes.
+// Once the renames begin they all run, whatever ctx says: they are quick,
+// and stopping halfway would leave a mix.
+//
+// journal, when not "", names a file written (synced) before the first
+// rename and removed after the last: it lists every staged file and its
+// target, so that a run killed in between is completed by Recover.
+func WriteAll(ctx context.Context, paths []string, contents [][]byte, perm fs.FileMode, journal string) error {
 	staged := make([]*Staged, 0, len(paths))
+	abort := func(err error) error {
+		for _, s := range staged {
+			s.Abort()
+		}
+		return err
+	}
 	for i, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return abort(fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx)))
+		}
 		s, err := Stage(p, contents[i], perm)
 		if err != nil {
-			for _, s := range staged {
-				s.Abort()
-			}
-			return err
+			return abort(err)
 		}
 		staged = append(staged, s)
+	}
+	if journal != "" {
+		var j journalFile
+		for _, s := range staged {
+			j.Renames = append(j.Renames, journalEntry{Tmp: s.tmp, Target: s.Path})
+		}
+		data, err := json.Marshal(j)
+		if err == nil {
+			err = Write(journal, data, 0o644)
+		}
+		if err != nil {
+			return abort(fmt.Errorf("journal %s: %w", journal, err))
+		}
 	}
 	var errs []error
 	for _, s := range staged {
@@ -184,5 +270,52 @@ func WriteAll(paths []string, contents [][]byte, perm fs.FileMode) error {
 			errs = append(errs, err)
 		}
 	}
+	if journal != "" && len(errs) == 0 {
+		os.Remove(journal)
+	}
 	return errors.Join(errs...)
+}
+
+// journalFile is what WriteAll's journal holds.
+type journalFile struct {
+	Renames []journalEntry `json:"renames"`
+}
+
+type journalEntry struct {
+	Tmp    string `json:"tmp"`
+	Target string `json:"target"`
+}
+
+// Recover completes the renames of a WriteAll whose process was killed
+// after it wrote journal: each staged file still present is renamed over
+// its target (each was complete and synced before the journal was written),
+// then the journal is removed. It returns how many files it renamed; no
+// journal is no work. An entry that is not a staged file of its target's
+// directory (a journal edited by hand, or by someone else) is refused, and
+// nothing is renamed.
+func Recover(journal string) (int, error) {
+	data, err := os.ReadFile(journal)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	var j journalFile
+	if err := json.Unmarshal(data, &j); err != nil {
+		return 0, fmt.Errorf("journal %s: %v", journal, err)
+	}
+	for _, e := range j.Renames {
+		if filepath.Dir(e.Tmp) != filepath.Dir(e.Target) || !strings.HasPrefix(filepath.Base(e.Tmp), TempPrefix(e.Target)) || !filepath.IsAbs(e.Target) {
+			return 0, fmt.Errorf("journal %s: %q is not a staged copy of %q; remove the journal if you know why", journal, e.Tmp, e.Target)
+		}
+	}
+	n := 0
+	for _, e := range j.Renames {
+		if err := os.Rename(e.Tmp, e.Target); err == nil {
+			n++
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("journal %s: %v", journal, err)
+		}
+	}
+	return n, os.Remove(journal)
 }

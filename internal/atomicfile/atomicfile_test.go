@@ -1,7 +1,12 @@
 package atomicfile
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"syscall"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,7 +60,7 @@ func TestWriteAllIsAllOrNothing(t *testing.T) {
 	os.WriteFile(a, []byte("old a"), 0o644)
 	blocked := filepath.Join(dir, "b.cwl")
 	os.Mkdir(blocked, 0o755) // a directory where a file is expected
-	err := WriteAll([]string{a, blocked}, [][]byte{[]byte("new a"), []byte("new b")}, 0o644)
+	err := WriteAll(context.Background(), []string{a, blocked}, [][]byte{[]byte("new a"), []byte("new b")}, 0o644, "")
 	if err == nil {
 		t.Fatal("writing over a directory succeeded")
 	}
@@ -66,7 +71,7 @@ func TestWriteAllIsAllOrNothing(t *testing.T) {
 	if len(entries) != 2 {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
-	if err := WriteAll([]string{a}, [][]byte{[]byte("new a")}, 0o644); err != nil {
+	if err := WriteAll(context.Background(), []string{a}, [][]byte{[]byte("new a")}, 0o644, ""); err != nil {
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(a); string(data) != "new a" {
@@ -135,7 +140,172 @@ func TestOwnStagedFilesSurvive(t *testing.T) {
 	if err := sb.Commit(); err != nil {
 		t.Fatalf("a staged file of this process was removed by another commit: %v", err)
 	}
-	if err := WriteAll([]string{a, b}, [][]byte{[]byte("x"), []byte("y")}, 0o644); err != nil {
+	if err := WriteAll(context.Background(), []string{a, b}, [][]byte{[]byte("x"), []byte("y")}, 0o644, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteKeepsOwnerAndSpecialBits: a rewritten file keeps its owner,
+// group, and setuid/setgid bits (a root run must not re-own a user's file).
+func TestWriteKeepsOwnerAndSpecialBits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root")
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "app.cwl")
+	os.WriteFile(f, []byte("old"), 0o644)
+	if err := os.Chown(f, 1234, 4321); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(f, 0o2755|os.ModeSetgid)
+	if err := Write(f, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(f)
+	sys := st.Sys().(*syscall.Stat_t)
+	if sys.Uid != 1234 || sys.Gid != 4321 {
+		t.Errorf("owner %d:%d, want 1234:4321", sys.Uid, sys.Gid)
+	}
+	if st.Mode()&os.ModeSetgid == 0 || st.Mode().Perm() != 0o755 {
+		t.Errorf("mode %v, want setgid and 0755", st.Mode())
+	}
+}
+
+// TestWriteRefusesLinksAndUnwritable: a file with another hard link is
+// refused (a rename would split the two names), and so is a file this user
+// could not write in place, even though its directory is writable.
+func TestWriteRefusesLinksAndUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "app.cwl")
+	os.WriteFile(f, []byte("old"), 0o644)
+	os.Link(f, filepath.Join(dir, "other-name.cwl"))
+	if err := Write(f, []byte("new"), 0o644); err == nil || !strings.Contains(err.Error(), "has 2 hard links") {
+		t.Errorf("hard-linked file: %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "other-name.cwl")); string(data) != "old" {
+		t.Errorf("the other link reads %q", data)
+	}
+	if os.Geteuid() == 0 {
+		// Root may write any file: run the unwritable case as nobody, from
+		// a copy of this test binary in a directory nobody can enter.
+		shared, err := os.MkdirTemp("", "atomicfile-nobody-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(shared)
+		os.Chmod(shared, 0o777)
+		bin := filepath.Join(shared, "atomicfile.test")
+		self, _ := os.ReadFile(os.Args[0])
+		os.WriteFile(bin, self, 0o755)
+		cmd := exec.Command(bin, "-test.run", "^TestHelperWriteAsNobody$")
+		g := filepath.Join(shared, "root.cwl")
+		os.WriteFile(g, []byte("old"), 0o644)
+		cmd.Env = append(os.Environ(), "ATOMICFILE_HELPER="+g)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if !strings.Contains(string(out), "not writable by this user") {
+			t.Logf("helper: %v", err)
+			t.Errorf("a user replaced a root-owned file it cannot write:\n%s", out)
+		}
+		if data, _ := os.ReadFile(g); string(data) != "old" {
+			t.Errorf("root.cwl = %q", data)
+		}
+	}
+}
+
+// TestHelperWriteAsNobody is run by TestWriteRefusesLinksAndUnwritable in
+// a child process with another user id.
+func TestHelperWriteAsNobody(t *testing.T) {
+	f := os.Getenv("ATOMICFILE_HELPER")
+	if f == "" {
+		t.Skip("helper")
+	}
+	fmt.Println(Write(f, []byte("new"), 0o644))
+}
+
+// TestWriteAllCancelled: a cancelled context (a signal) before the renames
+// leaves every target old and no staged file.
+func TestWriteAllCancelled(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.cwl")
+	os.WriteFile(a, []byte("old"), 0o644)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("terminated"))
+	err := WriteAll(ctx, []string{a}, [][]byte{[]byte("new")}, 0o644, filepath.Join(dir, "journal"))
+	if err == nil || !strings.Contains(err.Error(), "interrupted before any file was replaced: terminated") {
+		t.Errorf("err %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if data, _ := os.ReadFile(a); string(data) != "old" || len(entries) != 1 {
+		t.Errorf("a.cwl %q, entries %v", data, entries)
+	}
+}
+
+// TestRecover: a journal written before the renames lets the next run
+// finish them; a journal naming anything but a staged copy is refused.
+func TestRecover(t *testing.T) {
+	dir := t.TempDir()
+	var targets []string
+	for _, n := range []string{"a.cwl", "b.cwl", "c.cwl"} {
+		p := filepath.Join(dir, n)
+		os.WriteFile(p, []byte("old"), 0o644)
+		targets = append(targets, p)
+	}
+	journal := filepath.Join(dir, ".journal")
+	var j journalFile
+	for i, p := range targets {
+		s, err := Stage(p, []byte("new"), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Renames = append(j.Renames, journalEntry{Tmp: s.tmp, Target: s.Path})
+		if i == 0 { // renamed before the kill
+			os.Rename(s.tmp, s.Path)
+		}
+	}
+	data, _ := json.Marshal(j)
+	os.WriteFile(journal, data, 0o644)
+	n, err := Recover(journal)
+	if err != nil || n != 2 {
+		t.Fatalf("Recover: %d, %v", n, err)
+	}
+	for _, p := range targets {
+		if data, _ := os.ReadFile(p); string(data) != "new" {
+			t.Errorf("%s = %q", p, data)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("left behind: %v", entries)
+	}
+	if n, err := Recover(journal); n != 0 || err != nil {
+		t.Errorf("no journal: %d %v", n, err)
+	}
+	// A journal that would rename an arbitrary file over another.
+	other := filepath.Join(dir, "secret")
+	os.WriteFile(other, []byte("s"), 0o644)
+	data, _ = json.Marshal(journalFile{Renames: []journalEntry{{Tmp: other, Target: targets[0]}}})
+	os.WriteFile(journal, data, 0o644)
+	if _, err := Recover(journal); err == nil || !strings.Contains(err.Error(), "is not a staged copy") {
+		t.Errorf("hostile journal: %v", err)
+	}
+	if data, _ := os.ReadFile(targets[0]); string(data) != "new" {
+		t.Errorf("hostile journal renamed: %q", data)
+	}
+}
+
+// TestRemoveStaged: what a signal handler calls removes this process's
+// staged files and nothing else.
+func TestRemoveStaged(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.cwl")
+	notes := filepath.Join(dir, "99999-notes.txt")
+	os.WriteFile(notes, []byte("keep"), 0o644)
+	if _, err := Stage(a, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	RemoveStaged()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "99999-notes.txt" {
+		t.Errorf("after RemoveStaged: %v", entries)
 	}
 }

@@ -5,12 +5,17 @@ package cliapp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/internal/atomicfile"
 )
 
 // Outcome is the exit code and the message to print for an app's error.
@@ -26,12 +31,45 @@ func Outcome(app *cli.App, err error, fallback int) (int, string) {
 }
 
 // Main runs app on the process's arguments and exits with its code.
+//
+// SIGINT and SIGTERM do not kill the process outright: the first one ends
+// the context the command runs with (its cause is the signal), so the
+// command stops at its next safe point, removes what it staged and says so;
+// a child it runs gets the same signal (see Signal). A second signal exits
+// at once, after removing the staged files.
 func Main(app *cli.App, fallback int) {
-	code, msg := Outcome(app, app.Run(os.Args), fallback)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		cancel(Interrupted{sig})
+		sig = <-sigs
+		atomicfile.RemoveStaged()
+		fmt.Fprintf(os.Stderr, "%s: %v again: stopping now\n", app.Name, sig)
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
+	code, msg := Outcome(app, app.RunContext(ctx, os.Args), fallback)
+	atomicfile.RemoveStaged()
 	if msg != "" {
 		fmt.Fprintln(os.Stderr, msg)
 	}
 	os.Exit(code)
+}
+
+// Interrupted is the cause of a context ended by a signal.
+type Interrupted struct{ Sig os.Signal }
+
+func (i Interrupted) Error() string { return "interrupted by " + i.Sig.String() }
+
+// Signal is the signal that ended ctx, or SIGTERM when it ended otherwise:
+// what to pass on to a child process.
+func Signal(ctx context.Context) os.Signal {
+	var i Interrupted
+	if errors.As(context.Cause(ctx), &i) {
+		return i.Sig
+	}
+	return syscall.SIGTERM
 }
 
 // Run runs app in-process with stdin and returns stdout, stderr (ending with

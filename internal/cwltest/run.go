@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/cliapp"
 )
 
 // Result is the outcome of one test.
@@ -69,11 +70,22 @@ func execute(ctx context.Context, r *Run) error {
 	cmd := exec.CommandContext(ctx, prog, r.Argv[1:]...)
 	cmd.Dir = r.Dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// On a signal the engine gets the same one and time to stop its own
+	// containers or pods; only then is it killed.
+	cmd.Cancel = func() error { return cmd.Process.Signal(cliapp.Signal(ctx)) }
+	cmd.WaitDelay = EngineStopTimeout
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s stopped: %v", r.Argv[0], context.Cause(ctx))
+		}
 		return fmt.Errorf("%s: %v", r.Argv[0], err)
 	}
 	return nil
 }
+
+// EngineStopTimeout is how long an engine has to stop after the signal it
+// was passed on before it is killed.
+var EngineStopTimeout = 30 * time.Second
 
 // Tail returns the last n lines of the test's stderr (or of the engine log),
 // to show why a test failed.
