@@ -159,3 +159,191 @@ func TestKillNine(t *testing.T) {
 	t.Logf("outcomes over 20 kills: %v (a full run takes %v)", outcomes, full)
 	testenv.RequireNoLeftoversAfterRun(t, pkg.CWL, exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON))
 }
+
+// waitForJournal returns once the run has written its journal (the renames
+// are about to begin) or has ended, then waits up to max more: how the kill
+// tests aim at the rename phase, which is short.
+func waitForJournal(pkg *synth.Package, cmd *exec.Cmd, rng *rand.Rand, max time.Duration) {
+	journal := filepath.Join(pkg.Dir, ".cwlpatch-journal")
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		if _, err := os.Stat(journal); err == nil {
+			break
+		}
+		if cmd.ProcessState != nil || syscall.Kill(cmd.Process.Pid, 0) != nil {
+			return
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	time.Sleep(time.Duration(rng.Int63n(int64(max) + 1)))
+}
+
+// splitState counts, over a WriteSplit package, the tool files still old
+// and those pinned, and lists leftover temporary files and the journal.
+func splitState(t *testing.T, pkg *synth.Package) (old, pinned int, leftovers []string) {
+	t.Helper()
+	for _, tool := range pkg.Tools {
+		data, err := os.ReadFile(filepath.Join(pkg.Dir, "tools", tool+".cwl"))
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case strings.Contains(string(data), ":latest\n"):
+			old++
+		case strings.Contains(string(data), "@sha256:"):
+			pinned++
+		default:
+			t.Fatalf("%s is neither old nor pinned:\n%s", tool, data)
+		}
+	}
+	leftovers, _ = filepath.Glob(filepath.Join(pkg.Dir, "tools", ".*.tmp-*"))
+	if _, err := os.Stat(filepath.Join(pkg.Dir, ".cwlpatch-journal")); err == nil {
+		leftovers = append(leftovers, ".cwlpatch-journal")
+	}
+	return old, pinned, leftovers
+}
+
+// TestSignalsAllOrNothing sends SIGTERM and SIGINT at moments spread over a
+// run that rewrites 1500 files. Before the first rename the run stops and
+// every file is old; once renaming began it finishes and every file is new;
+// never a mix, and no temporary file is left either way. A signal that
+// ended the run is reported with exit 1.
+func TestSignalsAllOrNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (about 40 s): the full tier runs it")
+	}
+	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
+	pkg, err := synth.WriteSplit(t.TempDir(), 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	originals := map[string][]byte{}
+	for _, tool := range pkg.Tools {
+		f := filepath.Join(pkg.Dir, "tools", tool+".cwl")
+		originals[f], _ = os.ReadFile(f)
+	}
+	reset := func() {
+		for f, data := range originals {
+			os.WriteFile(f, data, 0o644)
+		}
+	}
+	start := time.Now()
+	if out, err := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	full := time.Since(start)
+	rng := rand.New(rand.NewSource(2))
+	outcomes := map[string]int{}
+	for i := 0; i < 18; i++ {
+		reset()
+		sig := []syscall.Signal{syscall.SIGTERM, syscall.SIGINT}[i%2]
+		cmd := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 2 {
+			waitForJournal(pkg, cmd, rng, 2*time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(rng.Int63n(int64(full) + 1)))
+		}
+		signalErr := cmd.Process.Signal(sig) // fails if the run had already ended
+		err := cmd.Wait()
+		old, pinned, leftovers := splitState(t, pkg)
+		if len(leftovers) > 0 {
+			t.Fatalf("%v %d: left %v", sig, i, leftovers)
+		}
+		switch {
+		case old == len(pkg.Tools) && err != nil:
+			outcomes["stopped, all old"]++
+			if !strings.Contains(stderr.String(), "no file was changed") {
+				t.Errorf("%v %d: stopped without saying so:\n%s", sig, i, stderr.String())
+			}
+		case pinned == len(pkg.Tools) && err != nil:
+			outcomes["finished, all new"]++
+			if !strings.Contains(stderr.String(), "every file is pinned") {
+				t.Errorf("%v %d: exit %v:\n%s", sig, i, err, stderr.String())
+			}
+		case pinned == len(pkg.Tools) && err == nil:
+			// Done before the signal, or the signal came after the last
+			// point that looks at it: either way the work was complete.
+			outcomes["done"]++
+		default:
+			t.Fatalf("%v %d: %d old, %d pinned, exit %v, signal %v:\n%s", sig, i, old, pinned, err, signalErr, stderr.String())
+		}
+	}
+	t.Logf("outcomes: %v (a full run takes %v)", outcomes, full)
+	if outcomes["stopped, all old"] < 4 || outcomes["finished, all new"] < 2 {
+		t.Errorf("too few signals landed before, or among, the renames: %v", outcomes)
+	}
+}
+
+// TestKillNineCompletedByNextRun kills a 1500-file run with SIGKILL at
+// moments spread over it: the files are all old, all new, or, when the kill
+// landed among the renames, a mix with a journal beside the project; the
+// next run completes the renames, says so, and leaves all new with no
+// temporary file and no journal.
+func TestKillNineCompletedByNextRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (about 40 s): the full tier runs it")
+	}
+	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
+	pkg, err := synth.WriteSplit(t.TempDir(), 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	originals := map[string][]byte{}
+	for _, tool := range pkg.Tools {
+		f := filepath.Join(pkg.Dir, "tools", tool+".cwl")
+		originals[f], _ = os.ReadFile(f)
+	}
+	start := time.Now()
+	if out, err := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	full := time.Since(start)
+	rng := rand.New(rand.NewSource(3))
+	outcomes := map[string]int{}
+	for i := 0; i < 12; i++ {
+		for f, data := range originals {
+			os.WriteFile(f, data, 0o644)
+		}
+		cmd := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Mostly among the renames, which begin once the journal is written.
+		if i%4 == 0 {
+			time.Sleep(time.Duration(rng.Int63n(int64(full) + 1)))
+		} else {
+			waitForJournal(pkg, cmd, rng, 3*time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		old, pinned, _ := splitState(t, pkg)
+		_, journal := os.Stat(filepath.Join(pkg.Dir, ".cwlpatch-journal"))
+		switch {
+		case old == len(pkg.Tools):
+			outcomes["all old"]++
+		case pinned == len(pkg.Tools):
+			outcomes["all new"]++
+		case journal == nil:
+			outcomes["mixed, journal"]++
+		default:
+			t.Fatalf("kill %d: %d old, %d pinned and no journal", i, old, pinned)
+		}
+		out, err := exec.Command(bin, "-f", pkg.Project, pkg.BuildJSON).CombinedOutput()
+		if err != nil {
+			t.Fatalf("run after kill %d: %v\n%s", i, err, out)
+		}
+		if journal == nil && !strings.Contains(string(out), "completed an interrupted run") {
+			t.Errorf("run after kill %d did not say it completed the killed one:\n%s", i, out)
+		}
+		if old, pinned, leftovers := splitState(t, pkg); pinned != len(pkg.Tools) || len(leftovers) > 0 {
+			t.Fatalf("after kill %d and a new run: %d old, %d pinned, left %v", i, old, pinned, leftovers)
+		}
+	}
+	t.Logf("outcomes of 12 kills: %v (a full run takes %v)", outcomes, full)
+	if outcomes["mixed, journal"] < 3 {
+		t.Errorf("too few kills landed among the renames: %v", outcomes)
+	}
+}

@@ -128,17 +128,28 @@ func stage(path string, data []byte, perm fs.FileMode, force bool) (*Staged, err
 // Commit renames the staged file over its target and syncs the directory so
 // the rename itself survives a crash.
 func (s *Staged) Commit() error {
+	if err := s.rename(); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(s.Path))
+	removeStale(filepath.Dir(s.Path), map[string]bool{TempPrefix(s.Path): true})
+	return nil
+}
+
+func (s *Staged) rename() error {
 	defer untrack(s.tmp)
 	if err := os.Rename(s.tmp, s.Path); err != nil {
 		os.Remove(s.tmp)
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(s.Path)); err == nil {
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	removeStale(s.Path)
-	return nil
 }
 
 // TempPrefix starts the name of every temporary file staged for path; the
@@ -149,21 +160,22 @@ func TempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-"
 // though its writer's process id is still in use: no write takes this long.
 const staleAge = time.Hour
 
-// removeStale deletes the temporary files a killed writer of path left
-// behind: those whose process is gone, or that are older than staleAge.
-// A live writer's file is left alone, so concurrent writers are safe.
-func removeStale(path string) {
-	dir, prefix := filepath.Dir(path), TempPrefix(path)
+// removeStale deletes, in dir, the temporary files killed writers left
+// behind for the targets whose TempPrefix is in prefixes: those whose
+// process is gone, or that are older than staleAge. A live writer's file is
+// left alone, so concurrent writers are safe; so is any other file.
+func removeStale(dir string, prefixes map[string]bool) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || !e.Type().IsRegular() {
+		name := e.Name()
+		i := strings.LastIndex(name, ".tmp-")
+		if i < 0 || !e.Type().IsRegular() || !prefixes[name[:i+len(".tmp-")]] {
 			continue
 		}
-		pidText, _, _ := strings.Cut(rest, "-")
+		pidText, _, _ := strings.Cut(name[i+len(".tmp-"):], "-")
 		pid, err := strconv.Atoi(pidText)
 		if err != nil || pid == os.Getpid() {
 			continue
@@ -173,7 +185,7 @@ func removeStale(path string) {
 			continue
 		}
 		if !processExists(pid) || time.Since(info.ModTime()) > staleAge {
-			os.Remove(filepath.Join(dir, e.Name()))
+			os.Remove(filepath.Join(dir, name))
 		}
 	}
 }
@@ -234,22 +246,43 @@ func RemoveStaged() {
 // rename and removed after the last: it lists every staged file and its
 // target, so that a run killed in between is completed by Recover.
 func WriteAll(ctx context.Context, paths []string, contents [][]byte, perm fs.FileMode, journal string) error {
-	staged := make([]*Staged, 0, len(paths))
-	abort := func(err error) error {
-		for _, s := range staged {
-			s.Abort()
-		}
-		return err
+	// Stage in parallel: each file's fsync waits on the disk, not the CPU.
+	staged := make([]*Staged, len(paths))
+	errs := make([]error, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(stageWorkers, len(paths)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				staged[i], errs[i] = Stage(paths[i], contents[i], perm)
+			}
+		}()
 	}
-	for i, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return abort(fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx)))
+	var stageErr error
+	for i := range paths {
+		if ctx.Err() != nil {
+			stageErr = fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx))
+			break
 		}
-		s, err := Stage(p, contents[i], perm)
-		if err != nil {
-			return abort(err)
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if stageErr == nil {
+		stageErr = errors.Join(errs...)
+	}
+	if stageErr == nil && ctx.Err() != nil {
+		stageErr = fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx))
+	}
+	if stageErr != nil {
+		for _, s := range staged {
+			if s != nil {
+				s.Abort()
+			}
 		}
-		staged = append(staged, s)
+		return stageErr
 	}
 	if journal != "" {
 		var j journalFile
@@ -261,20 +294,39 @@ func WriteAll(ctx context.Context, paths []string, contents [][]byte, perm fs.Fi
 			err = Write(journal, data, 0o644)
 		}
 		if err != nil {
-			return abort(fmt.Errorf("journal %s: %w", journal, err))
+			for _, s := range staged {
+				s.Abort()
+			}
+			return fmt.Errorf("journal %s: %w", journal, err)
 		}
 	}
-	var errs []error
+	// Rename everything, then sync each directory once and sweep it once
+	// for stale files: per file, both would cost a pass over the directory.
+	errs = errs[:0]
+	prefixes := map[string]map[string]bool{}
 	for _, s := range staged {
-		if err := s.Commit(); err != nil {
+		if err := s.rename(); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		dir := filepath.Dir(s.Path)
+		if prefixes[dir] == nil {
+			prefixes[dir] = map[string]bool{}
+		}
+		prefixes[dir][TempPrefix(s.Path)] = true
+	}
+	for dir, p := range prefixes {
+		syncDir(dir)
+		removeStale(dir, p)
 	}
 	if journal != "" && len(errs) == 0 {
 		os.Remove(journal)
 	}
 	return errors.Join(errs...)
 }
+
+// stageWorkers is how many files WriteAll stages at once.
+const stageWorkers = 8
 
 // journalFile is what WriteAll's journal holds.
 type journalFile struct {

@@ -82,6 +82,56 @@ func Write(dir string, n int) (*Package, error) {
 	return pkg, nil
 }
 
+// WriteSplit creates a package of n tools in dir, each in a single-process
+// CWL file of its own (tools/NAME.cwl) with a hint to update: the shape
+// where one run rewrites many files, for the interruption tests.
+func WriteSplit(dir string, n int) (*Package, error) {
+	pkg := &Package{Dir: dir, Project: filepath.Join(dir, "project.toml"), BuildJSON: filepath.Join(dir, "build.json")}
+	for i := 0; i < n; i++ {
+		pkg.Tools = append(pkg.Tools, fmt.Sprintf("tool%05d", i))
+	}
+	for _, d := range []string{"context", "tools"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "context", "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\n"), 0o644); err != nil {
+		return nil, err
+	}
+	err := writeWith(pkg.Project, func(w *bufio.Writer) {
+		fmt.Fprintf(w, "[project]\nname = \"synth\"\n\n[build]\nengine = \"local\"\n\n[build.local]\nruntime = \"podman\"\nregistry = %q\n", Registry)
+		for _, t := range pkg.Tools {
+			fmt.Fprintf(w, "\n[tools.%s]\ncontext = \"context\"\npath = \"tools/%s.cwl\"\n", t, t)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range pkg.Tools {
+		err := writeWith(filepath.Join(dir, "tools", t+".cwl"), func(w *bufio.Writer) {
+			fmt.Fprintf(w, "cwlVersion: v1.2\nclass: CommandLineTool\nid: %s\nhints:\n  DockerRequirement:\n    dockerPull: %s/%s:latest\nbaseCommand: [echo, %s]\ninputs: []\noutputs: []\n", t, Registry, t, t)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	err = writeWith(pkg.BuildJSON, func(w *bufio.Writer) {
+		w.WriteString(`{"builds":[`)
+		for i, t := range pkg.Tools {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			img := Registry + "/" + t
+			fmt.Fprintf(w, `{"imageName":%q,"tag":"%s:v1@sha256:%064x"}`, img, img, i+1)
+		}
+		w.WriteString("]}\n")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pkg, nil
+}
+
 func writeWith(path string, fill func(*bufio.Writer)) error {
 	f, err := os.Create(path)
 	if err != nil {
