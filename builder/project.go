@@ -57,9 +57,10 @@ type Project struct {
 	// Taskfile never read.
 	Warnings []error `toml:"-"`
 
-	pos   *positions
-	opts  LoadOptions
-	stats map[string]statResult // during validate only
+	pos          *positions
+	opts         LoadOptions
+	stats        map[string]statResult // during validate only
+	realDirCache string
 }
 
 // ProjectInfo is the [project] table.
@@ -222,6 +223,13 @@ type LoadOptions struct {
 	// SkipCWL leaves the CWL files unchecked, for commands that only build
 	// images (generate, plugin, tar).
 	SkipCWL bool
+	// SkipTests leaves the tests' execution paths unchecked, for commands
+	// that run no test.
+	SkipTests bool
+	// ConfineTestVolumes refuses a test volume outside the project (unless
+	// AllowOutsidePaths), for the command that runs tests and writes there;
+	// otherwise it is a warning.
+	ConfineTestVolumes bool
 }
 
 // LoadProjectWith is LoadProject with options.

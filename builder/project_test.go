@@ -153,6 +153,21 @@ func TestProjectErrors(t *testing.T) {
 			`build.ttl.duration "{{.CI_REGISTRY_PASSWORD}}"`},
 		{"ttl duration without unit", func(s string) string { return s + "\n[build.ttl]\nduration = '2'\n" },
 			`build.ttl.duration "2"`},
+		{"test stdout leaving the volume", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.paths]\nvolume = \"vol\"\nstdout = \"../app.cwl\"\n"
+		}, `25: tools.a.tests.0.execution.paths.stdout "../app.cwl": outside the test's volume`},
+		{"absolute test outdir elsewhere", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.paths]\noutdir = \"/etc\"\n"
+		}, `tools.a.tests.0.execution.paths.outdir "/etc": outside the test's volume`},
+		{"usage report leaving the volume", func(s string) string {
+			return s + "\n[[workflows]]\npath = \"app.cwl\"\n[[workflows.tests]]\nname = \"w\"\n[workflows.tests.execution.cluster]\nusage_report = \"../../project.toml\"\n"
+		}, `workflows.0.tests.0.execution.cluster.usage_report "../../project.toml": outside the test's volume`},
+		{"tool logs at the volume itself", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.cluster]\ntool_logs_basepath = \".\"\n"
+		}, `tools.a.tests.0.execution.cluster.tool_logs_basepath ".": outside the test's volume`},
+		{"dockerfile outside the context", func(s string) string {
+			return strings.Replace(s, `path = "app.cwl#a"`, "path = \"app.cwl#a\"\ndockerfile = \"../b/Dockerfile\"", 1)
+		}, `tools.a.dockerfile "../b/Dockerfile": outside the context "tools/a"`},
 		{"negative concurrency", func(s string) string { return s + "\n[build.local]\nconcurrency = -5\n" },
 			`22: build.local.concurrency = -5: want 0 (no limit) or more`},
 		{"negative kaniko concurrency", func(s string) string { return s + "\n[build.kaniko]\nconcurrency = -1\n" },
@@ -203,6 +218,74 @@ func TestProjectErrors(t *testing.T) {
 				t.Errorf("error does not start with the file name: %v", err)
 			}
 		})
+	}
+}
+
+// TestSymlinksLeavingTheProject: contexts, Dockerfiles and CWL files are
+// checked after resolving symlinks, so a link cannot lead out.
+func TestSymlinksLeavingTheProject(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	os.WriteFile(filepath.Join(outside, "app.cwl"), []byte("class: CommandLineTool\n"), 0o644)
+	tests := []struct {
+		name  string
+		setup func(dir string)
+		want  string
+	}{
+		{"context", func(dir string) {
+			os.RemoveAll(filepath.Join(dir, "tools", "a"))
+			os.Symlink(outside, filepath.Join(dir, "tools", "a"))
+		}, `18: tools.a.context "tools/a": a symlink to ` + outside + `, outside the project directory`},
+		{"dockerfile", func(dir string) {
+			os.Remove(filepath.Join(dir, "tools", "a", "Dockerfile"))
+			os.Symlink(filepath.Join(outside, "Dockerfile"), filepath.Join(dir, "tools", "a", "Dockerfile"))
+		}, `tools.a.dockerfile "Dockerfile": a symlink to ` + filepath.Join(outside, "Dockerfile") + `, outside the context`},
+		{"cwl file", func(dir string) {
+			os.Remove(filepath.Join(dir, "app.cwl"))
+			os.Symlink(filepath.Join(outside, "app.cwl"), filepath.Join(dir, "app.cwl"))
+		}, `tools.b.path "app.cwl": a symlink to ` + filepath.Join(outside, "app.cwl") + `, outside the project directory`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeProject(t, base)
+			tc.setup(filepath.Dir(file))
+			_, err := LoadProject(file)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v\nwant %q", err, tc.want)
+			}
+			// --allow-outside-paths lets a context or CWL file out of the
+			// project, never a Dockerfile out of its context: the builder
+			// sends only the context.
+			_, err = LoadProjectWith(file, LoadOptions{AllowOutsidePaths: true})
+			if refused := err != nil && strings.Contains(err.Error(), "symlink"); refused != (tc.name == "dockerfile") {
+				t.Errorf("allowed: %v", err)
+			}
+		})
+	}
+	// A link that stays inside the project is fine.
+	file := writeProject(t, base)
+	dir := filepath.Dir(file)
+	os.Rename(filepath.Join(dir, "app.cwl"), filepath.Join(dir, "real.cwl"))
+	os.Symlink("real.cwl", filepath.Join(dir, "app.cwl"))
+	if _, err := LoadProject(file); err != nil {
+		t.Errorf("link inside the project: %v", err)
+	}
+}
+
+// TestTestVolumeOutsideTheProject: published packages put test volumes at
+// /calrissian/...: loading warns, the command that writes there refuses
+// unless allowed.
+func TestTestVolumeOutsideTheProject(t *testing.T) {
+	file := writeProject(t, base+"\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.paths]\nvolume = \"/calrissian/a\"\nstdout = \"out.json\"\n")
+	p, err := LoadProject(file)
+	if err != nil || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0].Error(), `24: tools.a.tests.0.execution.paths.volume "/calrissian/a": outside the project directory`) {
+		t.Errorf("load: %v, warnings %v", err, p.Warnings)
+	}
+	if _, err := LoadProjectWith(file, LoadOptions{ConfineTestVolumes: true}); err == nil {
+		t.Error("a run writing outside the project was allowed")
+	}
+	if p, err := LoadProjectWith(file, LoadOptions{ConfineTestVolumes: true, AllowOutsidePaths: true}); err != nil || len(p.Warnings) != 0 {
+		t.Errorf("allowed: %v %v", err, p.Warnings)
 	}
 }
 

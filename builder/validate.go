@@ -108,6 +108,22 @@ func (p *Project) validate() error {
 			images[k] = t.Name
 		}
 	}
+	if !p.opts.SkipTests {
+		for _, t := range p.OrderedTools() {
+			for i, tc := range t.Tests {
+				for _, err := range p.checkTestPaths(tc, fmt.Sprintf("tools.%s.tests.%d", t.Name, i), fmt.Sprintf("tools.%s.%d", t.Name, i)) {
+					add(err)
+				}
+			}
+		}
+		for wi, w := range p.Workflows {
+			for i, tc := range w.Tests {
+				for _, err := range p.checkTestPaths(tc, fmt.Sprintf("workflows.%d.tests.%d", wi, i), fmt.Sprintf("workflows.%d.%d", wi, i)) {
+					add(err)
+				}
+			}
+		}
+	}
 	for i, w := range p.Workflows {
 		key := fmt.Sprintf("workflows.%d", i)
 		if w.Path == "" {
@@ -172,6 +188,14 @@ func (p *Project) checkContext(t *Tool, key string) error {
 		return p.Errorf(key+".context", "tools.%s.context %q: not a directory", t.Name, t.Context)
 	}
 	df := filepath.Join(dir, filepath.FromSlash(t.Dockerfile))
+	if clean := filepath.Clean(filepath.FromSlash(t.Dockerfile)); !filepath.IsLocal(clean) {
+		return p.Errorf(key+".dockerfile", "tools.%s.dockerfile %q: outside the context %q; the Dockerfile must be inside it", t.Name, t.Dockerfile, t.Context)
+	}
+	if real, err := filepath.EvalSymlinks(df); err == nil {
+		if realCtx, err := filepath.EvalSymlinks(dir); err == nil && !within(realCtx, real) {
+			return p.Errorf(key+".dockerfile", "tools.%s.dockerfile %q: a symlink to %s, outside the context %q", t.Name, t.Dockerfile, real, t.Context)
+		}
+	}
 	st, err = p.stat(df)
 	if err != nil || !st.Mode().IsRegular() {
 		field := key + ".context"
@@ -184,17 +208,87 @@ func (p *Project) checkContext(t *Tool, key string) error {
 }
 
 // checkInside refuses a path that leaves the project directory, unless the
-// project was loaded with AllowOutsidePaths.
+// project was loaded with AllowOutsidePaths: lexically ("..", an absolute
+// path), and, when the path exists, after resolving symlinks, so that a
+// link inside the project cannot lead out of it.
 func (p *Project) checkInside(path, key string) error {
 	if p.opts.AllowOutsidePaths {
 		return nil
 	}
 	clean := filepath.Clean(filepath.FromSlash(path))
-	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+	if filepath.IsAbs(clean) || !filepath.IsLocal(clean) && clean != "." {
 		return p.Errorf(key, "%s %q: outside the project directory (allow with --allow-outside-paths)", key, path)
+	}
+	if real, err := filepath.EvalSymlinks(p.Abs(path)); err == nil && !within(p.realDir(), real) {
+		return p.Errorf(key, "%s %q: a symlink to %s, outside the project directory (allow with --allow-outside-paths)", key, path, real)
 	}
 	return nil
 }
+
+// realDir is the project directory with symlinks resolved.
+func (p *Project) realDir() string {
+	if p.realDirCache == "" {
+		p.realDirCache = p.Dir
+		if real, err := filepath.EvalSymlinks(p.Dir); err == nil {
+			p.realDirCache = real
+		}
+	}
+	return p.realDirCache
+}
+
+// within reports whether target is base or below it (both clean and
+// absolute).
+func within(base, target string) bool {
+	rel, err := filepath.Rel(base, target)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
+// checkTestPaths confines a test's files: every file the engine writes to
+// the volume (the run creates or truncates them), and the volume to the
+// project. A volume outside it (a Calrissian volume mount such as
+// /calrissian, as published packages write) is refused only where the run
+// would write there, with ConfineTestVolumes, unless AllowOutsidePaths; a
+// warning otherwise.
+func (p *Project) checkTestPaths(tc *Test, key, id string) []error {
+	var errs []error
+	paths := tc.Execution.Paths
+	vol := paths.Volume
+	if vol != "" {
+		if err := p.checkInside(vol, key+".execution.paths.volume"); err != nil {
+			if p.opts.ConfineTestVolumes {
+				errs = append(errs, err)
+			} else {
+				p.Warnings = append(p.Warnings, err)
+			}
+		}
+	} else {
+		vol = DefaultTestVolume(id)
+	}
+	volAbs := p.Abs(vol)
+	cl := tc.Execution.Cluster
+	for _, f := range []struct{ key, value string }{
+		{"paths.stdout", paths.Stdout}, {"paths.stderr", paths.Stderr}, {"paths.outdir", paths.Outdir},
+		{"paths.tmp_outdir_prefix", paths.TmpOutdirPrefix},
+		{"cluster.usage_report", cl.UsageReport}, {"cluster.tool_logs_basepath", cl.ToolLogsBasepath},
+	} {
+		if f.value == "" {
+			continue
+		}
+		target := filepath.FromSlash(f.value)
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(volAbs, target)
+		}
+		if !within(volAbs, filepath.Clean(target)) || filepath.Clean(target) == volAbs {
+			k := key + ".execution." + f.key
+			errs = append(errs, p.Errorf(k, "%s %q: outside the test's volume %s; the run would create or truncate it there", k, f.value, volAbs))
+		}
+	}
+	return errs
+}
+
+// DefaultTestVolume is where a test's files go when its execution.paths
+// volume is not set, relative to the project directory.
+func DefaultTestVolume(id string) string { return filepath.Join(".cwlbuild", "tests", id) }
 
 // checkCWLFile checks that the file part of "FILE#ID" exists. Whether the id
 // is in it is cwlpatch's business (`cwlbuild check` asks it).

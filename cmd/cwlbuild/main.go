@@ -75,7 +75,7 @@ func loadProject(c *cli.Context, file string, opts builder.LoadOptions) (*builde
 // Which checks each kind of command needs: building needs contexts, not the
 // CWL; running tests needs the CWL, not the contexts.
 var (
-	buildChecks = builder.LoadOptions{SkipCWL: true}
+	buildChecks = builder.LoadOptions{SkipCWL: true, SkipTests: true}
 	cwlChecks   = builder.LoadOptions{SkipContexts: true}
 	allChecks   = builder.LoadOptions{}
 )

@@ -42,7 +42,9 @@ Examples:
 }
 
 func runTests(c *cli.Context) error {
-	proj, err := loadProject(c, c.String("file"), cwlChecks)
+	opts := cwlChecks
+	opts.ConfineTestVolumes = !c.Bool("dry-run") // a dry run writes nothing
+	proj, err := loadProject(c, c.String("file"), opts)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

@@ -46,7 +46,16 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 		t.Fatal("--dry-run created the volume")
 	}
 
-	out, stderr, code = run(t, "test", "-f", project)
+	// The volume is outside the project: the run writes there only when
+	// allowed.
+	_, stderr, code = run(t, "test", "-f", project)
+	if code != 1 || !strings.Contains(stderr, `tools.echo.tests.0.execution.paths.volume "`+vol+`": outside the project directory (allow with --allow-outside-paths)`) {
+		t.Fatalf("volume outside the project: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(vol); err == nil {
+		t.Fatal("a refused run created the volume")
+	}
+	out, stderr, code = run(t, "--allow-outside-paths", "test", "-f", project)
 	if code != 0 || !strings.Contains(out, "3 tests passed") {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}

@@ -97,6 +97,7 @@ func patch(c *cli.Context) error {
 	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{
 		AllowOutsidePaths: c.Bool("allow-outside-paths"),
 		SkipContexts:      true,
+		SkipTests:         true,
 	})
 	if err != nil {
 		return exit1("%v", err)

@@ -157,7 +157,7 @@ func Plan(p *builder.Project, c *Case, opts Options) (*Run, error) {
 	paths := c.Test.Execution.Paths
 	vol := paths.Volume
 	if vol == "" {
-		vol = filepath.Join(".cwlbuild", "tests", c.ID)
+		vol = builder.DefaultTestVolume(c.ID)
 	}
 	vol = p.Abs(vol)
 	under := func(name, def string) string {
