@@ -75,6 +75,12 @@ func (p *Project) ImageBuildFor(t *Tool, image, context string) *ImageBuild {
 func (b *ImageBuild) Commands(backend, program string) ([]Command, error) {
 	switch backend {
 	case BackendKaniko:
+		if len(b.Platforms) > 1 {
+			// Kaniko builds one platform per run; building only the first
+			// would publish a single-platform image under a multi-platform
+			// request.
+			return nil, fmt.Errorf("kaniko builds one platform per run, and %d were asked for (%s): build each platform on its own, or use the buildah or podman backend", len(b.Platforms), strings.Join(b.Platforms, ","))
+		}
 		if program == "" {
 			program = DefaultExecutor
 		}

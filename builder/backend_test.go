@@ -56,3 +56,20 @@ func TestBackendCommands(t *testing.T) {
 		t.Error("unknown backend accepted")
 	}
 }
+
+// TestKanikoOnePlatform: Kaniko builds one platform per run; a request for
+// several is refused instead of silently building the first.
+func TestKanikoOnePlatform(t *testing.T) {
+	b := &ImageBuild{Image: "127.0.0.1:5000/pkg/crop:1", Context: "/ctx", Dockerfile: "Dockerfile", Platforms: []string{"linux/arm64"}}
+	cmds, err := b.Commands(BackendKaniko, "")
+	if err != nil || !strings.Contains(cmds[0].String(), "--custom-platform linux/arm64") {
+		t.Errorf("one platform: %v %v", cmds, err)
+	}
+	b.Platforms = []string{"linux/amd64", "linux/arm64"}
+	if _, err := b.Commands(BackendKaniko, ""); err == nil || !strings.Contains(err.Error(), "kaniko builds one platform per run, and 2 were asked for (linux/amd64,linux/arm64)") {
+		t.Errorf("two platforms: %v", err)
+	}
+	if cmds, err := b.Commands(BackendBuildah, ""); err != nil || !strings.Contains(cmds[0].String(), "--platform linux/amd64,linux/arm64") {
+		t.Errorf("buildah, two platforms: %v %v", cmds, err)
+	}
+}

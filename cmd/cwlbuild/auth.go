@@ -46,17 +46,29 @@ Examples:
 	}
 }
 
+// maxSecret bounds what --password-stdin and --token-stdin read: a longer
+// input is refused, never cut to a credential that looks valid.
+const maxSecret = 1 << 20
+
 func runAuth(c *cli.Context) error {
 	cred := dockerconfig.Credential{Registry: c.String("registry"), Username: c.String("username")}
 	switch {
 	case c.Bool("password-stdin") && c.Bool("token-stdin"):
 		return cli.Exit("cwlbuild auth: --password-stdin or --token-stdin, not both", 2)
 	case c.Bool("password-stdin"), c.Bool("token-stdin"):
-		data, err := io.ReadAll(io.LimitReader(c.App.Reader, 1<<20))
+		data, err := io.ReadAll(io.LimitReader(c.App.Reader, maxSecret+1))
 		if err != nil {
 			return cli.Exit("cwlbuild auth: reading stdin: "+err.Error(), 1)
 		}
-		s := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+		if len(data) > maxSecret {
+			return cli.Exit(fmt.Sprintf("cwlbuild auth: stdin holds more than %d bytes: not a password or token (nothing written)", maxSecret), 1)
+		}
+		// One line ending goes, "\n" or "\r\n"; a lone "\r" is part of
+		// the secret.
+		s, ok := strings.CutSuffix(string(data), "\r\n")
+		if !ok {
+			s = strings.TrimSuffix(s, "\n")
+		}
 		if c.Bool("token-stdin") {
 			cred.IdentityToken = s
 		} else {
@@ -83,9 +95,14 @@ func runAuth(c *cli.Context) error {
 	if path == "" {
 		path = dockerconfig.DefaultPath()
 	}
-	if err := dockerconfig.WriteFile(path, cred); err != nil {
+	written, err := dockerconfig.WriteFile(path, cred)
+	if err != nil {
 		return cli.Exit("cwlbuild auth: "+err.Error(), 1)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "cwlbuild auth: credentials for %s written to %s (mode 0600)\n", dockerconfig.Key(cred.Registry), path)
+	where := path
+	if written != path {
+		where = fmt.Sprintf("%s (the target of the symlink %s)", written, path)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "cwlbuild auth: credentials for %s written to %s (mode 0600)\n", dockerconfig.Key(cred.Registry), where)
 	return nil
 }

@@ -133,3 +133,67 @@ func TestAuthErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthStdinEdges: a secret over 1 MiB is refused (never cut to a valid
+// looking one); only "\n" or "\r\n" is taken off the end, a lone "\r" is
+// part of the secret.
+func TestAuthStdinEdges(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.json")
+	args := []string{"auth", "--registry", "r.example", "--username", "bot", "--password-stdin", "-o", file}
+	_, stderr, code := runStdin(t, strings.Repeat("x", 1<<20+1), args...)
+	if code != 1 || !strings.Contains(stderr, "more than 1048576 bytes") {
+		t.Errorf("oversized: exit %d %s", code, stderr)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Error("an oversized secret was written")
+	}
+	for in, want := range map[string]string{"pw\r": "pw\r", "pw\r\n": "pw", "pw\n": "pw", "pw\n\n": "pw\n", strings.Repeat("y", 1<<20): strings.Repeat("y", 1<<20)} {
+		if _, stderr, code := runStdin(t, in, args...); code != 0 {
+			t.Fatalf("%q: exit %d %s", in, code, stderr)
+		}
+		data, _ := os.ReadFile(file)
+		if _, got := decodeAuth(t, data, "r.example"); got != want {
+			t.Errorf("stdin %q: password %q, want %q", in[:min(len(in), 8)], got[:min(len(got), 8)], want[:min(len(want), 8)])
+		}
+	}
+}
+
+// TestAuthSymlinkedConfig: a config.json that is a symlink is written
+// through to its target only when that is a regular file of this user, and
+// the message names the target.
+func TestAuthSymlinkedConfig(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real-config.json")
+	os.WriteFile(real, []byte(`{}`), 0o600)
+	link := filepath.Join(dir, "config.json")
+	os.Symlink(real, link)
+	args := []string{"auth", "--registry", "r.example", "--username", "bot", "--password-stdin", "-o", link}
+	_, stderr, code := runStdin(t, "pw\n", args...)
+	if code != 0 || !strings.Contains(stderr, "written to "+real+" (the target of the symlink "+link+")") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Error("the link was replaced by a file")
+	}
+	// A link to something not a regular file of this user is refused.
+	for name, target := range map[string]string{"directory": dir, "device": "/dev/null"} {
+		os.Remove(link)
+		os.Symlink(target, link)
+		if _, stderr, code := runStdin(t, "pw\n", args...); code != 1 || !strings.Contains(stderr, "not a regular file of this user") {
+			t.Errorf("link to a %s: exit %d %s", name, code, stderr)
+		}
+	}
+	if os.Geteuid() == 0 {
+		other := filepath.Join(dir, "someone-elses.json")
+		os.WriteFile(other, []byte(`{}`), 0o644)
+		os.Chown(other, 1234, 1234)
+		os.Remove(link)
+		os.Symlink(other, link)
+		if _, stderr, code := runStdin(t, "pw\n", args...); code != 1 || !strings.Contains(stderr, "not a regular file of this user") {
+			t.Errorf("link to another user's file: exit %d %s", code, stderr)
+		}
+		if st, _ := os.Stat(other); st.Mode().Perm() != 0o644 {
+			t.Errorf("another user's file was re-moded to %v", st.Mode().Perm())
+		}
+	}
+}

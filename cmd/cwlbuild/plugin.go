@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/cliapp"
 )
 
 func pluginCommand() *cli.Command {
@@ -116,15 +118,25 @@ func runCommands(c *cli.Context, cmds []builder.Command, label string, dryRun bo
 			fmt.Fprintln(c.App.Writer, cmd.String())
 			continue
 		}
-		if err := runStreaming(cmd, c.App.Writer, c.App.ErrWriter); err != nil {
+		if err := runStreaming(c.Context, cmd, c.App.Writer, c.App.ErrWriter); err != nil {
+			if c.Context.Err() != nil {
+				err = context.Cause(c.Context)
+			}
 			return cli.Exit(fmt.Sprintf("cwlbuild: building %s failed: %s: %v", label, cmd.String(), err), 1)
 		}
 	}
 	return nil
 }
 
-func runStreaming(cmd builder.Command, stdout, stderr io.Writer) error {
-	x := exec.Command(cmd[0], cmd[1:]...)
+// runStreaming runs cmd; on a signal the build tool gets the same one and
+// time to stop (buildah and podman clean up their containers), then it is
+// killed.
+func runStreaming(ctx context.Context, cmd builder.Command, stdout, stderr io.Writer) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	x := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
+	cliapp.PassSignals(ctx, x)
 	x.Stdin = nil
 	x.Stdout, x.Stderr = stdout, stderr
 	x.Env = os.Environ()

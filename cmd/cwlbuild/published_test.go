@@ -80,3 +80,25 @@ func TestWorkflowTestsOnly(t *testing.T) {
 		t.Errorf("generate with no tools: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestBuildRequestsCheckedFirst: a multi-platform Kaniko request and a bad
+// tarball tag are refused before any executor runs.
+func TestBuildRequestsCheckedFirst(t *testing.T) {
+	record := filepath.Join(t.TempDir(), "ran")
+	executor := filepath.Join(t.TempDir(), "executor")
+	os.WriteFile(executor, []byte("#!/bin/sh\ntouch "+record+"\n"), 0o755)
+	t.Setenv("IMAGE", "127.0.0.1:5000/x/y:1")
+	t.Setenv("BUILD_CONTEXT", t.TempDir())
+	t.Setenv("PUSH_IMAGE", "true")
+	t.Setenv("PLATFORMS", "linux/amd64,linux/arm64")
+	if _, stderr, code := run(t, "plugin", "--backend", "kaniko", "--executor", executor); code == 0 || !strings.Contains(stderr, "kaniko builds one platform per run") {
+		t.Errorf("plugin, two platforms: exit %d %s", code, stderr)
+	}
+	dir := testenv.CopyDir(t, "../../testdata/projects/published")
+	if _, stderr, code := run(t, "tar", "-f", filepath.Join(dir, "project.toml"), "--tag", "-bad", "--executor", executor, "-o", filepath.Join(dir, "out")); code != 1 || !strings.Contains(stderr, `tag "-bad" must be`) {
+		t.Errorf("tar, bad tag: exit %d %s", code, stderr)
+	}
+	if _, err := os.Stat(record); err == nil {
+		t.Error("an executor ran")
+	}
+}

@@ -75,6 +75,13 @@ func runTar(c *cli.Context) error {
 			tools = append(tools, t)
 		}
 	}
+	// Every image reference is checked before the first build: a bad tag
+	// must not surface after minutes of building.
+	for _, t := range tools {
+		if _, err := imageref.Parse(proj.ImageName(t, prof) + ":" + tag); err != nil {
+			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
+		}
+	}
 	dir, err := filepath.Abs(c.String("output"))
 	if err != nil {
 		return err
@@ -108,7 +115,7 @@ func runTar(c *cli.Context) error {
 			return cli.Exit(err.Error(), 1)
 		}
 		ref := b.Image + "@" + digest
-		if _, err := imageref.Split(ref); err != nil {
+		if _, err := imageref.Parse(ref); err != nil {
 			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
 		}
 		out.Builds = append(out.Builds, buildjson.Build{ImageName: name, Tag: ref})

@@ -2,10 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -92,5 +95,44 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
 		t.Errorf("files written to the current directory: %v", entries)
+	}
+}
+
+// TestSignalReachesTheEngine: SIGTERM or SIGINT to `cwlbuild test` is passed
+// on to the engine, which gets to stop (here it records the signal and
+// exits), and cwlbuild reports the interruption with exit 1.
+func TestSignalReachesTheEngine(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		dir := testenv.CopyDir(t, "../../testdata/projects/published")
+		engine := t.TempDir()
+		got := filepath.Join(engine, "got")
+		script := "#!/bin/sh\ntrap 'echo TERM > " + got + "; exit 143' TERM\ntrap 'echo INT > " + got + "; exit 130' INT\necho started > " + got + "\nwhile :; do sleep 0.05; done\n"
+		os.WriteFile(filepath.Join(engine, "cwltool"), []byte(script), 0o755)
+		cmd := exec.Command(bin, "test", "-f", filepath.Join(dir, "project.toml"), "--engine", "local")
+		cmd.Env = append(os.Environ(), "PATH="+engine+string(os.PathListSeparator)+os.Getenv("PATH"))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if data, _ := os.ReadFile(got); string(data) == "started\n" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the engine never started:\n%s", stderr.String())
+			}
+		}
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		data, _ := os.ReadFile(got)
+		name := map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGINT: "INT"}[sig]
+		if string(data) != name+"\n" {
+			t.Errorf("%v: the engine recorded %q", sig, data)
+		}
+		if err == nil || !strings.Contains(stderr.String(), "cwltool stopped: interrupted by "+sig.String()) {
+			t.Errorf("%v: exit %v\n%s", sig, err, stderr.String())
+		}
 	}
 }

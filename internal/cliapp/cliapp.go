@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -61,6 +63,18 @@ func Main(app *cli.App, fallback int) {
 type Interrupted struct{ Sig os.Signal }
 
 func (i Interrupted) Error() string { return "interrupted by " + i.Sig.String() }
+
+// ChildStopTimeout is how long a child process has, after the signal it was
+// passed on, to stop its own containers or pods before it is killed.
+var ChildStopTimeout = 30 * time.Second
+
+// PassSignals makes cmd (built with exec.CommandContext(ctx, ...)) receive
+// the signal that ends ctx instead of SIGKILL, and wait ChildStopTimeout for
+// it before killing it.
+func PassSignals(ctx context.Context, cmd *exec.Cmd) {
+	cmd.Cancel = func() error { return cmd.Process.Signal(Signal(ctx)) }
+	cmd.WaitDelay = ChildStopTimeout
+}
 
 // Signal is the signal that ended ctx, or SIGTERM when it ended otherwise:
 // what to pass on to a child process.

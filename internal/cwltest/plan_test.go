@@ -81,3 +81,40 @@ func TestPlanErrors(t *testing.T) {
 		t.Errorf("select by path: %v %v", cs, err)
 	}
 }
+
+// TestJobFilesNeverCollide: tests sharing one volume, with names that read
+// the same once made file-safe ("a b", "a_b", "a/b"), each get their own
+// params, stdout and stderr files.
+func TestJobFilesNeverCollide(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\nclass: CommandLineTool\n"), 0o644)
+	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"
+	for _, tool := range []string{"a.b", "a_b", "a-b"} {
+		toml += "[tools.\"" + tool + "\"]\ncontext = \".\"\npath = \"app.cwl\"\n"
+		for _, name := range []string{"a b", "a_b", "a/b"} {
+			toml += "[[tools.\"" + tool + "\".tests]]\nname = \"" + name + "\"\n[tools.\"" + tool + "\".tests.execution.paths]\nvolume = \"shared\"\n"
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+	p, err := builder.LoadProjectWith(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := Select(p, Selector{})
+	if err != nil || len(cases) != 9 {
+		t.Fatalf("%d cases, %v", len(cases), err)
+	}
+	seen := map[string]string{}
+	for _, c := range cases {
+		r, err := Plan(p, c, Options{Engine: EngineLocal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{r.Params, r.Stdout, r.Stderr} {
+			if other, dup := seen[f]; dup {
+				t.Errorf("%s and %s both write %s", other, c.ID, f)
+			}
+			seen[f] = c.ID
+		}
+	}
+}

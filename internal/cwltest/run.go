@@ -72,8 +72,7 @@ func execute(ctx context.Context, r *Run) error {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// On a signal the engine gets the same one and time to stop its own
 	// containers or pods; only then is it killed.
-	cmd.Cancel = func() error { return cmd.Process.Signal(cliapp.Signal(ctx)) }
-	cmd.WaitDelay = EngineStopTimeout
+	cliapp.PassSignals(ctx, cmd)
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s stopped: %v", r.Argv[0], context.Cause(ctx))
@@ -82,10 +81,6 @@ func execute(ctx context.Context, r *Run) error {
 	}
 	return nil
 }
-
-// EngineStopTimeout is how long an engine has to stop after the signal it
-// was passed on before it is killed.
-var EngineStopTimeout = 30 * time.Second
 
 // Tail returns the last n lines of the test's stderr (or of the engine log),
 // to show why a test failed.

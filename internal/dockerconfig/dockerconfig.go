@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -104,20 +105,39 @@ func Merge(old []byte, c Credential) ([]byte, error) {
 
 // WriteFile merges c into the config file at path and writes it with mode
 // 0600, atomically: a reader never sees half a file, and the credentials are
-// never readable by others, even for an instant.
-func WriteFile(path string, c Credential) error {
-	old, err := os.ReadFile(path)
+// never readable by others, even for an instant. It returns the file it
+// wrote: path, or, when path is a symlink, its target, which is written only
+// when it is a regular file this user owns (a link must not lead the
+// credentials, and a mode change, to somebody else's file).
+func WriteFile(path string, c Credential) (string, error) {
+	target := path
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return "", fmt.Errorf("%s is a symlink whose target cannot be resolved: %v", path, err)
+		}
+		rst, err := os.Stat(real)
+		if err != nil {
+			return "", err
+		}
+		sys, ok := rst.Sys().(*syscall.Stat_t)
+		if !rst.Mode().IsRegular() || !ok || int(sys.Uid) != os.Geteuid() {
+			return "", fmt.Errorf("%s is a symlink to %s, which is not a regular file of this user: refusing to write credentials there", path, real)
+		}
+		target = real
+	}
+	old, err := os.ReadFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return "", err
 	}
 	data, err := Merge(old, c)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return "", fmt.Errorf("%s: %v", target, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return "", err
 	}
-	return atomicfile.WriteMode(path, data, 0o600)
+	return target, atomicfile.WriteMode(target, data, 0o600)
 }
 
 // DefaultPath is where a login is written when no --output is given:
