@@ -191,8 +191,8 @@ func (p *Project) checkContext(t *Tool, key string) error {
 	if clean := filepath.Clean(filepath.FromSlash(t.Dockerfile)); !filepath.IsLocal(clean) {
 		return p.Errorf(key+".dockerfile", "tools.%s.dockerfile %q: outside the context %q; the Dockerfile must be inside it", t.Name, t.Dockerfile, t.Context)
 	}
-	if real, err := filepath.EvalSymlinks(df); err == nil {
-		if realCtx, err := filepath.EvalSymlinks(dir); err == nil && !within(realCtx, real) {
+	if real, err := p.evalSymlinks(df); err == nil {
+		if realCtx, err := p.evalSymlinks(dir); err == nil && !within(realCtx, real) {
 			return p.Errorf(key+".dockerfile", "tools.%s.dockerfile %q: a symlink to %s, outside the context %q", t.Name, t.Dockerfile, real, t.Context)
 		}
 	}
@@ -219,7 +219,7 @@ func (p *Project) checkInside(path, key string) error {
 	if filepath.IsAbs(clean) || !filepath.IsLocal(clean) && clean != "." {
 		return p.Errorf(key, "%s %q: outside the project directory (allow with --allow-outside-paths)", key, path)
 	}
-	if real, err := filepath.EvalSymlinks(p.Abs(path)); err == nil && !within(p.realDir(), real) {
+	if real, err := p.evalSymlinks(p.Abs(path)); err == nil && !within(p.realDir(), real) {
 		return p.Errorf(key, "%s %q: a symlink to %s, outside the project directory (allow with --allow-outside-paths)", key, path, real)
 	}
 	return nil
@@ -315,6 +315,9 @@ func (p *Project) checkCWLFile(ref, key string) error {
 type statResult struct {
 	info fs.FileInfo
 	err  error
+	real string // evalSymlinks' answer, once asked
+	rerr error
+	done bool
 }
 
 // stat is os.Stat remembered for the length of one validation: every tool of
@@ -327,8 +330,26 @@ func (p *Project) stat(path string) (fs.FileInfo, error) {
 	if p.stats == nil {
 		p.stats = map[string]statResult{}
 	}
-	p.stats[path] = statResult{info, err}
+	p.stats[path] = statResult{info: info, err: err}
 	return info, err
+}
+
+// evalSymlinks is filepath.EvalSymlinks remembered for the length of one
+// validation, like stat.
+func (p *Project) evalSymlinks(path string) (string, error) {
+	r := p.stats[path]
+	if !r.done {
+		r.real, r.rerr = filepath.EvalSymlinks(path)
+		r.done = true
+		if r.info == nil && r.err == nil {
+			r.info, r.err = os.Stat(path)
+		}
+		if p.stats == nil {
+			p.stats = map[string]statResult{}
+		}
+		p.stats[path] = r
+	}
+	return r.real, r.rerr
 }
 
 // SplitProcessRef splits "FILE#ID" into its file and id; the id is "" for a

@@ -3,6 +3,8 @@ package cwlpatch
 import (
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestFindProcesses(t *testing.T) {
@@ -55,5 +57,54 @@ func TestFindProcesses(t *testing.T) {
 				t.Errorf("class %q", p.Class)
 			}
 		})
+	}
+}
+
+// TestSameTree: the post-condition accepts a changed pin and an added entry
+// that holds one, and nothing else.
+func TestSameTree(t *testing.T) {
+	parse := func(s string) *yaml.Node {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(s), &n); err != nil {
+			t.Fatal(err)
+		}
+		return &n
+	}
+	// pinsOf marks every dockerPull value of new as a pin.
+	pinsOf := func(n *yaml.Node) map[*yaml.Node]bool {
+		pins := map[*yaml.Node]bool{}
+		var walk func(*yaml.Node)
+		walk = func(n *yaml.Node) {
+			for i, c := range n.Content {
+				if n.Kind == yaml.MappingNode && i%2 == 0 && c.Value == "dockerPull" {
+					pins[n.Content[i+1]] = true
+				}
+				walk(c)
+			}
+		}
+		walk(n)
+		return pins
+	}
+	old := "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\n"
+	tests := []struct {
+		name, now string
+		ok        bool
+	}{
+		{"pin changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", true},
+		{"entry with a pin added", "id: a\nrequirements: {DockerRequirement: {dockerPull: new}}\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\n", true},
+		{"list item with a pin added", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: new}, x, y]\nbaseCommand: echo\n", true},
+		{"another scalar changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: rm\n", false},
+		{"a key renamed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCmd: echo\n", false},
+		{"an entry added without a pin", "id: a\nextra: 1\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", false},
+		{"an entry dropped", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nbaseCommand: echo\n", false},
+		{"a list item changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, z]\nbaseCommand: echo\n", false},
+		{"kind changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: x\nbaseCommand: echo\n", false},
+	}
+	for _, tc := range tests {
+		now := parse(tc.now)
+		err := sameTree("f.cwl", parse(old), now, pinsOf(now))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
 	}
 }

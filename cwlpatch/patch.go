@@ -193,7 +193,7 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 	for _, d := range order {
 		res.Changes = append(res.Changes, &Change{File: d.File, Path: d.path, Old: d.Data, New: Apply(d.Data, byDoc[d])})
 	}
-	if err := verify(p, res, matches); err != nil {
+	if err := verify(p, res, matches, order); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -247,9 +247,11 @@ func shareSite(st site) string {
 }
 
 // verify is the post-condition of Plan: the planned contents, loaded again
-// as a package, must have every pinned process resolve to exactly its pin.
-// A failure is a bug in cwlpatch, reported before anything is written.
-func verify(p *builder.Project, res *Result, matches []Match) error {
+// as a package, must have every pinned process resolve to exactly its pin,
+// and every changed file must read, node for node, as it did, but for those
+// pins and the DockerRequirements added to hold them. A failure is a bug in
+// cwlpatch, reported before anything is written.
+func verify(p *builder.Project, res *Result, matches []Match, olds []*Document) error {
 	s := newSet(p)
 	s.overlay = map[string][]byte{}
 	for _, c := range res.Changes {
@@ -265,6 +267,7 @@ func verify(p *builder.Project, res *Result, matches []Match) error {
 		want[m.Tool] = m.Ref
 	}
 	var errs []error
+	pins := map[*yaml.Node]bool{}
 	for _, tg := range targets {
 		ref, ok := want[tg.tool]
 		if !ok {
@@ -278,6 +281,8 @@ func verify(p *builder.Project, res *Result, matches []Match) error {
 			for _, st := range sites {
 				if st.pull == nil || st.pull.Kind != yaml.ScalarNode || st.pull.Value != ref {
 					err = fmt.Errorf("%s:%d: %s does not read %s", st.doc.File, st.req.Line, proc.Name(), ref)
+				} else {
+					pins[st.pull] = true
 				}
 			}
 			if err != nil {
@@ -285,10 +290,82 @@ func verify(p *builder.Project, res *Result, matches []Match) error {
 			}
 		}
 	}
+	for _, old := range olds {
+		now, err := s.load(old.path, old.File, old.root != nil && old.byID == nil)
+		if err == nil {
+			err = sameTree(old.File, old.root, now.root, pins)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("cwlpatch: after editing, a pin does not read back (a bug; nothing was written):\n%v", joinErrors(errs))
 	}
 	return nil
+}
+
+// sameTree reports the first difference between a file's tree before and
+// after pinning, other than a scalar that is now a pin, or an entry added
+// to a mapping or a list that holds a pin (an injected DockerRequirement,
+// or the requirements key made for it).
+func sameTree(file string, old, now *yaml.Node, pins map[*yaml.Node]bool) error {
+	differs := func(what string) error {
+		return fmt.Errorf("%s:%d: %s changed, not only the pin", file, now.Line, what)
+	}
+	if old.Kind != now.Kind {
+		return differs("a node's kind")
+	}
+	switch old.Kind {
+	case yaml.ScalarNode:
+		if old.Value != now.Value && !pins[now] {
+			return differs(fmt.Sprintf("the value %q", old.Value))
+		}
+		return nil
+	case yaml.AliasNode:
+		if old.Value != now.Value {
+			return differs("an alias")
+		}
+		return nil
+	case yaml.DocumentNode, yaml.MappingNode, yaml.SequenceNode:
+	default:
+		return differs("a node")
+	}
+	step := 1
+	if old.Kind == yaml.MappingNode {
+		step = 2
+	}
+	i, j := 0, 0
+	for i < len(old.Content) || j < len(now.Content) {
+		if i < len(old.Content) && j < len(now.Content) && sameTree(file, old.Content[i], now.Content[j], pins) == nil &&
+			(step == 1 || sameTree(file, old.Content[i+1], now.Content[j+1], pins) == nil) {
+			i, j = i+step, j+step
+			continue
+		}
+		// An entry only in the new tree must be one cwlpatch added.
+		if j < len(now.Content) && holdsPin(now.Content[j:j+step], pins) && len(now.Content)-j > len(old.Content)-i {
+			j += step
+			continue
+		}
+		if i < len(old.Content) && j < len(now.Content) {
+			if err := sameTree(file, old.Content[i], now.Content[j], pins); err != nil {
+				return err
+			}
+			return sameTree(file, old.Content[i+step-1], now.Content[j+step-1], pins)
+		}
+		return differs("the number of entries")
+	}
+	return nil
+}
+
+// holdsPin reports whether nodes hold a pin: an added DockerRequirement.
+func holdsPin(nodes []*yaml.Node, pins map[*yaml.Node]bool) bool {
+	for _, n := range nodes {
+		if pins[n] || holdsPin(n.Content, pins) {
+			return true
+		}
+	}
+	return false
 }
 
 // Unpinned lists, one line each, every process of the given tools (all
