@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
@@ -218,15 +219,84 @@ func TestHookMode(t *testing.T) {
 // TestOneFileSpelledTwice: "app.cwl" and "./app.cwl" are the same file; both
 // tools' pins must land in it, not one overwriting the other.
 func TestOneFileSpelledTwice(t *testing.T) {
-	dir := setupCase(t, "order")
-	t.Chdir(dir)
-	data, _ := os.ReadFile("project.toml")
-	os.WriteFile("project.toml", []byte(strings.Replace(string(data), `path = "app.cwl#alpha"`, `path = "./app.cwl#alpha"`, 1)), 0o644)
-	if _, stderr, code := run(t, "", "build.json"); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	for name, spelling := range map[string]string{"dot": "./app.cwl", "dot-dot": "sub/../app.cwl", "symlink": "link.cwl"} {
+		t.Run(name, func(t *testing.T) {
+			dir := setupCase(t, "order")
+			t.Chdir(dir)
+			os.Mkdir("sub", 0o755)
+			os.Symlink("app.cwl", "link.cwl")
+			data, _ := os.ReadFile("project.toml")
+			os.WriteFile("project.toml", []byte(strings.Replace(string(data), `path = "app.cwl#alpha"`, `path = "`+spelling+`#alpha"`, 1)), 0o644)
+			if _, stderr, code := run(t, "", "build.json"); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			out, _ := os.ReadFile("app.cwl")
+			if n := strings.Count(string(out), "@sha256:"); n != 3 {
+				t.Errorf("%d pins in app.cwl, want 3:\n%s", n, out)
+			}
+			if st, err := os.Lstat("link.cwl"); err != nil || st.Mode()&os.ModeSymlink == 0 {
+				t.Error("the symlink was replaced")
+			}
+			// A second run changes nothing: every pin was kept.
+			if _, stderr, code := run(t, "", "build.json"); code != 0 || !strings.Contains(stderr, "0 of 3 tools pinned") {
+				t.Errorf("second run: exit %d: %s", code, stderr)
+			}
+		})
 	}
-	out, _ := os.ReadFile("app.cwl")
-	if n := strings.Count(string(out), "@sha256:"); n != 3 {
-		t.Errorf("%d pins in app.cwl, want 3:\n%s", n, out)
+}
+
+// TestSharedFileTwoPackages runs cwlpatch on two packages that share one
+// CWL file, both at once, many times: the lock on the CWL file keeps both
+// pins every time. The runs are checked to overlap in time, so the test
+// cannot pass by the runs happening one after the other.
+func TestSharedFileTwoPackages(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
+	dir := setupCase(t, "order")
+	shared := filepath.Join(dir, "app.cwl")
+	original, _ := os.ReadFile(shared)
+	var projects []string
+	for i, tool := range []string{"zeta", "alpha"} {
+		pkg := filepath.Join(dir, "pkg-"+tool)
+		os.Mkdir(pkg, 0o755)
+		toml := fmt.Sprintf("[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000/pkg\"\n[tools.%s]\ncontext = \".\"\npath = \"../app.cwl#%s\"\n", tool, tool)
+		os.WriteFile(filepath.Join(pkg, "project.toml"), []byte(toml), 0o644)
+		img := "localhost:5000/pkg/" + tool
+		os.WriteFile(filepath.Join(pkg, "build.json"), []byte(fmt.Sprintf(`{"builds":[{"imageName":%q,"tag":"%s:r@%s"}]}`, img, img, digest(200+i))), 0o644)
+		projects = append(projects, pkg)
+	}
+	overlapped := 0
+	for round := 0; round < 15; round++ {
+		os.WriteFile(shared, original, 0o644)
+		var wg sync.WaitGroup
+		starts, ends := make([]time.Time, 2), make([]time.Time, 2)
+		begin := make(chan struct{})
+		for i, pkg := range projects {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(bin, "-q", "--allow-outside-paths", "-f", filepath.Join(pkg, "project.toml"), filepath.Join(pkg, "build.json"))
+				<-begin
+				starts[i] = time.Now()
+				out, err := cmd.CombinedOutput()
+				ends[i] = time.Now()
+				if err != nil {
+					t.Errorf("%s: %v: %s", pkg, err, out)
+				}
+			}()
+		}
+		close(begin)
+		wg.Wait()
+		if starts[0].Before(ends[1]) && starts[1].Before(ends[0]) {
+			overlapped++
+		}
+		data, _ := os.ReadFile(shared)
+		for i, tool := range []string{"zeta", "alpha"} {
+			if !strings.Contains(string(data), "localhost:5000/pkg/"+tool+":r@"+digest(200+i)) {
+				t.Fatalf("round %d: the pin of %s was lost:\n%s", round, tool, data)
+			}
+		}
+	}
+	if overlapped < 10 {
+		t.Errorf("only %d of 15 rounds ran the two packages at the same time", overlapped)
 	}
 }
