@@ -84,7 +84,7 @@ func runGenerate(c *cli.Context) error {
 		fmt.Fprint(c.App.Writer, textdiff.Unified(old, data, out, out+" (generated)"))
 		return cli.Exit(fmt.Sprintf("%s is out of date: run `cwlbuild generate`", out), 1)
 	}
-	if err := atomicfile.Write(out, data, 0o644); err != nil {
+	if err := atomicfile.WriteContext(c.Context, out, data, 0o644); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d artifacts, default build %s, profiles cluster, local, ttl\n",

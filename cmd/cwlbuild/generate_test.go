@@ -172,5 +172,61 @@ func TestGenerateKillNine(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes over 10 kills: %v (a full run takes %v)", seen, full)
+	if seen["old"] == 0 {
+		t.Errorf("no kill landed before the write ended: %v", seen)
+	}
 	testenv.RequireNoLeftoversAfterRun(t, out, exec.Command(bin, "generate", "-f", pkg.Project))
+}
+
+// TestGenerateSignals sends SIGTERM or SIGINT to `cwlbuild generate` at
+// moments spread over a 5000-tool run: the config is entirely old (the run
+// stopped, exit 1) or entirely new, and no staged file is ever left, with
+// no later run to clean up.
+func TestGenerateSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (about 15 s): the full tier runs it")
+	}
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	pkg, err := synth.Write(t.TempDir(), 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(pkg.Dir, "skaffold-auto.yaml")
+	old := []byte("# an older config\n")
+	start := time.Now()
+	if msg, err := exec.Command(bin, "generate", "-f", pkg.Project).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	full := time.Since(start)
+	fresh, _ := os.ReadFile(out)
+	rng := rand.New(rand.NewSource(4))
+	seen := map[string]int{}
+	for i := 0; i < 20; i++ {
+		os.WriteFile(out, old, 0o644)
+		cmd := exec.Command(bin, "generate", "-f", pkg.Project)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int63n(int64(full) + 1)))
+		cmd.Process.Signal([]syscall.Signal{syscall.SIGTERM, syscall.SIGINT}[i%2])
+		err := cmd.Wait()
+		got, _ := os.ReadFile(out)
+		switch {
+		case string(got) == string(old) && err != nil && strings.Contains(stderr.String(), "was not replaced"):
+			seen["stopped, old"]++
+		case string(got) == string(fresh):
+			seen["new"]++
+		default:
+			t.Fatalf("signal %d: exit %v, skaffold-auto.yaml %d bytes:\n%s", i, err, len(got), stderr.String())
+		}
+		if left := testenv.StagedLeftovers(t, out); len(left) > 0 {
+			t.Fatalf("signal %d left %v", i, left)
+		}
+	}
+	t.Logf("outcomes over 20 signals: %v (a full run takes %v)", seen, full)
+	if seen["stopped, old"] == 0 {
+		t.Errorf("no signal stopped a run: %v", seen)
+	}
 }

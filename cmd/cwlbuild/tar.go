@@ -111,7 +111,7 @@ func runTar(c *cli.Context) error {
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
 		}
-		if err := atomicfile.Write(filepath.Join(dir, t.Name+".digest"), []byte(digest+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteContext(c.Context, filepath.Join(dir, t.Name+".digest"), []byte(digest+"\n"), 0o644); err != nil {
 			return cli.Exit(err.Error(), 1)
 		}
 		ref := b.Image + "@" + digest
@@ -129,7 +129,7 @@ func runTar(c *cli.Context) error {
 		return err
 	}
 	record := filepath.Join(dir, "build.json")
-	if err := atomicfile.Write(record, data, 0o644); err != nil {
+	if err := atomicfile.WriteContext(c.Context, record, data, 0o644); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: wrote %s (%d builds)\n", record, len(out.Builds))

@@ -157,6 +157,9 @@ func TestKillNine(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes over 20 kills: %v (a full run takes %v)", outcomes, full)
+	if outcomes["old"] == 0 {
+		t.Errorf("no kill landed before the write ended: %v", outcomes)
+	}
 	testenv.RequireNoLeftoversAfterRun(t, pkg.CWL, exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON))
 }
 

@@ -33,6 +33,20 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 	return s.Commit()
 }
 
+// WriteContext is Write that gives up, leaving path as it was, when ctx has
+// ended (a signal) by the time the new content is staged.
+func WriteContext(ctx context.Context, path string, data []byte, perm fs.FileMode) error {
+	s, err := Stage(path, data, perm)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		s.Abort()
+		return fmt.Errorf("interrupted: %s was not replaced: %w", path, context.Cause(ctx))
+	}
+	return s.Commit()
+}
+
 // WriteMode replaces path with data and gives it mode perm whatever mode an
 // existing file had (a 0400 file included): for files that must stay
 // private, the temporary file is created 0600 and never has wider
