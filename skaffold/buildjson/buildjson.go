@@ -1,7 +1,7 @@
 // Package buildjson reads and writes the build output Skaffold records with
 // `skaffold build -q` or `--file-output`: {"builds":[{"imageName","tag"}]}.
 // It is kept apart from package skaffold so that cwlpatch, which only reads
-// this file, does not link Skaffold's schema.
+// this file, links nothing of the config generator.
 package buildjson
 
 import (
