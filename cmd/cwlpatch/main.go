@@ -6,8 +6,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -17,7 +17,6 @@ import (
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/cliapp"
-	"github.com/eoap/cwlbuild/internal/filelock"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/textdiff"
@@ -105,95 +104,89 @@ func patch(c *cli.Context) error {
 	for _, w := range proj.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
-	// Runs on the same package, or on packages sharing a CWL file, take
-	// turns: each reads the files the previous one wrote, never a
-	// half-updated set. Files that do not exist are reported by the plan.
-	var lockable []string
-	for _, f := range append([]string{proj.File}, cwlpatch.Files(proj)...) {
-		if _, err := os.Stat(f); err == nil {
-			lockable = append(lockable, f)
-		}
-	}
-	unlock, err := filelock.LockAll(lockable)
-	if err != nil {
-		return exit1("%v", err)
-	}
-	defer unlock()
-	// A run killed while it renamed its files left a journal: finish it
-	// first, so that this run starts from every file new.
-	if n, err := atomicfile.Recover(cwlpatch.JournalPath(proj)); err != nil {
-		return exit1("%v", err)
-	} else if n > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "completed an interrupted run: %d staged file(s) renamed into place\n", n)
-	}
-
 	if len(args) == 0 && len(images) == 0 {
+		unlock, recovered, err := cwlpatch.Lock(proj)
+		if err != nil {
+			return exit1("%v", err)
+		}
+		defer unlock()
+		reportRecovered(c, recovered)
 		return checkPinned(c, proj, proj.OrderedTools())
 	}
-	var out *buildjson.Output
-	source := ""
-	if len(images) > 0 {
-		source = "--image"
-		out, err = resolveImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
-	} else {
-		source = args[0]
-		if source == "-" {
-			source = "<stdin>"
+	out, source, err := readBuilds(c, proj, args, images)
+	if err != nil {
+		return exit1("%v", err)
+	}
+	write := !c.Bool("dry-run") && !c.Bool("check")
+	oc, err := cwlpatch.Patch(c.Context, proj, out, cwlpatch.Options{Pin: mode, Write: write, Source: source})
+	if oc != nil {
+		reportRecovered(c, oc.Recovered)
+	}
+	if err != nil {
+		if errors.Is(err, atomicfile.ErrPartial) {
+			return exit1("%v\nrun cwlpatch again to finish", err)
 		}
-		out, err = buildjson.ReadFile(args[0], c.App.Reader)
-	}
-	if err != nil {
-		return exit1("%v", err)
-	}
-	matches, unbuilt, err := cwlpatch.MatchBuilds(proj, out, source, mode)
-	if err != nil {
-		return exit1("%v", err)
-	}
-	res, err := cwlpatch.Plan(proj, matches)
-	if err != nil {
 		return exit1("%v\nno file was changed", err)
 	}
-	for _, w := range res.Warnings {
+	for _, w := range oc.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
 	if !c.Bool("check") {
-		for _, o := range res.Overrides {
+		for _, o := range oc.Overrides {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", o)
 		}
 	}
 	if len(images) == 0 && !c.Bool("quiet") {
-		for _, t := range unbuilt {
+		for _, t := range oc.Unbuilt {
 			fmt.Fprintf(c.App.ErrWriter, "not built, left alone: tool %q\n", t.Name)
 		}
 	}
-	changed := res.Changed()
-	if c.Bool("dry-run") || c.Bool("check") {
-		for _, ch := range changed {
+	if !write {
+		for _, ch := range oc.Changed() {
 			fmt.Fprint(c.App.Writer, textdiff.Unified(ch.Old, ch.New, "a/"+ch.File, "b/"+ch.File))
 		}
 	}
-	if c.Bool("check") {
+	switch {
+	case c.Bool("check"):
+		if n := len(oc.Changed()); n > 0 {
+			return exit1("%d file(s) are not pinned to this build: run `cwlpatch %s`", n, source)
+		}
 		var tools []*builder.Tool
-		for _, m := range matches {
+		for _, m := range oc.Matches {
 			tools = append(tools, m.Tool)
 		}
-		if len(changed) > 0 {
-			return exit1("%d file(s) are not pinned to this build: run `cwlpatch %s`", len(changed), source)
-		}
 		return checkPinned(c, proj, tools)
-	}
-	if c.Bool("dry-run") {
-		report(c, res, "would pin")
+	case c.Bool("dry-run"):
+		report(c, oc.Result, "would pin")
 		return nil
 	}
-	if err := res.Write(c.Context, cwlpatch.JournalPath(proj)); err != nil {
-		return exit1("%v\nno file was changed", err)
-	}
-	report(c, res, "pinned")
+	report(c, oc.Result, "pinned")
 	if err := c.Context.Err(); err != nil {
 		return exit1("%v after the files were being replaced: finished, every file is pinned", context.Cause(c.Context))
 	}
 	return nil
+}
+
+// readBuilds reads the build output: BUILD_JSON (or - for stdin), or, in
+// hook mode, the --image references with their digests from the registry.
+// It returns the name to use for it in messages.
+func readBuilds(c *cli.Context, proj *builder.Project, args, images []string) (*buildjson.Output, string, error) {
+	if len(images) > 0 {
+		out, err := resolveImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
+		return out, "--image", err
+	}
+	source := args[0]
+	if source == "-" {
+		source = "<stdin>"
+	}
+	out, err := buildjson.ReadFile(args[0], c.App.Reader)
+	return out, source, err
+}
+
+func reportRecovered(c *cli.Context, n int) {
+	if n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "completed an interrupted run: %d staged file(s) renamed into place\n", n)
+	}
 }
 
 // report prints one line per tool and a summary.

@@ -333,11 +333,19 @@ func WriteAll(ctx context.Context, paths []string, contents [][]byte, perm fs.Fi
 		syncDir(dir)
 		removeStale(dir, p)
 	}
-	if journal != "" && len(errs) == 0 {
+	if len(errs) > 0 {
+		// The journal stays: the next run renames what is still staged.
+		return fmt.Errorf("%w: %w", ErrPartial, errors.Join(errs...))
+	}
+	if journal != "" {
 		os.Remove(journal)
 	}
-	return errors.Join(errs...)
+	return nil
 }
+
+// ErrPartial is wrapped by a WriteAll error from the rename phase: some
+// files were replaced and others not.
+var ErrPartial = errors.New("some files were replaced and others not")
 
 // stageWorkers is how many files WriteAll stages at once.
 const stageWorkers = 8

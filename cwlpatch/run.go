@@ -1,0 +1,83 @@
+package cwlpatch
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/filelock"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+// Options tune Patch.
+type Options struct {
+	Pin PinMode
+	// Write replaces the changed files; without it Patch only computes the
+	// result (--dry-run, --check).
+	Write bool
+	// Source names the build output in messages: "build.json", "<stdin>".
+	Source string
+}
+
+// Outcome is what Patch did, or would do.
+type Outcome struct {
+	*Result
+	Matches []Match
+	// Unbuilt are the tools the build output does not name: left alone.
+	Unbuilt []*builder.Tool
+	// Recovered counts the files a killed run had staged and this one
+	// renamed into place before starting (see Lock).
+	Recovered int
+}
+
+// Patch pins, in every process that runs it, each tool of p that out built:
+// it locks the package (Lock), matches builds to tools (MatchBuilds), plans
+// every edit and reads the result back (Plan), and, with opts.Write,
+// replaces the changed files all or none. ctx ending before the first rename
+// (a signal) leaves every file as it was; once the renames began they all
+// run, and the caller can tell from ctx.
+func Patch(ctx context.Context, p *builder.Project, out *buildjson.Output, opts Options) (*Outcome, error) {
+	unlock, recovered, err := Lock(p)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	oc := &Outcome{Recovered: recovered}
+	oc.Matches, oc.Unbuilt, err = MatchBuilds(p, out, opts.Source, opts.Pin)
+	if err != nil {
+		return oc, err
+	}
+	if oc.Result, err = Plan(p, oc.Matches); err != nil {
+		return oc, err
+	}
+	if opts.Write {
+		err = oc.Result.Write(ctx, JournalPath(p))
+	}
+	return oc, err
+}
+
+// Lock takes the locks a run on p holds until unlock: project.toml and every
+// CWL file it may rewrite, so that runs on one package, or on packages
+// sharing a CWL file, take turns and each reads what the previous one wrote.
+// Then it completes a run that was killed while renaming its files (see
+// atomicfile.Recover) and returns how many files that renamed.
+func Lock(p *builder.Project) (unlock func(), recovered int, err error) {
+	var paths []string
+	for _, f := range append([]string{p.File}, Files(p)...) {
+		if _, err := os.Stat(f); err == nil { // a missing file is the plan's error to report
+			paths = append(paths, f)
+		}
+	}
+	unlock, err = filelock.LockAll(paths)
+	if err != nil {
+		return nil, 0, err
+	}
+	recovered, err = atomicfile.Recover(JournalPath(p))
+	if err != nil {
+		unlock()
+		return nil, 0, fmt.Errorf("completing an interrupted run: %w", err)
+	}
+	return unlock, recovered, nil
+}
