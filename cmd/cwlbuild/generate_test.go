@@ -137,19 +137,8 @@ func TestCheckFindsMissingProcessID(t *testing.T) {
 // entirely the new one, and the next complete run removes the temporary
 // files the killed ones left.
 func TestGenerateKillNine(t *testing.T) {
-	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
-	pkg, err := synth.Write(t.TempDir(), 5000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(pkg.Dir, "skaffold-auto.yaml")
+	bin, pkg, out, fresh, full := generatedPackage(t)
 	old := []byte("# an older config\n")
-	start := time.Now()
-	if msg, err := exec.Command(bin, "generate", "-f", pkg.Project).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, msg)
-	}
-	full := time.Since(start)
-	fresh, _ := os.ReadFile(out)
 	rng := rand.New(rand.NewSource(2))
 	seen := map[string]int{}
 	for i := 0; i < 10; i++ {
@@ -178,6 +167,26 @@ func TestGenerateKillNine(t *testing.T) {
 	testenv.RequireNoLeftoversAfterRun(t, out, exec.Command(bin, "generate", "-f", pkg.Project))
 }
 
+// generatedPackage writes a 5000-tool package and generates its config
+// once: the cwlbuild binary, the package, the config's path and content, and
+// how long a full run takes.
+func generatedPackage(t *testing.T) (string, *synth.Package, string, []byte, time.Duration) {
+	t.Helper()
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	pkg, err := synth.Write(t.TempDir(), 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(pkg.Dir, "skaffold-auto.yaml")
+	start := time.Now()
+	if msg, err := exec.Command(bin, "generate", "-f", pkg.Project).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	full := time.Since(start)
+	fresh, _ := os.ReadFile(out)
+	return bin, pkg, out, fresh, full
+}
+
 // TestGenerateSignals sends SIGTERM or SIGINT to `cwlbuild generate` at
 // moments spread over a 5000-tool run: the config is entirely old (the run
 // stopped, exit 1) or entirely new, and no staged file is ever left, with
@@ -186,19 +195,8 @@ func TestGenerateSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow (about 15 s): the full tier runs it")
 	}
-	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
-	pkg, err := synth.Write(t.TempDir(), 5000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(pkg.Dir, "skaffold-auto.yaml")
+	bin, pkg, out, fresh, full := generatedPackage(t)
 	old := []byte("# an older config\n")
-	start := time.Now()
-	if msg, err := exec.Command(bin, "generate", "-f", pkg.Project).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, msg)
-	}
-	full := time.Since(start)
-	fresh, _ := os.ReadFile(out)
 	rng := rand.New(rand.NewSource(4))
 	seen := map[string]int{}
 	for i := 0; i < 20; i++ {

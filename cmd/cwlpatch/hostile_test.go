@@ -180,6 +180,33 @@ func waitForJournal(pkg *synth.Package, cmd *exec.Cmd, rng *rand.Rand, max time.
 	time.Sleep(time.Duration(rng.Int63n(int64(max) + 1)))
 }
 
+// splitPackage writes a package of 1500 single-process files and patches
+// it once: the cwlpatch binary, the package, a function putting every file
+// back as it was, and how long a full run takes.
+func splitPackage(t *testing.T) (string, *synth.Package, func(), time.Duration) {
+	t.Helper()
+	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
+	pkg, err := synth.WriteSplit(t.TempDir(), 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	originals := map[string][]byte{}
+	for _, tool := range pkg.Tools {
+		f := filepath.Join(pkg.Dir, "tools", tool+".cwl")
+		originals[f], _ = os.ReadFile(f)
+	}
+	reset := func() {
+		for f, data := range originals {
+			os.WriteFile(f, data, 0o644)
+		}
+	}
+	start := time.Now()
+	if out, err := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return bin, pkg, reset, time.Since(start)
+}
+
 // splitState counts, over a WriteSplit package, the tool files still old
 // and those pinned, and lists leftover temporary files and the journal.
 func splitState(t *testing.T, pkg *synth.Package) (old, pinned int, leftovers []string) {
@@ -213,26 +240,7 @@ func TestSignalsAllOrNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow (about 40 s): the full tier runs it")
 	}
-	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
-	pkg, err := synth.WriteSplit(t.TempDir(), 1500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	originals := map[string][]byte{}
-	for _, tool := range pkg.Tools {
-		f := filepath.Join(pkg.Dir, "tools", tool+".cwl")
-		originals[f], _ = os.ReadFile(f)
-	}
-	reset := func() {
-		for f, data := range originals {
-			os.WriteFile(f, data, 0o644)
-		}
-	}
-	start := time.Now()
-	if out, err := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	full := time.Since(start)
+	bin, pkg, reset, full := splitPackage(t)
 	rng := rand.New(rand.NewSource(2))
 	outcomes := map[string]int{}
 	for i := 0; i < 18; i++ {
@@ -292,27 +300,11 @@ func TestKillNineCompletedByNextRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow (about 40 s): the full tier runs it")
 	}
-	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
-	pkg, err := synth.WriteSplit(t.TempDir(), 1500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	originals := map[string][]byte{}
-	for _, tool := range pkg.Tools {
-		f := filepath.Join(pkg.Dir, "tools", tool+".cwl")
-		originals[f], _ = os.ReadFile(f)
-	}
-	start := time.Now()
-	if out, err := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	full := time.Since(start)
+	bin, pkg, reset, full := splitPackage(t)
 	rng := rand.New(rand.NewSource(3))
 	outcomes := map[string]int{}
 	for i := 0; i < 12; i++ {
-		for f, data := range originals {
-			os.WriteFile(f, data, 0o644)
-		}
+		reset()
 		cmd := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -34,10 +34,7 @@ func Write(dir string, n int) (*Package, error) {
 	for i := n - 1; i >= 0; i-- {
 		pkg.Tools = append(pkg.Tools, fmt.Sprintf("tool%05d", i))
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "context"), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "context", "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\n"), 0o644); err != nil {
+	if err := writeContext(dir); err != nil {
 		return nil, err
 	}
 	err := writeWith(pkg.Project, func(w *bufio.Writer) {
@@ -65,18 +62,7 @@ func Write(dir string, n int) (*Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = writeWith(pkg.BuildJSON, func(w *bufio.Writer) {
-		w.WriteString(`{"builds":[`)
-		for i, t := range pkg.Tools {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			img := Registry + "/" + t
-			fmt.Fprintf(w, `{"imageName":%q,"tag":"%s:v1@sha256:%064x"}`, img, img, i+1)
-		}
-		w.WriteString("]}\n")
-	})
-	if err != nil {
+	if err := writeBuildJSON(pkg); err != nil {
 		return nil, err
 	}
 	return pkg, nil
@@ -90,12 +76,10 @@ func WriteSplit(dir string, n int) (*Package, error) {
 	for i := 0; i < n; i++ {
 		pkg.Tools = append(pkg.Tools, fmt.Sprintf("tool%05d", i))
 	}
-	for _, d := range []string{"context", "tools"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(filepath.Join(dir, "tools"), 0o755); err != nil {
+		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "context", "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\n"), 0o644); err != nil {
+	if err := writeContext(dir); err != nil {
 		return nil, err
 	}
 	err := writeWith(pkg.Project, func(w *bufio.Writer) {
@@ -115,7 +99,24 @@ func WriteSplit(dir string, n int) (*Package, error) {
 			return nil, err
 		}
 	}
-	err = writeWith(pkg.BuildJSON, func(w *bufio.Writer) {
+	if err := writeBuildJSON(pkg); err != nil {
+		return nil, err
+	}
+	return pkg, nil
+}
+
+// writeContext writes the build context every synthetic tool shares.
+func writeContext(dir string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "context"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "context", "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\n"), 0o644)
+}
+
+// writeBuildJSON writes the build output Skaffold would record for the
+// package's tools, each with its own digest.
+func writeBuildJSON(pkg *Package) error {
+	return writeWith(pkg.BuildJSON, func(w *bufio.Writer) {
 		w.WriteString(`{"builds":[`)
 		for i, t := range pkg.Tools {
 			if i > 0 {
@@ -126,10 +127,6 @@ func WriteSplit(dir string, n int) (*Package, error) {
 		}
 		w.WriteString("]}\n")
 	})
-	if err != nil {
-		return nil, err
-	}
-	return pkg, nil
 }
 
 func writeWith(path string, fill func(*bufio.Writer)) error {
