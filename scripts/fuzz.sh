@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
-targets=(builder:FuzzParseProject skaffold/buildjson:FuzzParse skaffold:FuzzScalar cwlpatch:FuzzPinEdits)
+targets=(builder:FuzzParseProject skaffold/buildjson:FuzzParse cwlpatch:FuzzPinEdits)
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 status=0

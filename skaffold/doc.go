@@ -1,8 +1,8 @@
 // Package skaffold renders a build plan into a Skaffold configuration and
 // reads back the build output Skaffold writes (build.json).
 //
-// The configuration is the pinned Skaffold's schema (APIVersion), written by
-// a small YAML writer in the key order and quoting Skaffold's own schema
-// types encode to. The tests hold it to those types byte for byte; the
-// binary does not link them, since they bring the Kubernetes API with them.
+// The configuration is built as the pinned Skaffold's own schema types
+// (latest.SkaffoldConfig) and encoded the way those types encode themselves,
+// so the compiler checks every field name and a Skaffold upgrade is a
+// version bump plus golden diffs to review.
 package skaffold

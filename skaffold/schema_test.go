@@ -15,8 +15,8 @@ import (
 	"github.com/eoap/cwlbuild/builder"
 )
 
-// The generator writes YAML itself (see yaml.go); these tests hold it to
-// Skaffold's own schema types, which the binary no longer links.
+// The generator builds Skaffold's own schema types; these tests check that
+// what it writes is what Skaffold reads, and reads back the same.
 
 func TestAPIVersionIsSkaffolds(t *testing.T) {
 	if APIVersion != latest.Version {
@@ -39,41 +39,14 @@ func decodeSkaffold(t *testing.T, data []byte) *latest.SkaffoldConfig {
 
 // encodeSkaffold writes a config the way Skaffold's types encode it
 // (yaml.v3, two-space indent; the kaniko and cluster sections through their
-// own marshalers). Kubernetes types inside carry no yaml tags, so unset
-// pointers come out as "valuefrom: null"; those are dropped.
+// own marshalers), without our header.
 func encodeSkaffold(t *testing.T, cfg *latest.SkaffoldConfig) []byte {
 	t.Helper()
-	var doc yaml.Node
-	if err := doc.Encode(cfg); err != nil {
+	data, err := Marshal(cfg, "x")
+	if err != nil {
 		t.Fatal(err)
 	}
-	dropNulls(&doc)
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	if err := enc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func dropNulls(n *yaml.Node) {
-	if n.Kind == yaml.MappingNode {
-		kept := n.Content[:0]
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if v := n.Content[i+1]; v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-				continue
-			}
-			kept = append(kept, n.Content[i], n.Content[i+1])
-		}
-		n.Content = kept
-	}
-	for _, c := range n.Content {
-		dropNulls(c)
-	}
+	return withoutHeader(data)
 }
 
 // withoutHeader drops the generated-file comment line.
