@@ -114,7 +114,7 @@ func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
 	}
 	e, err := d.replaceScalar(st.pullKey, st.pull, image)
 	if err != nil {
-		return Edit{}, nil, fmt.Errorf("%v (%s)", err, p.Desc())
+		return Edit{}, nil, fmt.Errorf("%w (%s)", err, p.Desc())
 	}
 	e.Doc = d
 	return e, warnings, nil

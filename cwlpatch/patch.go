@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -150,7 +149,7 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 		for _, proc := range tg.procs {
 			edits, warnings, overrides, err := s.pinEdits(proc, m.Ref)
 			if err != nil {
-				s.errs = append(s.errs, fmt.Errorf("%v (tool %q)", err, m.Tool.Name))
+				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Name))
 				continue
 			}
 			if err := s.checkShared(proc, m, pinnedTo); err != nil {
@@ -260,7 +259,7 @@ func verify(p *builder.Project, res *Result, matches []Match, olds []*Document) 
 	s.loadAll()
 	targets := s.targets()
 	if len(s.errs) > 0 {
-		return fmt.Errorf("cwlpatch: the pinned files do not load again (a bug; nothing was written):\n%v", joinErrors(s.errs))
+		return fmt.Errorf("cwlpatch: the pinned files do not load again (a bug; nothing was written):\n%w", joinErrors(s.errs))
 	}
 	want := map[*builder.Tool]string{}
 	for _, m := range matches {
@@ -300,7 +299,7 @@ func verify(p *builder.Project, res *Result, matches []Match, olds []*Document) 
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("cwlpatch: after editing, a pin does not read back (a bug; nothing was written):\n%v", joinErrors(errs))
+		return fmt.Errorf("cwlpatch: after editing, a pin does not read back (a bug; nothing was written):\n%w", joinErrors(errs))
 	}
 	return nil
 }
@@ -424,14 +423,10 @@ func editsAreNoOps(data []byte, edits []Edit) bool {
 	return true
 }
 
-// joinErrors joins errors one per line, without errors.Join's wrapping
-// surprises for callers that only print them.
+// joinErrors is every problem of a run as one error, one per line; errors.As
+// and errors.Is see each of them (builder.Errors unwraps to the list).
 func joinErrors(errs []error) error {
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	return errors.New(strings.Join(msgs, "\n"))
+	return builder.Errors(append([]error(nil), errs...))
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats, since the caller

@@ -134,13 +134,13 @@ func (s *set) process(ref, key string) *Process {
 	doc, err := s.load(s.p.Abs(file), file, false)
 	if err != nil {
 		if err != errReported {
-			s.errs = append(s.errs, fmt.Errorf("%v (%s)", err, where))
+			s.errs = append(s.errs, fmt.Errorf("%w (%s)", err, where))
 		}
 		return nil
 	}
 	proc, err := doc.Find(id)
 	if err != nil {
-		s.errs = append(s.errs, fmt.Errorf("%v (%s)", err, where))
+		s.errs = append(s.errs, fmt.Errorf("%w (%s)", err, where))
 		return nil
 	}
 	return proc
@@ -159,7 +159,7 @@ func (s *set) loadAll() {
 		for i, ref := range t.Paths {
 			file, _ := builder.SplitProcessRef(ref)
 			if _, err := s.load(s.p.Abs(file), file, false); err != nil && err != errReported {
-				s.errs = append(s.errs, fmt.Errorf("%v (%s, %s:%d)", err, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
+				s.errs = append(s.errs, fmt.Errorf("%w (%s, %s:%d)", err, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
 			}
 		}
 	}
