@@ -153,37 +153,50 @@ func TestAnchorPackage(t *testing.T) {
 // last rename would drop the others' pins; serialized, every pin lands.
 func TestConcurrentRuns(t *testing.T) {
 	dir := setupCase(t, "order")
-	bin := filepath.Join(t.TempDir(), "cwlpatch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
+	original, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
 	tools := []string{"zeta", "alpha", "mid"}
 	for i, tool := range tools {
 		img := "localhost:5000/pkg/" + tool
 		build := fmt.Sprintf(`{"builds":[{"imageName":%q,"tag":"%s:r@%s"}]}`, img, img, digest(100+i))
 		os.WriteFile(filepath.Join(dir, tool+".json"), []byte(build), 0o644)
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for _, tool := range tools {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			cmd := exec.Command(bin, "-q", tool+".json")
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s: %v: %s", tool, err, out)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	data, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
-	for i, tool := range tools {
-		if !strings.Contains(string(data), "localhost:5000/pkg/"+tool+":r@"+digest(100+i)) {
-			t.Errorf("the pin of %s was lost:\n%s", tool, data)
+	overlapped := 0
+	for round := 0; round < 10; round++ {
+		os.WriteFile(filepath.Join(dir, "app.cwl"), original, 0o644)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		starts, ends := make([]time.Time, len(tools)), make([]time.Time, len(tools))
+		for i, tool := range tools {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(bin, "-q", tool+".json")
+				cmd.Dir = dir
+				<-start
+				starts[i] = time.Now()
+				out, err := cmd.CombinedOutput()
+				ends[i] = time.Now()
+				if err != nil {
+					t.Errorf("%s: %v: %s", tool, err, out)
+				}
+			}()
 		}
+		close(start)
+		wg.Wait()
+		// The runs overlapped when one started before another ended.
+		if starts[0].Before(ends[1]) && starts[1].Before(ends[0]) || starts[1].Before(ends[2]) && starts[2].Before(ends[1]) {
+			overlapped++
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
+		for i, tool := range tools {
+			if !strings.Contains(string(data), "localhost:5000/pkg/"+tool+":r@"+digest(100+i)) {
+				t.Fatalf("round %d: the pin of %s was lost:\n%s", round, tool, data)
+			}
+		}
+	}
+	if overlapped < 7 {
+		t.Errorf("only %d of 10 rounds ran at the same time: the test proves nothing", overlapped)
 	}
 }
 
