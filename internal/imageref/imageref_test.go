@@ -81,3 +81,27 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestTagBoundaries: every character class at the start and the end of a
+// tag, 128 characters and 129.
+func TestTagBoundaries(t *testing.T) {
+	good := []string{"_", "a", "Z", "0", "a.", "a-", "a_", "A.b-c_D9", strings.Repeat("t", 128), "_" + strings.Repeat(".", 127)}
+	bad := []string{".a", "-a", "a/b", "a b", "a+b", "a@b", "é", strings.Repeat("t", 129), "a\n"}
+	for _, tag := range good {
+		if _, err := Split("r/x:" + tag); err != nil {
+			t.Errorf("tag %q refused: %v", tag, err)
+		}
+	}
+	for _, tag := range bad {
+		if r, err := Split("r/x:" + tag); err == nil && r.Tag == tag {
+			t.Errorf("tag %q accepted", tag)
+		}
+	}
+	// A port is not a tag; a tag after a port is.
+	if r, err := Split("localhost:5000/x"); err != nil || r.Tag != "" || r.Repo != "localhost:5000/x" {
+		t.Errorf("port as tag: %+v %v", r, err)
+	}
+	if r, err := Split("localhost:5000/x:v1"); err != nil || r.Tag != "v1" {
+		t.Errorf("tag after a port: %+v %v", r, err)
+	}
+}

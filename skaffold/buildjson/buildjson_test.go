@@ -37,6 +37,40 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseEdges: keys before and after "builds" are skipped whatever their
+// values, a second "builds" is refused, and line numbers are right at the
+// first and last line and at a line's first byte.
+func TestParseEdges(t *testing.T) {
+	in := `{"before":{"a":[1,{"builds":[]}]},"builds":[{"imageName":"r/a","tag":"r/a:1@` + d1 + `"}],"after":"x"}`
+	out, err := Parse("b.json", []byte(in))
+	if err != nil || len(out.Builds) != 1 || out.Builds[0].ImageName != "r/a" || out.Builds[0].Line != 1 {
+		t.Errorf("keys around builds: %+v %v", out, err)
+	}
+	if _, err := Parse("b.json", []byte(`{"builds":[{"imageName":"a","tag":"a"}],`+"\n"+`"builds":[{"imageName":"b","tag":"b"}]}`)); err == nil || !strings.Contains(err.Error(), `b.json:2: "builds" appears twice`) {
+		t.Errorf("second builds: %v", err)
+	}
+	for _, tc := range []struct {
+		in   string
+		line int
+	}{
+		{`{"builds":[{"imageName":"a","tag":"a"}]}`, 1},
+		{"{\"builds\":[\n{\"imageName\":\"a\",\"tag\":\"a\"}]}", 2},
+		{"{\"builds\":[\n\n\n{\"imageName\":\"a\",\"tag\":\"a\"}\n]}", 4},
+		{"{\"builds\":[\r\n  {\"imageName\":\"a\",\"tag\":\"a\"}]}", 2},
+	} {
+		out, err := Parse("b.json", []byte(tc.in))
+		if err != nil || out.Builds[0].Line != tc.line {
+			t.Errorf("%q: line %d (%v), want %d", tc.in, out.Builds[0].Line, err, tc.line)
+		}
+	}
+	idx := newLineIndex([]byte("ab\ncd\n"))
+	for off, want := range map[int64]int{0: 1, 2: 1, 3: 2, 5: 2, 6: 3} {
+		if got := idx.line(off); got != want {
+			t.Errorf("line(%d) = %d, want %d", off, got, want)
+		}
+	}
+}
+
 // FuzzParse: any input is either a clean error or builds that all have an
 // image name and a tag, no image twice, and survive a Marshal round trip.
 func FuzzParse(f *testing.F) {
