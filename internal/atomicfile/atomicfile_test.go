@@ -94,9 +94,12 @@ func TestStaleTemporaryFilesRemoved(t *testing.T) {
 		fmt.Sprintf(".app.cwl.tmp-%d-123", dead.Process.Pid): false,
 		fmt.Sprintf(".app.cwl.tmp-%d-456", live):             true,
 		fmt.Sprintf(".app.cwl.tmp-%d-789", live):             false, // aged below
+		fmt.Sprintf(".app.cwl.tmp-%d-999", dead.Process.Pid): false, // a second: the sweep goes on
+		fmt.Sprintf(".app.cwl.tmp-%d-555", live):             true,  // aged just under the threshold
 		".app.cwl.tmp-notapid":                               true,
 		".other.cwl.tmp-1-1":                                 true,
 		"app.cwl.tmp-1-1":                                    true,
+		"99999-notes.txt":                                    true,
 	}
 	for name := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o600); err != nil {
@@ -107,6 +110,8 @@ func TestStaleTemporaryFilesRemoved(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(dir, fmt.Sprintf(".app.cwl.tmp-%d-789", live)), old, old); err != nil {
 		t.Fatal(err)
 	}
+	recent := time.Now().Add(-staleAge + time.Minute)
+	os.Chtimes(filepath.Join(dir, fmt.Sprintf(".app.cwl.tmp-%d-555", live)), recent, recent)
 	if err := Write(target, []byte("new"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -307,5 +312,23 @@ func TestRemoveStaged(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 || entries[0].Name() != "99999-notes.txt" {
 		t.Errorf("after RemoveStaged: %v", entries)
+	}
+}
+
+// TestCommitRenameError: an error from the final rename is returned, and
+// WriteAll reports it as a partial write.
+func TestCommitRenameError(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "app.cwl")
+	s, err := Stage(target, []byte("new"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(s.tmp) // the staged file vanished
+	if err := s.Commit(); err == nil {
+		t.Error("a failed rename was not reported")
+	}
+	if _, err := os.Stat(target); err == nil {
+		t.Error("the target appeared anyway")
 	}
 }
