@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,19 +50,10 @@ func runTests(c *cli.Context) error {
 	if engine == "" {
 		engine = proj.Build.Engine
 	}
-	cases, err := cwltest.Select(proj, cwltest.Selector{
-		Tools: c.StringSlice("tool"), Workflows: c.StringSlice("workflow"), Names: c.StringSlice("name"),
-	})
+	sel := cwltest.Selector{Tools: c.StringSlice("tool"), Workflows: c.StringSlice("workflow"), Names: c.StringSlice("name")}
+	runs, err := cwltest.PlanAll(proj, sel, cwltest.Options{Engine: engine, DryRun: c.Bool("dry-run")})
 	if err != nil {
 		return cli.Exit("cwlbuild test: "+err.Error(), 1)
-	}
-	var runs []*cwltest.Run
-	for _, tc := range cases {
-		r, err := cwltest.Plan(proj, tc, cwltest.Options{Engine: engine, DryRun: c.Bool("dry-run")})
-		if err != nil {
-			return cli.Exit("cwlbuild test: "+err.Error(), 1)
-		}
-		runs = append(runs, r)
 	}
 	if c.Bool("dry-run") {
 		for _, r := range runs {
@@ -72,38 +61,10 @@ func runTests(c *cli.Context) error {
 		}
 		return nil
 	}
-	var results []cwltest.Result
-	failed := 0
-	for i, r := range runs {
-		fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Case.Name(), r.Case.ID, r.Argv[0])
-		res := cwltest.Execute(c.Context, r)
-		results = append(results, res)
-		if res.Err != nil {
-			failed++
-			fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: FAILED after %s: %v\n", i+1, len(runs), r.Case.Name(), res.Duration.Round(time.Millisecond), res.Err)
-			if tail := r.Tail(15); tail != "" {
-				fmt.Fprintf(c.App.ErrWriter, "    last lines of %s:\n    %s\n", r.Stderr, strings.ReplaceAll(tail, "\n", "\n    "))
-			}
-			if !c.Bool("keep-going") {
-				break
-			}
-			continue
-		}
-		fmt.Fprintf(c.App.ErrWriter, "[%d/%d] %s: ok in %s, outputs in %s\n", i+1, len(runs), r.Case.Name(), res.Duration.Round(time.Millisecond), r.Outdir)
-	}
-	fmt.Fprintln(c.App.Writer, "\nSUMMARY")
-	for _, res := range results {
-		status := "ok"
-		if res.Err != nil {
-			status = "FAILED"
-		}
-		fmt.Fprintf(c.App.Writer, "%-7s %-32s %-22s %s\n", status, res.Run.Case.Name(), res.Run.Case.ID, res.Duration.Round(time.Millisecond))
-	}
-	for _, r := range runs[len(results):] {
-		fmt.Fprintf(c.App.Writer, "%-7s %-32s %-22s\n", "skipped", r.Case.Name(), r.Case.ID)
-	}
-	if failed > 0 {
-		return cli.Exit(fmt.Sprintf("%d of %d tests failed", failed, len(runs)), 1)
+	results, err := cwltest.RunAll(c.Context, runs, cwltest.RunOptions{KeepGoing: c.Bool("keep-going"), Progress: c.App.ErrWriter})
+	cwltest.WriteSummary(c.App.Writer, runs, results)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintf(c.App.Writer, "%d tests passed\n", len(results))
 	return nil

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 )
@@ -102,3 +104,85 @@ func (r *Run) Tail(n int) string {
 
 // ErrFailed is returned when at least one test failed.
 var ErrFailed = errors.New("tests failed")
+
+// RunOptions tune RunAll.
+type RunOptions struct {
+	// KeepGoing runs the remaining tests after a failure.
+	KeepGoing bool
+	// Progress receives one line as each test starts and ends, and the
+	// last lines of a failed test's log (nil: none).
+	Progress io.Writer
+}
+
+// PlanAll plans every selected case; the first error stops it.
+func PlanAll(p *builder.Project, sel Selector, opts Options) ([]*Run, error) {
+	cases, err := Select(p, sel)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]*Run, 0, len(cases))
+	for _, c := range cases {
+		r, err := Plan(p, c, opts)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+// RunAll executes the runs in order and returns a result for each one
+// that ran; without KeepGoing it stops after the first failure. It returns
+// ErrFailed when any test failed.
+func RunAll(ctx context.Context, runs []*Run, opts RunOptions) ([]Result, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	var results []Result
+	failed := 0
+	for i, r := range runs {
+		fmt.Fprintf(progress, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Case.Name(), r.Case.ID, r.Argv[0])
+		res := Execute(ctx, r)
+		results = append(results, res)
+		if res.Err == nil {
+			fmt.Fprintf(progress, "[%d/%d] %s: ok in %s, outputs in %s\n", i+1, len(runs), r.Case.Name(), res.Duration.Round(time.Millisecond), r.Outdir)
+			continue
+		}
+		failed++
+		fmt.Fprintf(progress, "[%d/%d] %s: FAILED after %s: %v\n", i+1, len(runs), r.Case.Name(), res.Duration.Round(time.Millisecond), res.Err)
+		if tail := r.Tail(15); tail != "" {
+			fmt.Fprintf(progress, "    last lines of %s:\n    %s\n", r.Stderr, strings.ReplaceAll(tail, "\n", "\n    "))
+		}
+		if !opts.KeepGoing || ctx.Err() != nil {
+			break
+		}
+	}
+	if failed > 0 {
+		return results, failures{failed, len(runs)}
+	}
+	return results, nil
+}
+
+// failures is RunAll's error: "2 of 5 tests failed", and errors.Is(err,
+// ErrFailed).
+type failures struct{ failed, total int }
+
+func (f failures) Error() string        { return fmt.Sprintf("%d of %d tests failed", f.failed, f.total) }
+func (f failures) Is(target error) bool { return target == ErrFailed }
+
+// WriteSummary prints one line per run: ok, FAILED, or skipped for those
+// after a failure that stopped the run.
+func WriteSummary(w io.Writer, runs []*Run, results []Result) {
+	fmt.Fprintln(w, "\nSUMMARY")
+	for _, res := range results {
+		status := "ok"
+		if res.Err != nil {
+			status = "FAILED"
+		}
+		fmt.Fprintf(w, "%-7s %-32s %-22s %s\n", status, res.Run.Case.Name(), res.Run.Case.ID, res.Duration.Round(time.Millisecond))
+	}
+	for _, r := range runs[len(results):] {
+		fmt.Fprintf(w, "%-7s %-32s %-22s\n", "skipped", r.Case.Name(), r.Case.ID)
+	}
+}
