@@ -81,37 +81,16 @@ func patch(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	images := c.StringSlice("image")
-	args := c.Args().Slice()
-	switch {
-	case len(args) > 1:
-		return cli.Exit("cwlpatch: one BUILD_JSON at a time (got "+strings.Join(args, " ")+")", 2)
-	case len(args) == 1 && len(images) > 0:
-		return cli.Exit("cwlpatch: give BUILD_JSON or --image, not both", 2)
-	case len(args) == 0 && len(images) == 0 && !c.Bool("check"):
-		return cli.Exit("cwlpatch: no BUILD_JSON: give the file `skaffold build -q --file-output` wrote, or - for stdin (see --help)", 2)
+	images, args := c.StringSlice("image"), c.Args().Slice()
+	if err := checkUsage(args, images, c.Bool("check")); err != nil {
+		return err
 	}
-	// cwlpatch reads project.toml and the CWL, never the build contexts: a
-	// CI job that patches after a build elsewhere may not have them.
-	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{
-		AllowOutsidePaths: c.Bool("allow-outside-paths"),
-		SkipContexts:      true,
-		SkipTests:         true,
-	})
+	proj, err := loadProject(c)
 	if err != nil {
 		return exit1("%v", err)
 	}
-	for _, w := range proj.Warnings {
-		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
-	}
 	if len(args) == 0 && len(images) == 0 {
-		unlock, recovered, err := cwlpatch.Lock(proj)
-		if err != nil {
-			return exit1("%v", err)
-		}
-		defer unlock()
-		reportRecovered(c, recovered)
-		return checkPinned(c, proj, proj.OrderedTools())
+		return checkAll(c, proj)
 	}
 	out, source, err := readBuilds(c, proj, args, images)
 	if err != nil {
@@ -122,12 +101,65 @@ func patch(c *cli.Context) error {
 	if oc != nil {
 		reportRecovered(c, oc.Recovered)
 	}
-	if err != nil {
-		if errors.Is(err, atomicfile.ErrPartial) {
-			return exit1("%v\nrun cwlpatch again to finish", err)
-		}
+	if errors.Is(err, atomicfile.ErrPartial) {
+		return exit1("%v\nrun cwlpatch again to finish", err)
+	} else if err != nil {
 		return exit1("%v\nno file was changed", err)
 	}
+	warn(c, oc, len(images) == 0)
+	if !write {
+		for _, ch := range oc.Changed() {
+			fmt.Fprint(c.App.Writer, textdiff.Unified(ch.Old, ch.New, "a/"+ch.File, "b/"+ch.File))
+		}
+	}
+	return finish(c, proj, oc, source)
+}
+
+// checkUsage refuses the argument combinations that mean nothing (exit 2).
+func checkUsage(args, images []string, check bool) error {
+	switch {
+	case len(args) > 1:
+		return cli.Exit("cwlpatch: one BUILD_JSON at a time (got "+strings.Join(args, " ")+")", 2)
+	case len(args) == 1 && len(images) > 0:
+		return cli.Exit("cwlpatch: give BUILD_JSON or --image, not both", 2)
+	case len(args) == 0 && len(images) == 0 && !check:
+		return cli.Exit("cwlpatch: no BUILD_JSON: give the file `skaffold build -q --file-output` wrote, or - for stdin (see --help)", 2)
+	}
+	return nil
+}
+
+// loadProject loads project.toml for what cwlpatch reads: the CWL, never the
+// build contexts (a CI job that patches after a build elsewhere may not
+// have them), and prints its warnings.
+func loadProject(c *cli.Context) (*builder.Project, error) {
+	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{
+		AllowOutsidePaths: c.Bool("allow-outside-paths"),
+		SkipContexts:      true,
+		SkipTests:         true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range proj.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+	}
+	return proj, nil
+}
+
+// checkAll is --check without a build output: every process of every tool
+// must run a digest-pinned image.
+func checkAll(c *cli.Context, proj *builder.Project) error {
+	unlock, recovered, err := cwlpatch.Lock(proj)
+	if err != nil {
+		return exit1("%v", err)
+	}
+	defer unlock()
+	reportRecovered(c, recovered)
+	return checkPinned(c, proj, proj.OrderedTools())
+}
+
+// warn prints what may defeat a pin, and the tools left alone.
+func warn(c *cli.Context, oc *cwlpatch.Outcome, unbuilt bool) {
 	for _, w := range oc.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
@@ -136,16 +168,16 @@ func patch(c *cli.Context) error {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", o)
 		}
 	}
-	if len(images) == 0 && !c.Bool("quiet") {
+	if unbuilt && !c.Bool("quiet") {
 		for _, t := range oc.Unbuilt {
 			fmt.Fprintf(c.App.ErrWriter, "not built, left alone: tool %q\n", t.Name)
 		}
 	}
-	if !write {
-		for _, ch := range oc.Changed() {
-			fmt.Fprint(c.App.Writer, textdiff.Unified(ch.Old, ch.New, "a/"+ch.File, "b/"+ch.File))
-		}
-	}
+}
+
+// finish reports the outcome: under --check, every copy of every built tool
+// must already be pinned to this build.
+func finish(c *cli.Context, proj *builder.Project, oc *cwlpatch.Outcome, source string) error {
 	switch {
 	case c.Bool("check"):
 		if n := len(oc.Changed()); n > 0 {
