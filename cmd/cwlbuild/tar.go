@@ -1,16 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
-	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
@@ -50,79 +49,31 @@ func runTar(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	prof := proj.DefaultProfile()
-	if s := c.String("profile"); s != "" {
-		prof = builder.Profile(s)
-		if !validProfile(prof) {
-			return cli.Exit(fmt.Sprintf("cwlbuild tar: --profile %q: want cluster, local or ttl", s), 2)
-		}
-	}
-	tag := c.String("tag")
-	if tag == "" {
-		tag = proj.Project.Version
-	}
-	if tag == "" {
-		tag = "latest"
-	}
-	tools := proj.OrderedTools()
-	if names := c.StringSlice("tool"); len(names) > 0 {
-		tools = nil
-		for _, n := range names {
-			t, ok := proj.Tools[n]
-			if !ok {
-				return cli.Exit(fmt.Sprintf("cwlbuild tar: %s has no tool %q (tools: %s)", proj.File, n, strings.Join(proj.ToolOrder, ", ")), 1)
-			}
-			tools = append(tools, t)
-		}
-	}
-	// Every image reference is checked before the first build: a bad tag
-	// must not surface after minutes of building.
-	for _, t := range tools {
-		if _, err := imageref.Parse(proj.ImageName(t, prof) + ":" + tag); err != nil {
-			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
-		}
-	}
 	dir, err := filepath.Abs(c.String("output"))
 	if err != nil {
 		return err
 	}
-	if !c.Bool("dry-run") {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-	}
-	out := &buildjson.Output{}
-	for _, t := range tools {
-		name := proj.ImageName(t, prof)
-		b := proj.ImageBuildFor(t, name+":"+tag, "")
-		b.Tarball = filepath.Join(dir, t.Name+".tar")
-		cmds, err := b.Commands(builder.BackendKaniko, c.String("executor"))
-		if err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-		fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: building %s as %s\n", t.Name, b.Image)
-		if err := runCommands(c, cmds, "tool "+t.Name, c.Bool("dry-run")); err != nil {
-			return err
-		}
-		if c.Bool("dry-run") {
-			continue
-		}
-		digest, err := builder.ArchiveDigest(b.Tarball)
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
-		}
-		if err := atomicfile.WriteContext(c.Context, filepath.Join(dir, t.Name+".digest"), []byte(digest+"\n"), 0o644); err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-		ref := b.Image + "@" + digest
-		if _, err := imageref.Parse(ref); err != nil {
-			return cli.Exit(fmt.Sprintf("cwlbuild tar: tool %s: %v", t.Name, err), 1)
-		}
-		out.Builds = append(out.Builds, buildjson.Build{ImageName: name, Tag: ref})
-		fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: %s -> %s\n", b.Tarball, ref)
+	tarballs, err := builder.BuildTarballs(c.Context, proj, builder.TarballOptions{
+		Profile: builder.Profile(c.String("profile")), Tag: c.String("tag"), Tools: c.StringSlice("tool"),
+		Dir: dir, Executor: c.String("executor"), DryRun: c.Bool("dry-run"),
+		Progress: prefixed{c.App.ErrWriter, "cwlbuild tar: "},
+		Run: func(ctx context.Context, cmd builder.Command) error {
+			if c.Bool("dry-run") {
+				_, err := fmt.Fprintln(c.App.Writer, cmd.String())
+				return err
+			}
+			return runStreaming(ctx, cmd, c.App.Writer, c.App.ErrWriter)
+		},
+	})
+	if err != nil {
+		return cli.Exit("cwlbuild tar: "+err.Error(), 1)
 	}
 	if c.Bool("dry-run") {
 		return nil
+	}
+	out := &buildjson.Output{}
+	for _, tb := range tarballs {
+		out.Builds = append(out.Builds, buildjson.Build{ImageName: tb.ImageName, Tag: tb.Ref})
 	}
 	data, err := buildjson.Marshal(out)
 	if err != nil {
@@ -136,11 +87,16 @@ func runTar(c *cli.Context) error {
 	return nil
 }
 
-func validProfile(p builder.Profile) bool {
-	for _, q := range builder.Profiles {
-		if p == q {
-			return true
-		}
+// prefixed writes each line with a prefix: progress lines that say which
+// command printed them.
+type prefixed struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixed) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix); err != nil {
+		return 0, err
 	}
-	return false
+	return p.w.Write(b)
 }
