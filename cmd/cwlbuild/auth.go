@@ -52,30 +52,8 @@ const maxSecret = 1 << 20
 
 func runAuth(c *cli.Context) error {
 	cred := dockerconfig.Credential{Registry: c.String("registry"), Username: c.String("username")}
-	switch {
-	case c.Bool("password-stdin") && c.Bool("token-stdin"):
-		return cli.Exit("cwlbuild auth: --password-stdin or --token-stdin, not both", 2)
-	case c.Bool("password-stdin"), c.Bool("token-stdin"):
-		data, err := io.ReadAll(io.LimitReader(c.App.Reader, maxSecret+1))
-		if err != nil {
-			return cli.Exit("cwlbuild auth: reading stdin: "+err.Error(), 1)
-		}
-		if len(data) > maxSecret {
-			return cli.Exit(fmt.Sprintf("cwlbuild auth: stdin holds more than %d bytes: not a password or token (nothing written)", maxSecret), 1)
-		}
-		// One line ending goes, "\n" or "\r\n"; a lone "\r" is part of
-		// the secret.
-		s, ok := strings.CutSuffix(string(data), "\r\n")
-		if !ok {
-			s = strings.TrimSuffix(s, "\n")
-		}
-		if c.Bool("token-stdin") {
-			cred.IdentityToken = s
-		} else {
-			cred.Password = s
-		}
-	default:
-		cred.Password = os.Getenv("CI_REGISTRY_PASSWORD")
+	if err := readSecret(c, &cred); err != nil {
+		return err
 	}
 	if err := cred.Validate(); err != nil {
 		return cli.Exit("cwlbuild auth: "+err.Error(), 2)
@@ -104,5 +82,36 @@ func runAuth(c *cli.Context) error {
 		where = fmt.Sprintf("%s (the target of the symlink %s)", written, path)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "cwlbuild auth: credentials for %s written to %s (mode 0600)\n", dockerconfig.Key(cred.Registry), where)
+	return nil
+}
+
+// readSecret fills the password or identity token of cred: from stdin with
+// --password-stdin or --token-stdin, else from CI_REGISTRY_PASSWORD.
+func readSecret(c *cli.Context, cred *dockerconfig.Credential) error {
+	switch {
+	case c.Bool("password-stdin") && c.Bool("token-stdin"):
+		return cli.Exit("cwlbuild auth: --password-stdin or --token-stdin, not both", 2)
+	case c.Bool("password-stdin"), c.Bool("token-stdin"):
+		data, err := io.ReadAll(io.LimitReader(c.App.Reader, maxSecret+1))
+		if err != nil {
+			return cli.Exit("cwlbuild auth: reading stdin: "+err.Error(), 1)
+		}
+		if len(data) > maxSecret {
+			return cli.Exit(fmt.Sprintf("cwlbuild auth: stdin holds more than %d bytes: not a password or token (nothing written)", maxSecret), 1)
+		}
+		// One line ending goes, "\n" or "\r\n"; a lone "\r" is part of
+		// the secret.
+		s, ok := strings.CutSuffix(string(data), "\r\n")
+		if !ok {
+			s = strings.TrimSuffix(s, "\n")
+		}
+		if c.Bool("token-stdin") {
+			cred.IdentityToken = s
+		} else {
+			cred.Password = s
+		}
+	default:
+		cred.Password = os.Getenv("CI_REGISTRY_PASSWORD")
+	}
 	return nil
 }

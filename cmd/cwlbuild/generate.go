@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold"
@@ -46,17 +47,9 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	out := c.String("output")
-	if out == "" {
-		out = filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile)
-	}
-	baseDir := proj.Dir
-	if out != "-" {
-		abs, err := filepath.Abs(out)
-		if err != nil {
-			return err
-		}
-		baseDir = filepath.Dir(abs)
+	out, baseDir, err := outputPaths(proj, c.String("output"))
+	if err != nil {
+		return err
 	}
 	data, warnings, err := skaffold.Generate(proj, skaffold.Options{
 		BaseDir:       baseDir,
@@ -73,16 +66,7 @@ func runGenerate(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("check") {
-		old, err := os.ReadFile(out)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return cli.Exit(err.Error(), 1)
-		}
-		if bytes.Equal(old, data) {
-			fmt.Fprintf(c.App.Writer, "%s is up to date\n", out)
-			return nil
-		}
-		fmt.Fprint(c.App.Writer, textdiff.Unified(old, data, out, out+" (generated)"))
-		return cli.Exit(fmt.Sprintf("%s is out of date: run `cwlbuild generate`", out), 1)
+		return checkGenerated(c, out, data)
 	}
 	if err := atomicfile.WriteContext(c.Context, out, data, 0o644); err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -90,4 +74,36 @@ func runGenerate(c *cli.Context) error {
 	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d artifacts, default build %s, profiles cluster, local, ttl\n",
 		out, len(proj.ToolOrder), proj.DefaultProfile())
 	return nil
+}
+
+// checkGenerated is --check: the file on disk must be exactly what generate
+// would write; otherwise the diff and exit 1.
+func checkGenerated(c *cli.Context, out string, data []byte) error {
+	old, err := os.ReadFile(out)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return cli.Exit(err.Error(), 1)
+	}
+	if bytes.Equal(old, data) {
+		fmt.Fprintf(c.App.Writer, "%s is up to date\n", out)
+		return nil
+	}
+	fmt.Fprint(c.App.Writer, textdiff.Unified(old, data, out, out+" (generated)"))
+	return cli.Exit(fmt.Sprintf("%s is out of date: run `cwlbuild generate`", out), 1)
+}
+
+// outputPaths is the file generate writes (skaffold-auto.yaml beside
+// project.toml unless -o says otherwise; "-" is stdout) and the directory
+// Skaffold will resolve the artifact contexts against.
+func outputPaths(proj *builder.Project, out string) (string, string, error) {
+	if out == "" {
+		out = filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile)
+	}
+	if out == "-" {
+		return out, proj.Dir, nil
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", "", err
+	}
+	return out, filepath.Dir(abs), nil
 }

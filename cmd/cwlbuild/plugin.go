@@ -66,34 +66,9 @@ kaniko, buildah and podman builds have no Docker daemon in which Skaffold could 
 the image: it reads the digest from the registry. Build with "skaffold build --push"
 or set build.local.push: true (cwlbuild generate does, unless [build.local] push = false).`, 2)
 	}
-	ctxDir, err := filepath.Abs(c.String("context"))
+	b, backend, err := pluginBuild(c, image)
 	if err != nil {
 		return err
-	}
-	var b *builder.ImageBuild
-	backend := c.String("backend")
-	tool := c.String("tool")
-	if tool != "" && c.String("file") == "" {
-		return cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
-	}
-	if f := c.String("file"); f != "" {
-		proj, err := loadProject(c, f, buildChecks)
-		if err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-		t, ok := proj.Tools[tool]
-		if !ok {
-			return cli.Exit(fmt.Sprintf("cwlbuild plugin: %s has no tool %q (tools: %s)", proj.File, tool, strings.Join(proj.ToolOrder, ", ")), 1)
-		}
-		b = proj.ImageBuildFor(t, image, ctxDir)
-		if backend == "" && (proj.Build.Local.Runtime == builder.BackendBuildah || proj.Build.Local.Runtime == builder.BackendPodman) {
-			backend = proj.Build.Local.Runtime
-		}
-	} else {
-		b = &builder.ImageBuild{Image: image, Context: ctxDir, Dockerfile: "Dockerfile"}
-	}
-	if backend == "" {
-		backend = builder.BackendKaniko
 	}
 	if p := c.String("platforms"); p != "" {
 		b.Platforms = strings.Split(p, ",")
@@ -104,10 +79,43 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 		return cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 	}
 	label := image
-	if tool != "" {
+	if tool := c.String("tool"); tool != "" {
 		label = "tool " + tool + " (" + image + ")"
 	}
 	return runCommands(c, cmds, label, c.Bool("dry-run"))
+}
+
+// pluginBuild is the build of image the flags describe: a tool's, with its
+// options from project.toml, or a bare context with its Dockerfile; and the
+// backend to run it with.
+func pluginBuild(c *cli.Context, image string) (*builder.ImageBuild, string, error) {
+	ctxDir, err := filepath.Abs(c.String("context"))
+	if err != nil {
+		return nil, "", err
+	}
+	backend, tool, file := c.String("backend"), c.String("tool"), c.String("file")
+	if tool != "" && file == "" {
+		return nil, "", cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
+	}
+	b := &builder.ImageBuild{Image: image, Context: ctxDir, Dockerfile: "Dockerfile"}
+	if file != "" {
+		proj, err := loadProject(c, file, buildChecks)
+		if err != nil {
+			return nil, "", cli.Exit(err.Error(), 1)
+		}
+		t, ok := proj.Tools[tool]
+		if !ok {
+			return nil, "", cli.Exit(fmt.Sprintf("cwlbuild plugin: %s has no tool %q (tools: %s)", proj.File, tool, strings.Join(proj.ToolOrder, ", ")), 1)
+		}
+		b = proj.ImageBuildFor(t, image, ctxDir)
+		if backend == "" && (proj.Build.Local.Runtime == builder.BackendBuildah || proj.Build.Local.Runtime == builder.BackendPodman) {
+			backend = proj.Build.Local.Runtime
+		}
+	}
+	if backend == "" {
+		backend = builder.BackendKaniko
+	}
+	return b, backend, nil
 }
 
 // runCommands runs each command in turn, its output streaming through. On a

@@ -71,6 +71,12 @@ func runTar(c *cli.Context) error {
 	if c.Bool("dry-run") {
 		return nil
 	}
+	return writeRecord(c, dir, tarballs)
+}
+
+// writeRecord writes DIR/build.json, the build output cwlpatch reads, for
+// the tarballs built.
+func writeRecord(c *cli.Context, dir string, tarballs []builder.Tarball) error {
 	out := &buildjson.Output{}
 	for _, tb := range tarballs {
 		out.Builds = append(out.Builds, buildjson.Build{ImageName: tb.ImageName, Tag: tb.Ref})
