@@ -39,7 +39,7 @@ type Outcome struct {
 // (a signal) leaves every file as it was; once the renames began they all
 // run, and the caller can tell from ctx.
 func Patch(ctx context.Context, p *builder.Project, out *buildjson.Output, opts Options) (*Outcome, error) {
-	unlock, recovered, err := Lock(p)
+	unlock, recovered, err := Lock(p, opts.Write)
 	if err != nil {
 		return nil, err
 	}
@@ -61,9 +61,10 @@ func Patch(ctx context.Context, p *builder.Project, out *buildjson.Output, opts 
 // Lock takes the locks a run on p holds until unlock: project.toml and every
 // CWL file it may rewrite, so that runs on one package, or on packages
 // sharing a CWL file, take turns and each reads what the previous one wrote.
-// Then it completes a run that was killed while renaming its files (see
-// atomicfile.Recover) and returns how many files that renamed.
-func Lock(p *builder.Project) (unlock func(), recovered int, err error) {
+// Then, with complete, it finishes a run that was killed while renaming its
+// files (see atomicfile.Recover) and returns how many files that renamed;
+// without it (a run that must write nothing) such a run is an error.
+func Lock(p *builder.Project, complete bool) (unlock func(), recovered int, err error) {
 	var paths []string
 	for _, f := range append([]string{p.File}, Files(p)...) {
 		if _, err := os.Stat(f); err == nil { // a missing file is the plan's error to report
@@ -73,6 +74,13 @@ func Lock(p *builder.Project) (unlock func(), recovered int, err error) {
 	unlock, err = filelock.LockAll(paths)
 	if err != nil {
 		return nil, 0, err
+	}
+	if !complete {
+		if _, err := os.Stat(JournalPath(p)); err == nil {
+			unlock()
+			return nil, 0, fmt.Errorf("%s: a cwlpatch run was killed while replacing files, which are now part old and part new: run cwlpatch BUILD_JSON (without --dry-run or --check) to finish it", JournalPath(p))
+		}
+		return unlock, 0, nil
 	}
 	recovered, err = atomicfile.Recover(JournalPath(p))
 	if err != nil {

@@ -345,3 +345,27 @@ func TestKillNineCompletedByNextRun(t *testing.T) {
 		t.Errorf("too few kills landed among the renames: %v", outcomes)
 	}
 }
+
+// TestReadOnlyModesLeaveAJournal: --dry-run and --check never complete a
+// killed run's renames (they write nothing); they say what to run instead.
+func TestReadOnlyModesLeaveAJournal(t *testing.T) {
+	dir := setupCase(t, "order")
+	t.Chdir(dir)
+	journal := filepath.Join(dir, ".cwlpatch-journal")
+	os.WriteFile(journal, []byte(`{"renames":[]}`), 0o644)
+	for _, args := range [][]string{{"--dry-run", "build.json"}, {"--check", "build.json"}, {"--check"}} {
+		_, stderr, code := run(t, "", args...)
+		if code != 1 || !strings.Contains(stderr, "was killed while replacing files") {
+			t.Errorf("%v: exit %d\n%s", args, code, stderr)
+		}
+		if _, err := os.Stat(journal); err != nil {
+			t.Errorf("%v removed the journal", args)
+		}
+	}
+	if _, stderr, code := run(t, "", "build.json"); code != 0 {
+		t.Fatalf("a writing run: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(journal); err == nil {
+		t.Error("a writing run left the journal")
+	}
+}

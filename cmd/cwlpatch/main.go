@@ -149,7 +149,7 @@ func loadProject(c *cli.Context) (*builder.Project, error) {
 // checkAll is --check without a build output: every process of every tool
 // must run a digest-pinned image.
 func checkAll(c *cli.Context, proj *builder.Project) error {
-	unlock, recovered, err := cwlpatch.Lock(proj)
+	unlock, recovered, err := cwlpatch.Lock(proj, false)
 	if err != nil {
 		return exit1("%v", err)
 	}
