@@ -60,6 +60,7 @@ type Project struct {
 	pos          *positions
 	opts         LoadOptions
 	stats        map[string]statResult // during validate only
+	reals        map[string]realResult // during validate only
 	realDirCache string
 }
 

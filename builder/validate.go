@@ -14,7 +14,7 @@ import (
 // validate checks what the decoder cannot: values, files on disk, image
 // names. It collects every problem so one run shows them all.
 func (p *Project) validate() error {
-	defer func() { p.stats = nil }()
+	defer func() { p.stats, p.reals = nil, nil }()
 	var errs Errors
 	add := func(err error) {
 		if err != nil {
@@ -68,12 +68,8 @@ func (p *Project) validate() error {
 		add(err)
 		t.Paths = paths
 		for i, ref := range paths {
-			field := key + ".path"
-			if _, list := t.RawPath.([]any); list {
-				field = fmt.Sprintf("%s.%d", field, i)
-			}
 			if !p.opts.SkipCWL {
-				add(p.checkCWLFile(ref, field))
+				add(p.checkCWLFile(ref, t.PathKey(i)))
 			}
 		}
 		for _, prof := range Profiles {
@@ -138,6 +134,15 @@ func (p *Project) validate() error {
 		return errs
 	}
 	return nil
+}
+
+// PathKey is the project.toml key of a tool's i-th path, as errors name it:
+// "tools.crop.path", or "tools.rio.path.1" when path is a list.
+func (t *Tool) PathKey(i int) string {
+	if _, list := t.RawPath.([]any); list {
+		return fmt.Sprintf("tools.%s.path.%d", t.Name, i)
+	}
+	return "tools." + t.Name + ".path"
 }
 
 // toolPaths reads tools.NAME.path, one "FILE#ID" or a list of them, with an
@@ -315,9 +320,11 @@ func (p *Project) checkCWLFile(ref, key string) error {
 type statResult struct {
 	info fs.FileInfo
 	err  error
-	real string // evalSymlinks' answer, once asked
-	rerr error
-	done bool
+}
+
+type realResult struct {
+	path string
+	err  error
 }
 
 // stat is os.Stat remembered for the length of one validation: every tool of
@@ -337,19 +344,15 @@ func (p *Project) stat(path string) (fs.FileInfo, error) {
 // evalSymlinks is filepath.EvalSymlinks remembered for the length of one
 // validation, like stat.
 func (p *Project) evalSymlinks(path string) (string, error) {
-	r := p.stats[path]
-	if !r.done {
-		r.real, r.rerr = filepath.EvalSymlinks(path)
-		r.done = true
-		if r.info == nil && r.err == nil {
-			r.info, r.err = os.Stat(path)
-		}
-		if p.stats == nil {
-			p.stats = map[string]statResult{}
-		}
-		p.stats[path] = r
+	if r, ok := p.reals[path]; ok {
+		return r.path, r.err
 	}
-	return r.real, r.rerr
+	real, err := filepath.EvalSymlinks(path)
+	if p.reals == nil {
+		p.reals = map[string]realResult{}
+	}
+	p.reals[path] = realResult{real, err}
+	return real, err
 }
 
 // SplitProcessRef splits "FILE#ID" into its file and id; the id is "" for a

@@ -159,7 +159,7 @@ func (s *set) loadAll() {
 		for i, ref := range t.Paths {
 			file, _ := builder.SplitProcessRef(ref)
 			if _, err := s.load(s.p.Abs(file), file, false); err != nil && err != errReported {
-				s.errs = append(s.errs, fmt.Errorf("%w (%s, %s:%d)", err, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
+				s.errs = append(s.errs, fmt.Errorf("%w (%s, %s:%d)", err, t.PathKey(i), s.p.File, s.p.Line(t.PathKey(i))))
 			}
 		}
 	}
@@ -185,14 +185,6 @@ func (s *set) workflowDocs() []*Document {
 		}
 	}
 	return s.wfDocs
-}
-
-// pathKey is the project.toml key of a tool's i-th path.
-func pathKey(t *builder.Tool, i int) string {
-	if _, list := t.RawPath.([]any); list {
-		return fmt.Sprintf("tools.%s.path.%d", t.Name, i)
-	}
-	return "tools." + t.Name + ".path"
 }
 
 // target is a tool and every process that runs its image: those its paths
@@ -224,13 +216,13 @@ func (s *set) targets() []target {
 		}
 		var ids []string
 		for i, ref := range t.Paths {
-			proc := s.process(ref, pathKey(t, i))
+			proc := s.process(ref, t.PathKey(i))
 			if proc == nil {
 				continue
 			}
 			if proc.Class != "CommandLineTool" {
 				s.errs = append(s.errs, fmt.Errorf("%s:%d: %s names %s, a %s: name the CommandLineTool that runs tool %q's image (%s, %s:%d)",
-					proc.Doc.File, proc.Node.Line, pathKey(t, i), proc.Desc(), proc.Class, t.Name, pathKey(t, i), s.p.File, s.p.Line(pathKey(t, i))))
+					proc.Doc.File, proc.Node.Line, t.PathKey(i), proc.Desc(), proc.Class, t.Name, t.PathKey(i), s.p.File, s.p.Line(t.PathKey(i))))
 				continue
 			}
 			claim(proc)
