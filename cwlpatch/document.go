@@ -83,10 +83,8 @@ func (p *Process) Desc() string {
 
 // ParseDocument parses CWL in YAML or JSON and indexes its processes.
 func ParseDocument(file string, data []byte) (*Document, error) {
-	d := &Document{File: file, Data: data, Newline: newlineOf(data)}
-	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	d.JSON = len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
-	if err := d.parse(); err != nil {
+	d, err := newDocument(file, data)
+	if err != nil {
 		return nil, err
 	}
 	if d.root.Kind != yaml.MappingNode {
@@ -115,6 +113,22 @@ func ParseDocument(file string, data []byte) (*Document, error) {
 	}
 	return d, nil
 }
+
+// newDocument parses data as a YAML or JSON file, noting its line endings
+// and whether it is JSON (what is added to it must be JSON too).
+func newDocument(file string, data []byte) (*Document, error) {
+	d := &Document{File: file, Data: data, Newline: newlineOf(data)}
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	d.JSON = len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+	if err := d.parse(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// isFragment reports a document parsed as an imported piece, not a CWL
+// file: it holds no processes.
+func (d *Document) isFragment() bool { return d.byID == nil }
 
 // parse reads Data as YAML (JSON is YAML, but for the "\/" escape) into
 // root, and indexes line starts for position arithmetic.

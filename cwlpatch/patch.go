@@ -290,7 +290,7 @@ func verify(p *builder.Project, res *Result, matches []Match, olds []*Document) 
 		}
 	}
 	for _, old := range olds {
-		now, err := s.load(old.path, old.File, old.root != nil && old.byID == nil)
+		now, err := s.load(old.path, old.File, old.isFragment())
 		if err == nil {
 			err = sameTree(old.File, old.root, now.root, pins)
 		}

@@ -2,8 +2,6 @@ package cwlpatch
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -92,7 +90,7 @@ func (d *Document) follow(n *yaml.Node) (resolved, error) {
 		return resolved{d, n, ""}, nil
 	}
 	if d.imports == nil {
-		d.imports = loadImport
+		d.imports = singleSet(d).importer
 	}
 	imp, err := d.imports(d, ref)
 	if err != nil {
@@ -101,31 +99,10 @@ func (d *Document) follow(n *yaml.Node) (resolved, error) {
 	return resolved{imp, imp.root, fmt.Sprintf("%s, imported at %s:%d", imp.File, d.File, n.Line)}, nil
 }
 
-// loadImport reads an imported file relative to the importing one, for a
-// document parsed on its own (the project's set of documents shares one
-// loader so that each file is one Document).
-func loadImport(from *Document, ref string) (*Document, error) {
-	if strings.Contains(ref, "://") {
-		return nil, fmt.Errorf("only local files can be followed")
-	}
-	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(ref))
-	data, err := readCWL(name)
-	if err != nil {
-		return nil, unwrapPathError(err)
-	}
-	return parseFragment(name, data)
-}
-
 // parseFragment parses a file that is not a process: an imported
 // requirement, or list of them.
 func parseFragment(file string, data []byte) (*Document, error) {
-	d := &Document{File: file, Data: data, Newline: newlineOf(data)}
-	trimmed := strings.TrimLeft(string(data[:min(len(data), 64)]), " \t\r\n\ufeff")
-	d.JSON = strings.HasPrefix(trimmed, "{") || strings.HasPrefix(trimmed, "[")
-	if err := d.parse(); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return newDocument(file, data)
 }
 
 // site is one DockerRequirement that applies to a process: where it is

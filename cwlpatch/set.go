@@ -1,6 +1,7 @@
 package cwlpatch
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -64,10 +65,14 @@ func newSet(p *builder.Project) *set {
 	return &set{p: p, docs: map[fileID]*Document{}}
 }
 
-// singleSet is the set of one document parsed on its own.
+// singleSet is the set of one document parsed on its own; its $imports are
+// read relative to its File.
 func singleSet(d *Document) *set {
 	s := newSet(nil)
 	s.docs[fileID{path: d.File}] = d
+	if d.imports == nil {
+		d.imports = s.importer
+	}
 	return s
 }
 
@@ -87,7 +92,7 @@ func (s *set) load(path, name string, fragment bool) (*Document, error) {
 	if !ok {
 		data, err = readCWL(path)
 		if err != nil {
-			err = fmt.Errorf("%s: %v", name, unwrapPathError(err))
+			err = readError{name, unwrapPathError(err)}
 		}
 	}
 	var d *Document
@@ -108,6 +113,15 @@ func (s *set) load(path, name string, fragment bool) (*Document, error) {
 	return d, nil
 }
 
+// readError is a file that could not be read, named as messages call it.
+type readError struct {
+	name string
+	err  error
+}
+
+func (e readError) Error() string { return e.name + ": " + e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
+
 // errReported stands for a load error already reported once.
 var errReported = fmt.Errorf("reported")
 
@@ -118,10 +132,18 @@ func (s *set) importer(from *Document, ref string) (*Document, error) {
 		return nil, fmt.Errorf("only local files can be followed")
 	}
 	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(ref))
-	path := filepath.Join(filepath.Dir(from.path), filepath.FromSlash(ref))
+	base := from.path
+	if base == "" { // parsed from bytes: File is all there is
+		base = from.File
+	}
+	path := filepath.Join(filepath.Dir(base), filepath.FromSlash(ref))
 	d, err := s.load(path, name, true)
-	if err == errReported {
+	var re readError
+	switch {
+	case err == errReported:
 		return nil, fmt.Errorf("cannot be read")
+	case errors.As(err, &re):
+		return nil, re.err // the caller names the file
 	}
 	return d, err
 }
@@ -298,7 +320,7 @@ func (s *set) resolveRun(from *Document, ref string) *Process {
 			return nil
 		}
 	}
-	if d.root == nil || d.byID == nil {
+	if d.root == nil || d.isFragment() {
 		return nil
 	}
 	p, err := d.Find(id)
