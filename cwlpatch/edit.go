@@ -43,20 +43,22 @@ func Apply(data []byte, edits []Edit) []byte {
 // is none, a DockerRequirement is added to requirements in the form the
 // document uses. Warnings name what may still defeat the pin.
 func (d *Document) PinEdits(p *Process, image string) ([]Edit, []string, error) {
-	edits, warnings, overrides, err := singleSet(d).pinEdits(p, image)
+	s := singleSet(d)
+	sites, err := processSites(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	edits, warnings, overrides, err := s.pinEdits(p, sites, image)
 	for _, o := range overrides {
 		warnings = append(warnings, o.String())
 	}
 	return edits, warnings, err
 }
 
-// pinEdits is PinEdits within a set of documents; overrides are returned on
-// their own, since --check treats them as errors.
-func (s *set) pinEdits(p *Process, image string) ([]Edit, []string, []override, error) {
-	sites, err := processSites(p)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// pinEdits is PinEdits within a set of documents, given the process's
+// DockerRequirements (processSites); overrides are returned on their own,
+// since --check treats them as errors.
+func (s *set) pinEdits(p *Process, sites []site, image string) ([]Edit, []string, []override, error) {
 	var edits []Edit
 	var warnings []string
 	for _, st := range sites {

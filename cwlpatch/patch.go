@@ -147,12 +147,17 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 			continue
 		}
 		for _, proc := range tg.procs {
-			edits, warnings, overrides, err := s.pinEdits(proc, m.Ref)
+			sites, err := processSites(proc)
 			if err != nil {
 				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Name))
 				continue
 			}
-			if err := s.checkShared(proc, m, pinnedTo); err != nil {
+			edits, warnings, overrides, err := s.pinEdits(proc, sites, m.Ref)
+			if err != nil {
+				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Name))
+				continue
+			}
+			if err := s.checkShared(proc, sites, m, pinnedTo); err != nil {
 				s.errs = append(s.errs, err)
 				continue
 			}
@@ -161,9 +166,6 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 				res.Overrides = append(res.Overrides, o.String())
 			}
 			for _, e := range edits {
-				if e.Doc == nil {
-					e.Doc = proc.Doc
-				}
 				k := editKey{e.Doc, e.Offset}
 				if seen[k] {
 					continue // one scalar shared by several processes
@@ -206,11 +208,7 @@ type editKey struct {
 // checkShared refuses to edit a dockerPull that another process or step
 // also resolves to, unless that one is pinned to the same image: editing
 // the anchored scalar (or the imported file) changes it for every alias.
-func (s *set) checkShared(proc *Process, m Match, pinnedTo map[*Process]Match) error {
-	sites, err := processSites(proc)
-	if err != nil {
-		return err
-	}
+func (s *set) checkShared(proc *Process, sites []site, m Match, pinnedTo map[*Process]Match) error {
 	for _, st := range sites {
 		if st.pull == nil {
 			continue
