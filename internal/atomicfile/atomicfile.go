@@ -26,11 +26,7 @@ import (
 // could not write in place, or one with other hard links (which a rename
 // would split from it), is refused.
 func Write(path string, data []byte, perm fs.FileMode) error {
-	s, err := Stage(path, data, perm)
-	if err != nil {
-		return err
-	}
-	return s.Commit()
+	return WriteContext(context.Background(), path, data, perm)
 }
 
 // WriteContext is Write that gives up, leaving path as it was, when ctx has
@@ -274,53 +270,38 @@ func WriteAll(ctx context.Context, paths []string, contents [][]byte, perm fs.Fi
 			}
 		}()
 	}
-	var stageErr error
+	stopped := false
 	for i := range paths {
 		if ctx.Err() != nil {
-			stageErr = fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx))
+			stopped = true
 			break
 		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	if stageErr == nil {
-		stageErr = errors.Join(errs...)
+	err := errors.Join(errs...)
+	if stopped || err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx))
 	}
-	if stageErr == nil && ctx.Err() != nil {
-		stageErr = fmt.Errorf("interrupted before any file was replaced: %w", context.Cause(ctx))
+	if err == nil && journal != "" {
+		err = writeJournal(journal, staged)
 	}
-	if stageErr != nil {
+	if err != nil {
 		for _, s := range staged {
 			if s != nil {
 				s.Abort()
 			}
 		}
-		return stageErr
-	}
-	if journal != "" {
-		var j journalFile
-		for _, s := range staged {
-			j.Renames = append(j.Renames, journalEntry{Tmp: s.tmp, Target: s.Path})
-		}
-		data, err := json.Marshal(j)
-		if err == nil {
-			err = Write(journal, data, 0o644)
-		}
-		if err != nil {
-			for _, s := range staged {
-				s.Abort()
-			}
-			return fmt.Errorf("journal %s: %w", journal, err)
-		}
+		return err
 	}
 	// Rename everything, then sync each directory once and sweep it once
 	// for stale files: per file, both would cost a pass over the directory.
-	errs = errs[:0]
+	var failed []error
 	prefixes := map[string]map[string]bool{}
 	for _, s := range staged {
 		if err := s.rename(); err != nil {
-			errs = append(errs, err)
+			failed = append(failed, err)
 			continue
 		}
 		dir := filepath.Dir(s.Path)
@@ -333,12 +314,29 @@ func WriteAll(ctx context.Context, paths []string, contents [][]byte, perm fs.Fi
 		syncDir(dir)
 		removeStale(dir, p)
 	}
-	if len(errs) > 0 {
+	if len(failed) > 0 {
 		// The journal stays: the next run renames what is still staged.
-		return fmt.Errorf("%w: %w", ErrPartial, errors.Join(errs...))
+		return fmt.Errorf("%w: %w", ErrPartial, errors.Join(failed...))
 	}
 	if journal != "" {
 		os.Remove(journal)
+	}
+	return nil
+}
+
+// writeJournal records, before the first rename, every staged file and its
+// target (see Recover).
+func writeJournal(journal string, staged []*Staged) error {
+	var j journalFile
+	for _, s := range staged {
+		j.Renames = append(j.Renames, journalEntry{Tmp: s.tmp, Target: s.Path})
+	}
+	data, err := json.Marshal(j)
+	if err == nil {
+		err = Write(journal, data, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", journal, err)
 	}
 	return nil
 }
