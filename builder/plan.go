@@ -1,8 +1,11 @@
 package builder
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/eoap/cwlbuild/internal/backend"
 )
 
 // Profile names a build target. Every generated Skaffold config has all three
@@ -18,43 +21,368 @@ const (
 // Profiles lists the profiles in the order they are rendered.
 var Profiles = []Profile{ProfileCluster, ProfileLocal, ProfileTTL}
 
-// Plan is what to build: one Artifact per tool, in file order.
-type Plan struct {
-	Project   *Project
-	Artifacts []*Artifact
+// ParseProfile accepts a profile's name.
+func ParseProfile(s string) (Profile, error) {
+	for _, p := range Profiles {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("profile %q: want cluster, local or ttl", s)
 }
 
-// Artifact is one tool's image build.
+// Engine is [build] engine: where images are built by default.
+type Engine string
+
+const (
+	// EngineCluster builds in Kubernetes, with Skaffold's Kaniko pods.
+	EngineCluster Engine = "cluster"
+	// EngineLocal builds on this machine with [build.local] runtime.
+	EngineLocal Engine = "local"
+)
+
+// Runtime is [build.local] runtime: what builds images on this machine.
+type Runtime string
+
+const (
+	// RuntimeDocker is Skaffold's own docker builder (a Docker API).
+	RuntimeDocker Runtime = "docker"
+	// The others run `cwlbuild plugin --backend RUNTIME` as Skaffold's
+	// custom builder; kaniko is for CI jobs inside the executor image.
+	RuntimePodman  Runtime = "podman"
+	RuntimeBuildah Runtime = "buildah"
+	RuntimeKaniko  Runtime = "kaniko"
+)
+
+// Backend is the `cwlbuild plugin` backend a runtime builds with, and false
+// for docker, which Skaffold drives itself.
+func (r Runtime) Backend() (backend.Name, bool) {
+	switch r {
+	case RuntimePodman, RuntimeBuildah, RuntimeKaniko:
+		return backend.Name(r), true
+	}
+	return "", false
+}
+
+// PinMode says how cwlpatch writes a built image into dockerPull.
+type PinMode string
+
+const (
+	// PinTagDigest writes repo:tag@sha256:..., the tag kept for people and
+	// the digest for engines; a "latest" tag says nothing and is dropped.
+	PinTagDigest PinMode = "tag+digest"
+	// PinDigest writes repo@sha256:....
+	PinDigest PinMode = "digest"
+)
+
+// ParsePinMode accepts the values of --pin.
+func ParsePinMode(s string) (PinMode, error) {
+	switch PinMode(s) {
+	case PinTagDigest, PinDigest:
+		return PinMode(s), nil
+	}
+	return "", fmt.Errorf("--pin %q: want %q or %q", s, PinTagDigest, PinDigest)
+}
+
+// Plan is a project resolved once: every default applied, every name typed,
+// every path absolute. The Skaffold renderer, the backends, cwlpatch and the
+// test runner read it and nothing else of project.toml, so a default or a
+// naming rule lives in one place.
+type Plan struct {
+	Name        string
+	Version     string
+	Description string
+	// File is project.toml as the user named it (errors name it); Dir is
+	// its absolute directory.
+	File string
+	Dir  string
+
+	Engine  Engine
+	Runtime Runtime
+	// Registries is each profile's registry (host and optional path, no
+	// trailing '/'); "" when the profile has none.
+	Registries map[Profile]string
+	Local      LocalPlan
+	Cluster    ClusterPlan
+	Kaniko     KanikoPlan
+	// TTLDuration is how long the ttl registry keeps an image: its tag.
+	TTLDuration string
+	// Pin is how cwlpatch writes pins; commands may override it.
+	Pin PinMode
+
+	Artifacts []*Artifact
+	Workflows []*WorkflowRef
+	// Warnings are problems that did not stop the load.
+	Warnings []error
+
+	project *Project
+}
+
+// LocalPlan is how builds on this machine run.
+type LocalPlan struct {
+	// Push sends each image to its registry: cwlpatch needs the digest a
+	// registry reports.
+	Push bool
+	// Concurrency is how many images Skaffold builds at once (0: all); nil
+	// keeps Skaffold's own default.
+	Concurrency *int
+}
+
+// ClusterPlan is where and how Kaniko pods run.
+type ClusterPlan struct {
+	Namespace      string
+	ServiceAccount string
+	// Secret is a kubernetes.io/dockerconfigjson secret in Namespace that
+	// the pods mount to push; "" for none.
+	Secret      string
+	Concurrency int
+	Timeout     string
+	Resources   *Resources
+}
+
+// KanikoPlan is how Kaniko builds, in the cluster and in
+// `cwlbuild plugin --backend kaniko` alike.
+type KanikoPlan struct {
+	// Image is the executor image of the cluster's pods.
+	Image   string
+	Options backend.KanikoOptions
+	// Insecure lists registries reached over plain HTTP (besides the
+	// loopback ones, always).
+	Insecure []string
+}
+
+// Artifact is one tool's image build and the processes that run the image.
 type Artifact struct {
 	Tool string
+	// Key is the tool's table in project.toml ("tools.crop"), for errors.
+	Key string
 	// Context is the absolute build context directory.
 	Context string
 	// Dockerfile is relative to Context, slash-separated.
 	Dockerfile string
 	Target     string
 	BuildArgs  map[string]string
-	// Images is the image name (no tag) under each profile's registry.
+	// Images is the image name (no tag) under each profile.
 	Images map[Profile]string
+	// Processes are the CWL processes its path names; cwlpatch pins them
+	// and their copies in every workflow.
+	Processes []ProcessRef
+	Tests     []*Test
 }
 
-// NewPlan derives the build plan of a loaded project.
+// ProcessRef is one "FILE#ID" of a tool's path.
+type ProcessRef struct {
+	// Ref is as project.toml writes it; File is its file part as written
+	// (messages name it) and Path that file made absolute.
+	Ref  string
+	File string
+	Path string
+	// ID is the part after '#', "" for a file that is the process.
+	ID string
+	// Key is where project.toml writes it ("tools.crop.path",
+	// "tools.crop.path.1").
+	Key string
+}
+
+// WorkflowRef is one [[workflows]] entry: its path ("workflows.0.path"),
+// and its tests.
+type WorkflowRef struct {
+	ProcessRef
+	Tests []*Test
+}
+
+// Load reads, validates and resolves project.toml in one step.
+func Load(file string, opts LoadOptions) (*Plan, error) {
+	p, err := LoadProjectWith(file, opts)
+	if err != nil {
+		return nil, err
+	}
+	return NewPlan(p), nil
+}
+
+// NewPlan resolves a validated project.
 func NewPlan(p *Project) *Plan {
-	plan := &Plan{Project: p}
+	b := &p.Build
+	plan := &Plan{
+		Name:        p.Project.Name,
+		Version:     p.Project.Version,
+		Description: p.Project.Description,
+		File:        p.File,
+		Dir:         p.Dir,
+		Engine:      b.Engine,
+		Runtime:     b.Local.Runtime,
+		Registries:  map[Profile]string{},
+		Cluster: ClusterPlan{
+			Namespace:      b.Cluster.Namespace,
+			ServiceAccount: b.Cluster.ServiceAccount,
+			Secret:         b.Cluster.Secret,
+			Timeout:        b.Kaniko.Timeout,
+			Resources:      b.Kaniko.Resources,
+		},
+		Kaniko: KanikoPlan{
+			Image:    b.Kaniko.Image,
+			Options:  kanikoOptions(&b.Kaniko),
+			Insecure: b.Kaniko.InsecureRegistries,
+		},
+		TTLDuration: b.TTL.Duration,
+		Pin:         PinTagDigest,
+		Warnings:    p.Warnings,
+		project:     p,
+	}
+	if plan.Engine == "" {
+		plan.Engine = EngineCluster
+	}
+	if b.Kaniko.Concurrency != nil {
+		plan.Cluster.Concurrency = *b.Kaniko.Concurrency
+	}
+	plan.Local = LocalPlan{Push: b.Local.Push == nil || *b.Local.Push, Concurrency: b.Local.Concurrency}
+	switch {
+	case plan.Runtime == RuntimeKaniko:
+		// The executor owns the root filesystem of the container it runs
+		// in (a CI job in the Kaniko image): two at once corrupt each
+		// other's builds.
+		one := 1
+		plan.Local.Concurrency = &one
+	case plan.Local.Concurrency == nil && plan.Runtime != RuntimeDocker:
+		// Daemonless builds of different tools share nothing but the
+		// storage, which buildah and podman lock: build them all at once
+		// (Skaffold's own local default is one at a time).
+		unlimited := 0
+		plan.Local.Concurrency = &unlimited
+	}
+	for _, prof := range Profiles {
+		plan.Registries[prof] = p.Registry(prof)
+	}
 	for _, t := range p.OrderedTools() {
-		plan.Artifacts = append(plan.Artifacts, &Artifact{
-			Tool:       t.Name,
-			Context:    p.Abs(t.Context),
-			Dockerfile: filepath.ToSlash(t.Dockerfile),
-			Target:     t.Target,
-			BuildArgs:  t.BuildArgs,
-			Images: map[Profile]string{
-				ProfileCluster: p.ImageName(t, ProfileCluster),
-				ProfileLocal:   p.ImageName(t, ProfileLocal),
-				ProfileTTL:     p.ImageName(t, ProfileTTL),
-			},
-		})
+		plan.Artifacts = append(plan.Artifacts, newArtifact(p, t))
+	}
+	for i, w := range p.Workflows {
+		ref := p.processRef(w.Path, fmt.Sprintf("workflows.%d.path", i))
+		plan.Workflows = append(plan.Workflows, &WorkflowRef{ProcessRef: ref, Tests: w.Tests})
 	}
 	return plan
+}
+
+func newArtifact(p *Project, t *Tool) *Artifact {
+	a := &Artifact{
+		Tool:       t.Name,
+		Key:        "tools." + t.Name,
+		Context:    p.Abs(t.Context),
+		Dockerfile: filepath.ToSlash(t.Dockerfile),
+		Target:     t.Target,
+		BuildArgs:  t.BuildArgs,
+		Images:     map[Profile]string{},
+		Tests:      t.Tests,
+	}
+	for _, prof := range Profiles {
+		a.Images[prof] = p.ImageName(t, prof)
+	}
+	for i, ref := range t.Paths {
+		a.Processes = append(a.Processes, p.processRef(ref, t.PathKey(i)))
+	}
+	return a
+}
+
+func (p *Project) processRef(ref, key string) ProcessRef {
+	file, id := SplitProcessRef(ref)
+	return ProcessRef{Ref: ref, File: file, Path: p.Abs(file), ID: id, Key: key}
+}
+
+func kanikoOptions(k *KanikoOptions) backend.KanikoOptions {
+	o := backend.KanikoOptions{
+		RegistryMirrors:   k.RegistryMirrors,
+		RegistryMap:       k.RegistryMap,
+		SnapshotMode:      k.SnapshotMode,
+		UseNewRun:         k.UseNewRun,
+		CompressedCaching: k.CompressedCaching,
+	}
+	if c := k.Cache; c != nil {
+		o.Cache = &backend.Cache{Repo: c.Repo, TTL: c.TTL, RunLayers: c.RunLayers, CopyLayers: c.CopyLayers}
+	}
+	return o
+}
+
+// DefaultProfile is the profile [build] engine selects.
+func (p *Plan) DefaultProfile() Profile {
+	if p.Engine == EngineLocal {
+		return ProfileLocal
+	}
+	return ProfileCluster
+}
+
+// Builder is the profile whose builder a profile builds with: ttl builds
+// with the default profile's and only pushes elsewhere.
+func (p *Plan) Builder(prof Profile) Profile {
+	if prof == ProfileTTL {
+		return p.DefaultProfile()
+	}
+	return prof
+}
+
+// PushSecret is the secret a profile's Kaniko pods mount to push: the
+// project's, and none for the anonymous ttl registry.
+func (p *Plan) PushSecret(prof Profile) string {
+	if prof == ProfileTTL {
+		return ""
+	}
+	return p.Cluster.Secret
+}
+
+// Artifact returns a tool's artifact by name.
+func (p *Plan) Artifact(tool string) (*Artifact, error) {
+	for _, a := range p.Artifacts {
+		if a.Tool == tool {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no tool %q (tools: %s)", p.File, tool, strings.Join(p.ToolNames(), ", "))
+}
+
+// ToolNames lists the tools in project.toml order.
+func (p *Plan) ToolNames() []string {
+	out := make([]string, len(p.Artifacts))
+	for i, a := range p.Artifacts {
+		out[i] = a.Tool
+	}
+	return out
+}
+
+// Line returns the line of a dotted key of project.toml, 0 when unknown.
+func (p *Plan) Line(key string) int {
+	if p.project == nil {
+		return 0
+	}
+	return p.project.Line(key)
+}
+
+// Errorf formats an error located at a key of project.toml.
+func (p *Plan) Errorf(key, format string, args ...any) error {
+	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Abs resolves a path written in project.toml against its directory.
+func (p *Plan) Abs(rel string) string {
+	if filepath.IsAbs(rel) {
+		return filepath.Clean(rel)
+	}
+	return filepath.Join(p.Dir, filepath.FromSlash(rel))
+}
+
+// ImageBuild is what a backend needs to build an artifact as image (a full
+// reference) from context ("" is the artifact's own).
+func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {
+	if context == "" {
+		context = a.Context
+	}
+	return &backend.Build{
+		Image:      image,
+		Context:    context,
+		Dockerfile: a.Dockerfile,
+		Target:     a.Target,
+		BuildArgs:  a.BuildArgs,
+		Kaniko:     p.Kaniko.Options,
+		Insecure:   p.Kaniko.Insecure,
+	}
 }
 
 // DefaultProfile is the profile [build] engine selects.
@@ -78,9 +406,11 @@ func (p *Project) Registry(prof Profile) string {
 }
 
 // ImageName is the image a tool is built as under a profile: its own image
-// when set, else REGISTRY/TOOL as the shell Taskfile named it. On the ttl
-// registry, a shared anonymous namespace, it is REGISTRY/PROJECT-TOOL: two
-// tools never collide, nor do two packages' tools of one name.
+// when set, else REGISTRY/TOOL as the shell Taskfile named it, or the bare
+// tool name when the profile has no registry (an image that stays in the
+// local engine's store). On the ttl registry, a shared anonymous
+// namespace, it is REGISTRY/PROJECT-TOOL: two tools never collide, nor do
+// two packages' tools of one name.
 func (p *Project) ImageName(t *Tool, prof Profile) string {
 	if prof == ProfileTTL {
 		name := t.Name

@@ -12,19 +12,6 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// Engines and runtimes project.toml may name.
-const (
-	EngineCluster = "cluster"
-	EngineLocal   = "local"
-
-	RuntimeDocker  = "docker"
-	RuntimePodman  = "podman"
-	RuntimeBuildah = "buildah"
-	// RuntimeKaniko runs `cwlbuild plugin --backend kaniko` as Skaffold's
-	// custom builder: for CI jobs inside the Kaniko executor image.
-	RuntimeKaniko = "kaniko"
-)
-
 // Defaults for the optional keys.
 const (
 	// DefaultExecutorImage is the Kaniko executor the cluster builder runs. The
@@ -75,7 +62,7 @@ type ProjectInfo struct {
 type Build struct {
 	// Engine chooses the default build section: "cluster" (Kaniko pods) or
 	// "local" (docker, podman or buildah on this machine).
-	Engine  string        `toml:"engine"`
+	Engine  Engine        `toml:"engine"`
 	Local   LocalBuild    `toml:"local"`
 	Cluster ClusterBuild  `toml:"cluster"`
 	Kaniko  KanikoOptions `toml:"kaniko"`
@@ -84,8 +71,8 @@ type Build struct {
 
 // LocalBuild is [build.local].
 type LocalBuild struct {
-	Runtime  string `toml:"runtime"`
-	Registry string `toml:"registry"`
+	Runtime  Runtime `toml:"runtime"`
+	Registry string  `toml:"registry"`
 	// Push defaults to true: cwlpatch needs the digest a registry reports.
 	Push        *bool `toml:"push"`
 	Concurrency *int  `toml:"concurrency"`

@@ -174,7 +174,10 @@ func TestProjectErrors(t *testing.T) {
 			`build.kaniko.concurrency = -1`},
 		{"one-character repository for Kaniko", func(s string) string {
 			return strings.Replace(s, `registry = "ghcr.io/eoap"`, `registry = "ghcr.io"`, 1)
-		}, `tool "a": image "ghcr.io/a" under profile cluster: Kaniko (go-containerregistry) refuses a repository path of one character`},
+		}, `tool "a": image "ghcr.io/a" under profile cluster: Kaniko (go-containerregistry) refuses it: repository must be between 2 and 255 characters`},
+		{"localhost without a port for Kaniko", func(s string) string {
+			return strings.Replace(s, `registry = "ghcr.io/eoap"`, `registry = "localhost/eoap"`, 1)
+		}, `tool "a": image "localhost/eoap/a" under profile cluster: Kaniko would push it to docker.io, not localhost`},
 		{"missing CWL file", func(s string) string { return strings.Replace(s, `"app.cwl#a"`, `"gone.cwl#a"`, 1) },
 			`19: tools.a.path "gone.cwl": no such file`},
 		{"missing workflow file", func(s string) string { return s + "\n[[workflows]]\npath = \"wf.cwl#main\"\n" },

@@ -6,9 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
@@ -23,11 +23,11 @@ type TarballOptions struct {
 	Tools []string
 	// Dir receives TOOL.tar and TOOL.digest.
 	Dir string
-	// Executor is the Kaniko executor's path ("" is DefaultExecutor).
+	// Executor is the Kaniko executor's path ("" is backend.DefaultExecutor).
 	Executor string
 	// Run runs one command: the caller streams its output and passes
 	// signals on. With DryRun it is given each command instead, to print.
-	Run    func(ctx context.Context, cmd Command) error
+	Run    func(ctx context.Context, cmd backend.Command) error
 	DryRun bool
 	// Progress receives a line as each tool's build starts and ends.
 	Progress io.Writer
@@ -46,34 +46,34 @@ type Tarball struct {
 // nothing, in project.toml order, and writes TOOL.digest beside each. Every
 // tool name and image reference is checked before the first build, so a bad
 // tag does not surface after minutes of building.
-func BuildTarballs(ctx context.Context, p *Project, opts TarballOptions) ([]Tarball, error) {
+func BuildTarballs(ctx context.Context, p *Plan, opts TarballOptions) ([]Tarball, error) {
 	prof := opts.Profile
 	if prof == "" {
 		prof = p.DefaultProfile()
-	} else if !validProfile(prof) {
-		return nil, fmt.Errorf("profile %q: want cluster, local or ttl", prof)
+	} else if _, err := ParseProfile(string(prof)); err != nil {
+		return nil, err
 	}
 	tag := opts.Tag
 	if tag == "" {
-		tag = p.Project.Version
+		tag = p.Version
 	}
 	if tag == "" {
 		tag = "latest"
 	}
-	tools := p.OrderedTools()
+	arts := p.Artifacts
 	if len(opts.Tools) > 0 {
-		tools = nil
+		arts = nil
 		for _, n := range opts.Tools {
-			t, ok := p.Tools[n]
-			if !ok {
-				return nil, fmt.Errorf("%s has no tool %q (tools: %s)", p.File, n, strings.Join(p.ToolOrder, ", "))
+			a, err := p.Artifact(n)
+			if err != nil {
+				return nil, err
 			}
-			tools = append(tools, t)
+			arts = append(arts, a)
 		}
 	}
-	for _, t := range tools {
-		if _, err := imageref.Parse(p.ImageName(t, prof) + ":" + tag); err != nil {
-			return nil, fmt.Errorf("tool %s: %v", t.Name, err)
+	for _, a := range arts {
+		if _, err := imageref.Parse(a.Images[prof] + ":" + tag); err != nil {
+			return nil, fmt.Errorf("tool %s: %v", a.Tool, err)
 		}
 	}
 	if !opts.DryRun {
@@ -85,8 +85,8 @@ func BuildTarballs(ctx context.Context, p *Project, opts TarballOptions) ([]Tarb
 		opts.Progress = io.Discard
 	}
 	var out []Tarball
-	for _, t := range tools {
-		tb, err := p.buildTarball(ctx, t, prof, tag, opts)
+	for _, a := range arts {
+		tb, err := p.buildTarball(ctx, a, prof, tag, opts)
 		if err != nil {
 			return out, err
 		}
@@ -97,43 +97,34 @@ func BuildTarballs(ctx context.Context, p *Project, opts TarballOptions) ([]Tarb
 	return out, nil
 }
 
-func (p *Project) buildTarball(ctx context.Context, t *Tool, prof Profile, tag string, opts TarballOptions) (Tarball, error) {
-	name := p.ImageName(t, prof)
-	b := p.ImageBuildFor(t, name+":"+tag, "")
-	b.Tarball = filepath.Join(opts.Dir, t.Name+".tar")
-	cmds, err := b.Commands(BackendKaniko, opts.Executor)
+func (p *Plan) buildTarball(ctx context.Context, a *Artifact, prof Profile, tag string, opts TarballOptions) (Tarball, error) {
+	name := a.Images[prof]
+	b := p.ImageBuild(a, name+":"+tag, "")
+	b.Tarball = filepath.Join(opts.Dir, a.Tool+".tar")
+	cmds, err := b.Commands(backend.Kaniko, opts.Executor)
 	if err != nil {
 		return Tarball{}, err
 	}
-	fmt.Fprintf(opts.Progress, "building %s as %s\n", t.Name, b.Image)
+	fmt.Fprintf(opts.Progress, "building %s as %s\n", a.Tool, b.Image)
 	for _, cmd := range cmds {
 		if err := opts.Run(ctx, cmd); err != nil {
-			return Tarball{}, fmt.Errorf("building tool %s (%s) failed: %s: %w", t.Name, b.Image, cmd, err)
+			return Tarball{}, fmt.Errorf("building tool %s (%s) failed: %s: %w", a.Tool, b.Image, cmd, err)
 		}
 	}
 	if opts.DryRun {
 		return Tarball{}, nil
 	}
-	digest, err := ArchiveDigest(b.Tarball)
+	digest, err := imageref.ArchiveDigest(b.Tarball)
 	if err != nil {
-		return Tarball{}, fmt.Errorf("tool %s: %w", t.Name, err)
+		return Tarball{}, fmt.Errorf("tool %s: %w", a.Tool, err)
 	}
-	if err := atomicfile.WriteContext(ctx, filepath.Join(opts.Dir, t.Name+".digest"), []byte(digest+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteContext(ctx, filepath.Join(opts.Dir, a.Tool+".digest"), []byte(digest+"\n"), 0o644); err != nil {
 		return Tarball{}, err
 	}
 	ref := b.Image + "@" + digest
 	if _, err := imageref.Parse(ref); err != nil {
-		return Tarball{}, fmt.Errorf("tool %s: %w", t.Name, err)
+		return Tarball{}, fmt.Errorf("tool %s: %w", a.Tool, err)
 	}
 	fmt.Fprintf(opts.Progress, "%s -> %s\n", b.Tarball, ref)
-	return Tarball{Tool: t.Name, ImageName: name, Path: b.Tarball, Ref: ref}, nil
-}
-
-func validProfile(prof Profile) bool {
-	for _, q := range Profiles {
-		if prof == q {
-			return true
-		}
-	}
-	return false
+	return Tarball{Tool: a.Tool, ImageName: name, Path: b.Tarball, Ref: ref}, nil
 }

@@ -50,6 +50,9 @@ func (p *Project) validate() error {
 			add(p.Errorf(key, "%s = %d: want 0 (no limit) or more", key, *c))
 		}
 	}
+	if c := b.Local.Concurrency; c != nil && *c != 1 && b.Local.Runtime == RuntimeKaniko {
+		add(p.Errorf("build.local.concurrency", "build.local.concurrency = %d: the kaniko runtime builds one image at a time (every executor in a container rewrites the container's root filesystem, so two at once corrupt each other's images); remove the key or set 1", *c))
+	}
 	images := map[string]string{} // image -> tool, per profile-qualified key
 	for _, t := range p.OrderedTools() {
 		key := "tools." + t.Name
@@ -92,9 +95,11 @@ func (p *Project) validate() error {
 			}
 			// Like a missing registry, only an error for the profile
 			// [build] engine selects; the others may never be built.
-			if prof == p.DefaultProfile() && p.kanikoBuilds(prof) && len(repositoryPath(img)) < 2 {
-				add(p.Errorf(key, "tool %q: image %q under profile %s: Kaniko (go-containerregistry) refuses a repository path of one character; set a longer registry path or tools.%s.image", t.Name, img, prof, t.Name))
-				continue
+			if prof == p.DefaultProfile() && p.kanikoBuilds(prof) {
+				if err := imageref.KanikoRepository(img); err != nil {
+					add(p.Errorf(key, "tool %q: image %q under profile %s: %v; set build.%s.registry or tools.%s.image", t.Name, img, prof, err, prof, t.Name))
+					continue
+				}
 			}
 			k := string(prof) + "\x00" + img
 			if other, dup := images[k]; dup {
@@ -370,16 +375,6 @@ func (p *Project) kanikoBuilds(prof Profile) bool {
 		prof = p.DefaultProfile()
 	}
 	return prof == ProfileCluster || p.Build.Local.Runtime == RuntimeKaniko
-}
-
-// repositoryPath is an image name without its registry host, the way
-// go-containerregistry splits it: the first component is a host only if it
-// holds a '.' or a ':'.
-func repositoryPath(img string) string {
-	if host, rest, ok := strings.Cut(img, "/"); ok && strings.ContainsAny(host, ".:") {
-		return rest
-	}
-	return img
 }
 
 // validToolName: [a-z0-9][a-z0-9._-]*, what an image path component and a

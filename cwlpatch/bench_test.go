@@ -22,7 +22,7 @@ func BenchmarkPatch(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				p, err := builder.LoadProject(pkg.Project)
+				p, err := builder.Load(pkg.Project, builder.LoadOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}

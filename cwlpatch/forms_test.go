@@ -188,13 +188,13 @@ func TestMatching(t *testing.T) {
 
 // loadTOML writes project.toml into dir and loads it without looking at
 // contexts or CWL files.
-func loadTOML(t *testing.T, dir, toml string) *builder.Project {
+func loadTOML(t *testing.T, dir, toml string) *builder.Plan {
 	t.Helper()
 	file := filepath.Join(dir, "project.toml")
 	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := builder.LoadProjectWith(file, builder.LoadOptions{SkipContexts: true, SkipCWL: true})
+	p, err := builder.Load(file, builder.LoadOptions{SkipContexts: true, SkipCWL: true})
 	if err != nil {
 		t.Fatal(err)
 	}

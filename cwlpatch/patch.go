@@ -76,12 +76,11 @@ func (r *Result) Write(ctx context.Context, journal string) error {
 // Files lists the CWL files a project names (tools' paths and workflows),
 // absolute and with symlinks resolved, each once: what a run that rewrites
 // them locks.
-func Files(p *builder.Project) []string {
+func Files(p *builder.Plan) []string {
 	var out []string
 	seen := map[string]bool{}
-	add := func(ref string) {
-		file, _ := builder.SplitProcessRef(ref)
-		path := p.Abs(file)
+	add := func(ref builder.ProcessRef) {
+		path := ref.Path
 		if real, err := filepath.EvalSymlinks(path); err == nil {
 			path = real
 		}
@@ -90,25 +89,25 @@ func Files(p *builder.Project) []string {
 			out = append(out, path)
 		}
 	}
-	for _, t := range p.OrderedTools() {
-		for _, ref := range t.Paths {
+	for _, a := range p.Artifacts {
+		for _, ref := range a.Processes {
 			add(ref)
 		}
 	}
 	for _, w := range p.Workflows {
-		add(w.Path)
+		add(w.ProcessRef)
 	}
 	return out
 }
 
 // JournalPath is where Write's journal lives: beside project.toml, so the
 // next run on the package finds it.
-func JournalPath(p *builder.Project) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
+func JournalPath(p *builder.Plan) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
 
 // CheckProject reports every tool or workflow path whose CWL file does not
 // load or does not hold the named process, a path that names anything but a
 // CommandLineTool, and two tools claiming one process.
-func CheckProject(p *builder.Project) []error {
+func CheckProject(p *builder.Plan) []error {
 	s := loadProject(p)
 	s.targets()
 	return s.errs
@@ -119,13 +118,13 @@ func CheckProject(p *builder.Project) []error {
 // Each built tool's image is pinned in every process that runs it (see
 // targets), through aliases and $imports; a dockerPull shared with a process
 // that is not pinned to the same image is refused.
-func Plan(p *builder.Project, matches []Match) (*Result, error) {
+func Plan(p *builder.Plan, matches []Match) (*Result, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	if len(s.errs) > 0 {
 		return nil, joinErrors(s.errs)
 	}
-	byTool := map[*builder.Tool]target{}
+	byTool := map[*builder.Artifact]target{}
 	for _, tg := range targets {
 		byTool[tg.tool] = tg
 	}
@@ -141,20 +140,20 @@ func Plan(p *builder.Project, matches []Match) (*Result, error) {
 	seen := map[editKey]bool{}
 	for _, m := range matches {
 		tg := byTool[m.Tool]
-		pin := Pinned{Tool: m.Tool.Name, Ref: m.Ref}
+		pin := Pinned{Tool: m.Tool.Tool, Ref: m.Ref}
 		if len(tg.procs) == 0 {
-			s.errs = append(s.errs, fmt.Errorf("%s: tool %q names no process to pin", p.File, m.Tool.Name))
+			s.errs = append(s.errs, fmt.Errorf("%s: tool %q names no process to pin", p.File, m.Tool.Tool))
 			continue
 		}
 		for _, proc := range tg.procs {
 			sites, err := processSites(proc)
 			if err != nil {
-				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Name))
+				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Tool))
 				continue
 			}
 			edits, warnings, overrides, err := s.pinEdits(proc, sites, m.Ref)
 			if err != nil {
-				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Name))
+				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Tool))
 				continue
 			}
 			if err := s.checkShared(proc, sites, m, pinnedTo); err != nil {
@@ -222,10 +221,10 @@ func (s *set) checkShared(proc *Process, sites []site, m Match, pinnedTo map[*Pr
 			}
 			why := "which is not pinned"
 			if other, ok := pinnedTo[u.proc]; ok && u.step == nil {
-				why = fmt.Sprintf("which is pinned to tool %q's image", other.Tool.Name)
+				why = fmt.Sprintf("which is pinned to tool %q's image", other.Tool.Tool)
 			}
 			return fmt.Errorf("%s: %s (tool %q) shares its dockerPull with %s, %s: give each its own DockerRequirement, or list both in tools.%s.path",
-				shareSite(st), proc.Desc(), m.Tool.Name, u, why, m.Tool.Name)
+				shareSite(st), proc.Desc(), m.Tool.Tool, u, why, m.Tool.Tool)
 		}
 	}
 	return nil
@@ -248,7 +247,7 @@ func shareSite(st site) string {
 // and every changed file must read, node for node, as it did, but for those
 // pins and the DockerRequirements added to hold them. A failure is a bug in
 // cwlpatch, reported before anything is written.
-func verify(p *builder.Project, res *Result, matches []Match, olds []*Document) error {
+func verify(p *builder.Plan, res *Result, matches []Match, olds []*Document) error {
 	s := newSet(p)
 	s.overlay = map[string][]byte{}
 	for _, c := range res.Changes {
@@ -259,7 +258,7 @@ func verify(p *builder.Project, res *Result, matches []Match, olds []*Document) 
 	if len(s.errs) > 0 {
 		return fmt.Errorf("cwlpatch: the pinned files do not load again (a bug; nothing was written):\n%w", joinErrors(s.errs))
 	}
-	want := map[*builder.Tool]string{}
+	want := map[*builder.Artifact]string{}
 	for _, m := range matches {
 		want[m.Tool] = m.Ref
 	}
@@ -369,14 +368,14 @@ func holdsPin(nodes []*yaml.Node, pins map[*yaml.Node]bool) bool {
 // copies) whose dockerPull does not name an image by digest, that has none,
 // or whose pin an enclosing workflow's requirement overrides: for --check.
 // It also returns how many processes it checked.
-func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, int, error) {
+func Unpinned(p *builder.Plan, tools []*builder.Artifact) ([]string, int, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	if len(s.errs) > 0 {
 		return nil, 0, joinErrors(s.errs)
 	}
 	checked := 0
-	wanted := map[*builder.Tool]bool{}
+	wanted := map[*builder.Artifact]bool{}
 	for _, t := range tools {
 		wanted[t] = true
 	}
@@ -392,14 +391,14 @@ func Unpinned(p *builder.Project, tools []*builder.Tool) ([]string, int, error) 
 				return nil, 0, err
 			}
 			if len(sites) == 0 {
-				out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Name, proc.Desc()))
+				out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Tool, proc.Desc()))
 			}
 			for _, st := range sites {
 				switch {
 				case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
-					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, tg.tool.Name, proc.Desc()))
+					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, tg.tool.Tool, proc.Desc()))
 				case !IsDigestPinned(st.pull.Value):
-					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, tg.tool.Name, proc.Desc(), st.pull.Value))
+					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, tg.tool.Tool, proc.Desc(), st.pull.Value))
 				}
 			}
 			if len(sites) > 0 && hintOnly(sites) {

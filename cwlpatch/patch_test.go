@@ -21,7 +21,7 @@ func TestEveryProblemReported(t *testing.T) {
 		"[tools.y]\ncontext = \".\"\npath = \"app.cwl#main\"\n" +
 		"[tools.z]\ncontext = \".\"\npath = \"gone.cwl#a\"\n"
 	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
-	p, err := builder.LoadProjectWith(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true, SkipCWL: true})
+	p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true, SkipCWL: true})
 	if err != nil {
 		t.Fatal(err)
 	}

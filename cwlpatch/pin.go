@@ -10,25 +10,18 @@ import (
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
-// PinMode says how a built image is written into dockerPull.
-type PinMode string
+// PinMode says how a built image is written into dockerPull (see
+// builder.PinMode).
+type PinMode = builder.PinMode
 
+// The pin modes.
 const (
-	// PinTagDigest writes repo:tag@sha256:..., the tag kept for people and
-	// the digest for engines; a "latest" tag says nothing and is dropped.
-	PinTagDigest PinMode = "tag+digest"
-	// PinDigest writes repo@sha256:....
-	PinDigest PinMode = "digest"
+	PinTagDigest = builder.PinTagDigest
+	PinDigest    = builder.PinDigest
 )
 
 // ParsePinMode accepts the values of --pin.
-func ParsePinMode(s string) (PinMode, error) {
-	switch PinMode(s) {
-	case PinTagDigest, PinDigest:
-		return PinMode(s), nil
-	}
-	return "", fmt.Errorf("--pin %q: want %q or %q", s, PinTagDigest, PinDigest)
-}
+func ParsePinMode(s string) (PinMode, error) { return builder.ParsePinMode(s) }
 
 // PinnedRef is the dockerPull value for a build's tag. A tag without a
 // digest is refused: it is exactly the unpinned image the shell Taskfile
@@ -55,7 +48,7 @@ func IsDigestPinned(ref string) bool {
 
 // Match is one build and the tool it built.
 type Match struct {
-	Tool  *builder.Tool
+	Tool  *builder.Artifact
 	Build buildjson.Build
 	// Ref is the reference to write into the tool's dockerPull.
 	Ref string
@@ -66,37 +59,34 @@ type Match struct {
 // Skaffold lists builds in its own order. A build that
 // matches no tool, two builds of one tool and a build without a digest are
 // errors; tools nobody built are returned so the caller can report them.
-func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Tool, error) {
-	owners := map[string]*builder.Tool{}
+func MatchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Artifact, error) {
+	owners := map[string]*builder.Artifact{}
 	var errs []error
-	for _, t := range p.OrderedTools() {
-		names := []string{t.Image}
+	for _, t := range p.Artifacts {
 		for _, prof := range builder.Profiles {
-			names = append(names, p.ImageName(t, prof))
-		}
-		for _, n := range names {
+			n := t.Images[prof]
 			if n == "" {
 				continue
 			}
 			n = imageref.Normalize(n)
 			if other, ok := owners[n]; ok && other != t {
-				errs = append(errs, fmt.Errorf("%s: image %s names both tool %q and tool %q: give one of them its own image", p.File, n, other.Name, t.Name))
+				errs = append(errs, fmt.Errorf("%s: image %s names both tool %q and tool %q: give one of them its own image", p.File, n, other.Tool, t.Tool))
 				continue
 			}
 			owners[n] = t
 		}
 	}
 	var matches []Match
-	built := map[*builder.Tool]buildjson.Build{}
+	built := map[*builder.Artifact]buildjson.Build{}
 	for _, b := range out.Builds {
 		where := fmt.Sprintf("%s:%d", source, b.Line)
 		t := owners[imageref.Normalize(b.ImageName)]
 		if t == nil {
-			errs = append(errs, fmt.Errorf("%s: image %s matches no tool in %s (tools: %s)", where, b.ImageName, p.File, strings.Join(p.ToolOrder, ", ")))
+			errs = append(errs, fmt.Errorf("%s: image %s matches no tool in %s (tools: %s)", where, b.ImageName, p.File, strings.Join(p.ToolNames(), ", ")))
 			continue
 		}
 		if prev, dup := built[t]; dup {
-			errs = append(errs, fmt.Errorf("%s: tool %q was built twice, as %s (line %d) and %s", where, t.Name, prev.ImageName, prev.Line, b.ImageName))
+			errs = append(errs, fmt.Errorf("%s: tool %q was built twice, as %s (line %d) and %s", where, t.Tool, prev.ImageName, prev.Line, b.ImageName))
 			continue
 		}
 		built[t] = b
@@ -105,15 +95,15 @@ func MatchBuilds(p *builder.Project, out *buildjson.Output, source string, mode 
 			err = sameRepository(b)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: tool %q: %v", where, t.Name, err))
+			errs = append(errs, fmt.Errorf("%s: tool %q: %v", where, t.Tool, err))
 			continue
 		}
 		matches = append(matches, Match{Tool: t, Build: b, Ref: ref})
 	}
 	// Report in project.toml order, whatever order Skaffold wrote.
-	rank := map[*builder.Tool]int{}
-	var unbuilt []*builder.Tool
-	for i, t := range p.OrderedTools() {
+	rank := map[*builder.Artifact]int{}
+	var unbuilt []*builder.Artifact
+	for i, t := range p.Artifacts {
 		rank[t] = i
 		if _, ok := built[t]; !ok {
 			unbuilt = append(unbuilt, t)

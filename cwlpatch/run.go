@@ -26,7 +26,7 @@ type Outcome struct {
 	*Result
 	Matches []Match
 	// Unbuilt are the tools the build output does not name: left alone.
-	Unbuilt []*builder.Tool
+	Unbuilt []*builder.Artifact
 	// Recovered counts the files a killed run had staged and this one
 	// renamed into place before starting (see Lock).
 	Recovered int
@@ -38,7 +38,7 @@ type Outcome struct {
 // replaces the changed files all or none. ctx ending before the first rename
 // (a signal) leaves every file as it was; once the renames began they all
 // run, and the caller can tell from ctx.
-func Patch(ctx context.Context, p *builder.Project, out *buildjson.Output, opts Options) (*Outcome, error) {
+func Patch(ctx context.Context, p *builder.Plan, out *buildjson.Output, opts Options) (*Outcome, error) {
 	unlock, recovered, err := Lock(p, opts.Write)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func Patch(ctx context.Context, p *builder.Project, out *buildjson.Output, opts 
 // Then, with complete, it finishes a run that was killed while renaming its
 // files (see atomicfile.Recover) and returns how many files that renamed;
 // without it (a run that must write nothing) such a run is an error.
-func Lock(p *builder.Project, complete bool) (unlock func(), recovered int, err error) {
+func Lock(p *builder.Plan, complete bool) (unlock func(), recovered int, err error) {
 	var paths []string
 	for _, f := range append([]string{p.File}, Files(p)...) {
 		if _, err := os.Stat(f); err == nil { // a missing file is the plan's error to report

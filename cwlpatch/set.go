@@ -19,7 +19,7 @@ import (
 // one Document however it is spelt ("app.cwl", "./app.cwl", a symlink), so
 // its edits are made together.
 type set struct {
-	p    *builder.Project // nil for a document checked on its own
+	p    *builder.Plan // nil for a document checked on its own
 	docs map[fileID]*Document
 	errs []error
 	// overlay replaces files' contents when the set is loaded again to
@@ -61,7 +61,7 @@ func statID(path string) fileID {
 	return fileID{path: path}
 }
 
-func newSet(p *builder.Project) *set {
+func newSet(p *builder.Plan) *set {
 	return &set{p: p, docs: map[fileID]*Document{}}
 }
 
@@ -148,19 +148,18 @@ func (s *set) importer(from *Document, ref string) (*Document, error) {
 	return d, err
 }
 
-// process finds the process a project path ("file.cwl#id") names; key is the
-// project.toml key holding that path, for the error message.
-func (s *set) process(ref, key string) *Process {
-	file, id := builder.SplitProcessRef(ref)
-	where := fmt.Sprintf("%s, %s:%d", key, s.p.File, s.p.Line(key))
-	doc, err := s.load(s.p.Abs(file), file, false)
+// process finds the process a project path ("file.cwl#id") names; its key
+// says where project.toml holds that path, for the error message.
+func (s *set) process(ref builder.ProcessRef) *Process {
+	where := fmt.Sprintf("%s, %s:%d", ref.Key, s.p.File, s.p.Line(ref.Key))
+	doc, err := s.load(ref.Path, ref.File, false)
 	if err != nil {
 		if err != errReported {
 			s.errs = append(s.errs, fmt.Errorf("%w (%s)", err, where))
 		}
 		return nil
 	}
-	proc, err := doc.Find(id)
+	proc, err := doc.Find(ref.ID)
 	if err != nil {
 		s.errs = append(s.errs, fmt.Errorf("%w (%s)", err, where))
 		return nil
@@ -170,24 +169,22 @@ func (s *set) process(ref, key string) *Process {
 
 // loadProject loads every file the project names: tools' paths, then
 // workflows.
-func loadProject(p *builder.Project) *set {
+func loadProject(p *builder.Plan) *set {
 	s := newSet(p)
 	s.loadAll()
 	return s
 }
 
 func (s *set) loadAll() {
-	for _, t := range s.p.OrderedTools() {
-		for i, ref := range t.Paths {
-			file, _ := builder.SplitProcessRef(ref)
-			if _, err := s.load(s.p.Abs(file), file, false); err != nil && err != errReported {
-				s.errs = append(s.errs, fmt.Errorf("%w (%s, %s:%d)", err, t.PathKey(i), s.p.File, s.p.Line(t.PathKey(i))))
+	for _, a := range s.p.Artifacts {
+		for _, ref := range a.Processes {
+			if _, err := s.load(ref.Path, ref.File, false); err != nil && err != errReported {
+				s.errs = append(s.errs, fmt.Errorf("%w (%s, %s:%d)", err, ref.Key, s.p.File, s.p.Line(ref.Key)))
 			}
 		}
 	}
-	for i, w := range s.p.Workflows {
-		key := fmt.Sprintf("workflows.%d.path", i)
-		s.process(w.Path, key)
+	for _, w := range s.p.Workflows {
+		s.process(w.ProcessRef)
 	}
 }
 
@@ -199,8 +196,7 @@ func (s *set) workflowDocs() []*Document {
 	seen := map[*Document]bool{}
 	s.wfDocs = []*Document{}
 	for _, w := range s.p.Workflows {
-		file, _ := builder.SplitProcessRef(w.Path)
-		d := s.docs[s.identify(s.p.Abs(file))]
+		d := s.docs[s.identify(w.Path)]
 		if d != nil && !seen[d] {
 			seen[d] = true
 			s.wfDocs = append(s.wfDocs, d)
@@ -213,23 +209,23 @@ func (s *set) workflowDocs() []*Document {
 // name, and every CommandLineTool with the same id in a [[workflows]] file
 // (packed workflows carry their own copy of each tool).
 type target struct {
-	tool  *builder.Tool
+	tool  *builder.Artifact
 	procs []*Process
 }
 
 // targets resolves every tool's processes, in project.toml order. Problems
 // (a path naming a Workflow, two tools claiming one process) go to s.errs.
 func (s *set) targets() []target {
-	owner := map[*Process]*builder.Tool{}
+	owner := map[*Process]*builder.Artifact{}
 	reported := map[*Process]bool{}
 	var out []target
-	for _, t := range s.p.OrderedTools() {
+	for _, t := range s.p.Artifacts {
 		tg := target{tool: t}
 		claim := func(proc *Process) {
 			if other, ok := owner[proc]; ok {
 				if other != t && !reported[proc] {
 					reported[proc] = true
-					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name %s: one image per process", proc.Doc.File, proc.Node.Line, other.Name, t.Name, proc.Desc()))
+					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name %s: one image per process", proc.Doc.File, proc.Node.Line, other.Tool, t.Tool, proc.Desc()))
 				}
 				return
 			}
@@ -237,14 +233,14 @@ func (s *set) targets() []target {
 			tg.procs = append(tg.procs, proc)
 		}
 		var ids []string
-		for i, ref := range t.Paths {
-			proc := s.process(ref, t.PathKey(i))
+		for _, ref := range t.Processes {
+			proc := s.process(ref)
 			if proc == nil {
 				continue
 			}
 			if proc.Class != "CommandLineTool" {
 				s.errs = append(s.errs, fmt.Errorf("%s:%d: %s names %s, a %s: name the CommandLineTool that runs tool %q's image (%s, %s:%d)",
-					proc.Doc.File, proc.Node.Line, t.PathKey(i), proc.Desc(), proc.Class, t.Name, t.PathKey(i), s.p.File, s.p.Line(t.PathKey(i))))
+					proc.Doc.File, proc.Node.Line, ref.Key, proc.Desc(), proc.Class, t.Tool, ref.Key, s.p.File, s.p.Line(ref.Key)))
 				continue
 			}
 			claim(proc)

@@ -39,7 +39,7 @@ func BenchmarkGenerate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				p, err := builder.LoadProject(file)
+				p, err := builder.Load(file, builder.LoadOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -55,7 +55,7 @@ func BenchmarkGenerate(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("tools=%d", n), func(b *testing.B) {
-			p, err := builder.LoadProject(synthProject(b, n))
+			p, err := builder.Load(synthProject(b, n), builder.LoadOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

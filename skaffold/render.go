@@ -15,6 +15,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/backend"
 )
 
 // APIVersion is the schema version of the Skaffold pinned in go.mod.
@@ -39,13 +40,12 @@ type Options struct {
 
 // Generate loads nothing and writes nothing: it renders a loaded project to
 // the bytes of skaffold-auto.yaml, plus warnings for the user.
-func Generate(p *builder.Project, opts Options) ([]byte, []string, error) {
-	plan := builder.NewPlan(p)
+func Generate(plan *builder.Plan, opts Options) ([]byte, []string, error) {
 	if len(plan.Artifacts) == 0 {
 		return nil, nil, errors.New("no [tools.NAME] table: nothing to build")
 	}
 	cfg, warnings := Render(plan, opts)
-	data, err := Marshal(cfg, filepath.Base(p.File))
+	data, err := Marshal(cfg, filepath.Base(plan.File))
 	return data, warnings, err
 }
 
@@ -58,15 +58,15 @@ func Render(plan *builder.Plan, opts Options) (*latest.SkaffoldConfig, []string)
 	if opts.PluginCommand == "" {
 		opts.PluginCommand = "cwlbuild"
 	}
-	r := &renderer{plan: plan, p: plan.Project, opts: opts}
+	r := &renderer{p: plan, opts: opts}
 	cfg := &latest.SkaffoldConfig{
 		APIVersion: APIVersion,
 		Kind:       "Config",
-		Metadata:   latest.Metadata{Name: plan.Project.Project.Name},
+		Metadata:   latest.Metadata{Name: plan.Name},
 	}
 	for _, prof := range builder.Profiles {
 		b := r.build(prof)
-		if prof == plan.Project.DefaultProfile() {
+		if prof == plan.DefaultProfile() {
 			cfg.Build = b
 		}
 		cfg.Profiles = append(cfg.Profiles, latest.Profile{Name: string(prof), Pipeline: latest.Pipeline{Build: b}})
@@ -127,8 +127,7 @@ func commentSafe(name string) string {
 }
 
 type renderer struct {
-	plan     *builder.Plan
-	p        *builder.Project
+	p        *builder.Plan
 	opts     Options
 	warnings []string
 	warned   map[string]bool
@@ -148,19 +147,18 @@ func (r *renderer) warn(format string, args ...any) {
 // build renders the build section of one profile. ttl builds with the
 // engine's builder but pushes to the TTL registry, tagged with the duration.
 func (r *renderer) build(prof builder.Profile) latest.BuildConfig {
-	engine := prof
+	engine := r.p.Builder(prof)
 	b := latest.BuildConfig{TagPolicy: latest.TagPolicy{ShaTagger: &latest.ShaTagger{}}}
 	if prof == builder.ProfileTTL {
-		engine = r.p.DefaultProfile()
-		b.TagPolicy = latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: templateLiteral(r.p.Build.TTL.Duration)}}
+		b.TagPolicy = latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: templateLiteral(r.p.TTLDuration)}}
 	}
-	for _, a := range r.plan.Artifacts {
+	for _, a := range r.p.Artifacts {
 		b.Artifacts = append(b.Artifacts, r.artifact(a, prof, engine))
 	}
 	if engine == builder.ProfileCluster {
 		b.Cluster = r.cluster(prof)
 	} else {
-		b.InsecureRegistries = r.p.Build.Kaniko.InsecureRegistries
+		b.InsecureRegistries = r.p.Kaniko.Insecure
 		b.LocalBuild = r.local()
 	}
 	return b
@@ -175,7 +173,7 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 	switch {
 	case engine == builder.ProfileCluster:
 		art.KanikoArtifact = r.kaniko(a, prof)
-	case r.p.Build.Local.Runtime == builder.RuntimeDocker:
+	case r.p.Runtime == builder.RuntimeDocker:
 		art.DockerArtifact = &latest.DockerArtifact{DockerfilePath: a.Dockerfile, Target: a.Target, BuildArgs: buildArgs(a.BuildArgs)}
 	default:
 		art.CustomArtifact = &latest.CustomArtifact{
@@ -199,7 +197,7 @@ func (r *renderer) baseDir() string {
 // pluginCommand is run by Skaffold through `sh -c` in the artifact's context
 // directory, so every word that comes from the user is single-quoted.
 func (r *renderer) pluginCommand(a *builder.Artifact) string {
-	words := []string{r.opts.PluginCommand, "plugin", "--backend", r.p.Build.Local.Runtime, "--tool", a.Tool}
+	words := []string{r.opts.PluginCommand, "plugin", "--backend", string(r.p.Runtime), "--tool", a.Tool}
 	proj := r.opts.ProjectFile
 	if proj == "" {
 		proj = r.p.File
@@ -212,19 +210,19 @@ func (r *renderer) pluginCommand(a *builder.Artifact) string {
 	words = append(words, "-f", filepath.ToSlash(proj))
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = builder.ShellQuote(w)
+		quoted[i] = backend.ShellQuote(w)
 	}
 	return strings.Join(quoted, " ")
 }
 
 // kaniko renders a kaniko artifact.
 func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.KanikoArtifact {
-	k := r.p.Build.Kaniko
+	k := r.p.Kaniko.Options
 	ka := &latest.KanikoArtifact{
 		BuildArgs:        buildArgs(a.BuildArgs),
 		DockerfilePath:   a.Dockerfile,
-		Image:            k.Image,
-		InsecureRegistry: k.InsecureRegistries,
+		Image:            r.p.Kaniko.Image,
+		InsecureRegistry: r.p.Kaniko.Insecure,
 		SnapshotMode:     k.SnapshotMode,
 		Target:           a.Target,
 		UseNewRun:        k.UseNewRun,
@@ -237,7 +235,7 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 	if m := RegistryMapValue(k.RegistryMap, k.RegistryMirrors); m != "" {
 		ka.Env = []v1.EnvVar{{Name: "KANIKO_REGISTRY_MAP", Value: templateLiteral(m)}}
 	}
-	if s := r.secret(prof); s != "" {
+	if s := r.p.PushSecret(prof); s != "" {
 		ka.VolumeMounts = []v1.VolumeMount{{Name: s, MountPath: DockerConfigDir}}
 	}
 	if k.CompressedCaching != nil {
@@ -265,27 +263,14 @@ func RegistryMapValue(maps map[string]string, mirrors []string) string {
 	return strings.Join(parts, ";")
 }
 
-// secret is the push secret a profile mounts: the project's for cluster
-// builds, none for the anonymous TTL registry.
-func (r *renderer) secret(prof builder.Profile) string {
-	if prof == builder.ProfileTTL {
-		return ""
-	}
-	return r.p.Build.Cluster.Secret
-}
-
 // cluster renders the cluster section.
 func (r *renderer) cluster(prof builder.Profile) *latest.ClusterDetails {
-	c := r.p.Build.Cluster
-	k := r.p.Build.Kaniko
-	cd := &latest.ClusterDetails{Namespace: c.Namespace, ServiceAccountName: c.ServiceAccount, Timeout: k.Timeout}
-	if k.Concurrency != nil {
-		cd.Concurrency = *k.Concurrency
-	}
-	if res := k.Resources; res != nil {
+	c := r.p.Cluster
+	cd := &latest.ClusterDetails{Namespace: c.Namespace, ServiceAccountName: c.ServiceAccount, Timeout: c.Timeout, Concurrency: c.Concurrency}
+	if res := c.Resources; res != nil {
 		cd.Resources = &latest.ResourceRequirements{Limits: amounts(res.Limits), Requests: amounts(res.Requests)}
 	}
-	if s := r.secret(prof); s != "" {
+	if s := r.p.PushSecret(prof); s != "" {
 		// A kubernetes.io/dockerconfigjson secret stores its data under
 		// ".dockerconfigjson"; Kaniko wants a file named config.json.
 		cd.Volumes = []v1.Volume{{Name: s, VolumeSource: v1.VolumeSource{Secret: &v1.SecretVolumeSource{
@@ -305,20 +290,9 @@ func amounts(a *builder.ResourceAmounts) *latest.ResourceRequirement {
 }
 
 func (r *renderer) local() *latest.LocalBuild {
-	l := r.p.Build.Local
-	push := true
-	if l.Push != nil {
-		push = *l.Push
-	}
-	lb := &latest.LocalBuild{Push: &push, Concurrency: l.Concurrency}
-	if lb.Concurrency == nil && l.Runtime != builder.RuntimeDocker {
-		// Daemonless builds of different tools share nothing but the
-		// storage, which buildah and podman lock: build them all at once
-		// (Skaffold's own local default is one at a time).
-		unlimited := 0
-		lb.Concurrency = &unlimited
-	}
-	if l.Runtime == builder.RuntimeDocker {
+	push := r.p.Local.Push
+	lb := &latest.LocalBuild{Push: &push, Concurrency: r.p.Local.Concurrency}
+	if r.p.Runtime == builder.RuntimeDocker {
 		// BuildKit needs a daemon feature podman's Docker API lacks.
 		off := false
 		lb.UseBuildkit = &off

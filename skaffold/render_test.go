@@ -24,9 +24,9 @@ func generate(t *testing.T, dir string) []byte {
 	return data
 }
 
-func loadAndGenerate(t *testing.T, dir string) (*builder.Project, []byte) {
+func loadAndGenerate(t *testing.T, dir string) (*builder.Plan, []byte) {
 	t.Helper()
-	p, err := builder.LoadProject(filepath.Join(dir, "project.toml"))
+	p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +78,11 @@ func TestSkaffoldLoadsEveryProfile(t *testing.T) {
 	sk := testenv.Skaffold(t)
 	for _, name := range projects {
 		dir := testenv.CopyDir(t, filepath.Join("..", "testdata", "projects", name))
-		p, data := loadAndGenerate(t, dir)
+		plan, data := loadAndGenerate(t, dir)
 		file := filepath.Join(dir, "skaffold-auto.yaml")
 		if err := os.WriteFile(file, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		plan := builder.NewPlan(p)
 		for _, prof := range append([]builder.Profile{""}, builder.Profiles...) {
 			t.Run(name+"/"+string(prof), func(t *testing.T) {
 				args := []string{"build", "--dry-run", "-q", "-f", file}
@@ -97,7 +96,7 @@ func TestSkaffoldLoadsEveryProfile(t *testing.T) {
 				}
 				effective := prof
 				if effective == "" {
-					effective = p.DefaultProfile()
+					effective = plan.DefaultProfile()
 				}
 				var got, want []string
 				for _, b := range bo.Builds {
@@ -111,8 +110,8 @@ func TestSkaffoldLoadsEveryProfile(t *testing.T) {
 				}
 				if effective == builder.ProfileTTL {
 					for _, b := range bo.Builds {
-						if !strings.HasSuffix(b.Tag, ":"+p.Build.TTL.Duration) {
-							t.Errorf("ttl tag %q does not carry the duration %s", b.Tag, p.Build.TTL.Duration)
+						if !strings.HasSuffix(b.Tag, ":"+plan.TTLDuration) {
+							t.Errorf("ttl tag %q does not carry the duration %s", b.Tag, plan.TTLDuration)
 						}
 					}
 				}

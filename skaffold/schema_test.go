@@ -136,7 +136,7 @@ func TestHostileValuesReadBack(t *testing.T) {
 	if err := os.WriteFile(file, []byte(toml.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := builder.LoadProject(file)
+	p, err := builder.Load(file, builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestTemplatedFieldsAreLiteral(t *testing.T) {
 	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := builder.LoadProjectWith(file, builder.LoadOptions{SkipCWL: true})
+	p, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
 	if err != nil {
 		t.Fatal(err)
 	}

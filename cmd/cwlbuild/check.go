@@ -47,6 +47,6 @@ func runCheck(c *cli.Context) error {
 	if problems > 0 {
 		return cli.Exit(fmt.Sprintf("%d problem(s) found", problems), 1)
 	}
-	fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.ToolOrder), len(proj.Workflows))
+	fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
 	return nil
 }

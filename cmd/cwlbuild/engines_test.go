@@ -194,7 +194,7 @@ func TestClusterPathInKaniko(t *testing.T) {
 	reg := testenv.StartRegistry(t, user, password)
 	reg.PushBase(t)
 	dir := writeEnginePackage(t, reg.Host, "buildah")
-	proj, err := builder.LoadProject(filepath.Join(dir, "project.toml"))
+	proj, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func runGenerate(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d artifacts, default build %s, profiles cluster, local, ttl\n",
-		out, len(proj.ToolOrder), proj.DefaultProfile())
+		out, len(proj.Artifacts), proj.DefaultProfile())
 	return nil
 }
 
@@ -94,7 +94,7 @@ func checkGenerated(c *cli.Context, out string, data []byte) error {
 // outputPaths is the file generate writes (skaffold-auto.yaml beside
 // project.toml unless -o says otherwise; "-" is stdout) and the directory
 // Skaffold will resolve the artifact contexts against.
-func outputPaths(proj *builder.Project, out string) (string, string, error) {
+func outputPaths(proj *builder.Plan, out string) (string, string, error) {
 	if out == "" {
 		out = filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile)
 	}

@@ -60,9 +60,9 @@ func projectFlag() *cli.StringFlag {
 // loadProject loads a project file with the app-wide options; opts says
 // which checks the command does without (each validates what it uses). The
 // warnings of the load are printed.
-func loadProject(c *cli.Context, file string, opts builder.LoadOptions) (*builder.Project, error) {
+func loadProject(c *cli.Context, file string, opts builder.LoadOptions) (*builder.Plan, error) {
 	opts.AllowOutsidePaths = c.Bool("allow-outside-paths")
-	p, err := builder.LoadProjectWith(file, opts)
+	p, err := builder.Load(file, opts)
 	if err != nil {
 		return nil, err
 	}

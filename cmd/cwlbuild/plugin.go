@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 )
 
@@ -66,7 +67,7 @@ kaniko, buildah and podman builds have no Docker daemon in which Skaffold could 
 the image: it reads the digest from the registry. Build with "skaffold build --push"
 or set build.local.push: true (cwlbuild generate does, unless [build.local] push = false).`, 2)
 	}
-	b, backend, err := pluginBuild(c, image)
+	b, be, err := pluginBuild(c, image)
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 		b.Platforms = strings.Split(p, ",")
 	}
 	b.DigestFile = c.String("digest-file")
-	cmds, err := b.Commands(backend, c.String("executor"))
+	cmds, err := b.Commands(be, c.String("executor"))
 	if err != nil {
 		return cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 	}
@@ -88,39 +89,41 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 // pluginBuild is the build of image the flags describe: a tool's, with its
 // options from project.toml, or a bare context with its Dockerfile; and the
 // backend to run it with.
-func pluginBuild(c *cli.Context, image string) (*builder.ImageBuild, string, error) {
+func pluginBuild(c *cli.Context, image string) (*backend.Build, backend.Name, error) {
 	ctxDir, err := filepath.Abs(c.String("context"))
 	if err != nil {
 		return nil, "", err
 	}
-	backend, tool, file := c.String("backend"), c.String("tool"), c.String("file")
+	tool, file := c.String("tool"), c.String("file")
 	if tool != "" && file == "" {
 		return nil, "", cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
 	}
-	b := &builder.ImageBuild{Image: image, Context: ctxDir, Dockerfile: "Dockerfile"}
-	if file != "" {
-		proj, err := loadProject(c, file, buildChecks)
-		if err != nil {
-			return nil, "", cli.Exit(err.Error(), 1)
-		}
-		t, ok := proj.Tools[tool]
-		if !ok {
-			return nil, "", cli.Exit(fmt.Sprintf("cwlbuild plugin: %s has no tool %q (tools: %s)", proj.File, tool, strings.Join(proj.ToolOrder, ", ")), 1)
-		}
-		b = proj.ImageBuildFor(t, image, ctxDir)
-		if backend == "" && (proj.Build.Local.Runtime == builder.BackendBuildah || proj.Build.Local.Runtime == builder.BackendPodman) {
-			backend = proj.Build.Local.Runtime
+	be := backend.Kaniko
+	if s := c.String("backend"); s != "" {
+		if be, err = backend.ParseName(s); err != nil {
+			return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 		}
 	}
-	if backend == "" {
-		backend = builder.BackendKaniko
+	if file == "" {
+		return &backend.Build{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, nil
 	}
-	return b, backend, nil
+	plan, err := loadProject(c, file, buildChecks)
+	if err != nil {
+		return nil, "", cli.Exit(err.Error(), 1)
+	}
+	a, err := plan.Artifact(tool)
+	if err != nil {
+		return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 1)
+	}
+	if rb, ok := plan.Runtime.Backend(); ok && c.String("backend") == "" {
+		be = rb
+	}
+	return plan.ImageBuild(a, image, ctxDir), be, nil
 }
 
 // runCommands runs each command in turn, its output streaming through. On a
 // failure the last line says which build and which command failed.
-func runCommands(c *cli.Context, cmds []builder.Command, label string, dryRun bool) error {
+func runCommands(c *cli.Context, cmds []backend.Command, label string, dryRun bool) error {
 	for _, cmd := range cmds {
 		if dryRun {
 			fmt.Fprintln(c.App.Writer, cmd.String())
@@ -139,7 +142,7 @@ func runCommands(c *cli.Context, cmds []builder.Command, label string, dryRun bo
 // runStreaming runs cmd; on a signal the build tool gets the same one and
 // time to stop (buildah and podman clean up their containers), then it is
 // killed.
-func runStreaming(ctx context.Context, cmd builder.Command, stdout, stderr io.Writer) error {
+func runStreaming(ctx context.Context, cmd backend.Command, stdout, stderr io.Writer) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
@@ -37,7 +38,7 @@ Examples:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "tarballs", Usage: "`DIR` for TOOL.tar, TOOL.digest and build.json"},
 			&cli.StringFlag{Name: "profile", Usage: "registry the image names use: cluster, local or ttl (default: [build] engine)"},
 			&cli.StringFlag{Name: "tag", Usage: "image tag (default: [project] version, else latest)"},
-			&cli.StringFlag{Name: "executor", Value: builder.DefaultExecutor, Usage: "Kaniko executor `PATH`"},
+			&cli.StringFlag{Name: "executor", Value: backend.DefaultExecutor, Usage: "Kaniko executor `PATH`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the executor commands; run nothing"},
 		},
 		Action: runTar,
@@ -57,7 +58,7 @@ func runTar(c *cli.Context) error {
 		Profile: builder.Profile(c.String("profile")), Tag: c.String("tag"), Tools: c.StringSlice("tool"),
 		Dir: dir, Executor: c.String("executor"), DryRun: c.Bool("dry-run"),
 		Progress: prefixed{c.App.ErrWriter, "cwlbuild tar: "},
-		Run: func(ctx context.Context, cmd builder.Command) error {
+		Run: func(ctx context.Context, cmd backend.Command) error {
 			if c.Bool("dry-run") {
 				_, err := fmt.Fprintln(c.App.Writer, cmd.String())
 				return err

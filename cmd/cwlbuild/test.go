@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/cwltest"
 )
 
@@ -46,9 +47,9 @@ func runTests(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	engine := c.String("engine")
-	if engine == "" {
-		engine = proj.Build.Engine
+	engine := proj.Engine
+	if e := c.String("engine"); e != "" {
+		engine = builder.Engine(e)
 	}
 	sel := cwltest.Selector{Tools: c.StringSlice("tool"), Workflows: c.StringSlice("workflow"), Names: c.StringSlice("name")}
 	runs, err := cwltest.PlanAll(proj, sel, cwltest.Options{Engine: engine, DryRun: c.Bool("dry-run")})
@@ -57,7 +58,7 @@ func runTests(c *cli.Context) error {
 	}
 	if c.Bool("dry-run") {
 		for _, r := range runs {
-			fmt.Fprintf(c.App.Writer, "cd %s && %s\n", builder.ShellQuote(r.Dir), r.Argv)
+			fmt.Fprintf(c.App.Writer, "cd %s && %s\n", backend.ShellQuote(r.Dir), r.Argv)
 		}
 		return nil
 	}

@@ -67,7 +67,7 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 	for _, call := range strings.Split(strings.TrimSuffix(string(raw), "\n\x00"), "\n\x00") {
 		got = append(got, strings.Split(strings.TrimSuffix(call, "\x00"), "\x00"))
 	}
-	p, err := builder.LoadProject(project)
+	p, err := builder.Load(project, builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

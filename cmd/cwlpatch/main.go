@@ -131,8 +131,8 @@ func checkUsage(args, images []string, check bool) error {
 // loadProject loads project.toml for what cwlpatch reads: the CWL, never the
 // build contexts (a CI job that patches after a build elsewhere may not
 // have them), and prints its warnings.
-func loadProject(c *cli.Context) (*builder.Project, error) {
-	proj, err := builder.LoadProjectWith(c.String("file"), builder.LoadOptions{
+func loadProject(c *cli.Context) (*builder.Plan, error) {
+	proj, err := builder.Load(c.String("file"), builder.LoadOptions{
 		AllowOutsidePaths: c.Bool("allow-outside-paths"),
 		SkipContexts:      true,
 		SkipTests:         true,
@@ -148,14 +148,14 @@ func loadProject(c *cli.Context) (*builder.Project, error) {
 
 // checkAll is --check without a build output: every process of every tool
 // must run a digest-pinned image.
-func checkAll(c *cli.Context, proj *builder.Project) error {
+func checkAll(c *cli.Context, proj *builder.Plan) error {
 	unlock, recovered, err := cwlpatch.Lock(proj, false)
 	if err != nil {
 		return exit1("%v", err)
 	}
 	defer unlock()
 	reportRecovered(c, recovered)
-	return checkPinned(c, proj, proj.OrderedTools())
+	return checkPinned(c, proj, proj.Artifacts)
 }
 
 // warn prints what may defeat a pin, and the tools left alone.
@@ -170,20 +170,20 @@ func warn(c *cli.Context, oc *cwlpatch.Outcome, unbuilt bool) {
 	}
 	if unbuilt && !c.Bool("quiet") {
 		for _, t := range oc.Unbuilt {
-			fmt.Fprintf(c.App.ErrWriter, "not built, left alone: tool %q\n", t.Name)
+			fmt.Fprintf(c.App.ErrWriter, "not built, left alone: tool %q\n", t.Tool)
 		}
 	}
 }
 
 // finish reports the outcome: under --check, every copy of every built tool
 // must already be pinned to this build.
-func finish(c *cli.Context, proj *builder.Project, oc *cwlpatch.Outcome, source string) error {
+func finish(c *cli.Context, proj *builder.Plan, oc *cwlpatch.Outcome, source string) error {
 	switch {
 	case c.Bool("check"):
 		if n := len(oc.Changed()); n > 0 {
 			return exit1("%d file(s) are not pinned to this build: run `cwlpatch %s`", n, source)
 		}
-		var tools []*builder.Tool
+		var tools []*builder.Artifact
 		for _, m := range oc.Matches {
 			tools = append(tools, m.Tool)
 		}
@@ -202,7 +202,7 @@ func finish(c *cli.Context, proj *builder.Project, oc *cwlpatch.Outcome, source 
 // readBuilds reads the build output: BUILD_JSON (or - for stdin), or, in
 // hook mode, the --image references with their digests from the registry.
 // It returns the name to use for it in messages.
-func readBuilds(c *cli.Context, proj *builder.Project, args, images []string) (*buildjson.Output, string, error) {
+func readBuilds(c *cli.Context, proj *builder.Plan, args, images []string) (*buildjson.Output, string, error) {
 	if len(images) > 0 {
 		out, err := resolveImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
 		return out, "--image", err
@@ -247,7 +247,7 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))
 }
 
-func checkPinned(c *cli.Context, proj *builder.Project, tools []*builder.Tool) error {
+func checkPinned(c *cli.Context, proj *builder.Plan, tools []*builder.Artifact) error {
 	problems, processes, err := cwlpatch.Unpinned(proj, tools)
 	if err != nil {
 		return exit1("%v", err)
@@ -266,9 +266,9 @@ func checkPinned(c *cli.Context, proj *builder.Project, tools []*builder.Tool) e
 
 // resolveImages turns hook-mode images (repo:tag, as SKAFFOLD_IMAGE gives
 // them) into builds with digests, asking the registry for any not given.
-func resolveImages(ctx context.Context, proj *builder.Project, images, insecure []string) (*buildjson.Output, error) {
+func resolveImages(ctx context.Context, proj *builder.Plan, images, insecure []string) (*buildjson.Output, error) {
 	if len(insecure) == 0 {
-		insecure = proj.Build.Kaniko.InsecureRegistries
+		insecure = proj.Kaniko.Insecure
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -16,12 +16,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/backend"
 )
 
-// Engines.
+// Engines: the cluster runs tests with Calrissian, local with cwltool.
 const (
-	EngineCluster = "cluster" // calrissian
-	EngineLocal   = "local"   // cwltool
+	EngineCluster = builder.EngineCluster
+	EngineLocal   = builder.EngineLocal
 )
 
 // Case is one declared test.
@@ -52,13 +53,13 @@ type Selector struct {
 
 // Select lists the cases in file order: tool tests first, then workflow
 // tests. A selector that matches nothing is an error, not a silent no-op.
-func Select(p *builder.Project, sel Selector) ([]*Case, error) {
+func Select(p *builder.Plan, sel Selector) ([]*Case, error) {
 	var all []*Case
-	for _, t := range p.OrderedTools() {
+	for _, t := range p.Artifacts {
 		for i := range t.Tests {
 			all = append(all, &Case{
-				ID: fmt.Sprintf("tools.%s.%d", t.Name, i), Kind: "tool", Owner: t.Name, Ref: t.Paths[0],
-				Test: t.Tests[i], Key: fmt.Sprintf("tools.%s.tests.%d", t.Name, i),
+				ID: fmt.Sprintf("tools.%s.%d", t.Tool, i), Kind: "tool", Owner: t.Tool, Ref: t.Processes[0].Ref,
+				Test: t.Tests[i], Key: fmt.Sprintf("%s.tests.%d", t.Key, i),
 			})
 		}
 	}
@@ -66,22 +67,21 @@ func Select(p *builder.Project, sel Selector) ([]*Case, error) {
 		w := p.Workflows[wi]
 		for i := range w.Tests {
 			all = append(all, &Case{
-				ID: fmt.Sprintf("workflows.%d.%d", wi, i), Kind: "workflow", Owner: strconv.Itoa(wi), Ref: w.Path,
+				ID: fmt.Sprintf("workflows.%d.%d", wi, i), Kind: "workflow", Owner: strconv.Itoa(wi), Ref: w.Ref,
 				Test: w.Tests[i], Key: fmt.Sprintf("workflows.%d.tests.%d", wi, i),
 			})
 		}
 	}
 	for _, name := range sel.Tools {
-		if _, ok := p.Tools[name]; !ok {
-			return nil, fmt.Errorf("--tool %q: %s has no such tool (tools: %s)", name, p.File, strings.Join(p.ToolOrder, ", "))
+		if _, err := p.Artifact(name); err != nil {
+			return nil, fmt.Errorf("--tool %q: %w", name, err)
 		}
 	}
 	wanted := map[string]bool{}
 	for _, w := range sel.Workflows {
 		found := false
 		for wi, wf := range p.Workflows {
-			file, _ := builder.SplitProcessRef(wf.Path)
-			if w == strconv.Itoa(wi) || w == wf.Path || w == file {
+			if w == strconv.Itoa(wi) || w == wf.Ref || w == wf.File {
 				wanted[strconv.Itoa(wi)] = true
 				found = true
 			}
@@ -121,7 +121,7 @@ func contains(list []string, s string) bool {
 type Run struct {
 	Case   *Case
 	Dir    string // working directory: the project's, so CWL references resolve as written
-	Argv   builder.Command
+	Argv   backend.Command
 	Volume string
 	Params string // params file, in the volume
 	// ParamsYAML is what Params will hold.
@@ -135,7 +135,7 @@ type Run struct {
 
 // Options tune planning.
 type Options struct {
-	Engine string // EngineCluster or EngineLocal
+	Engine builder.Engine // EngineCluster or EngineLocal
 	// Getenv reads DASK_GATEWAY_ADDRESS (os.Getenv when nil).
 	Getenv func(string) string
 	// DryRun plans a command to print, not to run: an unset
@@ -149,7 +149,7 @@ const DaskPlaceholder = "<DASK_GATEWAY_ADDRESS>"
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // Plan computes the command of one case. It writes nothing.
-func Plan(p *builder.Project, c *Case, opts Options) (*Run, error) {
+func Plan(p *builder.Plan, c *Case, opts Options) (*Run, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -188,7 +188,7 @@ func Plan(p *builder.Project, c *Case, opts Options) (*Run, error) {
 	switch opts.Engine {
 	case EngineCluster:
 		cl := c.Test.Execution.Cluster
-		a := builder.Command{"calrissian", "--stdout", r.Stdout, "--stderr", r.Stderr}
+		a := backend.Command{"calrissian", "--stdout", r.Stdout, "--stderr", r.Stderr}
 		if cl.MaxRAM != "" {
 			a = append(a, "--max-ram", cl.MaxRAM)
 		}
@@ -220,8 +220,8 @@ func Plan(p *builder.Project, c *Case, opts Options) (*Run, error) {
 		}
 		r.Argv = append(a, c.Ref, r.Params)
 	case EngineLocal:
-		a := builder.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", tmp, "--strict-memory-limit", "--strict-cpu-limit"}
-		if p.Build.Local.Runtime == builder.RuntimePodman {
+		a := backend.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", tmp, "--strict-memory-limit", "--strict-cpu-limit"}
+		if p.Runtime == builder.RuntimePodman {
 			a = append(a, "--podman")
 		}
 		r.Argv = append(a, c.Ref, r.Params)
@@ -235,14 +235,14 @@ func Plan(p *builder.Project, c *Case, opts Options) (*Run, error) {
 // Directory objects keep their shape; their relative paths are made absolute
 // against the project directory, since the job file lives in the volume and
 // CWL resolves relative paths against the job file.
-func ParamsYAML(p *builder.Project, params map[string]any) ([]byte, error) {
+func ParamsYAML(p *builder.Plan, params map[string]any) ([]byte, error) {
 	if params == nil {
 		params = map[string]any{}
 	}
 	return yaml.Marshal(absolutize(p, params))
 }
 
-func absolutize(p *builder.Project, v any) any {
+func absolutize(p *builder.Plan, v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(x))

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/cwltest.*.txt")
 // engines and compares the argv (one word per line, so a value with spaces
 // or shell syntax is visibly one word) and params with golden files.
 func TestPlanGolden(t *testing.T) {
-	p, err := builder.LoadProject("../../testdata/projects/cwltests/project.toml")
+	p, err := builder.Load("../../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,8 @@ func TestPlanGolden(t *testing.T) {
 		}
 		return ""
 	}
-	for _, engine := range []string{EngineCluster, EngineLocal} {
-		t.Run(engine, func(t *testing.T) {
+	for _, engine := range []builder.Engine{EngineCluster, EngineLocal} {
+		t.Run(string(engine), func(t *testing.T) {
 			var b strings.Builder
 			for _, c := range cases {
 				r, err := Plan(p, c, Options{Engine: engine, Getenv: env})
@@ -46,7 +46,7 @@ func TestPlanGolden(t *testing.T) {
 				fmt.Fprintf(&b, "-- %s\n%s", r.Params, r.ParamsYAML)
 			}
 			got := strings.ReplaceAll(b.String(), p.Dir, "$PROJECT")
-			golden := filepath.Join("../../testdata/golden", "cwltest."+engine+".txt")
+			golden := filepath.Join("../../testdata/golden", "cwltest."+string(engine)+".txt")
 			if *update {
 				os.WriteFile(golden, []byte(got), 0o644)
 			}
@@ -59,7 +59,7 @@ func TestPlanGolden(t *testing.T) {
 }
 
 func TestPlanErrors(t *testing.T) {
-	p, err := builder.LoadProject("../../testdata/projects/cwltests/project.toml")
+	p, err := builder.Load("../../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestJobFilesNeverCollide(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
-	p, err := builder.LoadProjectWith(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+	p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ type RunOptions struct {
 }
 
 // PlanAll plans every selected case; the first error stops it.
-func PlanAll(p *builder.Project, sel Selector, opts Options) ([]*Run, error) {
+func PlanAll(p *builder.Plan, sel Selector, opts Options) ([]*Run, error) {
 	cases, err := Select(p, sel)
 	if err != nil {
 		return nil, err

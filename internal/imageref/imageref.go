@@ -1,7 +1,13 @@
-// Package imageref splits container image references ("repo[:tag][@digest]")
-// the way registries and Docker read them. It is small on purpose: the full
-// reference parsers (go-containerregistry's, distribution's) compile
-// regular expressions at start-up that every cwlbuild run would pay for.
+// Package imageref owns every rule about image names: splitting references
+// ("repo[:tag][@digest]") the way registries and Docker read them, the name
+// grammar, registry hosts and Docker Hub's aliases, which registries speak
+// plain HTTP, how Kaniko (go-containerregistry's pkg/name) reads a name, and
+// the digest an image tarball will have once pushed. No other package
+// parses an image name.
+//
+// The grammar is its own, stricter than go-containerregistry's on hosts
+// (any byte there would reach a CWL file) and one-letter repositories
+// (Docker allows them; KanikoRepository says where Kaniko differs).
 package imageref
 
 import (
@@ -87,12 +93,9 @@ func ValidName(name string) error {
 	if strings.ContainsAny(name, "@") {
 		return fmt.Errorf("give the name without tag or digest")
 	}
-	path := name
-	if host, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
-		if !validHost(host) {
-			return fmt.Errorf("registry host %q is not a host name with an optional port", host)
-		}
-		path = rest
+	host, path, ok := splitHost(name)
+	if ok && !validHost(host) {
+		return fmt.Errorf("registry host %q is not a host name with an optional port", host)
 	}
 	parts := strings.Split(path, "/")
 	for i, c := range parts {
@@ -171,19 +174,14 @@ func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' 
 // "index.docker.io/library/busybox" all become "docker.io/library/busybox".
 // Other names are returned as they are.
 func Normalize(name string) string {
-	for _, hub := range []string{"docker.io/", "index.docker.io/", "registry-1.docker.io/"} {
-		if rest, ok := strings.CutPrefix(name, hub); ok {
-			name = rest
-			break
-		}
-	}
-	if host, _, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+	host, path, ok := splitHost(name)
+	if ok && !IsDockerHub(host) {
 		return name
 	}
-	if !strings.Contains(name, "/") {
-		name = "library/" + name
+	if !strings.Contains(path, "/") {
+		path = "library/" + path
 	}
-	return "docker.io/" + name
+	return DockerHub + "/" + path
 }
 
 // String reassembles the reference.

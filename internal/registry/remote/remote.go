@@ -13,14 +13,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/eoap/cwlbuild/internal/registry"
+	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
 // Digest asks the registry for the digest of image (a tag reference), using
 // the Docker config's credentials.
 func Digest(ctx context.Context, image string, insecure []string) (string, error) {
 	var opts []name.Option
-	if registry.IsInsecure(image, insecure) {
+	if imageref.IsInsecure(image, insecure) {
 		opts = append(opts, name.Insecure)
 	}
 	ref, err := name.ParseReference(image, opts...)

@@ -1,4 +1,8 @@
-package builder
+// Package backend turns one image build into the argv of the program that
+// runs it: the Kaniko executor, buildah or podman. It runs nothing and reads
+// no project file: builder's plan fills a Build, and `cwlbuild plugin` and
+// `cwlbuild tar` run the commands it returns.
+package backend
 
 import (
 	"fmt"
@@ -6,22 +10,57 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/eoap/cwlbuild/internal/registry"
+	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
-// Backends `cwlbuild plugin` and `cwlbuild tar` build with.
+// Name is a backend `cwlbuild plugin` and `cwlbuild tar` build with.
+type Name string
+
+// The backends.
 const (
-	BackendKaniko  = "kaniko"
-	BackendBuildah = "buildah"
-	BackendPodman  = "podman"
+	Kaniko  Name = "kaniko"
+	Buildah Name = "buildah"
+	Podman  Name = "podman"
 )
+
+// Names lists the backends, for messages and flag help.
+var Names = []Name{Kaniko, Buildah, Podman}
+
+// ParseName accepts a backend's name.
+func ParseName(s string) (Name, error) {
+	for _, n := range Names {
+		if string(n) == s {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("backend %q: must be %q, %q or %q", s, Kaniko, Buildah, Podman)
+}
+
+// KanikoOptions are the executor's options from project.toml's
+// [build.kaniko], the same for every image of a project.
+type KanikoOptions struct {
+	Cache             *Cache
+	RegistryMirrors   []string
+	RegistryMap       map[string]string
+	SnapshotMode      string
+	UseNewRun         bool
+	CompressedCaching *bool
+}
+
+// Cache is Kaniko's layer cache.
+type Cache struct {
+	Repo       string
+	TTL        string
+	RunLayers  *bool
+	CopyLayers bool
+}
 
 // DefaultExecutor is where the Kaniko images keep the executor.
 const DefaultExecutor = "/kaniko/executor"
 
-// ImageBuild is one image to build, as Skaffold's custom builder describes it
+// Build is one image to build, as Skaffold's custom builder describes it
 // (IMAGE, BUILD_CONTEXT, PLATFORMS) plus the tool's options from project.toml.
-type ImageBuild struct {
+type Build struct {
 	Image      string // destination, repo:tag
 	Context    string // build context directory
 	Dockerfile string // relative to Context
@@ -50,31 +89,11 @@ func (c Command) String() string {
 	return strings.Join(words, " ")
 }
 
-// ImageBuildFor fills an ImageBuild from a tool of a loaded project.
-func (p *Project) ImageBuildFor(t *Tool, image, context string) *ImageBuild {
-	if context == "" {
-		context = p.Abs(t.Context)
-	}
-	df := t.Dockerfile
-	if df == "" {
-		df = "Dockerfile"
-	}
-	return &ImageBuild{
-		Image:      image,
-		Context:    context,
-		Dockerfile: df,
-		Target:     t.Target,
-		BuildArgs:  t.BuildArgs,
-		Kaniko:     p.Build.Kaniko,
-		Insecure:   p.Build.Kaniko.InsecureRegistries,
-	}
-}
-
 // Commands returns what a backend runs to build b and, unless it writes a
 // tarball, push it.
-func (b *ImageBuild) Commands(backend, program string) ([]Command, error) {
+func (b *Build) Commands(backend Name, program string) ([]Command, error) {
 	switch backend {
-	case BackendKaniko:
+	case Kaniko:
 		if len(b.Platforms) > 1 {
 			// Kaniko builds one platform per run; building only the first
 			// would publish a single-platform image under a multi-platform
@@ -85,21 +104,22 @@ func (b *ImageBuild) Commands(backend, program string) ([]Command, error) {
 			program = DefaultExecutor
 		}
 		return []Command{b.kanikoArgs(program)}, nil
-	case BackendBuildah, BackendPodman:
+	case Buildah, Podman:
 		if b.Tarball != "" {
 			return nil, fmt.Errorf("tarballs are built with kaniko, not %s", backend)
 		}
 		if program == "" {
-			program = backend
+			program = string(backend)
 		}
 		return b.daemonless(backend, program), nil
 	}
-	return nil, fmt.Errorf("backend %q: must be %q, %q or %q", backend, BackendKaniko, BackendBuildah, BackendPodman)
+	_, err := ParseName(string(backend))
+	return nil, err
 }
 
 // kanikoArgs is the executor's argv, as a CI job inside the executor's debug
 // image would run it.
-func (b *ImageBuild) kanikoArgs(executor string) Command {
+func (b *Build) kanikoArgs(executor string) Command {
 	k := b.Kaniko
 	c := Command{executor,
 		"--context", "dir://" + b.Context,
@@ -159,9 +179,9 @@ func (b *ImageBuild) kanikoArgs(executor string) Command {
 }
 
 // daemonless builds with buildah or podman into local storage, then pushes.
-func (b *ImageBuild) daemonless(backend, program string) []Command {
+func (b *Build) daemonless(backend Name, program string) []Command {
 	build := Command{program}
-	if backend == BackendBuildah {
+	if backend == Buildah {
 		// chroot isolation runs RUN steps without a user namespace, as
 		// buildah must inside CI containers.
 		build = append(build, "bud", "--isolation", "chroot")
@@ -180,7 +200,7 @@ func (b *ImageBuild) daemonless(backend, program string) []Command {
 	}
 	build = append(build, b.Context)
 	push := Command{program, "push"}
-	if registry.IsInsecure(b.Image, b.Insecure) {
+	if imageref.IsInsecure(b.Image, b.Insecure) {
 		push = append(push, "--tls-verify=false")
 	}
 	if b.DigestFile != "" {
@@ -193,14 +213,14 @@ func (b *ImageBuild) daemonless(backend, program string) []Command {
 // insecureHosts are the registries Kaniko must reach over plain HTTP: the
 // listed ones, plus every loopback registry the build touches (destination,
 // cache repo, mirrors, map targets), as Docker treats loopback registries.
-func (b *ImageBuild) insecureHosts() []string {
+func (b *Build) insecureHosts() []string {
 	set := map[string]bool{}
 	for _, r := range b.Insecure {
 		set[strings.TrimSuffix(r, "/")] = true
 	}
-	cands := []string{registry.Host(b.Image)}
+	cands := []string{imageref.Host(b.Image)}
 	if b.Kaniko.Cache != nil && b.Kaniko.Cache.Repo != "" {
-		cands = append(cands, registry.Host(b.Kaniko.Cache.Repo))
+		cands = append(cands, imageref.Host(b.Kaniko.Cache.Repo))
 	}
 	for _, m := range b.Kaniko.RegistryMirrors {
 		cands = append(cands, strings.SplitN(m, "/", 2)[0])
@@ -211,7 +231,7 @@ func (b *ImageBuild) insecureHosts() []string {
 		}
 	}
 	for _, h := range cands {
-		if registry.IsLoopback(h) {
+		if imageref.IsLoopback(h) {
 			set[h] = true
 		}
 	}

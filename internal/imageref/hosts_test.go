@@ -1,6 +1,9 @@
-package registry
+package imageref
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestHost(t *testing.T) {
 	for image, want := range map[string]string{
@@ -37,6 +40,31 @@ func TestIsInsecure(t *testing.T) {
 	} {
 		if got := IsInsecure(image, listed); got != want {
 			t.Errorf("IsInsecure(%q) = %v, want %v", image, got, want)
+		}
+	}
+}
+
+// TestKanikoRepository: names Kaniko reads as Docker does pass; a one- or
+// 256-character repository path and a bare "localhost" host are refused.
+func TestKanikoRepository(t *testing.T) {
+	long := "ghcr.io/" + strings.Repeat("a", 256)
+	for image, ok := range map[string]bool{
+		"ghcr.io/eoap/crop":         true,
+		"localhost:5000/crop":       true,
+		"127.0.0.1:5000/pkg/crop":   true,
+		"eoap/crop":                 true,
+		"busybox":                   true,
+		"docker.io/library/busybox": true,
+		"index.docker.io/eoap/crop": true,
+		"ghcr.io/ab":                true,
+		"ghcr.io/a":                 false,
+		"a":                         false,
+		"localhost/crop":            false,
+		long:                        false,
+		long[:len(long)-1]:          true,
+	} {
+		if err := KanikoRepository(image); (err == nil) != ok {
+			t.Errorf("KanikoRepository(%q) = %v, want ok=%v", image, err, ok)
 		}
 	}
 }

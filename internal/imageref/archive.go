@@ -1,4 +1,4 @@
-package builder
+package imageref
 
 import (
 	"archive/tar"

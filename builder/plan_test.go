@@ -1,0 +1,156 @@
+package builder
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/backend"
+)
+
+// TestPlanDefaults: every default of the plan is set by NewPlan, typed, and
+// nowhere else: push, each runtime's concurrency, the executor image, the
+// ttl duration, the pin mode, absolute contexts and process references.
+func TestPlanDefaults(t *testing.T) {
+	local := func(runtime, extra string) string {
+		return strings.Replace(base, `engine = "cluster"`, `engine = "local"`, 1) +
+			"\n[build.local]\nregistry = \"127.0.0.1:5000/p\"\nruntime = \"" + runtime + "\"\n" + extra
+	}
+	intp := func(n int) *int { return &n }
+	for _, tc := range []struct {
+		name        string
+		toml        string
+		engine      Engine
+		profile     Profile
+		push        bool
+		concurrency *int
+		backend     backend.Name
+	}{
+		{"cluster", base, EngineCluster, ProfileCluster, true, nil, ""},
+		{"docker keeps Skaffold's default", local("docker", ""), EngineLocal, ProfileLocal, true, nil, ""},
+		{"podman builds all at once", local("podman", ""), EngineLocal, ProfileLocal, true, intp(0), backend.Podman},
+		{"buildah as set", local("buildah", "concurrency = 3\n"), EngineLocal, ProfileLocal, true, intp(3), backend.Buildah},
+		{"kaniko one at a time", local("kaniko", ""), EngineLocal, ProfileLocal, true, intp(1), backend.Kaniko},
+		{"kaniko told one", local("kaniko", "concurrency = 1\n"), EngineLocal, ProfileLocal, true, intp(1), backend.Kaniko},
+		{"no push", local("docker", "push = false\n"), EngineLocal, ProfileLocal, false, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := Load(writeProject(t, tc.toml), LoadOptions{SkipCWL: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Engine != tc.engine || plan.DefaultProfile() != tc.profile || plan.Local.Push != tc.push {
+				t.Errorf("engine %q profile %q push %v", plan.Engine, plan.DefaultProfile(), plan.Local.Push)
+			}
+			if !reflect.DeepEqual(plan.Local.Concurrency, tc.concurrency) {
+				t.Errorf("concurrency %v, want %v", deref(plan.Local.Concurrency), deref(tc.concurrency))
+			}
+			be, ok := plan.Runtime.Backend()
+			if be != tc.backend || ok != (tc.backend != "") {
+				t.Errorf("runtime %q: backend %q %v, want %q", plan.Runtime, be, ok, tc.backend)
+			}
+			if plan.Kaniko.Image != DefaultExecutorImage || plan.TTLDuration != DefaultTTLDuration || plan.Pin != PinTagDigest {
+				t.Errorf("defaults: executor %q ttl %q pin %q", plan.Kaniko.Image, plan.TTLDuration, plan.Pin)
+			}
+			a, err := plan.Artifact("a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Context != filepath.Join(plan.Dir, "tools", "a") || a.Dockerfile != DefaultDockerfile || a.Key != "tools.a" {
+				t.Errorf("artifact a: %+v", a)
+			}
+			want := []ProcessRef{{Ref: "app.cwl#a", File: "app.cwl", Path: filepath.Join(plan.Dir, "app.cwl"), ID: "a", Key: "tools.a.path"}}
+			if !reflect.DeepEqual(a.Processes, want) {
+				t.Errorf("processes %+v, want %+v", a.Processes, want)
+			}
+		})
+	}
+	_, err := Load(writeProject(t, local("kaniko", "concurrency = 2\n")), LoadOptions{SkipCWL: true})
+	if err == nil || !strings.Contains(err.Error(), "build.local.concurrency = 2: the kaniko runtime builds one image at a time") {
+		t.Errorf("kaniko runtime with concurrency 2: %v", err)
+	}
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// TestPlanResolvesEverything: registries lose their trailing '/', images are
+// named per profile, a path list keeps its order and keys, workflows keep
+// their "#id", the cluster and Kaniko options are carried typed, and the
+// secret is never mounted for the anonymous ttl registry.
+func TestPlanResolvesEverything(t *testing.T) {
+	toml := strings.Replace(base, `registry = "ghcr.io/eoap"`, `registry = "ghcr.io/eoap/"`, 1)
+	toml = strings.Replace(toml, `path = "app.cwl#b"`, `path = ["app.cwl#b", "app.cwl#b2"]`, 1)
+	toml += `
+[build.kaniko]
+concurrency = 4
+timeout = "30m"
+snapshotMode = "redo"
+insecureRegistries = ["harbor.internal"]
+registryMap = { "index.docker.io" = "harbor.internal/hub" }
+
+[build.kaniko.cache]
+repo = "harbor.internal/cache"
+
+[[workflows]]
+path = "app.cwl#main"
+`
+	plan, err := Load(writeProject(t, toml), LoadOptions{SkipCWL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Registries[ProfileCluster]; got != "ghcr.io/eoap" {
+		t.Errorf("cluster registry %q", got)
+	}
+	if got := plan.ToolNames(); !reflect.DeepEqual(got, []string{"b", "a"}) {
+		t.Errorf("tool order %v", got)
+	}
+	b := plan.Artifacts[0]
+	if b.Images[ProfileCluster] != "ghcr.io/eoap/b" || b.Images[ProfileTTL] != "ttl.sh/p-b" || b.Images[ProfileLocal] != "b" {
+		t.Errorf("images %v", b.Images)
+	}
+	if len(b.Processes) != 2 || b.Processes[1].ID != "b2" || b.Processes[1].Key != "tools.b.path.1" {
+		t.Errorf("processes %+v", b.Processes)
+	}
+	if len(plan.Workflows) != 1 || plan.Workflows[0].ID != "main" || plan.Workflows[0].Key != "workflows.0.path" {
+		t.Errorf("workflows %+v", plan.Workflows)
+	}
+	if c := plan.Cluster; c.Concurrency != 4 || c.Timeout != "30m" || c.Namespace != "ns" || c.Secret != "push" {
+		t.Errorf("cluster %+v", c)
+	}
+	if plan.PushSecret(ProfileCluster) != "push" || plan.PushSecret(ProfileTTL) != "" || plan.Builder(ProfileTTL) != ProfileCluster {
+		t.Error("ttl must build with the default builder and mount no secret")
+	}
+	ib := plan.ImageBuild(b, "ghcr.io/eoap/b:1", "")
+	if ib.Context != b.Context || ib.Kaniko.Cache == nil || ib.Kaniko.Cache.Repo != "harbor.internal/cache" ||
+		ib.Kaniko.SnapshotMode != "redo" || !reflect.DeepEqual(ib.Insecure, []string{"harbor.internal"}) ||
+		ib.Kaniko.RegistryMap["index.docker.io"] != "harbor.internal/hub" {
+		t.Errorf("image build %+v", ib)
+	}
+	if _, err := plan.Artifact("c"); err == nil || !strings.Contains(err.Error(), `has no tool "c" (tools: b, a)`) {
+		t.Errorf("unknown tool: %v", err)
+	}
+	if err := plan.Errorf("tools.a.context", "bad"); !strings.Contains(err.Error(), "project.toml:18: bad") {
+		t.Errorf("Errorf: %v", err)
+	}
+}
+
+func TestParseNames(t *testing.T) {
+	if _, err := ParseProfile("ttl"); err != nil {
+		t.Error(err)
+	}
+	if _, err := ParseProfile("prod"); err == nil {
+		t.Error("profile prod accepted")
+	}
+	if m, err := ParsePinMode("digest"); err != nil || m != PinDigest {
+		t.Error(m, err)
+	}
+	if _, err := ParsePinMode("tag"); err == nil {
+		t.Error("pin mode tag accepted")
+	}
+}
