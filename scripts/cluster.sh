@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# A real single-node Kubernetes on this machine, for the cluster build path
+# (Skaffold's Kaniko pods). No systemd and no Docker: every daemon is a
+# background process under one state directory, with a pid file each.
+#
+#   scripts/cluster.sh up      start it (or reuse a running one); prints the kubeconfig
+#   scripts/cluster.sh env     prints the variables a build needs, as shell assignments
+#   scripts/cluster.sh status  says which parts run
+#   scripts/cluster.sh down    stops exactly what `up` started, removes the bridge
+#
+# Parts: Kubernetes v1.31.4 (kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubelet) built from the k8s.io/kubernetes Go module pinned
+# in scripts/cluster/go.mod; Debian's etcd, containerd, runc and CNI plugins;
+# a bridge (cwlbr0, 10.244.0.1/24) that pods reach the host through; and two
+# registries on that address, which pods can reach (127.0.0.1 they cannot):
+#   10.244.0.1:5001  images the cluster pulls (pause, busybox, the Kaniko
+#                    executor, base images), anonymous
+#   10.244.0.1:5002  where builds push; htpasswd login required
+# Needs root (containerd, kubelet, the bridge). State: $CWLBUILD_CLUSTER_DIR
+# (default /var/lib/cwlbuild-cluster).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+S=${CWLBUILD_CLUSTER_DIR:-/var/lib/cwlbuild-cluster}
+BRIDGE=cwlbr0
+NODE_IP=10.244.0.1
+POD_CIDR=10.244.0.0/24
+NODE=cwlbuild-node
+MIRROR=$NODE_IP:5001
+PUSH=$NODE_IP:5002
+PUSH_USER=cwlbuild
+K8S=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+KANIKO_IMAGE=localhost/cwlbuild/kaniko:v1.25.4
+BUSYBOX_IMAGE=docker.io/library/busybox:1.36
+
+log() { echo "cluster: $*" >&2; }
+die() { echo "cluster: $*" >&2; exit 1; }
+
+# running NAME: the process of NAME's pid file is alive and is NAME's program.
+running() {
+  local pid
+  pid=$(cat "$S/run/$1.pid" 2>/dev/null) || return 1
+  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+}
+
+# start NAME MATCH ARGV...: runs ARGV in the background, output to
+# $S/log/NAME.log, and records its pid; nothing when it already runs.
+start() {
+  local name=$1 match=$2
+  shift 2
+  if running "$name" "$match"; then return 0; fi
+  log "starting $name"
+  setsid "$@" >>"$S/log/$name.log" 2>&1 </dev/null &
+  echo $! >"$S/run/$name.pid"
+}
+
+wait_for() { # wait_for WHAT SECONDS COMMAND...
+  local what=$1 secs=$2
+  shift 2
+  for _ in $(seq $((secs * 5))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "$what did not come up in ${secs}s; logs in $S/log"
+}
+
+build_binaries() {
+  local missing=()
+  for b in "${K8S[@]}"; do [ -x "$S/bin/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b"); done
+  ((${#missing[@]})) || return 0
+  log "building ${missing[*]##*/} from scripts/cluster (about 20 minutes the first time)"
+  (cd "$repo/scripts/cluster" && CGO_ENABLED=0 go build -trimpath -o "$S/bin/" "${missing[@]}")
+}
+
+keys() {
+  [ -f "$S/pki/sa.key" ] || {
+    openssl genrsa -out "$S/pki/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$S/pki/sa.key" -pubout -out "$S/pki/sa.pub" 2>/dev/null
+  }
+  [ -f "$S/pki/admin.token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$S/pki/admin.token"
+  printf '%s,admin,admin,system:masters\n' "$(cat "$S/pki/admin.token")" >"$S/pki/tokens.csv"
+  chmod 600 "$S/pki/"*
+  cat >"$S/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: cwlbuild
+  cluster:
+    server: https://127.0.0.1:6443
+    insecure-skip-tls-verify: true
+users:
+- name: admin
+  user:
+    token: $(cat "$S/pki/admin.token")
+contexts:
+- name: cwlbuild
+  context: {cluster: cwlbuild, user: admin}
+current-context: cwlbuild
+EOF
+  chmod 600 "$S/kubeconfig"
+}
+
+bridge() {
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  sysctl -qw net.ipv4.ip_forward=1 || true
+  mkdir -p "$S/cni"
+  cat >"$S/cni/10-cwlbuild.conflist" <<EOF
+{"cniVersion": "0.4.0", "name": "cwlbuild", "plugins": [
+  {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$NODE_IP"}]],
+            "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$S/cni/ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+EOF
+}
+
+registries() {
+  [ -f "$S/registry/push.password" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$S/registry/push.password"
+  chmod 600 "$S/registry/push.password"
+  htpasswd -Bbn "$PUSH_USER" "$(cat "$S/registry/push.password")" >"$S/registry/htpasswd"
+  local name addr auth
+  for name in mirror push; do
+    addr=$MIRROR auth=""
+    if [ $name = push ]; then
+      addr=$PUSH
+      auth="auth:
+  htpasswd:
+    realm: cwlbuild
+    path: $S/registry/htpasswd"
+    fi
+    cat >"$S/registry/$name.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $S/registry/$name
+  delete:
+    enabled: true
+http:
+  addr: $addr
+$auth
+EOF
+    start "registry-$name" "$S/registry/$name.yml" docker-registry serve "$S/registry/$name.yml"
+  done
+  wait_for "registry $MIRROR" 10 curl -fsS "http://$MIRROR/v2/"
+  wait_for "registry $PUSH" 10 sh -c "curl -sS -o /dev/null -w '%{http_code}' http://$PUSH/v2/ | grep -q 401"
+  # podman, buildah, skopeo and cwltool reach both over plain HTTP.
+  if [ -d /etc/containers/registries.conf.d ]; then
+    cat >/etc/containers/registries.conf.d/60-cwlbuild-cluster.conf <<EOF
+[[registry]]
+location = "$MIRROR"
+insecure = true
+
+[[registry]]
+location = "$PUSH"
+insecure = true
+EOF
+  fi
+}
+
+# seed_images pushes what the cluster pulls to the mirror: the sandbox
+# ("pause") image, busybox (Skaffold's init container and the samples' base
+# image, under Docker Hub's path library/busybox) and the Kaniko executor.
+seed_images() {
+  if ! skopeo inspect --tls-verify=false "docker://$MIRROR/cwlbuild/pause:1" >/dev/null 2>&1; then
+    log "making the sandbox image $MIRROR/cwlbuild/pause:1"
+    local tmp
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/rootfs/bin"
+    cp /bin/busybox "$tmp/rootfs/bin/busybox"
+    printf 'FROM scratch\nCOPY rootfs/ /\nENTRYPOINT ["/bin/busybox", "sleep", "2147483647"]\n' >"$tmp/Containerfile"
+    buildah bud --quiet --isolation chroot -f "$tmp/Containerfile" -t "$MIRROR/cwlbuild/pause:1" "$tmp" >/dev/null
+    rm -rf "$tmp"
+    podman push --quiet --tls-verify=false "$MIRROR/cwlbuild/pause:1"
+  fi
+  local pair src dst
+  for pair in "$BUSYBOX_IMAGE=$MIRROR/library/busybox:1.36" "$KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:v1.25.4"; do
+    src=${pair%%=*} dst=${pair#*=}
+    skopeo inspect --tls-verify=false "docker://$dst" >/dev/null 2>&1 && continue
+    podman image exists "$src" || die "$src is not in local storage: run scripts/setup.sh"
+    log "pushing $src to $dst"
+    podman push --quiet --tls-verify=false "$src" "docker://$dst"
+  done
+}
+
+containerd_up() {
+  mkdir -p "$S/containerd"
+  cat >"$S/containerd/config.toml" <<EOF
+version = 2
+root = "$S/containerd/root"
+state = "$S/containerd/state"
+[grpc]
+  address = "$S/containerd/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$MIRROR/cwlbuild/pause:1"
+  # These VMs lack CAP_SYS_RESOURCE: lowering oom_score_adj fails every sandbox.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$S/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$MIRROR"]
+    endpoint = ["http://$MIRROR"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$PUSH"]
+    endpoint = ["http://$PUSH"]
+EOF
+  start containerd "$S/containerd/config.toml" containerd --config "$S/containerd/config.toml"
+  wait_for containerd 30 ctr --address "$S/containerd/containerd.sock" version
+}
+
+control_plane() {
+  start etcd "$S/etcd" etcd --name cwlbuild --data-dir "$S/etcd" \
+    --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster cwlbuild=http://127.0.0.1:2380
+  wait_for etcd 30 curl -fsS http://127.0.0.1:2379/health
+  start kube-apiserver "$S/bin/kube-apiserver" "$S/bin/kube-apiserver" \
+    --etcd-servers http://127.0.0.1:2379 --bind-address 127.0.0.1 --advertise-address "$NODE_IP" \
+    --secure-port 6443 --cert-dir "$S/pki/apiserver" --token-auth-file "$S/pki/tokens.csv" \
+    --kubelet-preferred-address-types InternalIP \
+    --authorization-mode RBAC --service-account-key-file "$S/pki/sa.pub" \
+    --service-account-signing-key-file "$S/pki/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc --service-cluster-ip-range 10.96.0.0/24
+  wait_for kube-apiserver 90 kubectl --kubeconfig "$S/kubeconfig" get --raw /readyz
+  start kube-controller-manager "$S/bin/kube-controller-manager" "$S/bin/kube-controller-manager" \
+    --kubeconfig "$S/kubeconfig" --leader-elect=false --controllers '*,-nodeipam,-nodelifecycle' \
+    --service-account-private-key-file "$S/pki/sa.key" --root-ca-file "$S/pki/apiserver/apiserver.crt"
+  start kube-scheduler "$S/bin/kube-scheduler" "$S/bin/kube-scheduler" \
+    --kubeconfig "$S/kubeconfig" --leader-elect=false
+}
+
+kubelet_up() {
+  mkdir -p "$S/kubelet"
+  cat >"$S/kubelet/config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+failSwapOn: false
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+containerRuntimeEndpoint: unix://$S/containerd/containerd.sock
+authentication:
+  anonymous: {enabled: true}
+  webhook: {enabled: false}
+authorization: {mode: AlwaysAllow}
+resolvConf: /etc/resolv.conf
+imageGCHighThresholdPercent: 100
+evictionHard: {}
+EOF
+  start kubelet "$S/bin/kubelet" "$S/bin/kubelet" --config "$S/kubelet/config.yaml" \
+    --kubeconfig "$S/kubeconfig" --node-ip "$NODE_IP" --hostname-override "$NODE" \
+    --root-dir "$S/kubelet/root" --cert-dir "$S/kubelet/pki"
+  wait_for "node $NODE" 120 sh -c "kubectl --kubeconfig '$S/kubeconfig' get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
+  # The node lifecycle controller is off (it needs a cloud of nodes to
+  # judge), so nobody else lifts the taint a new node starts with.
+  kubectl --kubeconfig "$S/kubeconfig" taint nodes "$NODE" node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  wait_for "service account default" 60 kubectl --kubeconfig "$S/kubeconfig" get serviceaccount default -n default
+}
+
+print_env() {
+  cat <<EOF
+KUBECONFIG=$S/kubeconfig
+CLUSTER_MIRROR=$MIRROR
+CLUSTER_PUSH_REGISTRY=$PUSH
+CLUSTER_PUSH_USER=$PUSH_USER
+CLUSTER_PUSH_PASSWORD_FILE=$S/registry/push.password
+CLUSTER_KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:v1.25.4
+CLUSTER_INIT_IMAGE=$MIRROR/library/busybox:1.36
+EOF
+}
+
+up() {
+  [ "$(id -u)" = 0 ] || die "needs root: containerd, the kubelet and the bridge do"
+  for cmd in etcd containerd runc ctr docker-registry htpasswd kubectl openssl skopeo podman buildah; do
+    command -v "$cmd" >/dev/null || die "$cmd is missing: run scripts/setup.sh"
+  done
+  [ -x /usr/lib/cni/bridge ] || die "CNI plugins are missing: run scripts/setup.sh"
+  mkdir -p "$S/bin" "$S/run" "$S/log" "$S/pki/apiserver" "$S/registry"
+  build_binaries
+  keys
+  bridge
+  registries
+  seed_images
+  containerd_up
+  control_plane
+  kubelet_up
+  log "ready: node $NODE, kubeconfig $S/kubeconfig"
+  echo "$S/kubeconfig"
+}
+
+status() {
+  local rc=0 name match
+  for pair in etcd:"$S/etcd" kube-apiserver:kube-apiserver kube-controller-manager:kube-controller-manager \
+    kube-scheduler:kube-scheduler containerd:containerd kubelet:kubelet registry-mirror:mirror.yml registry-push:push.yml; do
+    name=${pair%%:*} match=${pair#*:}
+    if running "$name" "$match"; then echo "$name: running (pid $(cat "$S/run/$name.pid"))"; else echo "$name: stopped"; rc=1; fi
+  done
+  return $rc
+}
+
+stop() { # stop NAME MATCH: TERM, then KILL after 10 s
+  local pid
+  running "$1" "$2" || { rm -f "$S/run/$1.pid"; return 0; }
+  pid=$(cat "$S/run/$1.pid")
+  log "stopping $1 (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$S/run/$1.pid"
+}
+
+down() {
+  [ -d "$S/run" ] || { log "nothing to stop"; return 0; }
+  stop kubelet kubelet
+  # The pods' containers run under shims of our containerd: they are known by
+  # its socket path, which no other containerd uses.
+  pkill -9 -f "containerd-shim-runc-v2 .*-address $S/containerd/containerd.sock" 2>/dev/null || true
+  stop containerd "$S/containerd/config.toml"
+  stop kube-scheduler kube-scheduler
+  stop kube-controller-manager kube-controller-manager
+  stop kube-apiserver kube-apiserver
+  stop etcd "$S/etcd"
+  stop registry-push push.yml
+  stop registry-mirror mirror.yml
+  # Volumes and root filesystems the kubelet and containerd mounted.
+  awk -v s="$S/" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -f /etc/containers/registries.conf.d/60-cwlbuild-cluster.conf
+  log "stopped; state kept in $S (remove it to start afresh)"
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+env) print_env ;;
+status) status ;;
+*)
+  echo "usage: $0 up|down|env|status" >&2
+  exit 2
+  ;;
+esac
