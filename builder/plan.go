@@ -144,8 +144,10 @@ type ClusterPlan struct {
 // `cwlbuild plugin --backend kaniko` alike.
 type KanikoPlan struct {
 	// Image is the executor image of the cluster's pods.
-	Image   string
-	Options backend.KanikoOptions
+	Image string
+	// InitImage is the pods' init container image; "" is Skaffold's own.
+	InitImage string
+	Options   backend.KanikoOptions
 	// Insecure lists registries reached over plain HTTP (besides the
 	// loopback ones, always).
 	Insecure []string
@@ -220,9 +222,10 @@ func NewPlan(p *Project) *Plan {
 			Resources:      b.Kaniko.Resources,
 		},
 		Kaniko: KanikoPlan{
-			Image:    b.Kaniko.Image,
-			Options:  kanikoOptions(&b.Kaniko),
-			Insecure: b.Kaniko.InsecureRegistries,
+			Image:     b.Kaniko.Image,
+			InitImage: b.Kaniko.InitImage,
+			Options:   kanikoOptions(&b.Kaniko),
+			Insecure:  b.Kaniko.InsecureRegistries,
 		},
 		TTLDuration: b.TTL.Duration,
 		Pin:         PinTagDigest,

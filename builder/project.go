@@ -90,7 +90,12 @@ type ClusterBuild struct {
 // KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
 // `cwlbuild plugin --backend kaniko` alike.
 type KanikoOptions struct {
-	Image              string            `toml:"image"`
+	Image string `toml:"image"`
+	// InitImage is the image of the init container Skaffold's Kaniko pods
+	// receive the build context through (it needs sh and tar). Skaffold's
+	// default comes from gcr.io, which air-gapped and mirrored clusters
+	// cannot pull: their pods would wait until Skaffold's timeout.
+	InitImage          string            `toml:"initImage"`
 	Cache              *KanikoCache      `toml:"cache"`
 	RegistryMirrors    []string          `toml:"registryMirrors"`
 	RegistryMap        map[string]string `toml:"registryMap"`

@@ -42,6 +42,11 @@ func (p *Project) validate() error {
 			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: pin a version tag or digest, not a floating tag", b.Kaniko.Image))
 		}
 	}
+	if b.Kaniko.InitImage != "" {
+		if err := checkReference(b.Kaniko.InitImage); err != nil {
+			add(p.Errorf("build.kaniko.initImage", "build.kaniko.initImage %q: %v", b.Kaniko.InitImage, err))
+		}
+	}
 	if d := b.TTL.Duration; !validTTL(d) {
 		add(p.Errorf("build.ttl.duration", "build.ttl.duration %q: want a number and a unit, s, m, h or d (2h, 30m, 1d)", d))
 	}

@@ -36,17 +36,48 @@ type Options struct {
 	PluginCommand string
 	// ProjectFile is the path of project.toml the plugin reads its options from.
 	ProjectFile string
+	// Dockerfiles are the cluster builder's Dockerfiles by tool, relative to
+	// the context, where they are not the tool's own (LookupDockerfiles).
+	Dockerfiles map[string]string
 }
 
-// Generate loads nothing and writes nothing: it renders a loaded project to
-// the bytes of skaffold-auto.yaml, plus warnings for the user.
+// Generate writes nothing: it renders a loaded project to the bytes of
+// skaffold-auto.yaml, plus warnings for the user. It reads the Dockerfiles
+// when the cluster builder needs derived ones (see LookupDockerfiles).
 func Generate(plan *builder.Plan, opts Options) ([]byte, []string, error) {
+	out, err := GenerateAll(plan, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.Config, out.Warnings, nil
+}
+
+// Generated is everything generate writes.
+type Generated struct {
+	Config      []byte
+	Dockerfiles []LookupDockerfile
+	Warnings    []string
+}
+
+// GenerateAll is Generate with the derived Dockerfiles the config names.
+func GenerateAll(plan *builder.Plan, opts Options) (*Generated, error) {
 	if len(plan.Artifacts) == 0 {
-		return nil, nil, errors.New("no [tools.NAME] table: nothing to build")
+		return nil, errors.New("no [tools.NAME] table: nothing to build")
+	}
+	lookups, err := LookupDockerfiles(plan)
+	if err != nil {
+		return nil, err
+	}
+	opts.Dockerfiles = map[string]string{}
+	for _, l := range lookups {
+		opts.Dockerfiles[l.Tool] = l.Rel
 	}
 	cfg, warnings := Render(plan, opts)
 	data, err := Marshal(cfg, filepath.Base(plan.File))
-	return data, warnings, err
+	if err != nil {
+		return nil, err
+	}
+	return &Generated{Config: data, Dockerfiles: lookups, Warnings: warnings}, nil
 }
 
 // Render builds the Skaffold config of a plan with Skaffold's own schema
@@ -155,10 +186,12 @@ func (r *renderer) build(prof builder.Profile) latest.BuildConfig {
 	for _, a := range r.p.Artifacts {
 		b.Artifacts = append(b.Artifacts, r.artifact(a, prof, engine))
 	}
+	// Skaffold's own registry calls (base image lookups, digests) reach
+	// the same registries over plain HTTP as the builders.
+	b.InsecureRegistries = r.p.Kaniko.Insecure
 	if engine == builder.ProfileCluster {
 		b.Cluster = r.cluster(prof)
 	} else {
-		b.InsecureRegistries = r.p.Kaniko.Insecure
 		b.LocalBuild = r.local()
 	}
 	return b
@@ -218,10 +251,15 @@ func (r *renderer) pluginCommand(a *builder.Artifact) string {
 // kaniko renders a kaniko artifact.
 func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.KanikoArtifact {
 	k := r.p.Kaniko.Options
+	dockerfile := a.Dockerfile
+	if d, ok := r.opts.Dockerfiles[a.Tool]; ok {
+		dockerfile = d
+	}
 	ka := &latest.KanikoArtifact{
 		BuildArgs:        buildArgs(a.BuildArgs),
-		DockerfilePath:   a.Dockerfile,
+		DockerfilePath:   dockerfile,
 		Image:            r.p.Kaniko.Image,
+		InitImage:        r.p.Kaniko.InitImage,
 		InsecureRegistry: r.p.Kaniko.Insecure,
 		SnapshotMode:     k.SnapshotMode,
 		Target:           a.Target,

@@ -51,44 +51,67 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	data, warnings, err := skaffold.Generate(proj, skaffold.Options{
-		BaseDir:       baseDir,
-		PluginCommand: c.String("plugin-command"),
-	})
+	gen, err := skaffold.GenerateAll(proj, skaffold.Options{BaseDir: baseDir, PluginCommand: c.String("plugin-command")})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("%s: %v", proj.File, err), 1)
 	}
-	for _, w := range warnings {
+	for _, w := range gen.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 	}
 	if out == "-" {
-		_, err := c.App.Writer.Write(data)
+		_, err := c.App.Writer.Write(gen.Config)
 		return err
 	}
+	paths, contents := generatedFiles(out, gen)
 	if c.Bool("check") {
-		return checkGenerated(c, out, data)
+		return checkGenerated(c, paths, contents)
 	}
-	if err := atomicfile.WriteContext(c.Context, out, data, 0o644); err != nil {
+	for _, l := range gen.Dockerfiles {
+		if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+	}
+	if err := atomicfile.WriteAll(c.Context, paths, contents, 0o644, ""); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d artifacts, default build %s, profiles cluster, local, ttl\n",
 		out, len(proj.Artifacts), proj.DefaultProfile())
+	for _, l := range gen.Dockerfiles {
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s: tool %s's Dockerfile with base images through the registry map, for Skaffold's cluster builder\n", l.Path, l.Tool)
+	}
 	return nil
 }
 
-// checkGenerated is --check: the file on disk must be exactly what generate
-// would write; otherwise the diff and exit 1.
-func checkGenerated(c *cli.Context, out string, data []byte) error {
-	old, err := os.ReadFile(out)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return cli.Exit(err.Error(), 1)
+// generatedFiles lists what generate writes: the config, then each derived
+// Dockerfile.
+func generatedFiles(out string, gen *skaffold.Generated) ([]string, [][]byte) {
+	paths, contents := []string{out}, [][]byte{gen.Config}
+	for _, l := range gen.Dockerfiles {
+		paths = append(paths, l.Path)
+		contents = append(contents, l.Data)
 	}
-	if bytes.Equal(old, data) {
-		fmt.Fprintf(c.App.Writer, "%s is up to date\n", out)
-		return nil
+	return paths, contents
+}
+
+// checkGenerated is --check: each file on disk must be exactly what
+// generate would write; otherwise the diffs and exit 1.
+func checkGenerated(c *cli.Context, paths []string, contents [][]byte) error {
+	stale := 0
+	for i, path := range paths {
+		old, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return cli.Exit(err.Error(), 1)
+		}
+		if !bytes.Equal(old, contents[i]) {
+			fmt.Fprint(c.App.Writer, textdiff.Unified(old, contents[i], path, path+" (generated)"))
+			stale++
+		}
 	}
-	fmt.Fprint(c.App.Writer, textdiff.Unified(old, data, out, out+" (generated)"))
-	return cli.Exit(fmt.Sprintf("%s is out of date: run `cwlbuild generate`", out), 1)
+	if stale > 0 {
+		return cli.Exit(fmt.Sprintf("%d generated file(s) out of date: run `cwlbuild generate`", stale), 1)
+	}
+	fmt.Fprintf(c.App.Writer, "%s is up to date\n", paths[0])
+	return nil
 }
 
 // outputPaths is the file generate writes (skaffold-auto.yaml beside

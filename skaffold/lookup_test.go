@@ -1,0 +1,123 @@
+package skaffold
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+// TestRewriteFrom: each FROM whose registry the registry map (or a Docker Hub
+// mirror) covers names the mirror, as Kaniko will pull it; stage names,
+// scratch, build-arg images, unmapped registries and every other byte stay.
+func TestRewriteFrom(t *testing.T) {
+	maps := map[string]string{"docker.io": "10.244.0.1:5001", "ghcr.io": "harbor.internal/ghcr"}
+	for _, tc := range []struct {
+		name, in, want string
+		changed        bool
+	}{
+		{"short hub name", "FROM busybox:1.36\nRUN true\n", "FROM 10.244.0.1:5001/library/busybox:1.36\nRUN true\n", true},
+		{"full hub name", "FROM docker.io/library/busybox:1.36\n", "FROM 10.244.0.1:5001/library/busybox:1.36\n", true},
+		{"index alias and user repo", "from index.docker.io/eoap/base@sha256:" + strings.Repeat("a", 64) + "\n",
+			"from 10.244.0.1:5001/eoap/base@sha256:" + strings.Repeat("a", 64) + "\n", true},
+		{"other mapped registry with a path", "FROM --platform=linux/amd64 ghcr.io/eoap/gdal:3 AS build\n",
+			"FROM --platform=linux/amd64 harbor.internal/ghcr/eoap/gdal:3 AS build\n", true},
+		{"unmapped registry", "FROM quay.io/x/y:1\n", "FROM quay.io/x/y:1\n", false},
+		{"scratch and build args", "ARG BASE=busybox\nFROM $BASE\nFROM scratch\n", "ARG BASE=busybox\nFROM $BASE\nFROM scratch\n", false},
+		{"stage name", "FROM busybox AS busy\nFROM busy\nCOPY --from=busy /x /x\n",
+			"FROM 10.244.0.1:5001/library/busybox AS busy\nFROM busy\nCOPY --from=busy /x /x\n", true},
+		{"line continuation", "FROM \\\n  busybox:1.36 \\\n  AS b\n", "FROM \\\n  10.244.0.1:5001/library/busybox:1.36 \\\n  AS b\n", true},
+		{"comments and a word that merely contains the image", "# busybox is small\nFROM busybox\nLABEL x=busybox\n",
+			"# busybox is small\nFROM 10.244.0.1:5001/library/busybox\nLABEL x=busybox\n", true},
+		{"CRLF and no final newline", "FROM busybox:1\r\nRUN true", "FROM 10.244.0.1:5001/library/busybox:1\r\nRUN true", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, changed, err := rewriteFrom([]byte(tc.in), maps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want || changed != tc.changed {
+				t.Errorf("got %q (changed %v)\nwant %q (changed %v)", got, changed, tc.want, tc.changed)
+			}
+		})
+	}
+}
+
+// TestLookupDockerfiles: a cluster project with a registry map gets one
+// derived Dockerfile per tool whose base image is mapped, named by the
+// generated config; a mirror alone maps Docker Hub; a local-engine project
+// and a project without maps get none.
+func TestLookupDockerfiles(t *testing.T) {
+	dir := t.TempDir()
+	for tool, from := range map[string]string{"a": "busybox:1.36", "b": "quay.io/x/y:1"} {
+		if err := os.MkdirAll(filepath.Join(dir, tool), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, tool, "Dockerfile"), []byte("FROM "+from+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := `[project]
+name = "p"
+[build]
+engine = "cluster"
+[build.cluster]
+namespace = "ns"
+registry = "10.244.0.1:5002/p"
+[tools.a]
+context = "a"
+path = "x.cwl#a"
+[tools.b]
+context = "b"
+path = "x.cwl#b"
+`
+	load := func(toml string) *builder.Plan {
+		file := filepath.Join(dir, "project.toml")
+		if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	for name, tc := range map[string]struct {
+		toml string
+		want int
+	}{
+		"map":      {base + "[build.kaniko]\nregistryMap = { \"index.docker.io\" = \"10.244.0.1:5001\" }\n", 1},
+		"mirror":   {base + "[build.kaniko]\nregistryMirrors = [\"mirror.internal\"]\n", 1},
+		"no map":   {base, 0},
+		"local":    {strings.Replace(base, `engine = "cluster"`, `engine = "local"`, 1) + "[build.local]\nregistry = \"127.0.0.1:5000\"\n[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n", 0},
+		"other registries mapped": {base + "[build.kaniko]\nregistryMap = { \"ghcr.io\" = \"h.internal\" }\n", 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			plan := load(tc.toml)
+			gen, err := GenerateAll(plan, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(gen.Dockerfiles) != tc.want {
+				t.Fatalf("%d derived Dockerfiles, want %d", len(gen.Dockerfiles), tc.want)
+			}
+			if tc.want == 0 {
+				if strings.Contains(string(gen.Config), LookupDir) {
+					t.Error("the config names a derived Dockerfile that is not written")
+				}
+				return
+			}
+			l := gen.Dockerfiles[0]
+			if l.Tool != "a" || l.Path != filepath.Join(dir, "a", ".cwlbuild", "a.Dockerfile") || !strings.Contains(string(l.Data), "/library/busybox:1.36\n") {
+				t.Errorf("derived %+v\n%s", l, l.Data)
+			}
+			// Each cluster-built artifact of a (cluster and ttl profiles)
+			// names it; b keeps its own.
+			if n := strings.Count(string(gen.Config), "dockerfile: .cwlbuild/a.Dockerfile"); n != 3 {
+				t.Errorf("config names the derived Dockerfile %d times, want 3 (default build, cluster, ttl)", n)
+			}
+		})
+	}
+}
