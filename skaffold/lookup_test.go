@@ -88,10 +88,10 @@ path = "x.cwl#b"
 		toml string
 		want int
 	}{
-		"map":      {base + "[build.kaniko]\nregistryMap = { \"index.docker.io\" = \"10.244.0.1:5001\" }\n", 1},
-		"mirror":   {base + "[build.kaniko]\nregistryMirrors = [\"mirror.internal\"]\n", 1},
-		"no map":   {base, 0},
-		"local":    {strings.Replace(base, `engine = "cluster"`, `engine = "local"`, 1) + "[build.local]\nregistry = \"127.0.0.1:5000\"\n[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n", 0},
+		"map":                     {base + "[build.kaniko]\nregistryMap = { \"index.docker.io\" = \"10.244.0.1:5001\" }\n", 1},
+		"mirror":                  {base + "[build.kaniko]\nregistryMirrors = [\"mirror.internal\"]\n", 1},
+		"no map":                  {base, 0},
+		"local":                   {strings.Replace(base, `engine = "cluster"`, `engine = "local"`, 1) + "[build.local]\nregistry = \"127.0.0.1:5000\"\n[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n", 0},
 		"other registries mapped": {base + "[build.kaniko]\nregistryMap = { \"ghcr.io\" = \"h.internal\" }\n", 0},
 	} {
 		t.Run(name, func(t *testing.T) {
