@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eoap/cwlbuild/internal/backend"
+	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
 // Profile names a build target. Every generated Skaffold config has all three
@@ -448,4 +449,58 @@ func ttlPrefix(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// SkaffoldInitImage is the image Skaffold gives its Kaniko pods' init
+// container when [build.kaniko] initImage is not set.
+const SkaffoldInitImage = "gcr.io/k8s-skaffold/skaffold-helpers/busybox"
+
+// PodImageWarnings are the images a cluster build's pods pull that may be
+// out of the cluster's reach: the executor and the init container, when not
+// on a registry project.toml names (the cluster's registry, the local one,
+// registry map targets, mirrors, the cache, insecure registries). In an
+// air-gapped or mirrored cluster such pods wait in ImagePullBackOff until
+// Skaffold's timeout; nothing fails sooner.
+func (p *Plan) PodImageWarnings() []error {
+	if p.Engine != EngineCluster {
+		return nil
+	}
+	named := map[string]bool{}
+	add := func(ref string) {
+		if ref != "" {
+			named[imageref.Host(strings.TrimSuffix(ref, "/")+"/x")] = true
+		}
+	}
+	for _, r := range p.Registries {
+		add(r)
+	}
+	k := p.Kaniko.Options
+	for _, to := range k.RegistryMap {
+		for _, t := range strings.Split(to, ";") {
+			add(t)
+		}
+	}
+	for _, m := range k.RegistryMirrors {
+		add(m)
+	}
+	if k.Cache != nil {
+		add(k.Cache.Repo)
+	}
+	for _, r := range p.Kaniko.Insecure {
+		add(r)
+	}
+	delete(named, imageref.Host(p.Registries[ProfileTTL]+"/x"))
+	var out []error
+	check := func(key, image, what string) {
+		if host := imageref.Host(image); !named[host] {
+			out = append(out, p.Errorf(key, "%s %s is on %s, a registry project.toml names nowhere else: a cluster that cannot reach %s leaves the Kaniko pods waiting until Skaffold's timeout", what, image, host, host))
+		}
+	}
+	check("build.kaniko.image", p.Kaniko.Image, "the Kaniko executor")
+	if p.Kaniko.InitImage == "" {
+		check("build.kaniko", SkaffoldInitImage, "build.kaniko.initImage is not set: Skaffold's default init image")
+	} else {
+		check("build.kaniko.initImage", p.Kaniko.InitImage, "the init image")
+	}
+	return out
 }

@@ -154,3 +154,42 @@ func TestParseNames(t *testing.T) {
 		t.Error("pin mode tag accepted")
 	}
 }
+
+// TestPodImageWarnings: the executor and init images must be on a registry
+// project.toml names, or check warns; a local-engine project is not asked.
+func TestPodImageWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		want        []string
+	}{
+		{"defaults", "", []string{"build.kaniko.initImage is not set: Skaffold's default init image gcr.io/k8s-skaffold/skaffold-helpers/busybox is on gcr.io"}},
+		{"both on the mirror", "[build.kaniko]\nimage = \"mirror.internal/kaniko:v1\"\ninitImage = \"mirror.internal/library/busybox:1\"\nregistryMap = { \"index.docker.io\" = \"mirror.internal\" }\n", nil},
+		{"executor elsewhere", "[build.kaniko]\nimage = \"quay.io/k/kaniko:v1\"\ninitImage = \"ghcr.io/eoap/busybox:1\"\n",
+			[]string{"the Kaniko executor quay.io/k/kaniko:v1 is on quay.io"}},
+		{"init image on the ttl registry only", "[build.kaniko]\ninitImage = \"ttl.sh/busybox:1\"\n", []string{"the init image ttl.sh/busybox:1 is on ttl.sh"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := Load(writeProject(t, base+tc.extra), LoadOptions{SkipCWL: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := plan.PodImageWarnings()
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %v, want %d", got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i].Error(), w) {
+					t.Errorf("warning %q, want %q", got[i], w)
+				}
+			}
+		})
+	}
+	local := strings.Replace(base, `engine = "cluster"`, `engine = "local"`, 1) + "[build.local]\nregistry = \"127.0.0.1:5000\"\n"
+	plan, err := Load(writeProject(t, local), LoadOptions{SkipCWL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := plan.PodImageWarnings(); len(w) != 0 {
+		t.Errorf("local engine warned: %v", w)
+	}
+}

@@ -39,6 +39,9 @@ func runCheck(c *cli.Context) error {
 			problems = 1
 		}
 	} else {
+		for _, w := range proj.PodImageWarnings() {
+			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+		}
 		for _, e := range cwlpatch.CheckProject(proj) {
 			fmt.Fprintln(c.App.Writer, e)
 			problems++
