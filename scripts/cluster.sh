@@ -3,6 +3,7 @@
 # (Skaffold's Kaniko pods). No systemd and no Docker: every daemon is a
 # background process under one state directory, with a pid file each.
 #
+#   scripts/cluster.sh build   only build the Kubernetes binaries (scripts/setup.sh does)
 #   scripts/cluster.sh up      start it (or reuse a running one); prints the kubeconfig
 #   scripts/cluster.sh env     prints the variables a build needs, as shell assignments
 #   scripts/cluster.sh status  says which parts run
@@ -246,6 +247,9 @@ authentication:
   webhook: {enabled: false}
 authorization: {mode: AlwaysAllow}
 resolvConf: /etc/resolv.conf
+# No DNS service runs in this cluster: pods ask the host's resolver.
+clusterDNS: [$(awk '/^nameserver/ {print $2; exit}' /etc/resolv.conf)]
+clusterDomain: cluster.local
 imageGCHighThresholdPercent: 100
 evictionHard: {}
 EOF
@@ -332,12 +336,16 @@ down() {
 }
 
 case "${1:-}" in
+build)
+  mkdir -p "$S/bin"
+  build_binaries
+  ;;
 up) up ;;
 down) down ;;
 env) print_env ;;
 status) status ;;
 *)
-  echo "usage: $0 up|down|env|status" >&2
+  echo "usage: $0 build|up|down|env|status" >&2
   exit 2
   ;;
 esac

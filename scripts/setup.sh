@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl)
+packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl
+  etcd-server containerd containernetworking-plugins apache2-utils iproute2 openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -99,4 +100,9 @@ fi
 echo "setup: building go tool skaffold and go tool task"
 go tool -n skaffold >/dev/null
 go tool -n task >/dev/null
+# The single-node Kubernetes of scripts/cluster.sh: its binaries are built
+# from the k8s.io/kubernetes module (about 20 minutes the first time).
+if [ "$(id -u)" = 0 ]; then
+  scripts/cluster.sh build
+fi
 echo "setup: done"

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eoap/cwlbuild/internal/testenv"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+// clusterEnv starts (or reuses) the single-node cluster of scripts/cluster.sh
+// and returns the variables of `scripts/cluster.sh env`.
+func clusterEnv(t *testing.T) map[string]string {
+	t.Helper()
+	testenv.RealEngine(t)
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "the cluster (scripts/cluster.sh needs root)", nil)
+	}
+	script := filepath.Join(testenv.ModuleRoot(), "scripts", "cluster.sh")
+	if out, err := exec.Command(script, "up").CombinedOutput(); err != nil {
+		testenv.Missing(t, "the cluster", &exec.ExitError{Stderr: out})
+	}
+	out, err := exec.Command(script, "env").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	return env
+}
+
+// TestClusterBuild runs scripts/demo-cluster.sh (what `go tool task
+// demo-cluster` runs) with Docker Hub unreachable, and checks what it claims:
+// every image was built by a Kaniko pod of Skaffold's cluster builder, whose
+// init container came from the mirror; the push registry refuses anonymous
+// pushes, so the pods pushed with the mounted secret; build.json's digests
+// are the registry's; every tool is pinned; cwltool ran the workflow. Then
+// the negative control: the same config with the tools' own Dockerfiles
+// fails in Skaffold's client-side ONBUILD lookup, so the derived Dockerfiles
+// are what makes the build work without Docker Hub.
+func TestClusterBuild(t *testing.T) {
+	env := clusterEnv(t)
+	sk := testenv.Skaffold(t)
+	testenv.LookPath(t, "skopeo")
+	testenv.LookPath(t, "cwltool")
+	demo := t.TempDir()
+	since := time.Now().UTC().Add(-time.Second).Format(time.RFC3339)
+	cmd := exec.Command(filepath.Join(testenv.ModuleRoot(), "scripts", "demo-cluster.sh"))
+	// A dead proxy for everything but the cluster's own addresses: no
+	// registry on the internet (Docker Hub, gcr.io) can be reached.
+	cmd.Env = append(os.Environ(), "DEMO_DIR="+demo, "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
+		"NO_PROXY=127.0.0.1,localhost,10.244.0.1", "GOPROXY=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo-cluster.sh: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "1 tests passed") {
+		t.Errorf("the pinned workflow did not run:\n%s", out)
+	}
+
+	kubectl := func(args ...string) string {
+		t.Helper()
+		c := exec.Command("kubectl", args...)
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+		o, err := c.Output()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v", strings.Join(args, " "), err)
+		}
+		return string(o)
+	}
+	var events struct {
+		Items []struct {
+			Metadata struct {
+				CreationTimestamp string `json:"creationTimestamp"`
+			} `json:"metadata"`
+			InvolvedObject struct{ Name string } `json:"involvedObject"`
+			Reason         string                `json:"reason"`
+			Message        string                `json:"message"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(kubectl("-n", "eoap-sample", "get", "events", "-o", "json")), &events); err != nil {
+		t.Fatal(err)
+	}
+	started, initFromMirror := map[string]bool{}, map[string]bool{}
+	for _, e := range events.Items {
+		if e.Metadata.CreationTimestamp < since || !strings.HasPrefix(e.InvolvedObject.Name, "kaniko-") {
+			continue
+		}
+		if e.Reason == "Started" && e.Message == "Started container kaniko" {
+			started[e.InvolvedObject.Name] = true
+		}
+		if e.Reason == "Pulled" && strings.Contains(e.Message, `"`+env["CLUSTER_INIT_IMAGE"]+`"`) {
+			initFromMirror[e.InvolvedObject.Name] = true
+		}
+	}
+	if len(started) != 3 || len(initFromMirror) != 3 {
+		t.Errorf("%d Kaniko pods ran the executor and %d took their init image from the mirror; want 3 and 3", len(started), len(initFromMirror))
+	}
+
+	// The push registry refuses an anonymous push.
+	push := env["CLUSTER_PUSH_REGISTRY"]
+	anon := exec.Command("skopeo", "copy", "--dest-tls-verify=false", "--dest-no-creds",
+		"docker://"+env["CLUSTER_INIT_IMAGE"], "docker://"+push+"/eoap-sample/anonymous:1")
+	anon.Env = append(os.Environ(), "REGISTRY_AUTH_FILE=/nonexistent")
+	if o, err := anon.CombinedOutput(); err == nil || !regexp.MustCompile(`(?i)unauthorized|401|authentication required`).Match(o) {
+		t.Errorf("an anonymous push was not refused: %v\n%s", err, o)
+	}
+
+	// build.json's digests are the registry's, and the CWL pins them.
+	password, err := os.ReadFile(env["CLUSTER_PUSH_PASSWORD_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := env["CLUSTER_PUSH_USER"] + ":" + strings.TrimSpace(string(password))
+	builds, err := buildjson.ReadFile(filepath.Join(demo, "build.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cwl, _ := os.ReadFile(filepath.Join(demo, "cwl-workflow", "app-water-bodies.cwl"))
+	if len(builds.Builds) != 3 {
+		t.Fatalf("build.json has %d builds, want 3", len(builds.Builds))
+	}
+	for _, b := range builds.Builds {
+		o, err := exec.Command("skopeo", "inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", "docker://"+b.ImageName+":latest").Output()
+		if err != nil {
+			t.Fatalf("skopeo inspect %s: %v", b.ImageName, err)
+		}
+		digest := strings.TrimSpace(string(o))
+		if !strings.HasSuffix(b.Tag, "@"+digest) {
+			t.Errorf("%s: build.json says %s, the registry %s", b.ImageName, b.Tag, digest)
+		}
+		if !strings.Contains(string(cwl), "dockerPull: "+b.ImageName+"@"+digest) {
+			t.Errorf("%s@%s is not pinned in the workflow", b.ImageName, digest)
+		}
+	}
+
+	// Negative control: the tools' own Dockerfiles name Docker Hub, which
+	// Skaffold cannot reach to look for ONBUILD triggers.
+	config, _ := os.ReadFile(filepath.Join(demo, "skaffold-auto.yaml"))
+	own := regexp.MustCompile(`dockerfile: \.cwlbuild/\S+\.Dockerfile`).ReplaceAll(config, []byte("dockerfile: Dockerfile"))
+	if err := os.WriteFile(filepath.Join(demo, "own-dockerfiles.yaml"), own, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc := exec.Command(sk, "build", "-f", "own-dockerfiles.yaml", "--cache-artifacts=false", "-q")
+	sc.Dir = demo
+	sc.Env = append(cmd.Env, "KUBECONFIG="+env["KUBECONFIG"], "DOCKER_CONFIG="+filepath.Join(demo, ".docker"), "SKAFFOLD_UPDATE_CHECK=false")
+	if o, err := sc.CombinedOutput(); err == nil || !strings.Contains(string(o), "parsing ONBUILD instructions") {
+		t.Errorf("with the tools' own Dockerfiles Skaffold did not fail in its ONBUILD lookup: %v\n%s", err, o)
+	}
+}
