@@ -468,7 +468,7 @@ func (p *Plan) PodImageWarnings() []error {
 	named := map[string]bool{}
 	add := func(ref string) {
 		if ref != "" {
-			named[imageref.Host(strings.TrimSuffix(ref, "/")+"/x")] = true
+			named[imageref.RegistryHost(ref)] = true
 		}
 	}
 	for _, r := range p.Registries {
@@ -489,7 +489,7 @@ func (p *Plan) PodImageWarnings() []error {
 	for _, r := range p.Kaniko.Insecure {
 		add(r)
 	}
-	delete(named, imageref.Host(p.Registries[ProfileTTL]+"/x"))
+	delete(named, imageref.RegistryHost(p.Registries[ProfileTTL]))
 	var out []error
 	check := func(key, image, what string) {
 		if host := imageref.Host(image); !named[host] {

@@ -223,11 +223,11 @@ func (b *Build) insecureHosts() []string {
 		cands = append(cands, imageref.Host(b.Kaniko.Cache.Repo))
 	}
 	for _, m := range b.Kaniko.RegistryMirrors {
-		cands = append(cands, strings.SplitN(m, "/", 2)[0])
+		cands = append(cands, imageref.RegistryHost(m))
 	}
 	for _, to := range b.Kaniko.RegistryMap {
 		for _, t := range strings.Split(to, ";") {
-			cands = append(cands, strings.SplitN(t, "/", 2)[0])
+			cands = append(cands, imageref.RegistryHost(t))
 		}
 	}
 	for _, h := range cands {

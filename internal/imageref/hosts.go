@@ -23,6 +23,14 @@ func Host(image string) string {
 	return DockerHub
 }
 
+// RegistryHost is the host[:port] of a registry prefix as project.toml
+// writes registries, mirrors and map targets ("harbor.example.com/dockerhub",
+// "10.244.0.1:5001"): its first component, whatever it looks like.
+func RegistryHost(prefix string) string {
+	host, _, _ := strings.Cut(strings.TrimSuffix(prefix, "/"), "/")
+	return host
+}
+
 // DockerHub is the name Docker gives Docker Hub's registry in image names.
 const DockerHub = "docker.io"
 

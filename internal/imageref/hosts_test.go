@@ -68,3 +68,16 @@ func TestKanikoRepository(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryHost(t *testing.T) {
+	for prefix, want := range map[string]string{
+		"mirror.gcr.io":                "mirror.gcr.io",
+		"harbor.example.com/dockerhub": "harbor.example.com",
+		"10.244.0.1:5001/":             "10.244.0.1:5001",
+		"localhost":                    "localhost",
+	} {
+		if got := RegistryHost(prefix); got != want {
+			t.Errorf("RegistryHost(%q) = %q, want %q", prefix, got, want)
+		}
+	}
+}
