@@ -93,6 +93,8 @@ type Plan struct {
 	Name        string
 	Version     string
 	Description string
+	// Repository is [project] repository: the source URL releases record.
+	Repository string
 	// File is project.toml as the user named it (errors name it); Dir is
 	// its absolute directory.
 	File string
@@ -210,6 +212,7 @@ func NewPlan(p *Project) *Plan {
 		Name:        p.Project.Name,
 		Version:     p.Project.Version,
 		Description: p.Project.Description,
+		Repository:  p.Project.Repository,
 		File:        p.File,
 		Dir:         p.Dir,
 		Engine:      b.Engine,

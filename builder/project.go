@@ -56,6 +56,9 @@ type ProjectInfo struct {
 	Name        string `toml:"name"`
 	Version     string `toml:"version"`
 	Description string `toml:"description"`
+	// Repository is the package's source repository URL, recorded in image
+	// labels and release annotations (default: the git remote "origin").
+	Repository string `toml:"repository"`
 }
 
 // Build is the [build] table.

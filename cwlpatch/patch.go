@@ -453,3 +453,45 @@ func readCWL(path string) ([]byte, error) {
 	}
 	return os.ReadFile(path)
 }
+
+// UnpinnedProcesses lists every CommandLineTool of the given [[workflows]]
+// files (all of them when files is empty; absolute paths as the plan names
+// them) that does not run an image pinned by digest, tool of this project or
+// not: what a release refuses. Each line names the file and line.
+func UnpinnedProcesses(p *builder.Plan, files ...string) ([]string, error) {
+	s := loadProject(p)
+	if len(s.errs) > 0 {
+		return nil, joinErrors(s.errs)
+	}
+	want := map[fileID]bool{}
+	for _, f := range files {
+		want[s.identify(f)] = true
+	}
+	var out []string
+	for _, d := range s.workflowDocs() {
+		if len(files) > 0 && !want[s.identify(d.path)] {
+			continue
+		}
+		for _, proc := range d.Processes {
+			if proc.Class != "CommandLineTool" {
+				continue
+			}
+			sites, err := processSites(proc)
+			if err != nil {
+				return nil, err
+			}
+			if len(sites) == 0 {
+				out = append(out, fmt.Sprintf("%s:%d: %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, proc.Desc()))
+			}
+			for _, st := range sites {
+				switch {
+				case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
+					out = append(out, fmt.Sprintf("%s:%d: %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, proc.Desc()))
+				case !IsDigestPinned(st.pull.Value):
+					out = append(out, fmt.Sprintf("%s:%d: %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, proc.Desc(), st.pull.Value))
+				}
+			}
+		}
+	}
+	return out, nil
+}

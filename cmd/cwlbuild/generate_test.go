@@ -212,7 +212,7 @@ func TestGenerateSignals(t *testing.T) {
 		err := cmd.Wait()
 		got, _ := os.ReadFile(out)
 		switch {
-		case string(got) == string(old) && err != nil && strings.Contains(stderr.String(), "was not replaced"):
+		case string(got) == string(old) && err != nil && strings.Contains(stderr.String(), "before any file was replaced"):
 			seen["stopped, old"]++
 		case string(got) == string(fresh):
 			seen["new"]++

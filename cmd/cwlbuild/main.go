@@ -43,6 +43,7 @@ Examples:
 			tarCommand(),
 			authCommand(),
 			testCommand(),
+			publishCommand(),
 		},
 	}
 }

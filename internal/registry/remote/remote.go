@@ -1,17 +1,22 @@
 // Package remote asks a container registry questions over the network, with
 // the credentials of the Docker config (DOCKER_CONFIG, ~/.docker/config.json)
-// and plain HTTP where internal/registry says so. It is a package of its own
+// and plain HTTP where internal/imageref says so. It is a package of its own
 // so that only the programs that call a registry link go-containerregistry's
 // HTTP client: cwlbuild does not, and starts faster for it.
 package remote
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
@@ -32,4 +37,101 @@ func Digest(ctx context.Context, image string, insecure []string) (string, error
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// File is one blob of an artifact: its bytes and media type, and the
+// annotations of its descriptor (oras names the pulled file after
+// org.opencontainers.image.title).
+type File struct {
+	Data        []byte
+	MediaType   string
+	Annotations map[string]string
+}
+
+// Artifact is an OCI artifact: an image manifest whose config is the empty
+// descriptor and whose layers are files, typed by ArtifactType, as the OCI
+// image spec 1.1 describes artifacts (what `oras push` writes).
+type Artifact struct {
+	ArtifactType string
+	Files        []File
+	Annotations  map[string]string
+}
+
+// emptyConfig is the OCI empty descriptor's content, "{}".
+var emptyConfig = []byte("{}")
+
+const emptyMediaType = "application/vnd.oci.empty.v1+json"
+
+// Manifest is the artifact's manifest, byte for byte as it is pushed.
+func (a *Artifact) Manifest() ([]byte, error) {
+	type descriptor struct {
+		MediaType   string            `json:"mediaType"`
+		Digest      string            `json:"digest"`
+		Size        int               `json:"size"`
+		Data        []byte            `json:"data,omitempty"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+	}
+	m := struct {
+		SchemaVersion int               `json:"schemaVersion"`
+		MediaType     string            `json:"mediaType"`
+		ArtifactType  string            `json:"artifactType"`
+		Config        descriptor        `json:"config"`
+		Layers        []descriptor      `json:"layers"`
+		Annotations   map[string]string `json:"annotations,omitempty"`
+	}{
+		SchemaVersion: 2,
+		MediaType:     string(types.OCIManifestSchema1),
+		ArtifactType:  a.ArtifactType,
+		Config:        descriptor{MediaType: emptyMediaType, Digest: sha256Digest(emptyConfig), Size: len(emptyConfig), Data: emptyConfig},
+		Annotations:   a.Annotations,
+	}
+	for _, f := range a.Files {
+		m.Layers = append(m.Layers, descriptor{MediaType: f.MediaType, Digest: sha256Digest(f.Data), Size: len(f.Data), Annotations: f.Annotations})
+	}
+	return json.Marshal(m)
+}
+
+func sha256Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// rawManifest is a manifest remote.Put sends as it is.
+type rawManifest struct{ data []byte }
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.data, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// Push uploads the artifact's blobs, then its manifest under each tag of
+// repo (the first tag first), with the Docker config's credentials, and
+// returns the manifest's digest.
+func Push(ctx context.Context, repo string, tags []string, a *Artifact, insecure []string) (string, error) {
+	manifest, err := a.Manifest()
+	if err != nil {
+		return "", err
+	}
+	var nopts []name.Option
+	if imageref.IsInsecure(repo, insecure) {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.NewRepository(repo, nopts...)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", repo, err)
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	blobs := [][2]string{{emptyMediaType, string(emptyConfig)}}
+	for _, f := range a.Files {
+		blobs = append(blobs, [2]string{f.MediaType, string(f.Data)})
+	}
+	for _, b := range blobs {
+		if err := remote.WriteLayer(r, static.NewLayer([]byte(b[1]), types.MediaType(b[0])), opts...); err != nil {
+			return "", fmt.Errorf("pushing a blob to %s: %v", repo, err)
+		}
+	}
+	for _, tag := range tags {
+		if err := remote.Put(r.Tag(tag), rawManifest{manifest}, opts...); err != nil {
+			return "", fmt.Errorf("pushing %s:%s: %v", repo, tag, err)
+		}
+	}
+	return sha256Digest(manifest), nil
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/internal/publish"
+)
+
+func publishCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "publish",
+		Usage:     "push each pinned workflow to the registry as an OCI artifact",
+		UsageText: "cwlbuild publish [-f project.toml] [--registry PREFIX] [--tag TAG]... [--build-json FILE] [--dry-run]",
+		Description: `Pushes every [[workflows]] CWL file, exactly as it is on disk, as an OCI artifact
+PREFIX/STEM:VERSION (STEM: the file name without .cwl; VERSION: [project] version;
+PREFIX: the default profile's registry unless --registry), plus each --tag. One layer
+holds the file (application/cwl+yaml or +json, named after the file for oras); the
+artifact type is application/cwl; annotations record the title, version, description,
+source ([project] repository, else the git remote "origin") and revision (git HEAD).
+No creation time is recorded: publishing the same file twice gives the same digest.
+
+Nothing is pushed when any CommandLineTool of a workflow file is not pinned by digest,
+or, with --build-json (default: build.json beside project.toml when it exists), when
+cwlpatch would still change a file: a release never publishes a floating image.
+Credentials come from the Docker config (see cwlbuild auth).
+
+Examples:
+   cwlbuild publish                                  # after task build
+   cwlbuild publish --tag latest --registry ghcr.io/eoap/releases
+   oras pull ghcr.io/eoap/sample/app-water-bodies:0.1.0   # fetch it back`,
+		Flags: []cli.Flag{
+			projectFlag(),
+			&cli.StringFlag{Name: "registry", Usage: "repository `PREFIX` (default: the default profile's registry)"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "extra `TAG` besides [project] version (repeatable)"},
+			&cli.StringFlag{Name: "build-json", Usage: "the workflows must be pinned to this build output (default: build.json beside project.toml, if any)"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "check and print what would be pushed; push nothing"},
+		},
+		Action: runPublish,
+	}
+}
+
+func runPublish(c *cli.Context) error {
+	plan, err := loadProject(c, c.String("file"), cwlChecks)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	buildJSON := c.String("build-json")
+	if _, err := os.Stat(filepath.Join(plan.Dir, "build.json")); buildJSON == "" && err == nil {
+		buildJSON = filepath.Join(plan.Dir, "build.json")
+	}
+	releases, err := publish.Prepare(c.Context, plan, publish.Options{Registry: c.String("registry"), Tags: c.StringSlice("tag"), BuildJSON: buildJSON})
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("cwlbuild publish: nothing pushed:\n%v", err), 1)
+	}
+	insecure := append(c.StringSlice("insecure-registry"), plan.Kaniko.Insecure...)
+	if !c.Bool("dry-run") {
+		if err := publish.Push(c.Context, releases, insecure); err != nil {
+			return cli.Exit("cwlbuild publish: "+err.Error(), 1)
+		}
+	}
+	for _, r := range releases {
+		for _, t := range r.Tags {
+			fmt.Fprintf(c.App.Writer, "%s:%s@%s\n", r.Repo, t, r.Digest)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "%s %s\n", map[bool]string{true: "would publish", false: "published"}[c.Bool("dry-run")], r.File)
+	}
+	return nil
+}

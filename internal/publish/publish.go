@@ -1,0 +1,204 @@
+// Package publish releases a package's pinned workflows to a registry: each
+// [[workflows]] CWL file, exactly as it is on disk, becomes an OCI artifact
+// PREFIX/STEM:VERSION next to the tools' images, which `oras pull` (or any
+// registry client) fetches back byte for byte. A release never publishes a
+// floating image: every CommandLineTool must be pinned by digest, and, when a
+// build output is given, pinned to that build.
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/gitinfo"
+	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/registry/remote"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+// Media types: IANA registers application/cwl+yaml and application/cwl+json
+// for CWL documents; the artifact is typed application/cwl whatever its
+// encoding.
+const (
+	ArtifactType  = "application/cwl"
+	MediaTypeYAML = "application/cwl+yaml"
+	MediaTypeJSON = "application/cwl+json"
+)
+
+// Options say where and what to publish.
+type Options struct {
+	// Registry is the repository prefix ("" is the default profile's
+	// registry).
+	Registry string
+	// Tags are pushed besides [project] version ("latest", a channel).
+	Tags []string
+	// BuildJSON, when set, is the build output the workflows must already be
+	// pinned to (`cwlpatch --check BUILD_JSON` would change nothing).
+	BuildJSON string
+}
+
+// Release is one workflow file and where it goes.
+type Release struct {
+	File     string // as project.toml names it
+	Path     string // absolute
+	Repo     string // PREFIX/STEM
+	Tags     []string
+	Artifact *remote.Artifact
+	// Digest is the manifest's, known before the push.
+	Digest string
+}
+
+// Prepare checks everything and builds each workflow's artifact; nothing is
+// pushed. Any unpinned CommandLineTool, a file cwlpatch would still change,
+// a missing version or registry is an error, and then no release is made.
+func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release, error) {
+	if plan.Version == "" {
+		return nil, plan.Errorf("project", "[project] version is not set: it is the tag a release is published under")
+	}
+	prefix := strings.TrimSuffix(opts.Registry, "/")
+	if prefix == "" {
+		prefix = plan.Registries[plan.DefaultProfile()]
+	}
+	if prefix == "" {
+		return nil, fmt.Errorf("%s: no registry for profile %s: give --registry", plan.File, plan.DefaultProfile())
+	}
+	files := workflowFiles(plan)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no [[workflows]] to publish", plan.File)
+	}
+	var errs []error
+	unpinned, err := cwlpatch.UnpinnedProcesses(plan)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range unpinned {
+		errs = append(errs, errors.New(u))
+	}
+	if opts.BuildJSON != "" {
+		errs = append(errs, stale(ctx, plan, opts.BuildJSON)...)
+	}
+	if len(errs) > 0 {
+		return nil, builder.Errors(errs)
+	}
+	info := gitinfo.Read(plan.Dir)
+	source := plan.Repository
+	if source == "" {
+		source = info.Remote
+	}
+	tags := append([]string{plan.Version}, opts.Tags...)
+	var out []*Release
+	for _, w := range files {
+		r, err := release(w, prefix, tags, annotations(plan, source, info.Revision))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// workflowFiles are the [[workflows]] files, each once.
+func workflowFiles(plan *builder.Plan) []builder.ProcessRef {
+	seen := map[string]bool{}
+	var out []builder.ProcessRef
+	for _, w := range plan.Workflows {
+		if !seen[w.Path] {
+			seen[w.Path] = true
+			out = append(out, w.ProcessRef)
+		}
+	}
+	return out
+}
+
+// stale lists the workflow files that a patch with the build output would
+// still change.
+func stale(ctx context.Context, plan *builder.Plan, buildJSON string) []error {
+	out, err := buildjson.ReadFile(buildJSON, nil)
+	if err != nil {
+		return []error{err}
+	}
+	oc, err := cwlpatch.Patch(ctx, plan, out, cwlpatch.Options{Pin: plan.Pin, Source: buildJSON})
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, ch := range oc.Changed() {
+		errs = append(errs, fmt.Errorf("%s is not pinned to the images of %s: run `cwlpatch %s` first", ch.File, buildJSON, buildJSON))
+	}
+	return errs
+}
+
+func annotations(plan *builder.Plan, source, revision string) map[string]string {
+	a := map[string]string{
+		"org.opencontainers.image.title":   plan.Name,
+		"org.opencontainers.image.version": plan.Version,
+	}
+	if plan.Description != "" {
+		a["org.opencontainers.image.description"] = plan.Description
+	}
+	if source != "" {
+		a["org.opencontainers.image.source"] = source
+	}
+	if revision != "" {
+		a["org.opencontainers.image.revision"] = revision
+	}
+	return a
+}
+
+func release(w builder.ProcessRef, prefix string, tags []string, ann map[string]string) (*Release, error) {
+	data, err := os.ReadFile(w.Path)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Base(w.Path)
+	stem := strings.ToLower(strings.TrimSuffix(base, filepath.Ext(base)))
+	repo := prefix + "/" + stem
+	for _, t := range tags {
+		if _, err := imageref.Parse(repo + ":" + t); err != nil {
+			return nil, fmt.Errorf("%s: cannot be published as %s:%s: %v", w.File, repo, t, err)
+		}
+	}
+	mt := MediaTypeYAML
+	if trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff"); len(trimmed) > 0 && trimmed[0] == '{' {
+		mt = MediaTypeJSON
+	}
+	a := &remote.Artifact{
+		ArtifactType: ArtifactType,
+		Files:        []remote.File{{Data: data, MediaType: mt, Annotations: map[string]string{"org.opencontainers.image.title": base}}},
+		Annotations:  ann,
+	}
+	manifest, err := a.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	return &Release{File: w.File, Path: w.Path, Repo: repo, Tags: tags, Artifact: a, Digest: digestOf(manifest)}, nil
+}
+
+// Push pushes each release, blobs first and the manifest under each tag,
+// and returns them with the digest the registry now serves.
+func Push(ctx context.Context, releases []*Release, insecure []string) error {
+	for _, r := range releases {
+		digest, err := remote.Push(ctx, r.Repo, r.Tags, r.Artifact, insecure)
+		if err != nil {
+			return err
+		}
+		if digest != r.Digest {
+			return fmt.Errorf("%s: pushed manifest %s, expected %s", r.Repo, digest, r.Digest)
+		}
+	}
+	return nil
+}
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
