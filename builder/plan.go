@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eoap/cwlbuild/internal/backend"
+	"github.com/eoap/cwlbuild/internal/gitinfo"
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
@@ -375,6 +376,46 @@ func (p *Plan) Abs(rel string) string {
 	return filepath.Join(p.Dir, filepath.FromSlash(rel))
 }
 
+// OCI label keys set on every image.
+const (
+	LabelTitle       = "org.opencontainers.image.title"
+	LabelVersion     = "org.opencontainers.image.version"
+	LabelDescription = "org.opencontainers.image.description"
+	LabelSource      = "org.opencontainers.image.source"
+	LabelRevision    = "org.opencontainers.image.revision"
+)
+
+// Labels are the OCI labels every build of an artifact sets that do not
+// depend on where it is built: the tool's name, [project] version and
+// description, and [project] repository. The revision (git HEAD) and, when
+// no repository is set, the git remote are added where the build runs (see
+// BuildLabels), so that generated files stay the same from commit to
+// commit and clone to clone. No creation time is ever set: two builds of one
+// context give one digest.
+func (p *Plan) Labels(a *Artifact) map[string]string {
+	l := map[string]string{LabelTitle: a.Tool}
+	for k, v := range map[string]string{LabelVersion: p.Version, LabelDescription: p.Description, LabelSource: p.Repository} {
+		if v != "" {
+			l[k] = v
+		}
+	}
+	return l
+}
+
+// BuildLabels are Labels plus what the project's work tree says now: the
+// git revision, and the origin remote when [project] repository is not set.
+func (p *Plan) BuildLabels(a *Artifact) map[string]string {
+	l := p.Labels(a)
+	info := gitinfo.Read(p.Dir)
+	if info.Revision != "" {
+		l[LabelRevision] = info.Revision
+	}
+	if _, ok := l[LabelSource]; !ok && info.Remote != "" {
+		l[LabelSource] = info.Remote
+	}
+	return l
+}
+
 // ImageBuild is what a backend needs to build an artifact as image (a full
 // reference) from context ("" is the artifact's own).
 func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {
@@ -389,6 +430,7 @@ func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {
 		BuildArgs:  a.BuildArgs,
 		Kaniko:     p.Kaniko.Options,
 		Insecure:   p.Kaniko.Insecure,
+		Labels:     p.BuildLabels(a),
 	}
 }
 

@@ -40,7 +40,9 @@ die() { echo "cluster: $*" >&2; exit 1; }
 running() {
   local pid
   pid=$(cat "$S/run/$1.pid" 2>/dev/null) || return 1
-  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  case "$(tr '\0' ' ' <"/proc/$pid/cmdline")" in *"$2"*) return 0 ;; esac
+  return 1
 }
 
 # start NAME MATCH ARGV...: runs ARGV in the background, output to
@@ -102,7 +104,11 @@ EOF
 
 bridge() {
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/24" dev "$BRIDGE"
+  # (not `ip | grep -q`: under pipefail grep's early exit fails the pipe)
+  case "$(ip addr show dev "$BRIDGE")" in
+  *"inet $NODE_IP/"*) ;;
+  *) ip addr add "$NODE_IP/24" dev "$BRIDGE" ;;
+  esac
   ip link set "$BRIDGE" up
   sysctl -qw net.ipv4.ip_forward=1 || true
   mkdir -p "$S/cni"

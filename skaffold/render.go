@@ -145,6 +145,26 @@ func buildArgs(kv map[string]string) map[string]*string {
 	return out
 }
 
+// RevisionTemplate is the revision label's value in Kaniko artifacts: an
+// env template Skaffold evaluates, empty when CWLBUILD_REVISION is unset.
+const RevisionTemplate = `{{default "" .CWLBUILD_REVISION}}`
+
+// labelFlags passes labels to Skaffold's docker builder, which has no label
+// field: as `docker build --label` flags (Skaffold then builds with the
+// docker CLI). They are not templates, so no revision: see Plan.Labels.
+func labelFlags(l map[string]string) []string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, "--label", k+"="+l[k])
+	}
+	return out
+}
+
 // commentSafe is a file name fit for the header comment: quoted when it
 // holds anything but printable characters, so a name with a line break
 // cannot start a line of YAML.
@@ -207,7 +227,8 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 	case engine == builder.ProfileCluster:
 		art.KanikoArtifact = r.kaniko(a, prof)
 	case r.p.Runtime == builder.RuntimeDocker:
-		art.DockerArtifact = &latest.DockerArtifact{DockerfilePath: a.Dockerfile, Target: a.Target, BuildArgs: buildArgs(a.BuildArgs)}
+		art.DockerArtifact = &latest.DockerArtifact{DockerfilePath: a.Dockerfile, Target: a.Target, BuildArgs: buildArgs(a.BuildArgs),
+			CliFlags: labelFlags(r.p.Labels(a))}
 	default:
 		art.CustomArtifact = &latest.CustomArtifact{
 			BuildCommand: templateLiteral(r.pluginCommand(a)),
@@ -255,7 +276,14 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 	if d, ok := r.opts.Dockerfiles[a.Tool]; ok {
 		dockerfile = d
 	}
+	labels := buildArgs(r.p.Labels(a))
+	// The revision is read when Skaffold runs, from CWLBUILD_REVISION
+	// (`task build` sets it to git HEAD): written here it would make the
+	// generated file stale at every commit.
+	rev := RevisionTemplate
+	labels[builder.LabelRevision] = &rev
 	ka := &latest.KanikoArtifact{
+		Label:            labels,
 		BuildArgs:        buildArgs(a.BuildArgs),
 		DockerfilePath:   dockerfile,
 		Image:            r.p.Kaniko.Image,

@@ -58,7 +58,7 @@ func TestClusterBuild(t *testing.T) {
 	// A dead proxy for everything but the cluster's own addresses: no
 	// registry on the internet (Docker Hub, gcr.io) can be reached.
 	cmd.Env = append(os.Environ(), "DEMO_DIR="+demo, "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
-		"NO_PROXY=127.0.0.1,localhost,10.244.0.1", "GOPROXY=off")
+		"NO_PROXY=127.0.0.1,localhost,10.244.0.1", "GOPROXY=off", "CWLBUILD_REVISION=cafe0123")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo-cluster.sh: %v\n%s", err, out)
@@ -140,6 +140,12 @@ func TestClusterBuild(t *testing.T) {
 		}
 		if !strings.Contains(string(cwl), "dockerPull: "+b.ImageName+"@"+digest) {
 			t.Errorf("%s@%s is not pinned in the workflow", b.ImageName, digest)
+		}
+		tool := b.ImageName[strings.LastIndex(b.ImageName, "/")+1:]
+		labels := testenv.ImageLabels(t, b.ImageName+"@"+digest, creds)
+		checkLabels(t, labels, tool, "0.1.0")
+		if labels["org.opencontainers.image.revision"] != "cafe0123" {
+			t.Errorf("%s: revision label %q, want CWLBUILD_REVISION's cafe0123", tool, labels["org.opencontainers.image.revision"])
 		}
 	}
 

@@ -82,7 +82,19 @@ func TestPluginDaemonlessBackends(t *testing.T) {
 			if want := reg.Digest(t, image); strings.TrimSpace(string(got)) != want {
 				t.Errorf("digest file %q, registry serves %s", got, want)
 			}
+			checkLabels(t, reg.Labels(t, image), "shout", "0.1.0")
 		})
+	}
+}
+
+// checkLabels: the OCI labels every build sets, read back from the image.
+func checkLabels(t *testing.T, got map[string]string, tool, version string) {
+	t.Helper()
+	if got["org.opencontainers.image.title"] != tool || got["org.opencontainers.image.version"] != version {
+		t.Errorf("labels %v: want title %s and version %s", got, tool, version)
+	}
+	if _, ok := got["org.opencontainers.image.created"]; ok {
+		t.Errorf("labels %v: a creation time makes builds unreproducible", got)
 	}
 }
 
@@ -182,6 +194,7 @@ func TestPluginKanikoInContainer(t *testing.T) {
 	if d := reg.Digest(t, image); !strings.HasPrefix(d, "sha256:") {
 		t.Errorf("registry digest %q", d)
 	}
+	checkLabels(t, reg.Labels(t, image), "count", "0.1.0")
 }
 
 // TestClusterPathInKaniko simulates Skaffold's cluster builder: the executor
@@ -267,5 +280,6 @@ func TestTarInKaniko(t *testing.T) {
 		if got := reg.Digest(t, dst); got != ref.Digest {
 			t.Errorf("%s: pushed digest %s, the record says %s", tool, got, ref.Digest)
 		}
+		checkLabels(t, reg.Labels(t, dst), tool, "0.1.0")
 	}
 }

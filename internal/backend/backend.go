@@ -70,6 +70,8 @@ type Build struct {
 	Kaniko     KanikoOptions
 	// Insecure lists registries reached over plain HTTP besides loopback ones.
 	Insecure []string
+	// Labels are set on the image config (--label).
+	Labels map[string]string
 	// Tarball, when set, makes Kaniko write the image there instead of
 	// pushing it (`cwlbuild tar`).
 	Tarball string
@@ -131,6 +133,9 @@ func (b *Build) kanikoArgs(executor string) Command {
 	}
 	for _, kv := range sortedPairs(b.BuildArgs) {
 		c = append(c, "--build-arg", kv)
+	}
+	for _, kv := range sortedPairs(b.Labels) {
+		c = append(c, "--label", kv)
 	}
 	if len(b.Platforms) == 1 {
 		c = append(c, "--custom-platform", b.Platforms[0])
@@ -194,6 +199,9 @@ func (b *Build) daemonless(backend Name, program string) []Command {
 	}
 	for _, kv := range sortedPairs(b.BuildArgs) {
 		build = append(build, "--build-arg", kv)
+	}
+	for _, kv := range sortedPairs(b.Labels) {
+		build = append(build, "--label", kv)
 	}
 	if len(b.Platforms) > 0 {
 		build = append(build, "--platform", strings.Join(b.Platforms, ","))

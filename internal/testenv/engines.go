@@ -119,6 +119,35 @@ func (r *Registry) Digest(t testing.TB, image string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// Labels reads an image's labels from its config in the registry, with
+// skopeo, independently of the code under test.
+func (r *Registry) Labels(t testing.TB, image string) map[string]string {
+	t.Helper()
+	return ImageLabels(t, image, r.creds)
+}
+
+// ImageLabels reads the labels of an image in a registry reached over plain
+// HTTP, logging in with creds ("user:password") when not "".
+func ImageLabels(t testing.TB, image, creds string) map[string]string {
+	t.Helper()
+	skopeo := LookPath(t, "skopeo")
+	args := []string{"inspect", "--tls-verify=false", "--config"}
+	if creds != "" {
+		args = append(args, "--creds", creds)
+	}
+	out, err := exec.Command(skopeo, append(args, "docker://"+image)...).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect --config %s: %v", image, err)
+	}
+	var cfg struct {
+		Config struct{ Labels map[string]string }
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("%s: config: %v", image, err)
+	}
+	return cfg.Config.Labels
+}
+
 var imageChecks sync.Map
 
 // RequireImage skips (fails under CI) unless local containers storage holds
