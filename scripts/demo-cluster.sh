@@ -49,6 +49,8 @@ SKAFFOLD_CACHE_ARTIFACTS=false go tool task build PROJECT="$demo/project.toml"
 
 echo "== pinned images"
 grep -h "dockerPull" "$demo"/cwl-workflow/*.cwl
+echo "== the pinned workflow, published next to the images"
+"$cwlbuild" publish -f "$demo/project.toml"
 echo "== the Kaniko pods' events in namespace $ns (since $since)"
 kubectl -n "$ns" get events --sort-by=.metadata.creationTimestamp \
   -o custom-columns=TIME:.metadata.creationTimestamp,POD:.involvedObject.name,REASON:.reason,MESSAGE:.message |
