@@ -228,3 +228,16 @@ func TestGenerateSignals(t *testing.T) {
 		t.Errorf("no signal stopped a run: %v", seen)
 	}
 }
+
+// TestVersionAndHelp: --version prints the module version, and `cwlbuild
+// help COMMAND` prints the command's help, as urfave users expect.
+func TestVersionAndHelp(t *testing.T) {
+	stdout, stderr, code := run(t, "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "cwlbuild version ") {
+		t.Errorf("--version: exit %d %q %q", code, stdout, stderr)
+	}
+	stdout, stderr, code = run(t, "help", "generate")
+	if code != 0 || !strings.Contains(stdout, "cwlbuild generate - write the Skaffold config") || !strings.Contains(stdout, "--check") {
+		t.Errorf("help generate: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -29,7 +29,7 @@ Examples:
    go tool skaffold build -f skaffold-auto.yaml -q --file-output build.json
    cwlpatch build.json                    # pin every tool's DockerRequirement
    cwlbuild check                         # validate project.toml and its files`,
-		HideHelpCommand:      true,
+		Version:              cliapp.Version(),
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags: []cli.Flag{

@@ -313,3 +313,10 @@ func TestSharedFileTwoPackages(t *testing.T) {
 		t.Errorf("only %d of 15 rounds ran the two packages at the same time", overlapped)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	stdout, stderr, code := run(t, "", "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "cwlpatch version ") {
+		t.Errorf("--version: exit %d %q %q", code, stdout, stderr)
+	}
+}

@@ -30,6 +30,7 @@ func main() {
 func newApp() *cli.App {
 	return &cli.App{
 		Name:      "cwlpatch",
+		Version:   cliapp.Version(),
 		Usage:     "pin each tool's DockerRequirement to the image Skaffold built",
 		UsageText: "cwlpatch [-f project.toml] [--dry-run] [--check] [--pin tag+digest|digest] BUILD_JSON|-\n   cwlpatch [-f project.toml] --image IMAGE    (Skaffold after-build hook)\n   cwlpatch [-f project.toml] --check          (CI: is every tool pinned by digest?)",
 		Description: `For each build in BUILD_JSON (what "skaffold build -q" or "--file-output" wrote),

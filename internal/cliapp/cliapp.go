@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -95,4 +96,33 @@ func Run(app *cli.App, fallback int, stdin string, args ...string) (string, stri
 	code, msg := Outcome(app, app.Run(append([]string{app.Name}, args...)), fallback)
 	errOut.WriteString(msg)
 	return out.String(), errOut.String(), code
+}
+
+// Version is the program's version for --version: the module version `go
+// install module@VERSION` recorded ("(devel)" for a build from a checkout),
+// and the commit a checkout build was made from, when Go recorded it.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (commit " + rev + modified + ")"
+	}
+	return v
 }
