@@ -506,3 +506,23 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// ProjectFile is the name of the file FindProject looks for.
+const ProjectFile = "project.toml"
+
+// FindProject returns the project.toml of dir or of its nearest parent that
+// has one, relative to dir (messages name it as the user would).
+func FindProject(dir string) (string, error) {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		f := filepath.Join(d, ProjectFile)
+		if fi, err := os.Stat(f); err == nil && !fi.IsDir() {
+			if rel, err := filepath.Rel(dir, f); err == nil {
+				return rel, nil
+			}
+			return f, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no %s in %s or any directory above it: give -f", ProjectFile, dir)
+		}
+	}
+}

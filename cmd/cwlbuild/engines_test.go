@@ -140,6 +140,62 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 }
 
 // skaffoldBuild runs `skaffold build -q --file-output build.json` in dir.
+// TestSkaffoldAfterBuildHook runs the after-build hook form README shows,
+// `command: ["cwlpatch"]`, through Skaffold itself: Skaffold runs it in its
+// working directory with SKAFFOLD_IMAGE set and no "$SKAFFOLD_IMAGE"
+// expansion, and cwlpatch finds project.toml and the image on its own,
+// reading the digest from the registry. Every tool ends up pinned to the
+// digest the registry serves.
+func TestSkaffoldAfterBuildHook(t *testing.T) {
+	testenv.RequireImage(t, testenv.BaseImage)
+	testenv.LookPath(t, "buildah")
+	sk := testenv.Skaffold(t)
+	reg := testenv.StartRegistry(t)
+	dir := writeEnginePackage(t, reg.Host, "buildah")
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	patcher := testenv.BuildBinary(t, "./cmd/cwlpatch")
+	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	file := filepath.Join(dir, "skaffold-auto.yaml")
+	data, _ := os.ReadFile(file)
+	var cfg latest.SkaffoldConfig
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range cfg.Build.Artifacts {
+		a.LifecycleHooks.PostHooks = []latest.HostHook{{Command: []string{"cwlpatch"}}}
+	}
+	data, err := yaml.Marshal(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, data, 0o644)
+	cmd := exec.Command(sk, "build", "-f", "skaffold-auto.yaml", "-q", "--cache-artifacts=false")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SKAFFOLD_UPDATE_CHECK=false", "PATH="+filepath.Dir(patcher)+":"+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("skaffold build with the hook: %v\n%s", err, out)
+	}
+	cwl, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
+	for _, tool := range []string{"shout", "count"} {
+		want := "dockerPull: " + reg.Host + "/pkg/" + tool
+		i := strings.Index(string(cwl), want)
+		if i < 0 {
+			t.Fatalf("%s is not pinned:\n%s", tool, cwl)
+		}
+		line := strings.SplitN(string(cwl)[i+len("dockerPull: "):], "\n", 2)[0]
+		ref, err := imageref.Split(line)
+		if err != nil || ref.Digest == "" {
+			t.Fatalf("%s: %q is not pinned by digest", tool, line)
+		}
+		// Skaffold's sha256 tagger tags "latest", which a pin drops.
+		if got := reg.Digest(t, ref.Repo+":latest"); got != ref.Digest {
+			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
+		}
+	}
+}
+
 func skaffoldBuild(t *testing.T, sk, dir string) *buildjson.Output {
 	t.Helper()
 	out, _ := skaffoldBuildLog(t, sk, dir, t.TempDir(), "-q")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -59,11 +60,11 @@ As a Skaffold after-build hook (SKAFFOLD_IMAGE carries a tag, not a digest;
 the digest is read from the registry with the Docker config's credentials):
    hooks: {after: [{command: ["cwlpatch", "--image", "$SKAFFOLD_IMAGE"]}]}`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Value: "project.toml", Usage: "project file; paths in it are relative to its directory"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Value: "project.toml", Usage: "project file; paths in it are relative to its directory (default: project.toml here or in the nearest directory above)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print a unified diff of what would change; write nothing"},
 			&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 if a file would change or a tool is not pinned by digest"},
 			&cli.StringFlag{Name: "pin", Value: string(cwlpatch.PinTagDigest), Usage: "reference form: `tag+digest` (repo:tag@sha256:..., a latest tag dropped) or digest (repo@sha256:...)"},
-			&cli.StringSliceFlag{Name: "image", Usage: "hook mode: pin the tool built as `IMAGE` (repo:tag), its digest read from the registry"},
+			&cli.StringSliceFlag{Name: "image", Usage: "hook mode: pin the tool built as `IMAGE` (repo:tag), its digest read from the registry (default: $SKAFFOLD_IMAGE when no BUILD_JSON is given)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
 			&cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"}, Usage: "accept CWL paths outside the project directory (refused by default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors, warnings and diffs"},
@@ -83,6 +84,11 @@ func patch(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	images, args := c.StringSlice("image"), c.Args().Slice()
+	if img := os.Getenv("SKAFFOLD_IMAGE"); img != "" && len(images) == 0 && len(args) == 0 {
+		// A Skaffold after-build hook: Skaffold names the image built in
+		// the environment, and does not expand "$SKAFFOLD_IMAGE" in argv.
+		images = []string{img}
+	}
 	if err := checkUsage(args, images, c.Bool("check")); err != nil {
 		return err
 	}
@@ -133,7 +139,19 @@ func checkUsage(args, images []string, check bool) error {
 // build contexts (a CI job that patches after a build elsewhere may not
 // have them), and prints its warnings.
 func loadProject(c *cli.Context) (*builder.Plan, error) {
-	proj, err := builder.Load(c.String("file"), builder.LoadOptions{
+	file := c.String("file")
+	if !c.IsSet("file") {
+		// Skaffold runs hooks in its own working directory, wherever the
+		// package's project.toml is: look upward, as git looks for .git.
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		if file, err = builder.FindProject(wd); err != nil {
+			return nil, err
+		}
+	}
+	proj, err := builder.Load(file, builder.LoadOptions{
 		AllowOutsidePaths: c.Bool("allow-outside-paths"),
 		SkipContexts:      true,
 		SkipTests:         true,
