@@ -416,6 +416,16 @@ func (p *Plan) BuildLabels(a *Artifact) map[string]string {
 	return l
 }
 
+// DefaultImage is the reference an artifact is built as outside Skaffold:
+// its image under the default profile, tagged [project] version, or latest.
+func (p *Plan) DefaultImage(a *Artifact) string {
+	tag := p.Version
+	if tag == "" {
+		tag = "latest"
+	}
+	return a.Images[p.DefaultProfile()] + ":" + tag
+}
+
 // ImageBuild is what a backend needs to build an artifact as image (a full
 // reference) from context ("" is the artifact's own).
 func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/cliapp"
+	"github.com/eoap/cwlbuild/internal/filelock"
 )
 
 func pluginCommand() *cli.Command {
@@ -53,10 +55,6 @@ Examples:
 }
 
 func runPlugin(c *cli.Context) error {
-	image := c.String("image")
-	if image == "" {
-		return cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image", 2)
-	}
 	push, err := strconv.ParseBool(c.String("push"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("cwlbuild plugin: PUSH_IMAGE=%q is not true or false", c.String("push")), 2)
@@ -67,9 +65,16 @@ kaniko, buildah and podman builds have no Docker daemon in which Skaffold could 
 the image: it reads the digest from the registry. Build with "skaffold build --push"
 or set build.local.push: true (cwlbuild generate does, unless [build.local] push = false).`, 2)
 	}
-	b, be, err := pluginBuild(c, image)
+	b, be, err := pluginBuild(c)
 	if err != nil {
 		return err
+	}
+	if be == backend.Kaniko && !c.Bool("dry-run") {
+		unlock, err := kanikoLock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	if p := c.String("platforms"); p != "" {
 		b.Platforms = strings.Split(p, ",")
@@ -79,30 +84,35 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 	if err != nil {
 		return cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 	}
-	label := image
+	label := b.Image
 	if tool := c.String("tool"); tool != "" {
-		label = "tool " + tool + " (" + image + ")"
+		label = "tool " + tool + " (" + b.Image + ")"
 	}
 	return runCommands(c, cmds, label, c.Bool("dry-run"))
 }
 
-// pluginBuild is the build of image the flags describe: a tool's, with its
-// options from project.toml, or a bare context with its Dockerfile; and the
-// backend to run it with.
-func pluginBuild(c *cli.Context, image string) (*backend.Build, backend.Name, error) {
-	ctxDir, err := filepath.Abs(c.String("context"))
-	if err != nil {
-		return nil, "", err
-	}
-	tool, file := c.String("tool"), c.String("file")
+// pluginBuild is the build the flags describe: a tool's, with its options
+// from project.toml, or a bare context with its Dockerfile; and the backend
+// to run it with. With --tool, the image and context default to the tool's
+// own (the default profile's image, tagged [project] version or latest).
+func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
+	tool, file, image := c.String("tool"), c.String("file"), c.String("image")
 	if tool != "" && file == "" {
 		return nil, "", cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
 	}
+	if image == "" && tool == "" {
+		return nil, "", cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image, or --tool with -f", 2)
+	}
 	be := backend.Kaniko
 	if s := c.String("backend"); s != "" {
+		var err error
 		if be, err = backend.ParseName(s); err != nil {
 			return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 		}
+	}
+	ctxDir, err := filepath.Abs(c.String("context"))
+	if err != nil {
+		return nil, "", err
 	}
 	if file == "" {
 		return &backend.Build{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, nil
@@ -118,7 +128,32 @@ func pluginBuild(c *cli.Context, image string) (*backend.Build, backend.Name, er
 	if rb, ok := plan.Runtime.Backend(); ok && c.String("backend") == "" {
 		be = rb
 	}
+	if image == "" {
+		image = plan.DefaultImage(a)
+	}
+	if !c.IsSet("context") {
+		ctxDir = ""
+	}
 	return plan.ImageBuild(a, image, ctxDir), be, nil
+}
+
+// kanikoLock makes sure one Kaniko executor runs at a time here: the
+// executor rewrites the root filesystem of the container it runs in, so two
+// at once (a CI job's parallel builds in the Kaniko image) corrupt each
+// other's images.
+func kanikoLock() (func(), error) {
+	dir := os.TempDir()
+	if fi, err := os.Stat("/kaniko"); err == nil && fi.IsDir() {
+		dir = "/kaniko"
+	}
+	unlock, err := filelock.TryLock(filepath.Join(dir, ".cwlbuild-kaniko.lock"))
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, cli.Exit("cwlbuild plugin: another Kaniko build is running in this container; Kaniko builds one image at a time per container (run Skaffold with concurrency 1, as cwlbuild generate writes for the kaniko runtime)", 1)
+	}
+	if err != nil {
+		return nil, cli.Exit("cwlbuild plugin: "+err.Error(), 1)
+	}
+	return unlock, nil
 }
 
 // runCommands runs each command in turn, its output streaming through. On a

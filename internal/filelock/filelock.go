@@ -70,3 +70,27 @@ func LockAll(paths []string) (unlock func(), err error) {
 	}
 	return release, nil
 }
+
+// ErrBusy is TryLock's error when another process holds the lock.
+var ErrBusy = fmt.Errorf("held by another process")
+
+// TryLock takes an exclusive advisory lock on path, creating the file if
+// needed, without waiting: ErrBusy when another process holds it. The lock
+// goes with the process, so a killed holder never leaves it taken.
+func TryLock(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, ErrBusy
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/filelock"
+)
+
+// TestPluginToolDefaults: with --tool and -f and neither IMAGE nor
+// BUILD_CONTEXT, the plugin builds the tool's own context as its image under
+// the default profile, tagged [project] version, with its labels.
+func TestPluginToolDefaults(t *testing.T) {
+	dir := writeEnginePackage(t, "127.0.0.1:5999", "kaniko")
+	t.Setenv("IMAGE", "")
+	t.Setenv("BUILD_CONTEXT", "")
+	os.Unsetenv("IMAGE")
+	os.Unsetenv("BUILD_CONTEXT")
+	stdout, stderr, code := run(t, "plugin", "--backend", "kaniko", "--tool", "count", "-f", filepath.Join(dir, "project.toml"), "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"--context dir://" + filepath.Join(dir, "tools", "count") + " ",
+		"--destination 127.0.0.1:5999/pkg/count:0.1.0 ",
+		"--label org.opencontainers.image.title=count ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("argv lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, stderr, code := run(t, "plugin", "--backend", "kaniko", "--dry-run"); code != 2 || !strings.Contains(stderr, "no image to build") {
+		t.Errorf("no image, no tool: exit %d %s", code, stderr)
+	}
+}
+
+// TestPluginKanikoOneAtATime: while another process holds the executor's
+// lock, the kaniko backend refuses to start a second executor in the same
+// container.
+func TestPluginKanikoOneAtATime(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	unlock, err := filelock.TryLock(filepath.Join(tmp, ".cwlbuild-kaniko.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	_, stderr, code := run(t, "plugin", "--backend", "kaniko", "--image", "127.0.0.1:5999/x:1", "--context", tmp, "--executor", "/nonexistent/executor")
+	if code != 1 || !strings.Contains(stderr, "another Kaniko build is running in this container") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	unlock()
+	_, stderr, code = run(t, "plugin", "--backend", "kaniko", "--image", "127.0.0.1:5999/x:1", "--context", tmp, "--executor", "/nonexistent/executor")
+	if code == 0 || strings.Contains(stderr, "another Kaniko build") {
+		t.Errorf("with the lock free the plugin did not get to the executor: exit %d: %s", code, stderr)
+	}
+}
