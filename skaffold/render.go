@@ -36,6 +36,10 @@ type Options struct {
 	PluginCommand string
 	// ProjectFile is the path of project.toml the plugin reads its options from.
 	ProjectFile string
+	// AllowOutsidePaths is passed on to the plugin: its project.toml names
+	// paths outside the project directory, and generate was told to accept
+	// them.
+	AllowOutsidePaths bool
 	// Dockerfiles are the cluster builder's Dockerfiles by tool, relative to
 	// the context, where they are not the tool's own (LookupDockerfiles).
 	Dockerfiles map[string]string
@@ -252,6 +256,9 @@ func (r *renderer) baseDir() string {
 // directory, so every word that comes from the user is single-quoted.
 func (r *renderer) pluginCommand(a *builder.Artifact) string {
 	words := []string{r.opts.PluginCommand, "plugin", "--backend", string(r.p.Runtime), "--tool", a.Tool}
+	if r.opts.AllowOutsidePaths {
+		words = append(words, "--allow-outside-paths")
+	}
 	proj := r.opts.ProjectFile
 	if proj == "" {
 		proj = r.p.File

@@ -241,3 +241,19 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Errorf("help generate: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestAllowOutsidePathsAfterCommand: the flag is accepted after the command,
+// and generate carries it into the plugin's buildCommand, whose project.toml
+// it concerns.
+func TestAllowOutsidePathsAfterCommand(t *testing.T) {
+	stdout, stderr, code := run(t, "generate", "-f", "../../testdata/projects/extended/project.toml", "-o", "-", "--allow-outside-paths")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "buildCommand: cwlbuild plugin --backend buildah --tool otsu --allow-outside-paths -f ../../project.toml") {
+		t.Errorf("buildCommand does not carry --allow-outside-paths:\n%s", stdout)
+	}
+	if stdout, _, _ := run(t, "generate", "-f", "../../testdata/projects/extended/project.toml", "-o", "-"); strings.Contains(stdout, "--allow-outside-paths") {
+		t.Error("--allow-outside-paths in buildCommand without the flag")
+	}
+}

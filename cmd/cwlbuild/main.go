@@ -32,11 +32,8 @@ Examples:
 		Version:              cliapp.Version(),
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"},
-				Usage: "accept contexts and CWL paths outside the project directory (refused by default)"},
-		},
-		Commands: []*cli.Command{
+		Flags:                []cli.Flag{allowOutsideFlag()},
+		Commands: withAllowOutside(
 			generateCommand(),
 			checkCommand(),
 			pluginCommand(),
@@ -44,8 +41,22 @@ Examples:
 			authCommand(),
 			testCommand(),
 			publishCommand(),
-		},
+		),
 	}
+}
+
+// allowOutsideFlag is --allow-outside-paths. It is accepted before the
+// command and after it alike (`cwlbuild generate --allow-outside-paths`).
+func allowOutsideFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"},
+		Usage: "accept contexts and CWL paths outside the project directory (refused by default)"}
+}
+
+func withAllowOutside(cmds ...*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		c.Flags = append(c.Flags, allowOutsideFlag())
+	}
+	return cmds
 }
 
 // projectFlag is the -f flag every subcommand shares.

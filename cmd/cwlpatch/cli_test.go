@@ -320,3 +320,21 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version: exit %d %q %q", code, stdout, stderr)
 	}
 }
+
+// TestFlagsAfterBuildJSON: flags given after BUILD_JSON are read as flags,
+// a value-taking one with its value.
+func TestFlagsAfterBuildJSON(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/projects/sample")
+	build := filepath.Join(dir, "build.json")
+	digest := strings.Repeat("d", 64)
+	os.WriteFile(build, []byte(`{"builds":[{"imageName":"127.0.0.1:5000/eoap-sample/crop","tag":"127.0.0.1:5000/eoap-sample/crop:x@sha256:`+digest+`"}]}`), 0o644)
+	cwl := filepath.Join(dir, "cwl-workflow", "app-water-bodies.cwl")
+	before, _ := os.ReadFile(cwl)
+	stdout, stderr, code := run(t, "", build, "-f", filepath.Join(dir, "project.toml"), "--dry-run", "--pin=digest")
+	if code != 0 || !strings.Contains(stderr, "1 of 1 tools would pin") || !strings.Contains(stdout, "+        dockerPull: 127.0.0.1:5000/eoap-sample/crop@sha256:"+digest) {
+		t.Errorf("exit %d: %s%s", code, stdout, stderr)
+	}
+	if after, _ := os.ReadFile(cwl); string(after) != string(before) {
+		t.Error("--dry-run after BUILD_JSON was not read as a flag: the file changed")
+	}
+}

@@ -52,7 +52,7 @@ func Main(app *cli.App, fallback int) {
 		fmt.Fprintf(os.Stderr, "%s: %v again: stopping now\n", app.Name, sig)
 		os.Exit(128 + int(sig.(syscall.Signal)))
 	}()
-	code, msg := Outcome(app, app.RunContext(ctx, os.Args), fallback)
+	code, msg := Outcome(app, app.RunContext(ctx, FlagsFirst(app, os.Args)), fallback)
 	atomicfile.RemoveStaged()
 	if msg != "" {
 		fmt.Fprintln(os.Stderr, msg)
@@ -93,7 +93,7 @@ func Run(app *cli.App, fallback int, stdin string, args ...string) (string, stri
 	var out, errOut bytes.Buffer
 	app.Reader = strings.NewReader(stdin)
 	app.Writer, app.ErrWriter = &out, &errOut
-	code, msg := Outcome(app, app.Run(append([]string{app.Name}, args...)), fallback)
+	code, msg := Outcome(app, app.Run(FlagsFirst(app, append([]string{app.Name}, args...))), fallback)
 	errOut.WriteString(msg)
 	return out.String(), errOut.String(), code
 }
@@ -125,4 +125,40 @@ func Version() string {
 		v += " (commit " + rev + modified + ")"
 	}
 	return v
+}
+
+// FlagsFirst moves the flags given after the arguments of an app without
+// subcommands (`cwlpatch build.json --dry-run`) before them, since urfave/cli
+// stops reading flags at the first argument. A flag that takes a value
+// keeps it; everything after "--" stays an argument.
+func FlagsFirst(app *cli.App, args []string) []string {
+	if len(app.Commands) > 0 || len(args) < 2 {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range app.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	flags, rest := []string{args[0]}, []string{}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			rest = append(rest, args[i:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return append(flags, rest...)
 }
