@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,20 @@ import (
 
 // APIVersion is the schema version of the Skaffold pinned in go.mod.
 const APIVersion = latest.Version
+
+// SchemaVersion is the version of the Skaffold module whose schema types
+// generate writes (the one go.mod pins): the oldest Skaffold known to read
+// the generated files.
+func SchemaVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/GoogleContainerTools/skaffold/v2" {
+				return d.Version
+			}
+		}
+	}
+	return "(unknown)"
+}
 
 // DockerConfigDir is where the Kaniko executor reads registry credentials.
 // It must be absolute: the shell Taskfile mounted "kaniko/.docker", which

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/skaffold"
 )
 
 func checkCommand() *cli.Command {
@@ -42,6 +47,9 @@ func runCheck(c *cli.Context) error {
 		for _, w := range proj.PodImageWarnings() {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 		}
+		if w := skaffoldOnPath(c.Context); w != "" {
+			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+		}
 		for _, e := range cwlpatch.CheckProject(proj) {
 			fmt.Fprintln(c.App.Writer, e)
 			problems++
@@ -52,4 +60,26 @@ func runCheck(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
 	return nil
+}
+
+// skaffoldOnPath says when the skaffold on PATH cannot read the generated
+// config: its `skaffold schema list` lacks the schema generate writes. No
+// skaffold on PATH is fine (the chain runs the one go.mod pins).
+func skaffoldOnPath(ctx context.Context) string {
+	path, err := exec.LookPath("skaffold")
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "schema", "list").Output()
+	if err != nil {
+		return fmt.Sprintf("%s schema list failed (%v): cannot tell whether it reads %s, the schema cwlbuild generate writes", path, err, skaffold.APIVersion)
+	}
+	for _, v := range strings.Fields(string(out)) {
+		if v == skaffold.APIVersion {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s does not read %s, the schema cwlbuild generate writes: install Skaffold %s or newer", path, skaffold.APIVersion, skaffold.SchemaVersion())
 }

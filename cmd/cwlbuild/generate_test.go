@@ -14,6 +14,7 @@ import (
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/synth"
 	"github.com/eoap/cwlbuild/internal/testenv"
+	"github.com/eoap/cwlbuild/skaffold"
 )
 
 // run runs cwlbuild in-process and returns stdout, stderr and the exit code.
@@ -255,5 +256,24 @@ func TestAllowOutsidePathsAfterCommand(t *testing.T) {
 	}
 	if stdout, _, _ := run(t, "generate", "-f", "../../testdata/projects/extended/project.toml", "-o", "-"); strings.Contains(stdout, "--allow-outside-paths") {
 		t.Error("--allow-outside-paths in buildCommand without the flag")
+	}
+}
+
+// TestCheckWarnsOnOldSkaffold: check asks the skaffold on PATH which schemas
+// it reads, and warns when the generated one is not among them.
+func TestCheckWarnsOnOldSkaffold(t *testing.T) {
+	bin := t.TempDir()
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	write := func(schemas string) {
+		os.WriteFile(filepath.Join(bin, "skaffold"), []byte("#!/bin/sh\n[ \"$1 $2\" = \"schema list\" ] && printf '"+schemas+"'\n"), 0o755)
+	}
+	write(`skaffold/v4beta10\nskaffold/v4beta11\n`)
+	_, stderr, code := run(t, "check", "-f", "../../testdata/projects/sample/project.toml")
+	if code != 0 || !strings.Contains(stderr, "does not read "+skaffold.APIVersion) {
+		t.Errorf("old skaffold: exit %d: %s", code, stderr)
+	}
+	write(`skaffold/v4beta13\n` + skaffold.APIVersion + `\n`)
+	if _, stderr, _ := run(t, "check", "-f", "../../testdata/projects/sample/project.toml"); strings.Contains(stderr, "does not read") {
+		t.Errorf("current skaffold warned: %s", stderr)
 	}
 }
