@@ -144,3 +144,75 @@ func TestChainEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestUserPackageTaskfile is a scientist's package outside this repository:
+// a copy of the sample in a temporary directory, `cwlbuild init`'s
+// Taskfile, and cwlbuild, cwlpatch, skaffold and task installed on PATH as
+// plain binaries. `task build` pins every tool to the digest the registry
+// serves, leaves no temporary file, writes a config that `cwlbuild generate
+// --check` accepts as is (it names no path of this machine), and `task
+// check` passes.
+func TestUserPackageTaskfile(t *testing.T) {
+	testenv.RequireImage(t, testenv.BaseImage)
+	testenv.LookPath(t, "buildah")
+	sk := testenv.Skaffold(t)
+	taskPath, err := exec.Command("go", "tool", "-n", "task").Output()
+	if err != nil {
+		testenv.Missing(t, "task (go tool task)", err)
+	}
+	reg := testenv.StartRegistry(t)
+	bin := t.TempDir()
+	for name, src := range map[string]string{
+		"cwlbuild": testenv.BuildBinary(t, "./cmd/cwlbuild"),
+		"cwlpatch": testenv.BuildBinary(t, "./cmd/cwlpatch"),
+		"skaffold": sk,
+		"task":     strings.TrimSpace(string(taskPath)),
+	} {
+		if err := os.Symlink(src, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := testenv.CopyDir(t, "../../testdata/projects/sample")
+	for _, f := range []string{"project.toml", "cwl-workflow/app-water-bodies.cwl"} {
+		data, _ := os.ReadFile(filepath.Join(dir, f))
+		os.WriteFile(filepath.Join(dir, f), []byte(strings.ReplaceAll(string(data), "127.0.0.1:5000", reg.Host)), 0o644)
+	}
+	env := append(os.Environ(), "PATH="+bin+":/usr/local/bin:/usr/bin:/bin", "HOME="+t.TempDir())
+	sh := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	sh(filepath.Join(bin, "cwlbuild"), "init")
+	if _, stderr, code := run(t, "init", "-f", filepath.Join(dir, "project.toml")); code != 1 || !strings.Contains(stderr, "exists: not overwritten") {
+		t.Errorf("a second init: exit %d %s", code, stderr)
+	}
+	sh(filepath.Join(bin, "task"), "build")
+	cwl, _ := os.ReadFile(filepath.Join(dir, "cwl-workflow", "app-water-bodies.cwl"))
+	for _, tool := range []string{"crop", "norm_diff", "otsu"} {
+		m := regexp.MustCompile(`dockerPull: (` + regexp.QuoteMeta(reg.Host) + `/eoap-sample/` + tool + `[^\s]*)`).FindSubmatch(cwl)
+		if m == nil {
+			t.Fatalf("%s is not pinned:\n%s", tool, cwl)
+		}
+		ref, err := imageref.Split(string(m[1]))
+		if err != nil || ref.Digest == "" {
+			t.Fatalf("%s: %q has no digest", tool, m[1])
+		}
+		if got := reg.Digest(t, ref.Repo+":latest"); got != ref.Digest {
+			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "build.json.new")); err == nil {
+		t.Error("build.json.new was left behind")
+	}
+	config, _ := os.ReadFile(filepath.Join(dir, "skaffold-auto.yaml"))
+	if strings.Contains(string(config), bin) || strings.Contains(string(config), dir) {
+		t.Errorf("skaffold-auto.yaml names a path of this machine:\n%s", config)
+	}
+	sh(filepath.Join(bin, "task"), "check")
+}

@@ -34,6 +34,7 @@ Examples:
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags:                []cli.Flag{allowOutsideFlag()},
 		Commands: withAllowOutside(
+			initCommand(),
 			generateCommand(),
 			checkCommand(),
 			pluginCommand(),

@@ -1,0 +1,64 @@
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+)
+
+// userTaskfile is the Taskfile `cwlbuild init` writes into a package.
+//
+//go:embed init/Taskfile.yaml
+var userTaskfile []byte
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "init",
+		Usage:     "write a Taskfile.yaml with the build chain into a package",
+		UsageText: "cwlbuild init [-f project.toml]",
+		Description: `Writes Taskfile.yaml beside project.toml: the tasks build, build-local, build-ttl,
+prepare, update, release, check, test-all, test-tool and test-workflow, calling cwlbuild,
+cwlpatch and skaffold from PATH in the package's directory. An existing Taskfile.yaml
+(or Taskfile.yml) is never overwritten.
+
+Example:
+   cwlbuild init && task build`,
+		Flags:  []cli.Flag{projectFlag()},
+		Action: runInit,
+	}
+}
+
+func runInit(c *cli.Context) error {
+	if _, err := loadProject(c, c.String("file"), allChecks); err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	dir := filepath.Dir(c.String("file"))
+	for _, name := range []string{"Taskfile.yaml", "Taskfile.yml", "taskfile.yaml", "taskfile.yml"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return cli.Exit(fmt.Sprintf("cwlbuild init: %s exists: not overwritten", filepath.Join(dir, name)), 1)
+		}
+	}
+	out := filepath.Join(dir, "Taskfile.yaml")
+	// O_EXCL: a Taskfile created meanwhile is not overwritten either.
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return cli.Exit(fmt.Sprintf("cwlbuild init: %s exists: not overwritten", out), 1)
+	} else if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	if _, err := f.Write(userTaskfile); err != nil {
+		f.Close()
+		os.Remove(out)
+		return cli.Exit(err.Error(), 1)
+	}
+	if err := f.Close(); err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "wrote %s: run `task build` there\n", out)
+	return nil
+}
