@@ -95,10 +95,11 @@ DOCKERFILE
   rm -rf "$tmp"
 fi
 
-# Skaffold and go-task are Go tools pinned in go.mod; building them once
-# fills the Go build cache (Skaffold takes several minutes the first time).
-echo "setup: building go tool skaffold and go tool task"
-go tool -n skaffold >/dev/null
+# Skaffold (pinned in scripts/skaffold/go.mod) and go-task (in go.mod) are Go
+# tools; building them once fills the Go build cache (Skaffold takes several
+# minutes the first time).
+echo "setup: building Skaffold and go tool task"
+(cd scripts/skaffold && go tool -n skaffold >/dev/null)
 go tool -n task >/dev/null
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/util"
-
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
@@ -169,25 +167,4 @@ func skaffoldEnv(dir string) []string {
 		"SKAFFOLD_UPDATE_CHECK=false",
 		"SKAFFOLD_COLLECT_METRICS=false",
 	)
-}
-
-// TestRevisionTemplate evaluates the revision label's template with
-// Skaffold's own template code: CWLBUILD_REVISION when set, else empty
-// (never Go's "<no value>").
-func TestRevisionTemplate(t *testing.T) {
-	v := RevisionTemplate
-	for _, tc := range []struct{ env, want string }{{"", ""}, {"0123abc", "0123abc"}} {
-		if tc.env != "" {
-			t.Setenv("CWLBUILD_REVISION", tc.env)
-		} else {
-			os.Unsetenv("CWLBUILD_REVISION")
-		}
-		got, err := util.EvaluateEnvTemplateMap(map[string]*string{"r": &v})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if *got["r"] != tc.want {
-			t.Errorf("CWLBUILD_REVISION=%q: label %q, want %q", tc.env, *got["r"], tc.want)
-		}
-	}
 }

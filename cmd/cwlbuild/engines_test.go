@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	kanikoargs "github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/build/kaniko"
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
 	"gopkg.in/yaml.v3"
 
@@ -96,6 +96,31 @@ func checkLabels(t *testing.T, got map[string]string, tool, version string) {
 	if _, ok := got["org.opencontainers.image.created"]; ok {
 		t.Errorf("labels %v: a creation time makes builds unreproducible", got)
 	}
+}
+
+// kanikoPod is what Skaffold's cluster builder gives a Kaniko container.
+type kanikoPod struct {
+	Args    []string          `json:"args"`
+	Env     map[string]string `json:"env"`
+	Context string            `json:"context"`
+}
+
+// kanikoPodArgs asks Skaffold's own code (scripts/skaffold/kaniko-args) for
+// the executor arguments and env of the cluster profile's first artifact.
+func kanikoPodArgs(t *testing.T, config []byte, image string) kanikoPod {
+	t.Helper()
+	cmd := exec.Command("go", "run", "./kaniko-args", "-profile", "cluster", "-artifact", "0", "-image", image)
+	cmd.Dir = filepath.Join(testenv.ModuleRoot(), "scripts", "skaffold")
+	cmd.Stdin = bytes.NewReader(config)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kaniko-args: %v", err)
+	}
+	var pod kanikoPod
+	if err := json.Unmarshal(out, &pod); err != nil {
+		t.Fatal(err)
+	}
+	return pod
 }
 
 func TestPluginRefusesNoPush(t *testing.T) {
@@ -271,32 +296,22 @@ func TestClusterPathInKaniko(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Read the artifact back with Skaffold's own schema types, as its
-	// cluster builder would.
-	var cfg latest.SkaffoldConfig
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	var art = cfg.Profiles[0].Build.Artifacts[0] // profile cluster, tool shout
-	if cfg.Profiles[0].Name != "cluster" || art.KanikoArtifact == nil {
-		t.Fatalf("profile %s artifact %+v is not a kaniko artifact", cfg.Profiles[0].Name, art)
-	}
-	image := art.ImageName + ":cluster"
-	args, err := kanikoargs.Args(art.KanikoArtifact, image, "dir://"+kanikoargs.DefaultEmptyDirMountPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The executor arguments and env Skaffold's own kaniko.Args gives the
+	// pod (scripts/skaffold/kaniko-args runs Skaffold's code, which needs
+	// the replace directives of that module).
+	image := reg.Host + "/pkg/shout:cluster"
+	pod := kanikoPodArgs(t, data, image)
 	dockerDir := t.TempDir()
 	if _, stderr, code := runStdin(t, password+"\n", "auth", "--registry", reg.Host, "--username", user, "--password-stdin", "-o", filepath.Join(dockerDir, "config.json")); code != 0 {
 		t.Fatalf("auth: %s", stderr)
 	}
-	podmanArgs := []string{"-v", filepath.Join(dir, "tools", "shout") + ":" + kanikoargs.DefaultEmptyDirMountPath,
+	podmanArgs := []string{"-v", filepath.Join(dir, "tools", "shout") + ":" + pod.Context,
 		"-v", filepath.Join(dockerDir, "config.json") + ":/kaniko/.docker/config.json:ro"}
-	for _, e := range art.KanikoArtifact.Env {
-		podmanArgs = append(podmanArgs, "-e", e.Name+"="+e.Value)
+	for k, v := range pod.Env {
+		podmanArgs = append(podmanArgs, "-e", k+"="+v)
 	}
 	podmanArgs = append(podmanArgs, testenv.KanikoImage)
-	kanikoRun(t, append(podmanArgs, args...)...)
+	kanikoRun(t, append(podmanArgs, pod.Args...)...)
 	if d := reg.Digest(t, image); !strings.HasPrefix(d, "sha256:") {
 		t.Errorf("registry digest %q", d)
 	}

@@ -51,7 +51,7 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	gen, err := skaffold.GenerateAll(proj, skaffold.Options{BaseDir: baseDir, PluginCommand: c.String("plugin-command"), AllowOutsidePaths: c.Bool("allow-outside-paths")})
+	gen, err := skaffold.GenerateAll(proj, skaffold.Options{BaseDir: baseDir, PluginCommand: c.String("plugin-command"), AllowOutsidePaths: allowOutside(c)})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("%s: %v", proj.File, err), 1)
 	}

@@ -53,6 +53,18 @@ func allowOutsideFlag() cli.Flag {
 		Usage: "accept contexts and CWL paths outside the project directory (refused by default)"}
 }
 
+// allowOutside reads --allow-outside-paths wherever it was given: before
+// the command or after it (each defines the flag, so a command's own unset
+// flag would otherwise hide the app's).
+func allowOutside(c *cli.Context) bool {
+	for _, x := range c.Lineage() {
+		if x.Bool("allow-outside-paths") {
+			return true
+		}
+	}
+	return false
+}
+
 func withAllowOutside(cmds ...*cli.Command) []*cli.Command {
 	for _, c := range cmds {
 		c.Flags = append(c.Flags, allowOutsideFlag())
@@ -74,7 +86,7 @@ func projectFlag() *cli.StringFlag {
 // which checks the command does without (each validates what it uses). The
 // warnings of the load are printed.
 func loadProject(c *cli.Context, file string, opts builder.LoadOptions) (*builder.Plan, error) {
-	opts.AllowOutsidePaths = c.Bool("allow-outside-paths")
+	opts.AllowOutsidePaths = allowOutside(c)
 	p, err := builder.Load(file, opts)
 	if err != nil {
 		return nil, err

@@ -46,14 +46,14 @@ func ModuleRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Skaffold returns the path of the Skaffold binary pinned in go.mod,
+// Skaffold returns the path of the Skaffold binary pinned in scripts/skaffold,
 // building it through `go tool -n` on first use.
 func Skaffold(t testing.TB) string {
 	t.Helper()
 	RealEngine(t)
 	skaffoldOnce.Do(func() {
 		cmd := exec.Command("go", "tool", "-n", "skaffold")
-		cmd.Dir = ModuleRoot()
+		cmd.Dir = filepath.Join(ModuleRoot(), "scripts", "skaffold")
 		out, err := cmd.Output()
 		skaffoldPath, skaffoldErr = strings.TrimSpace(string(out)), err
 	})
