@@ -31,7 +31,7 @@ Examples:
    cwlbuild generate
    cwlbuild generate -f pkg/project.toml -o -
    cwlbuild generate --check              # CI: exit 1 if skaffold-auto.yaml is stale
-   go tool skaffold build -p ttl -f skaffold-auto.yaml`,
+   skaffold build -p ttl -f skaffold-auto.yaml`,
 		Flags: []cli.Flag{
 			projectFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output file, `-` for stdout (default: skaffold-auto.yaml next to project.toml)"},
