@@ -2,7 +2,9 @@ package builder
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/eoap/cwlbuild/internal/backend"
@@ -103,6 +105,8 @@ type Plan struct {
 
 	Engine  Engine
 	Runtime Runtime
+	// Reproducible builds carry no build time: one context, one digest.
+	Reproducible bool
 	// Registries is each profile's registry (host and optional path, no
 	// trailing '/'); "" when the profile has none.
 	Registries map[Profile]string
@@ -232,10 +236,11 @@ func NewPlan(p *Project) *Plan {
 			Options:   kanikoOptions(&b.Kaniko),
 			Insecure:  b.Kaniko.InsecureRegistries,
 		},
-		TTLDuration: b.TTL.Duration,
-		Pin:         PinTagDigest,
-		Warnings:    p.Warnings,
-		project:     p,
+		TTLDuration:  b.TTL.Duration,
+		Reproducible: b.Reproducible == nil || *b.Reproducible,
+		Pin:          PinTagDigest,
+		Warnings:     p.Warnings,
+		project:      p,
 	}
 	if plan.Engine == "" {
 		plan.Engine = EngineCluster
@@ -441,7 +446,24 @@ func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {
 		Kaniko:     p.Kaniko.Options,
 		Insecure:   p.Kaniko.Insecure,
 		Labels:     p.BuildLabels(a),
+		Timestamp:  p.timestamp(),
 	}
+}
+
+// timestamp is the time reproducible images carry: SOURCE_DATE_EPOCH (the
+// reproducible-builds convention; `task build` sets it to the last commit's
+// time), else 0; nil when [build] reproducible = false.
+func (p *Plan) timestamp() *int64 {
+	if !p.Reproducible {
+		return nil
+	}
+	var t int64
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil && v >= 0 {
+			t = v
+		}
+	}
+	return &t
 }
 
 // DefaultProfile is the profile [build] engine selects.

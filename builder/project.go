@@ -65,11 +65,15 @@ type ProjectInfo struct {
 type Build struct {
 	// Engine chooses the default build section: "cluster" (Kaniko pods) or
 	// "local" (docker, podman or buildah on this machine).
-	Engine  Engine        `toml:"engine"`
-	Local   LocalBuild    `toml:"local"`
-	Cluster ClusterBuild  `toml:"cluster"`
-	Kaniko  KanikoOptions `toml:"kaniko"`
-	TTL     TTLBuild      `toml:"ttl"`
+	Engine Engine `toml:"engine"`
+	// Reproducible (default true) builds images without timestamps, so one
+	// context gives one digest: Kaniko's --reproducible, buildah's and
+	// podman's --timestamp SOURCE_DATE_EPOCH.
+	Reproducible *bool         `toml:"reproducible"`
+	Local        LocalBuild    `toml:"local"`
+	Cluster      ClusterBuild  `toml:"cluster"`
+	Kaniko       KanikoOptions `toml:"kaniko"`
+	TTL          TTLBuild      `toml:"ttl"`
 }
 
 // LocalBuild is [build.local].

@@ -314,6 +314,7 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 		SnapshotMode:     k.SnapshotMode,
 		Target:           a.Target,
 		UseNewRun:        k.UseNewRun,
+		Reproducible:     r.p.Reproducible,
 	}
 	if c := k.Cache; c != nil {
 		ka.Cache = &latest.KanikoCache{Repo: c.Repo, TTL: c.TTL, CacheCopyLayers: c.CopyLayers, CacheRunLayers: c.RunLayers}

@@ -70,6 +70,7 @@ func TestPluginDaemonlessBackends(t *testing.T) {
 	for _, backend := range []string{"buildah", "podman"} {
 		t.Run(backend, func(t *testing.T) {
 			testenv.LookPath(t, backend)
+			t.Setenv("BUILDAH_LAYERS", "false")
 			dir := writeEnginePackage(t, reg.Host, backend)
 			image := reg.Host + "/pkg/shout:" + backend
 			digestFile := filepath.Join(t.TempDir(), "digest")
@@ -83,6 +84,18 @@ func TestPluginDaemonlessBackends(t *testing.T) {
 				t.Errorf("digest file %q, registry serves %s", got, want)
 			}
 			checkLabels(t, reg.Labels(t, image), "shout", "0.1.0")
+			// Reproducible: the same context built again, with no layer
+			// cache and the first image gone from local storage, gives the
+			// same digest.
+			exec.Command(backend, "rmi", "-f", image).Run()
+			again := reg.Host + "/pkg/shout:" + backend + "-again"
+			if _, stderr, code := run(t, "plugin", "--backend", backend, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
+				"--image", again, "--context", filepath.Join(dir, "tools", "shout")); code != 0 {
+				t.Fatalf("second build: exit %d: %s", code, stderr)
+			}
+			if first, second := reg.Digest(t, image), reg.Digest(t, again); first != second {
+				t.Errorf("two builds of one context: %s and %s", first, second)
+			}
 		})
 	}
 }
@@ -267,15 +280,25 @@ func TestPluginKanikoInContainer(t *testing.T) {
 	reg.PushBase(t)
 	dir := writeEnginePackage(t, reg.Host, "kaniko")
 	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	build := func(image string) {
+		kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro",
+			"-e", "IMAGE="+image, "-e", "PUSH_IMAGE=true", "-e", "BUILD_CONTEXT=/workspace/tools/count",
+			"--entrypoint", "/usr/local/bin/cwlbuild", testenv.KanikoImage,
+			"plugin", "--backend", "kaniko", "-f", "/workspace/project.toml", "--tool", "count")
+	}
 	image := reg.Host + "/pkg/count:kaniko"
-	kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro",
-		"-e", "IMAGE="+image, "-e", "PUSH_IMAGE=true", "-e", "BUILD_CONTEXT=/workspace/tools/count",
-		"--entrypoint", "/usr/local/bin/cwlbuild", testenv.KanikoImage,
-		"plugin", "--backend", "kaniko", "-f", "/workspace/project.toml", "--tool", "count")
-	if d := reg.Digest(t, image); !strings.HasPrefix(d, "sha256:") {
+	build(image)
+	d := reg.Digest(t, image)
+	if !strings.HasPrefix(d, "sha256:") {
 		t.Errorf("registry digest %q", d)
 	}
 	checkLabels(t, reg.Labels(t, image), "count", "0.1.0")
+	// Reproducible: a second executor, in a fresh container with no cache,
+	// gives the same digest.
+	build(reg.Host + "/pkg/count:kaniko-again")
+	if again := reg.Digest(t, reg.Host+"/pkg/count:kaniko-again"); again != d {
+		t.Errorf("two Kaniko builds of one context: %s and %s", d, again)
+	}
 }
 
 // TestClusterPathInKaniko simulates Skaffold's cluster builder: the executor

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
@@ -72,6 +73,10 @@ type Build struct {
 	Insecure []string
 	// Labels are set on the image config (--label).
 	Labels map[string]string
+	// Timestamp, when set, makes the build reproducible: Kaniko's
+	// --reproducible (no timestamps at all), buildah's and podman's
+	// --timestamp (this Unix time for the image and every file).
+	Timestamp *int64
 	// Tarball, when set, makes Kaniko write the image there instead of
 	// pushing it (`cwlbuild tar`).
 	Tarball string
@@ -136,6 +141,9 @@ func (b *Build) kanikoArgs(executor string) Command {
 	}
 	for _, kv := range sortedPairs(b.Labels) {
 		c = append(c, "--label", kv)
+	}
+	if b.Timestamp != nil {
+		c = append(c, "--reproducible")
 	}
 	if len(b.Platforms) == 1 {
 		c = append(c, "--custom-platform", b.Platforms[0])
@@ -202,6 +210,9 @@ func (b *Build) daemonless(backend Name, program string) []Command {
 	}
 	for _, kv := range sortedPairs(b.Labels) {
 		build = append(build, "--label", kv)
+	}
+	if b.Timestamp != nil {
+		build = append(build, "--timestamp", strconv.FormatInt(*b.Timestamp, 10))
 	}
 	if len(b.Platforms) > 0 {
 		build = append(build, "--platform", strings.Join(b.Platforms, ","))
