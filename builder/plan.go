@@ -107,6 +107,9 @@ type Plan struct {
 	Runtime Runtime
 	// Reproducible builds carry no build time: one context, one digest.
 	Reproducible bool
+	// InWorkTree is set when the project is in a git work tree: images are
+	// tagged VERSION-COMMIT there.
+	InWorkTree bool
 	// Registries is each profile's registry (host and optional path, no
 	// trailing '/'); "" when the profile has none.
 	Registries map[Profile]string
@@ -238,6 +241,7 @@ func NewPlan(p *Project) *Plan {
 		},
 		TTLDuration:  b.TTL.Duration,
 		Reproducible: b.Reproducible == nil || *b.Reproducible,
+		InWorkTree:   gitinfo.Read(p.Dir).Revision != "",
 		Pin:          PinTagDigest,
 		Warnings:     p.Warnings,
 		project:      p,

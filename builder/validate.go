@@ -47,6 +47,9 @@ func (p *Project) validate() error {
 			add(p.Errorf("build.kaniko.initImage", "build.kaniko.initImage %q: %v", b.Kaniko.InitImage, err))
 		}
 	}
+	if v := p.Project.Version; v != "" && (!imageref.ValidTag(v) || len(v) > 100) {
+		add(p.Errorf("project.version", "[project] version %q: it tags the images and releases, so letters, digits, '_', '.' and '-' only, not starting with '.' or '-', at most 100 characters", v))
+	}
 	if d := b.TTL.Duration; !validTTL(d) {
 		add(p.Errorf("build.ttl.duration", "build.ttl.duration %q: want a number and a unit, s, m, h or d (2h, 30m, 1d)", d))
 	}

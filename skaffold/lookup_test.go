@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
+
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
 // TestRewriteFrom: each FROM whose registry the registry map (or a Docker Hub
@@ -119,5 +122,46 @@ path = "x.cwl#b"
 				t.Errorf("config names the derived Dockerfile %d times, want 3 (default build, cluster, ttl)", n)
 			}
 		})
+	}
+}
+
+// TestTagPolicy: [project] version tags the images, with the short commit
+// in a git work tree; without a version, Skaffold's sha256 tagger (latest);
+// ttl keeps its duration.
+func TestTagPolicy(t *testing.T) {
+	write := func(version string, workTree bool) *builder.Plan {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+		os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+		toml := "[project]\nname = \"p\"\nversion = \"" + version + "\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"ghcr.io/eoap\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
+		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+		if workTree {
+			testenv.FakeWorkTree(t, dir)
+		}
+		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipCWL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	for _, tc := range []struct {
+		version  string
+		workTree bool
+		want     func(latest.TagPolicy) bool
+	}{
+		{"", true, func(p latest.TagPolicy) bool { return p.ShaTagger != nil }},
+		{"1.2.0", false, func(p latest.TagPolicy) bool { return p.EnvTemplateTagger != nil && p.EnvTemplateTagger.Template == "1.2.0" }},
+		{"1.2.0", true, func(p latest.TagPolicy) bool {
+			c := p.CustomTemplateTagger
+			return c != nil && c.Template == "1.2.0-{{.GIT}}" && len(c.Components) == 1 && c.Components[0].Component.GitTagger.Variant == "AbbrevCommitSha"
+		}},
+	} {
+		cfg, _ := Render(write(tc.version, tc.workTree), Options{})
+		if !tc.want(cfg.Build.TagPolicy) {
+			t.Errorf("version %q, work tree %v: tag policy %+v", tc.version, tc.workTree, cfg.Build.TagPolicy)
+		}
+		if ttl := cfg.Profiles[2].Build.TagPolicy.EnvTemplateTagger; ttl == nil || ttl.Template != "2h" {
+			t.Errorf("ttl tag policy %+v", cfg.Profiles[2].Build.TagPolicy)
+		}
 	}
 }

@@ -164,6 +164,25 @@ func buildArgs(kv map[string]string) map[string]*string {
 	return out
 }
 
+// tagPolicy tags images with [project] version, and the short commit when
+// the project is in a git work tree ("0.1.0-1a2b3c4", "-dirty" appended by
+// Skaffold for uncommitted changes), by Skaffold's own taggers; without a
+// version, Skaffold's sha256 tagger ("latest"). cwlpatch keeps the tag in
+// each pin, for people; the digest is what engines pull.
+func (r *renderer) tagPolicy() latest.TagPolicy {
+	v := r.p.Version
+	switch {
+	case v == "":
+		return latest.TagPolicy{ShaTagger: &latest.ShaTagger{}}
+	case r.p.InWorkTree:
+		return latest.TagPolicy{CustomTemplateTagger: &latest.CustomTemplateTagger{
+			Template:   templateLiteral(v) + "-{{.GIT}}",
+			Components: []latest.TaggerComponent{{Name: "GIT", Component: latest.TagPolicy{GitTagger: &latest.GitTagger{Variant: "AbbrevCommitSha"}}}},
+		}}
+	}
+	return latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: templateLiteral(v)}}
+}
+
 // RevisionTemplate is the revision label's value in Kaniko artifacts: an
 // env template Skaffold evaluates, empty when CWLBUILD_REVISION is unset.
 const RevisionTemplate = `{{default "" .CWLBUILD_REVISION}}`
@@ -218,7 +237,7 @@ func (r *renderer) warn(format string, args ...any) {
 // engine's builder but pushes to the TTL registry, tagged with the duration.
 func (r *renderer) build(prof builder.Profile) latest.BuildConfig {
 	engine := r.p.Builder(prof)
-	b := latest.BuildConfig{TagPolicy: latest.TagPolicy{ShaTagger: &latest.ShaTagger{}}}
+	b := latest.BuildConfig{TagPolicy: r.tagPolicy()}
 	if prof == builder.ProfileTTL {
 		b.TagPolicy = latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: templateLiteral(r.p.TTLDuration)}}
 	}

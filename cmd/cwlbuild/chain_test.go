@@ -66,7 +66,8 @@ func TestChainEndToEnd(t *testing.T) {
 		if want := reg.Digest(t, ref.Repo+":"+ref.Tag); want != ref.Digest {
 			t.Errorf("%s: build.json %s, registry %s", b.ImageName, ref.Digest, want)
 		}
-		pins[b.ImageName] = b.ImageName + "@" + ref.Digest
+		// cwlpatch keeps the tag ([project] version) for people.
+		pins[b.ImageName] = b.ImageName + ":0.1.0@" + ref.Digest
 	}
 	oldLines, newLines := strings.Split(string(before), "\n"), strings.Split(string(after), "\n")
 	if len(oldLines) != len(newLines) {
@@ -203,7 +204,10 @@ func TestUserPackageTaskfile(t *testing.T) {
 		if err != nil || ref.Digest == "" {
 			t.Fatalf("%s: %q has no digest", tool, m[1])
 		}
-		if got := reg.Digest(t, ref.Repo+":latest"); got != ref.Digest {
+		if ref.Tag != "0.1.0" {
+			t.Errorf("%s: pinned with tag %q, want [project] version 0.1.0", tool, ref.Tag)
+		}
+		if got := reg.Digest(t, ref.Repo+":"+ref.Tag); got != ref.Digest {
 			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
 		}
 	}

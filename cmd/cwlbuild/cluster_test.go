@@ -130,7 +130,11 @@ func TestClusterBuild(t *testing.T) {
 		t.Fatalf("build.json has %d builds, want 3", len(builds.Builds))
 	}
 	for _, b := range builds.Builds {
-		o, err := exec.Command("skopeo", "inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", "docker://"+b.ImageName+":latest").Output()
+		tagged := b.Tag[:strings.Index(b.Tag, "@")]
+		if tagged != b.ImageName+":0.1.0" {
+			t.Errorf("%s: tagged %s, want [project] version 0.1.0", b.ImageName, tagged)
+		}
+		o, err := exec.Command("skopeo", "inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", "docker://"+tagged).Output()
 		if err != nil {
 			t.Fatalf("skopeo inspect %s: %v", b.ImageName, err)
 		}
@@ -138,7 +142,7 @@ func TestClusterBuild(t *testing.T) {
 		if !strings.HasSuffix(b.Tag, "@"+digest) {
 			t.Errorf("%s: build.json says %s, the registry %s", b.ImageName, b.Tag, digest)
 		}
-		if !strings.Contains(string(cwl), "dockerPull: "+b.ImageName+"@"+digest) {
+		if !strings.Contains(string(cwl), "dockerPull: "+tagged+"@"+digest) {
 			t.Errorf("%s@%s is not pinned in the workflow", b.ImageName, digest)
 		}
 		tool := b.ImageName[strings.LastIndex(b.ImageName, "/")+1:]

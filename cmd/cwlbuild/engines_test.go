@@ -227,8 +227,12 @@ func TestSkaffoldAfterBuildHook(t *testing.T) {
 		if err != nil || ref.Digest == "" {
 			t.Fatalf("%s: %q is not pinned by digest", tool, line)
 		}
-		// Skaffold's sha256 tagger tags "latest", which a pin drops.
-		if got := reg.Digest(t, ref.Repo+":latest"); got != ref.Digest {
+		// The tag is [project] version (the package is in no git work
+		// tree), kept in the pin.
+		if ref.Tag != "0.1.0" {
+			t.Errorf("%s: pinned with tag %q, want 0.1.0", tool, ref.Tag)
+		}
+		if got := reg.Digest(t, ref.Repo+":"+ref.Tag); got != ref.Digest {
 			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
 		}
 	}

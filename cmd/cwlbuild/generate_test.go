@@ -31,6 +31,7 @@ func runStdin(t *testing.T, stdin string, args ...string) (string, string, int) 
 
 func TestGenerateWritesNextToProject(t *testing.T) {
 	dir := testenv.CopyDir(t, "../../testdata/projects/anchor")
+	testenv.FakeWorkTree(t, dir)
 	proj := filepath.Join(dir, "project.toml")
 	if _, stderr, code := run(t, "generate", "-f", proj); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -196,8 +196,10 @@ func (r Reference) String() string {
 	return s
 }
 
-// validTag reports whether t is a tag registries accept: [A-Za-z0-9_]
+// ValidTag reports whether t is a tag registries accept: [A-Za-z0-9_]
 // then up to 127 of [A-Za-z0-9_.-].
+func ValidTag(t string) bool { return validTag(t) }
+
 func validTag(t string) bool {
 	if len(t) == 0 || len(t) > 128 || t[0] == '.' || t[0] == '-' {
 		return false

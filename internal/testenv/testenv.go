@@ -139,3 +139,17 @@ func RequireNoLeftoversAfterRun(t testing.TB, path string, cmd *exec.Cmd) {
 		t.Logf("a complete run removed the %d temporary files killed runs had left", len(before))
 	}
 }
+
+// FakeWorkTree makes dir look like the top of a git work tree (a .git with
+// HEAD on a branch at a fixed commit), so that what depends on being in one
+// (image tags with the commit, revision labels) is the same wherever the
+// tests run, in a clone or an unpacked archive.
+func FakeWorkTree(t testing.TB, dir string) {
+	t.Helper()
+	refs := filepath.Join(dir, ".git", "refs", "heads")
+	if err := os.MkdirAll(refs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	os.WriteFile(filepath.Join(refs, "main"), []byte(strings.Repeat("c0ffee", 6)+"c0ff\n"), 0o644)
+}
