@@ -133,15 +133,7 @@ func (b *Build) kanikoArgs(executor string) Command {
 		"--dockerfile", path.Join(b.Context, b.Dockerfile),
 		"--destination", b.Image,
 	}
-	if b.Target != "" {
-		c = append(c, "--target", b.Target)
-	}
-	for _, kv := range sortedPairs(b.BuildArgs) {
-		c = append(c, "--build-arg", kv)
-	}
-	for _, kv := range sortedPairs(b.Labels) {
-		c = append(c, "--label", kv)
-	}
+	c = append(c, b.stageFlags()...)
 	if b.Timestamp != nil {
 		c = append(c, "--reproducible")
 	}
@@ -202,15 +194,7 @@ func (b *Build) daemonless(backend Name, program string) []Command {
 		build = append(build, "build")
 	}
 	build = append(build, "-f", path.Join(b.Context, b.Dockerfile), "-t", b.Image)
-	if b.Target != "" {
-		build = append(build, "--target", b.Target)
-	}
-	for _, kv := range sortedPairs(b.BuildArgs) {
-		build = append(build, "--build-arg", kv)
-	}
-	for _, kv := range sortedPairs(b.Labels) {
-		build = append(build, "--label", kv)
-	}
+	build = append(build, b.stageFlags()...)
 	if b.Timestamp != nil {
 		build = append(build, "--timestamp", strconv.FormatInt(*b.Timestamp, 10))
 	}
@@ -259,6 +243,22 @@ func (b *Build) insecureHosts() []string {
 		out = append(out, h)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// stageFlags are the flags every backend spells alike: the target stage,
+// build args and labels, in a stable order.
+func (b *Build) stageFlags() []string {
+	var out []string
+	if b.Target != "" {
+		out = append(out, "--target", b.Target)
+	}
+	for _, kv := range sortedPairs(b.BuildArgs) {
+		out = append(out, "--build-arg", kv)
+	}
+	for _, kv := range sortedPairs(b.Labels) {
+		out = append(out, "--label", kv)
+	}
 	return out
 }
 
