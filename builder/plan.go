@@ -378,12 +378,7 @@ func (p *Plan) Errorf(key, format string, args ...any) error {
 }
 
 // Abs resolves a path written in project.toml against its directory.
-func (p *Plan) Abs(rel string) string {
-	if filepath.IsAbs(rel) {
-		return filepath.Clean(rel)
-	}
-	return filepath.Join(p.Dir, filepath.FromSlash(rel))
-}
+func (p *Plan) Abs(rel string) string { return absIn(p.Dir, rel) }
 
 // OCI label keys set on every image.
 const (

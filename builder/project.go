@@ -299,11 +299,15 @@ func (p *Project) OrderedTools() []*Tool {
 }
 
 // Abs resolves a path written in project.toml against its directory.
-func (p *Project) Abs(rel string) string {
+func (p *Project) Abs(rel string) string { return absIn(p.Dir, rel) }
+
+// absIn resolves a slash-separated path written in project.toml against
+// dir, the file's directory.
+func absIn(dir, rel string) string {
 	if filepath.IsAbs(rel) {
 		return filepath.Clean(rel)
 	}
-	return filepath.Join(p.Dir, filepath.FromSlash(rel))
+	return filepath.Join(dir, filepath.FromSlash(rel))
 }
 
 // Line returns the line of a dotted key path ("tools.crop.context"), or of

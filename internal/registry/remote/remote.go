@@ -24,11 +24,7 @@ import (
 // Digest asks the registry for the digest of image (a tag reference), using
 // the Docker config's credentials.
 func Digest(ctx context.Context, image string, insecure []string) (string, error) {
-	var opts []name.Option
-	if imageref.IsInsecure(image, insecure) {
-		opts = append(opts, name.Insecure)
-	}
-	ref, err := name.ParseReference(image, opts...)
+	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
@@ -37,6 +33,15 @@ func Digest(ctx context.Context, image string, insecure []string) (string, error
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// nameOptions reach a registry over plain HTTP where Docker would: loopback
+// registries, and the ones listed insecure.
+func nameOptions(image string, insecure []string) []name.Option {
+	if imageref.IsInsecure(image, insecure) {
+		return []name.Option{name.Insecure}
+	}
+	return nil
 }
 
 // File is one blob of an artifact: its bytes and media type, and the
@@ -110,11 +115,7 @@ func Push(ctx context.Context, repo string, tags []string, a *Artifact, insecure
 	if err != nil {
 		return "", err
 	}
-	var nopts []name.Option
-	if imageref.IsInsecure(repo, insecure) {
-		nopts = append(nopts, name.Insecure)
-	}
-	r, err := name.NewRepository(repo, nopts...)
+	r, err := name.NewRepository(repo, nameOptions(repo, insecure)...)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", repo, err)
 	}
