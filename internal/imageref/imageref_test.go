@@ -105,3 +105,51 @@ func TestTagBoundaries(t *testing.T) {
 		t.Errorf("tag after a port: %+v %v", r, err)
 	}
 }
+
+// TestCharacterClassBoundaries: the bytes just outside each character range
+// the grammar allows ('/' and ':' around the digits, '`' and '{' around the
+// lowercase letters, '@' and '[' around the uppercase ones, 'g' after the hex
+// letters) are refused wherever the range is checked, and the range's own
+// ends are accepted.
+func TestCharacterClassBoundaries(t *testing.T) {
+	hex := func(c byte) string { return "sha256:" + strings.Repeat("a", 63) + string(c) }
+	for c, ok := range map[byte]bool{'0': true, '9': true, 'a': true, 'f': true, '/': false, ':': false, '`': false, 'g': false, 'A': false} {
+		if got := isSHA256Digest(hex(c)); got != ok {
+			t.Errorf("digest ending in %q: %v, want %v", c, got, ok)
+		}
+	}
+	for c, ok := range map[byte]bool{'a': true, 'z': true, '0': true, '9': true, '`': false, '{': false, '/': false, ':': false, 'A': false} {
+		if got := isAlnum(c); got != ok {
+			t.Errorf("isAlnum(%q) = %v", c, got)
+		}
+		if got := validComponent("x" + string(c) + "y"); got != ok {
+			t.Errorf("component x%cy: %v, want %v", c, got, ok)
+		}
+	}
+	for c, ok := range map[byte]bool{'a': true, 'z': true, 'A': true, 'Z': true, '0': true, '9': true, '_': true, '.': true, '-': true,
+		'`': false, '{': false, '@': false, '[': false, '/': false, ':': false, '^': false} {
+		if got := validTag("v" + string(c)); got != ok {
+			t.Errorf("tag v%c: %v, want %v", c, got, ok)
+		}
+	}
+	for host, ok := range map[string]bool{
+		"a.example": true, "A.Example": true, "Zz.example": true, "z9.example": true, "a-b.example": true,
+		"a@.example": false, "a[.example": false, "a`.example": false, "a{.example": false,
+		"h.example:1": true, "h.example:65535": true, "h.example:99999": true, "h.example:123456": false,
+		"h.example:": false, "h.example:1/": false, "h.example:a1": false,
+	} {
+		if got := validHost(host); got != ok {
+			t.Errorf("validHost(%q) = %v, want %v", host, got, ok)
+		}
+	}
+	// A tag given with the name is named as such, on the last component only.
+	if err := ValidName("ghcr.io/eoap/crop:1.0"); err == nil || !strings.Contains(err.Error(), "without tag") {
+		t.Errorf("name with a tag: %v", err)
+	}
+	if err := ValidName("ghcr.io/eo:ap/crop"); err == nil || strings.Contains(err.Error(), "without tag") {
+		t.Errorf("':' inside the path is not a tag: %v", err)
+	}
+	if err := ValidName("ghcr.io/eoap/crop:Bad Tag"); err == nil || strings.Contains(err.Error(), "without tag") {
+		t.Errorf("an invalid tag is not a tag: %v", err)
+	}
+}
