@@ -109,6 +109,8 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 		if be, err = backend.ParseName(s); err != nil {
 			return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 		}
+	} else if file != "" {
+		be = "" // the project's runtime decides, below
 	}
 	ctxDir, err := filepath.Abs(c.String("context"))
 	if err != nil {
@@ -125,8 +127,8 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 	if err != nil {
 		return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 1)
 	}
-	if rb, ok := plan.Runtime.Backend(); ok && c.String("backend") == "" {
-		be = rb
+	if be == "" {
+		be = projectBackend(plan)
 	}
 	if image == "" {
 		image = plan.DefaultImage(a)
@@ -135,6 +137,15 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 		ctxDir = ""
 	}
 	return plan.ImageBuild(a, image, ctxDir), be, nil
+}
+
+// projectBackend is the backend [build.local] runtime names, kaniko when it
+// names docker (Skaffold's own builder).
+func projectBackend(plan *builder.Plan) backend.Name {
+	if rb, ok := plan.Runtime.Backend(); ok {
+		return rb
+	}
+	return backend.Kaniko
 }
 
 // kanikoLock makes sure one Kaniko executor runs at a time here: the

@@ -83,12 +83,7 @@ func patch(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	images, args := c.StringSlice("image"), c.Args().Slice()
-	if img := os.Getenv("SKAFFOLD_IMAGE"); img != "" && len(images) == 0 && len(args) == 0 {
-		// A Skaffold after-build hook: Skaffold names the image built in
-		// the environment, and does not expand "$SKAFFOLD_IMAGE" in argv.
-		images = []string{img}
-	}
+	images, args := hookImages(c.StringSlice("image"), c.Args().Slice())
 	if err := checkUsage(args, images, c.Bool("check")); err != nil {
 		return err
 	}
@@ -120,6 +115,17 @@ func patch(c *cli.Context) error {
 		}
 	}
 	return finish(c, proj, oc, source)
+}
+
+// hookImages are the --image values, or, when neither they nor BUILD_JSON
+// are given, SKAFFOLD_IMAGE: in a Skaffold after-build hook Skaffold names
+// the image built in the environment and does not expand "$SKAFFOLD_IMAGE"
+// in argv.
+func hookImages(images, args []string) ([]string, []string) {
+	if img := os.Getenv("SKAFFOLD_IMAGE"); img != "" && len(images) == 0 && len(args) == 0 {
+		images = []string{img}
+	}
+	return images, args
 }
 
 // checkUsage refuses the argument combinations that mean nothing (exit 2).
