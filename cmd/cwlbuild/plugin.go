@@ -103,20 +103,18 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 	if image == "" && tool == "" {
 		return nil, "", cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image, or --tool with -f", 2)
 	}
-	be := backend.Kaniko
-	if s := c.String("backend"); s != "" {
-		var err error
-		if be, err = backend.ParseName(s); err != nil {
-			return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 2)
-		}
-	} else if file != "" {
-		be = "" // the project's runtime decides, below
+	be, err := flagBackend(c)
+	if err != nil {
+		return nil, "", err
 	}
 	ctxDir, err := filepath.Abs(c.String("context"))
 	if err != nil {
 		return nil, "", err
 	}
 	if file == "" {
+		if be == "" {
+			be = backend.Kaniko
+		}
 		return &backend.Build{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, nil
 	}
 	plan, err := loadProject(c, file, buildChecks)
@@ -137,6 +135,19 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 		ctxDir = ""
 	}
 	return plan.ImageBuild(a, image, ctxDir), be, nil
+}
+
+// flagBackend is --backend, "" when not given.
+func flagBackend(c *cli.Context) (backend.Name, error) {
+	s := c.String("backend")
+	if s == "" {
+		return "", nil
+	}
+	be, err := backend.ParseName(s)
+	if err != nil {
+		return "", cli.Exit("cwlbuild plugin: "+err.Error(), 2)
+	}
+	return be, nil
 }
 
 // projectBackend is the backend [build.local] runtime names, kaniko when it
