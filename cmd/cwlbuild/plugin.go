@@ -112,10 +112,7 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 		return nil, "", err
 	}
 	if file == "" {
-		if be == "" {
-			be = backend.Kaniko
-		}
-		return &backend.Build{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, nil
+		return &backend.Build{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, chooseBackend(be, nil), nil
 	}
 	plan, err := loadProject(c, file, buildChecks)
 	if err != nil {
@@ -125,16 +122,13 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 	if err != nil {
 		return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 1)
 	}
-	if be == "" {
-		be = projectBackend(plan)
-	}
 	if image == "" {
 		image = plan.DefaultImage(a)
 	}
 	if !c.IsSet("context") {
 		ctxDir = ""
 	}
-	return plan.ImageBuild(a, image, ctxDir), be, nil
+	return plan.ImageBuild(a, image, ctxDir), chooseBackend(be, plan), nil
 }
 
 // flagBackend is --backend, "" when not given.
@@ -150,11 +144,16 @@ func flagBackend(c *cli.Context) (backend.Name, error) {
 	return be, nil
 }
 
-// projectBackend is the backend [build.local] runtime names, kaniko when it
-// names docker (Skaffold's own builder).
-func projectBackend(plan *builder.Plan) backend.Name {
-	if rb, ok := plan.Runtime.Backend(); ok {
-		return rb
+// chooseBackend is --backend when given, else the one [build.local] runtime
+// names, else kaniko (no project, or Skaffold's own docker builder).
+func chooseBackend(flag backend.Name, plan *builder.Plan) backend.Name {
+	if flag != "" {
+		return flag
+	}
+	if plan != nil {
+		if rb, ok := plan.Runtime.Backend(); ok {
+			return rb
+		}
 	}
 	return backend.Kaniko
 }
