@@ -41,6 +41,15 @@ func TestRead(t *testing.T) {
 	if got := Read(main); got.Revision != a {
 		t.Errorf("detached HEAD: %+v", got)
 	}
+	sha256 := strings.Repeat("d", 64) // a repository with SHA-256 object ids
+	write(t, filepath.Join(main, ".git", "HEAD"), sha256+"\n")
+	if got := Read(main); got.Revision != sha256 {
+		t.Errorf("64-digit id: %+v", got)
+	}
+	write(t, filepath.Join(main, ".git", "HEAD"), strings.Repeat("d", 41)+"\n")
+	if got := Read(main); got.Revision != "" {
+		t.Errorf("41-digit id accepted: %+v", got)
+	}
 	write(t, filepath.Join(main, ".git", "HEAD"), "not a ref\n")
 	if got := Read(main); got.Revision != "" {
 		t.Errorf("garbage HEAD gave %+v", got)
