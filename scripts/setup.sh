@@ -100,6 +100,9 @@ fi
 # minutes the first time).
 echo "setup: building Skaffold and go tool task"
 (cd scripts/skaffold && go tool -n skaffold >/dev/null)
+# The static Skaffold a CI job copies into the Kaniko image (TestGitLabRecipe
+# builds it; this fills the build cache, several minutes the first time).
+(cd scripts/skaffold && CGO_ENABLED=0 go build -o /dev/null github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold)
 go tool -n task >/dev/null
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -380,4 +381,93 @@ func TestTarInKaniko(t *testing.T) {
 		}
 		checkLabels(t, reg.Labels(t, dst), tool, "0.1.0")
 	}
+}
+
+// TestGitLabRecipe runs the GitLab job README shows, its script lines as
+// written, in the Kaniko image (the executor, busybox, no daemon, no cluster
+// API), with GitLab's CI_REGISTRY variables naming a registry that requires
+// that login: cwlbuild auth, generate, Skaffold's custom builder running
+// `cwlbuild plugin --backend kaniko` one image at a time, cwlpatch. Every
+// tool ends up pinned to the digest the registry serves.
+func TestGitLabRecipe(t *testing.T) {
+	script := readmeGitLabScript(t)
+	skaffoldBin := staticSkaffold(t)
+	const user, password = "gitlab-ci-token", "s3cr3t"
+	reg := testenv.StartRegistry(t, user, password)
+	reg.PushBase(t)
+	dir := writeEnginePackage(t, reg.Host, "kaniko")
+	bin := t.TempDir()
+	for name, src := range map[string]string{
+		"cwlbuild": testenv.BuildBinary(t, "./cmd/cwlbuild"),
+		"cwlpatch": testenv.BuildBinary(t, "./cmd/cwlpatch"),
+		"skaffold": skaffoldBin,
+	} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(bin, name), data, 0o755)
+	}
+	// The binaries go in /kaniko, on the image's PATH: Kaniko replaces the
+	// rest of the root filesystem with each image it builds.
+	out := kanikoRun(t, "-v", dir+":/workspace", "-w", "/workspace",
+		"-v", filepath.Join(bin, "cwlbuild")+":/kaniko/cwlbuild:ro", "-v", filepath.Join(bin, "cwlpatch")+":/kaniko/cwlpatch:ro",
+		"-v", filepath.Join(bin, "skaffold")+":/kaniko/skaffold:ro",
+		"-e", "CI_REGISTRY="+reg.Host, "-e", "CI_REGISTRY_USER="+user, "-e", "CI_REGISTRY_PASSWORD="+password,
+		"-e", "CI_REGISTRY_IMAGE="+reg.Host+"/pkg", "-e", "SKAFFOLD_UPDATE_CHECK=false",
+		"--entrypoint", "/busybox/sh", testenv.KanikoImage, "-c", "set -e\n"+strings.Join(script, "\n"))
+	if strings.Contains(out, password) {
+		t.Error("the job's log shows the registry password")
+	}
+	cwl, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
+	for _, tool := range []string{"shout", "count"} {
+		m := regexp.MustCompile(`dockerPull: (` + regexp.QuoteMeta(reg.Host) + `/pkg/` + tool + `\S*)`).FindSubmatch(cwl)
+		if m == nil {
+			t.Fatalf("%s is not pinned:\n%s\n%s", tool, cwl, out)
+		}
+		ref, err := imageref.Split(string(m[1]))
+		if err != nil || ref.Digest == "" || ref.Tag != "0.1.0" {
+			t.Fatalf("%s: pinned %q", tool, m[1])
+		}
+		if got := reg.Digest(t, ref.Repo+":"+ref.Tag); got != ref.Digest {
+			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
+		}
+	}
+}
+
+// readmeGitLabScript is the script of the GitLab job in README.md.
+func readmeGitLabScript(t *testing.T) []string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "GitLab, in the Kaniko debug image")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no GitLab job")
+	}
+	var job map[string]struct {
+		Script []string `yaml:"script"`
+	}
+	if err := yaml.Unmarshal([]byte(block), &job); err != nil || len(job["build-images"].Script) == 0 {
+		t.Fatalf("README's GitLab job: %v\n%s", err, block)
+	}
+	return job["build-images"].Script
+}
+
+// staticSkaffold builds the pinned Skaffold without cgo, as a CI job copies
+// it into the Kaniko image (which has no C library).
+func staticSkaffold(t *testing.T) string {
+	t.Helper()
+	testenv.RealEngine(t)
+	out := filepath.Join(t.TempDir(), "skaffold")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold")
+	cmd.Dir = filepath.Join(testenv.ModuleRoot(), "scripts", "skaffold")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building a static Skaffold: %v\n%s", err, msg)
+	}
+	return out
 }
