@@ -150,15 +150,7 @@ func TestPluginRefusesNoPush(t *testing.T) {
 // whose artifacts use `cwlbuild plugin` as custom builder: Skaffold records
 // the digests in build.json, and they are the registry's.
 func TestSkaffoldCustomBuilder(t *testing.T) {
-	testenv.RequireImage(t, testenv.BaseImage)
-	testenv.LookPath(t, "buildah")
-	sk := testenv.Skaffold(t)
-	reg := testenv.StartRegistry(t)
-	dir := writeEnginePackage(t, reg.Host, "buildah")
-	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
-	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
-		t.Fatalf("generate: %s", stderr)
-	}
+	sk, reg, dir := generatedBuildahPackage(t)
 	out := skaffoldBuild(t, sk, dir)
 	if len(out.Builds) != 2 {
 		t.Fatalf("builds: %+v", out.Builds)
@@ -179,6 +171,23 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 }
 
 // skaffoldBuild runs `skaffold build -q --file-output build.json` in dir.
+// generatedBuildahPackage is a package built with buildah through `cwlbuild
+// plugin`, pushing to a fresh registry, with its Skaffold config generated:
+// the pinned Skaffold, the registry and the package directory.
+func generatedBuildahPackage(t *testing.T) (string, *testenv.Registry, string) {
+	t.Helper()
+	testenv.RequireImage(t, testenv.BaseImage)
+	testenv.LookPath(t, "buildah")
+	sk := testenv.Skaffold(t)
+	reg := testenv.StartRegistry(t)
+	dir := writeEnginePackage(t, reg.Host, "buildah")
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	return sk, reg, dir
+}
+
 // TestSkaffoldAfterBuildHook runs the after-build hook form README shows,
 // `command: ["cwlpatch"]`, through Skaffold itself: Skaffold runs it in its
 // working directory with SKAFFOLD_IMAGE set and no "$SKAFFOLD_IMAGE"
@@ -186,16 +195,8 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 // reading the digest from the registry. Every tool ends up pinned to the
 // digest the registry serves.
 func TestSkaffoldAfterBuildHook(t *testing.T) {
-	testenv.RequireImage(t, testenv.BaseImage)
-	testenv.LookPath(t, "buildah")
-	sk := testenv.Skaffold(t)
-	reg := testenv.StartRegistry(t)
-	dir := writeEnginePackage(t, reg.Host, "buildah")
-	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	sk, reg, dir := generatedBuildahPackage(t)
 	patcher := testenv.BuildBinary(t, "./cmd/cwlpatch")
-	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
-		t.Fatalf("generate: %s", stderr)
-	}
 	file := filepath.Join(dir, "skaffold-auto.yaml")
 	data, _ := os.ReadFile(file)
 	var cfg latest.SkaffoldConfig
