@@ -193,3 +193,53 @@ func TestPodImageWarnings(t *testing.T) {
 		t.Errorf("local engine warned: %v", w)
 	}
 }
+
+// TestNameRulesAtTheirBoundaries: tool names, the ttl duration and the
+// project-name prefix of ttl images, at each end of each character range
+// and length limit.
+func TestNameRulesAtTheirBoundaries(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"a": true, "z": true, "0": true, "9": true, "a.b": true, "a_b": true, "a-b": true,
+		"`x": false, "{x": false, "/x": false, ":x": false, "Ax": false, "x@": false, "x[": false,
+		".x": false, "-x": false, "_x": false, "": false,
+		strings.Repeat("a", 128): true, strings.Repeat("a", 129): false,
+	} {
+		if got := validToolName(name); got != ok {
+			t.Errorf("validToolName(%q) = %v, want %v", name, got, ok)
+		}
+	}
+	for d, ok := range map[string]bool{
+		"1s": true, "2h": true, "30m": true, "7d": true, "99999h": true, "100000h": false,
+		"h": false, "2": false, "2w": false, "x2h": false, "-2h": false, "": false,
+	} {
+		if got := validTTL(d); got != ok {
+			t.Errorf("validTTL(%q) = %v, want %v", d, got, ok)
+		}
+	}
+	for name, want := range map[string]string{
+		"EOAP Sample": "eoap-sample", "a`b{c": "a-b-c", "z/0:9@A[Z": "z-0-9-a-z",
+		"--x--": "x", "": "", "Water_Bodies 2": "water-bodies-2",
+	} {
+		if got := ttlPrefix(name); got != want {
+			t.Errorf("ttlPrefix(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestConcurrencyBounds: 0 means no limit and is accepted; -1 is refused.
+func TestConcurrencyBounds(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		ok    bool
+	}{
+		{"[build.local]\nconcurrency = 0\n", true},
+		{"[build.local]\nconcurrency = -1\n", false},
+		{"[build.kaniko]\nconcurrency = 0\n", true},
+		{"[build.kaniko]\nconcurrency = -1\n", false},
+	} {
+		_, err := Load(writeProject(t, base+tc.extra), LoadOptions{SkipCWL: true})
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: %v", tc.extra, err)
+		}
+	}
+}
