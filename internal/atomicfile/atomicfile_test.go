@@ -156,23 +156,27 @@ func TestWriteKeepsOwnerAndSpecialBits(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("giving a file to another user needs root")
 	}
-	dir := t.TempDir()
-	f := filepath.Join(dir, "app.cwl")
-	os.WriteFile(f, []byte("old"), 0o644)
-	if err := os.Chown(f, 1234, 4321); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(f, 0o2755|os.ModeSetgid)
-	if err := Write(f, []byte("new"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := os.Stat(f)
-	sys := st.Sys().(*syscall.Stat_t)
-	if sys.Uid != 1234 || sys.Gid != 4321 {
-		t.Errorf("owner %d:%d, want 1234:4321", sys.Uid, sys.Gid)
-	}
-	if st.Mode()&os.ModeSetgid == 0 || st.Mode().Perm() != 0o755 {
-		t.Errorf("mode %v, want setgid and 0755", st.Mode())
+	// Another user and group, then only the user, then only the group
+	// differing from this process's.
+	for _, owner := range [][2]int{{1234, 4321}, {1234, os.Getegid()}, {os.Geteuid(), 4321}} {
+		dir := t.TempDir()
+		f := filepath.Join(dir, "app.cwl")
+		os.WriteFile(f, []byte("old"), 0o644)
+		if err := os.Chown(f, owner[0], owner[1]); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(f, 0o2755|os.ModeSetgid)
+		if err := Write(f, []byte("new"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := os.Stat(f)
+		sys := st.Sys().(*syscall.Stat_t)
+		if int(sys.Uid) != owner[0] || int(sys.Gid) != owner[1] {
+			t.Errorf("owner %d:%d, want %d:%d", sys.Uid, sys.Gid, owner[0], owner[1])
+		}
+		if st.Mode()&os.ModeSetgid == 0 || st.Mode().Perm() != 0o755 {
+			t.Errorf("owner %v: mode %v, want setgid and 0755", owner, st.Mode())
+		}
 	}
 }
 
