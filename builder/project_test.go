@@ -182,7 +182,9 @@ func TestProjectErrors(t *testing.T) {
 			`19: tools.a.path "gone.cwl": no such file`},
 		{"missing workflow file", func(s string) string { return s + "\n[[workflows]]\npath = \"wf.cwl#main\"\n" },
 			`22: workflows.0.path "wf.cwl": no such file`},
-		{"version that cannot tag", func(s string) string { return strings.Replace(s, `name = "p"`, "name = \"p\"\nversion = \"1.0 beta\"", 1) },
+		{"version that cannot tag", func(s string) string {
+			return strings.Replace(s, `name = "p"`, "name = \"p\"\nversion = \"1.0 beta\"", 1)
+		},
 			`[project] version "1.0 beta": it tags the images and releases`},
 		{"bad engine", func(s string) string { return strings.Replace(s, `engine = "cluster"`, `engine = "k8s"`, 1) },
 			`5: build.engine "k8s": must be "cluster" or "local"`},

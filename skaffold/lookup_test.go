@@ -150,7 +150,9 @@ func TestTagPolicy(t *testing.T) {
 		want     func(latest.TagPolicy) bool
 	}{
 		{"", true, func(p latest.TagPolicy) bool { return p.ShaTagger != nil }},
-		{"1.2.0", false, func(p latest.TagPolicy) bool { return p.EnvTemplateTagger != nil && p.EnvTemplateTagger.Template == "1.2.0" }},
+		{"1.2.0", false, func(p latest.TagPolicy) bool {
+			return p.EnvTemplateTagger != nil && p.EnvTemplateTagger.Template == "1.2.0"
+		}},
 		{"1.2.0", true, func(p latest.TagPolicy) bool {
 			c := p.CustomTemplateTagger
 			return c != nil && c.Template == "1.2.0-{{.GIT}}" && len(c.Components) == 1 && c.Components[0].Component.GitTagger.Variant == "AbbrevCommitSha"
