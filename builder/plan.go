@@ -107,9 +107,9 @@ type Plan struct {
 	Runtime Runtime
 	// Reproducible builds carry no build time: one context, one digest.
 	Reproducible bool
-	// InWorkTree is set when the project is in a git work tree: images are
-	// tagged VERSION-COMMIT there.
-	InWorkTree bool
+	// Git is what the project's git work tree says, read once: the commit
+	// (revision labels, VERSION-COMMIT tags) and the origin remote.
+	Git gitinfo.Info
 	// Registries is each profile's registry (host and optional path, no
 	// trailing '/'); "" when the profile has none.
 	Registries map[Profile]string
@@ -241,7 +241,7 @@ func NewPlan(p *Project) *Plan {
 		},
 		TTLDuration:  b.TTL.Duration,
 		Reproducible: b.Reproducible == nil || *b.Reproducible,
-		InWorkTree:   gitinfo.Read(p.Dir).Revision != "",
+		Git:          gitinfo.Read(p.Dir),
 		Pin:          PinTagDigest,
 		Warnings:     p.Warnings,
 		project:      p,
@@ -320,18 +320,35 @@ func kanikoOptions(k *KanikoOptions) backend.KanikoOptions {
 }
 
 // DefaultProfile is the profile [build] engine selects.
-func (p *Plan) DefaultProfile() Profile {
-	if p.Engine == EngineLocal {
+func (p *Plan) DefaultProfile() Profile { return defaultProfile(p.Engine) }
+
+// Builder is the profile whose builder a profile builds with: ttl builds
+// with the default profile's and only pushes elsewhere.
+func (p *Plan) Builder(prof Profile) Profile { return builderProfile(prof, p.Engine) }
+
+// InWorkTree reports whether the project is in a git work tree: its images
+// are tagged VERSION-COMMIT there.
+func (p *Plan) InWorkTree() bool { return p.Git.Revision != "" }
+
+// Source is the package's source URL: [project] repository, else the git
+// remote "origin".
+func (p *Plan) Source() string {
+	if p.Repository != "" {
+		return p.Repository
+	}
+	return p.Git.Remote
+}
+
+func defaultProfile(e Engine) Profile {
+	if e == EngineLocal {
 		return ProfileLocal
 	}
 	return ProfileCluster
 }
 
-// Builder is the profile whose builder a profile builds with: ttl builds
-// with the default profile's and only pushes elsewhere.
-func (p *Plan) Builder(prof Profile) Profile {
+func builderProfile(prof Profile, e Engine) Profile {
 	if prof == ProfileTTL {
-		return p.DefaultProfile()
+		return defaultProfile(e)
 	}
 	return prof
 }
@@ -406,16 +423,16 @@ func (p *Plan) Labels(a *Artifact) map[string]string {
 	return l
 }
 
-// BuildLabels are Labels plus what the project's work tree says now: the
+// BuildLabels are Labels plus what the project's work tree said when the
+// plan was loaded (a build cwlbuild runs itself loads it just before): the
 // git revision, and the origin remote when [project] repository is not set.
 func (p *Plan) BuildLabels(a *Artifact) map[string]string {
 	l := p.Labels(a)
-	info := gitinfo.Read(p.Dir)
-	if info.Revision != "" {
-		l[LabelRevision] = info.Revision
+	if p.Git.Revision != "" {
+		l[LabelRevision] = p.Git.Revision
 	}
-	if _, ok := l[LabelSource]; !ok && info.Remote != "" {
-		l[LabelSource] = info.Remote
+	if s := p.Source(); s != "" {
+		l[LabelSource] = s
 	}
 	return l
 }
@@ -466,12 +483,7 @@ func (p *Plan) timestamp() *int64 {
 }
 
 // DefaultProfile is the profile [build] engine selects.
-func (p *Project) DefaultProfile() Profile {
-	if p.Build.Engine == EngineLocal {
-		return ProfileLocal
-	}
-	return ProfileCluster
-}
+func (p *Project) DefaultProfile() Profile { return defaultProfile(p.Build.Engine) }
 
 // Registry returns the registry (host and optional path) of a profile.
 func (p *Project) Registry(prof Profile) string {

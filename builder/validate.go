@@ -379,10 +379,7 @@ func SplitProcessRef(ref string) (file, id string) {
 // cluster, or through `cwlbuild plugin --backend kaniko`. (ttl builds with
 // the default profile's builder.)
 func (p *Project) kanikoBuilds(prof Profile) bool {
-	if prof == ProfileTTL {
-		prof = p.DefaultProfile()
-	}
-	return prof == ProfileCluster || p.Build.Local.Runtime == RuntimeKaniko
+	return builderProfile(prof, p.Build.Engine) == ProfileCluster || p.Build.Local.Runtime == RuntimeKaniko
 }
 
 // validToolName: [a-z0-9][a-z0-9._-]*, what an image path component and a

@@ -174,7 +174,7 @@ func (r *renderer) tagPolicy() latest.TagPolicy {
 	switch {
 	case v == "":
 		return latest.TagPolicy{ShaTagger: &latest.ShaTagger{}}
-	case r.p.InWorkTree:
+	case r.p.InWorkTree():
 		return latest.TagPolicy{CustomTemplateTagger: &latest.CustomTemplateTagger{
 			Template:   templateLiteral(v) + "-{{.GIT}}",
 			Components: []latest.TaggerComponent{{Name: "GIT", Component: latest.TagPolicy{GitTagger: &latest.GitTagger{Variant: "AbbrevCommitSha"}}}},

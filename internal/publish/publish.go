@@ -19,7 +19,6 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
-	"github.com/eoap/cwlbuild/internal/gitinfo"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
@@ -89,15 +88,10 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 	if len(errs) > 0 {
 		return nil, builder.Errors(errs)
 	}
-	info := gitinfo.Read(plan.Dir)
-	source := plan.Repository
-	if source == "" {
-		source = info.Remote
-	}
 	tags := append([]string{plan.Version}, opts.Tags...)
 	var out []*Release
 	for _, w := range files {
-		r, err := release(w, prefix, tags, annotations(plan, source, info.Revision))
+		r, err := release(w, prefix, tags, annotations(plan))
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +131,7 @@ func stale(ctx context.Context, plan *builder.Plan, buildJSON string) []error {
 	return errs
 }
 
-func annotations(plan *builder.Plan, source, revision string) map[string]string {
+func annotations(plan *builder.Plan) map[string]string {
 	a := map[string]string{
 		"org.opencontainers.image.title":   plan.Name,
 		"org.opencontainers.image.version": plan.Version,
@@ -145,11 +139,11 @@ func annotations(plan *builder.Plan, source, revision string) map[string]string 
 	if plan.Description != "" {
 		a["org.opencontainers.image.description"] = plan.Description
 	}
-	if source != "" {
-		a["org.opencontainers.image.source"] = source
+	if s := plan.Source(); s != "" {
+		a["org.opencontainers.image.source"] = s
 	}
-	if revision != "" {
-		a["org.opencontainers.image.revision"] = revision
+	if plan.Git.Revision != "" {
+		a["org.opencontainers.image.revision"] = plan.Git.Revision
 	}
 	return a
 }
