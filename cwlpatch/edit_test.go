@@ -81,14 +81,7 @@ func TestPinEdits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("t.cwl", []byte(tc.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := d.Find(tc.id)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, p := findProcess(t, tc.in, tc.id)
 			edits, _, err := d.PinEdits(p, img)
 			if err != nil {
 				t.Fatal(err)
@@ -137,14 +130,7 @@ func TestPinEditsRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("t.cwl", []byte(tc.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := d.Find(tc.id)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, p := findProcess(t, tc.in, tc.id)
 			edits, _, err := d.PinEdits(p, img)
 			if err == nil {
 				t.Fatalf("pinned:\n%s", Apply(d.Data, edits))
@@ -187,14 +173,7 @@ func TestImportFollowed(t *testing.T) {
 func TestEmptyValueWithTagRefused(t *testing.T) {
 	for _, v := range []string{"!", "&a", "!!str"} {
 		in := "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: " + v + "\n"
-		d, err := ParseDocument("t.cwl", []byte(in))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := d.Find("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, p := findProcess(t, in, "")
 		if edits, _, err := d.PinEdits(p, img); err == nil {
 			t.Errorf("%q: pinned to\n%s", v, Apply(d.Data, edits))
 		} else if !strings.Contains(err.Error(), "t.cwl:4") {
@@ -252,4 +231,19 @@ func TestPatchedAnchorValidates(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cwltool --validate: %v\n%s", err, b)
 	}
+}
+
+// findProcess parses a CWL document given as text and finds a process in
+// it, failing the test if either goes wrong.
+func findProcess(t *testing.T, src, id string) (*Document, *Process) {
+	t.Helper()
+	d, err := ParseDocument("t.cwl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Find(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, p
 }
