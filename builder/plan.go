@@ -382,16 +382,11 @@ func (p *Plan) ToolNames() []string {
 }
 
 // Line returns the line of a dotted key of project.toml, 0 when unknown.
-func (p *Plan) Line(key string) int {
-	if p.project == nil {
-		return 0
-	}
-	return p.project.Line(key)
-}
+func (p *Plan) Line(key string) int { return p.project.Line(key) }
 
 // Errorf formats an error located at a key of project.toml.
 func (p *Plan) Errorf(key, format string, args ...any) error {
-	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	return p.project.Errorf(key, format, args...)
 }
 
 // Abs resolves a path written in project.toml against its directory.

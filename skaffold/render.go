@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -191,13 +192,8 @@ const RevisionTemplate = `{{default "" .CWLBUILD_REVISION}}`
 // field: as `docker build --label` flags (Skaffold then builds with the
 // docker CLI). They are not templates, so no revision: see Plan.Labels.
 func labelFlags(l map[string]string) []string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(l)) {
 		out = append(out, "--label", k+"="+l[k])
 	}
 	return out
@@ -355,15 +351,10 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 // RegistryMapValue renders registry maps and mirrors in the executor's
 // KANIKO_REGISTRY_MAP syntax: "from=to;from=to", maps sorted by source, then
 // each mirror as a map of Docker Hub (what --registry-mirror means).
-func RegistryMapValue(maps map[string]string, mirrors []string) string {
-	keys := make([]string, 0, len(maps))
-	for k := range maps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+func RegistryMapValue(registryMap map[string]string, mirrors []string) string {
 	var parts []string
-	for _, k := range keys {
-		parts = append(parts, k+"="+maps[k])
+	for _, k := range slices.Sorted(maps.Keys(registryMap)) {
+		parts = append(parts, k+"="+registryMap[k])
 	}
 	for _, m := range mirrors {
 		parts = append(parts, "index.docker.io="+m)
