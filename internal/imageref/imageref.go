@@ -58,7 +58,7 @@ func Split(ref string) (Reference, error) {
 	if r.Repo == "" {
 		return r, fmt.Errorf("%q: no repository", ref)
 	}
-	if r.Tag != "" && !validTag(r.Tag) {
+	if r.Tag != "" && !ValidTag(r.Tag) {
 		return r, fmt.Errorf("%q: tag %q must be 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", ref, r.Tag)
 	}
 	return r, nil
@@ -102,7 +102,7 @@ func ValidName(name string) error {
 		if validComponent(c) {
 			continue
 		}
-		if name, tag, ok := strings.Cut(c, ":"); ok && i == len(parts)-1 && validComponent(name) && validTag(tag) {
+		if name, tag, ok := strings.Cut(c, ":"); ok && i == len(parts)-1 && validComponent(name) && ValidTag(tag) {
 			return fmt.Errorf("give the name without tag or digest")
 		}
 		return fmt.Errorf("path components must be lowercase letters, digits and separators (. _ __ -)")
@@ -198,9 +198,7 @@ func (r Reference) String() string {
 
 // ValidTag reports whether t is a tag registries accept: [A-Za-z0-9_]
 // then up to 127 of [A-Za-z0-9_.-].
-func ValidTag(t string) bool { return validTag(t) }
-
-func validTag(t string) bool {
+func ValidTag(t string) bool {
 	if len(t) == 0 || len(t) > 128 || t[0] == '.' || t[0] == '-' {
 		return false
 	}

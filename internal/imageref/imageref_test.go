@@ -128,7 +128,7 @@ func TestCharacterClassBoundaries(t *testing.T) {
 	}
 	for c, ok := range map[byte]bool{'a': true, 'z': true, 'A': true, 'Z': true, '0': true, '9': true, '_': true, '.': true, '-': true,
 		'`': false, '{': false, '@': false, '[': false, '/': false, ':': false, '^': false} {
-		if got := validTag("v" + string(c)); got != ok {
+		if got := ValidTag("v" + string(c)); got != ok {
 			t.Errorf("tag v%c: %v, want %v", c, got, ok)
 		}
 	}
