@@ -167,3 +167,61 @@ func TestTagPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleLookupDockerfiles: once the map stops covering a tool, the
+// derived Dockerfile an earlier generate wrote for it is listed for
+// removal; one the plan still needs, and a file a user wrote at that path,
+// are not.
+func TestStaleLookupDockerfiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, tool := range []string{"a", "b", "c"} {
+		os.MkdirAll(filepath.Join(dir, tool), 0o755)
+		os.WriteFile(filepath.Join(dir, tool, "Dockerfile"), []byte("FROM busybox:1.36\n"), 0o644)
+	}
+	toml := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"10.244.0.1:5002/p\"\n" +
+		"[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n[tools.b]\ncontext = \"b\"\npath = \"x.cwl#b\"\n[tools.c]\ncontext = \"c\"\npath = \"x.cwl#c\"\n"
+	file := filepath.Join(dir, "project.toml")
+	generate := func(extra string) *Generated {
+		t.Helper()
+		os.WriteFile(file, []byte(toml+extra), 0o644)
+		plan, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen, err := GenerateAll(plan, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gen
+	}
+	gen := generate("[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n")
+	if len(gen.Dockerfiles) != 3 || len(gen.Stale) != 0 {
+		t.Fatalf("%d derived, %d stale; want 3 and 0", len(gen.Dockerfiles), len(gen.Stale))
+	}
+	for _, l := range gen.Dockerfiles {
+		os.MkdirAll(filepath.Dir(l.Path), 0o755)
+		os.WriteFile(l.Path, l.Data, 0o644)
+	}
+	// The user replaces c's derived file by one of their own, keeping a
+	// copy of generate's note in the middle.
+	user := filepath.Join(dir, "c", LookupDir, "c.Dockerfile")
+	own := append(append([]byte{}, gen.Dockerfiles[2].Data...), "FROM scratch\n"...)
+	os.WriteFile(user, own, 0o644)
+
+	// Still covered: nothing is stale.
+	if gen := generate("[build.kaniko]\nregistryMirrors = [\"m2.internal\"]\n"); len(gen.Stale) != 0 {
+		t.Errorf("stale %v while the map still covers every tool", gen.Stale)
+	}
+	// Map gone: a and b are stale; c's file is the user's.
+	gen = generate("")
+	want := []string{filepath.Join(dir, "a", LookupDir, "a.Dockerfile"), filepath.Join(dir, "b", LookupDir, "b.Dockerfile")}
+	if strings.Join(gen.Stale, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stale %q, want %q", gen.Stale, want)
+	}
+	// A package turned local needs none, even with the mirror kept.
+	toml = strings.Replace(toml, `engine = "cluster"`, `engine = "local"`, 1)
+	gen = generate("[build.local]\nregistry = \"127.0.0.1:5000\"\n[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n")
+	if len(gen.Dockerfiles) != 0 || strings.Join(gen.Stale, "\n") != strings.Join(want, "\n") {
+		t.Errorf("local engine: %d derived, stale %q", len(gen.Dockerfiles), gen.Stale)
+	}
+}

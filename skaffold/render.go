@@ -72,10 +72,12 @@ func Generate(plan *builder.Plan, opts Options) ([]byte, []string, error) {
 	return out.Config, out.Warnings, nil
 }
 
-// Generated is everything generate writes.
+// Generated is everything generate writes, and the derived Dockerfiles of
+// an earlier run it removes.
 type Generated struct {
 	Config      []byte
 	Dockerfiles []LookupDockerfile
+	Stale       []string
 	Warnings    []string
 }
 
@@ -88,6 +90,10 @@ func GenerateAll(plan *builder.Plan, opts Options) (*Generated, error) {
 	if err != nil {
 		return nil, err
 	}
+	stale, err := StaleLookupDockerfiles(plan, lookups)
+	if err != nil {
+		return nil, err
+	}
 	opts.Dockerfiles = map[string]string{}
 	for _, l := range lookups {
 		opts.Dockerfiles[l.Tool] = l.Rel
@@ -97,7 +103,7 @@ func GenerateAll(plan *builder.Plan, opts Options) (*Generated, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Generated{Config: data, Dockerfiles: lookups, Warnings: warnings}, nil
+	return &Generated{Config: data, Dockerfiles: lookups, Stale: stale, Warnings: warnings}, nil
 }
 
 // Render builds the Skaffold config of a plan with Skaffold's own schema

@@ -64,7 +64,7 @@ func runGenerate(c *cli.Context) error {
 	}
 	paths, contents := generatedFiles(out, gen)
 	if c.Bool("check") {
-		return checkGenerated(c, paths, contents)
+		return checkGenerated(c, paths, contents, gen.Stale)
 	}
 	for _, l := range gen.Dockerfiles {
 		if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
@@ -78,6 +78,18 @@ func runGenerate(c *cli.Context) error {
 		out, len(proj.Artifacts), proj.DefaultProfile())
 	for _, l := range gen.Dockerfiles {
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s: tool %s's Dockerfile with base images through the registry map, for Skaffold's cluster builder\n", l.Path, l.Tool)
+	}
+	return removeStale(c, gen.Stale)
+}
+
+// removeStale removes the derived Dockerfiles no artifact names any more,
+// once the new config that stopped naming them is in place.
+func removeStale(c *cli.Context, stale []string) error {
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return cli.Exit(err.Error(), 1)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "removed %s: no artifact builds from it any more\n", p)
 	}
 	return nil
 }
@@ -94,9 +106,18 @@ func generatedFiles(out string, gen *skaffold.Generated) ([]string, [][]byte) {
 }
 
 // checkGenerated is --check: each file on disk must be exactly what
-// generate would write; otherwise the diffs and exit 1.
-func checkGenerated(c *cli.Context, paths []string, contents [][]byte) error {
+// generate would write, and no derived Dockerfile generate would remove may
+// be left; otherwise the diffs and exit 1.
+func checkGenerated(c *cli.Context, paths []string, contents [][]byte, leftover []string) error {
 	stale := 0
+	for _, path := range leftover {
+		old, err := os.ReadFile(path)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		fmt.Fprint(c.App.Writer, textdiff.Unified(old, nil, path, "/dev/null"))
+		stale++
+	}
 	for i, path := range paths {
 		old, err := os.ReadFile(path)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -278,3 +278,40 @@ func TestCheckWarnsOnOldSkaffold(t *testing.T) {
 		t.Errorf("current skaffold warned: %s", stderr)
 	}
 }
+
+// TestGenerateRemovesStaleLookupDockerfile: when the registry map stops
+// covering a tool, --check reports the derived Dockerfile an earlier run
+// wrote, and generate removes it.
+func TestGenerateRemovesStaleLookupDockerfile(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM busybox:1.36\n"), 0o644)
+	toml := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"10.244.0.1:5002/p\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
+	proj := filepath.Join(dir, "project.toml")
+	os.WriteFile(proj, []byte(toml+"[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n"), 0o644)
+	derived := filepath.Join(dir, "a", skaffold.LookupDir, "a.Dockerfile")
+	if _, stderr, code := run(t, "generate", "-f", proj); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(derived); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(proj, []byte(toml), 0o644)
+	out, _, code := run(t, "generate", "-f", proj, "--check")
+	if code != 1 || !strings.Contains(out, "--- "+derived) || !strings.Contains(out, "-FROM m.internal/library/busybox:1.36") {
+		t.Errorf("--check with a stale derived Dockerfile: exit %d, output:\n%s", code, out)
+	}
+	if _, err := os.Stat(derived); err != nil {
+		t.Errorf("--check removed the file: %v", err)
+	}
+	_, stderr, code := run(t, "generate", "-f", proj)
+	if code != 0 || !strings.Contains(stderr, "removed "+derived) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(derived); err == nil {
+		t.Error("the stale derived Dockerfile is still there")
+	}
+	if out, _, code := run(t, "generate", "-f", proj, "--check"); code != 0 {
+		t.Errorf("--check after generate: exit %d\n%s", code, out)
+	}
+}
