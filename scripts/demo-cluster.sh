@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The cluster path end to end, for real: starts the single-node cluster
-# (scripts/cluster.sh), prepares the build namespace, its service account and
-# the push secret, copies the embedded sample to $DEMO_DIR with
-# engine = "cluster", runs the chain (cwlbuild generate, Skaffold's cluster
-# builder starting one Kaniko pod per tool, cwlpatch), shows the pinned
-# references and the pods' events, and runs the pinned workflow with cwltool.
+# (scripts/cluster.sh), copies the embedded sample to $DEMO_DIR with
+# engine = "cluster", and runs README's cluster recipe there (the namespace,
+# its service account, the push secret, Skaffold's Role, then `task build`:
+# cwlbuild generate, Skaffold's cluster builder starting one Kaniko pod per
+# tool, cwlpatch); shows the pinned references and the pods' events, and
+# runs the pinned workflow with cwltool.
 # Nothing tracked in this repository changes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,8 +15,10 @@ cd "$repo"
 
 scripts/cluster.sh up >/dev/null
 eval "$(scripts/cluster.sh env | sed 's/^/export /')"
-CGO_ENABLED=0 go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch
-cwlbuild=$repo/.bin/cwlbuild
+# cwlbuild, cwlpatch, Skaffold and go-task in .bin, first on PATH: the
+# package's own Taskfile (cwlbuild init) calls them by name.
+go tool task bin
+export PATH=$repo/.bin:$repo/scripts/podman-docker:$PATH
 
 echo "== the sample, built in the cluster: $demo"
 rm -rf "$demo"
@@ -32,31 +35,44 @@ sed -i \
 grep -q '^engine = "cluster"' "$demo/project.toml" && grep -q '^initImage' "$demo/project.toml" ||
   { echo "demo-cluster: the sample's project.toml no longer has the lines this script edits" >&2; exit 1; }
 
-echo "== namespace $ns, service account kaniko-sa, push secret kaniko-secret"
-kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl -n "$ns" create serviceaccount kaniko-sa --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-"$cwlbuild" auth --registry "$CLUSTER_PUSH_REGISTRY" --username "$CLUSTER_PUSH_USER" --password-stdin \
-  --secret kaniko-secret --namespace "$ns" <"$CLUSTER_PUSH_PASSWORD_FILE" | kubectl apply -f - >/dev/null
 # Skaffold reads the pushed digests, and cwltool's podman pulls the images,
 # with the same login.
 export DOCKER_CONFIG=$demo/.docker REGISTRY_AUTH_FILE=$demo/.docker/config.json
-"$cwlbuild" auth --registry "$CLUSTER_PUSH_REGISTRY" --username "$CLUSTER_PUSH_USER" --password-stdin \
+cwlbuild auth --registry "$CLUSTER_PUSH_REGISTRY" --username "$CLUSTER_PUSH_USER" --password-stdin \
   --output "$REGISTRY_AUTH_FILE" <"$CLUSTER_PUSH_PASSWORD_FILE"
 since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-echo "== task build (Skaffold's cache off, so that every image is built now)"
-SKAFFOLD_CACHE_ARTIFACTS=false go tool task build PROJECT="$demo/project.toml"
+# README's recipe (section "Building in a cluster"), run as written in the
+# package: namespace, service account, push secret, Skaffold's Role,
+# `task build`. Its registry, user and token become the cluster's; each
+# replacement must apply, so the recipe cannot drift from what runs here.
+recipe=$(awk '/^## Building in a cluster/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' README.md)
+for word in 'ghcr.io' ' bot ' '< token'; do
+  [[ $recipe == *"$word"* ]] || { echo "demo-cluster: README's cluster recipe no longer says '$word'" >&2; exit 1; }
+done
+recipe=${recipe//ghcr.io/$CLUSTER_PUSH_REGISTRY}
+recipe=${recipe// bot / $CLUSTER_PUSH_USER }
+recipe=${recipe//< token/< $CLUSTER_PUSH_PASSWORD_FILE}
+# `kubectl create` becomes create-or-update, so the demo can run again.
+kubectl() {
+  if [[ " $* " == *" create "* ]]; then command kubectl "$@" --dry-run=client -o yaml | command kubectl apply -f -
+  else command kubectl "$@"; fi
+}
+export -f kubectl
+echo "== README's cluster recipe in $demo, after cwlbuild init (Skaffold's cache off, so that every image is built now):"
+echo "$recipe"
+(cd "$demo" && cwlbuild init && SKAFFOLD_CACHE_ARTIFACTS=false bash -euo pipefail -c "$recipe")
 
 echo "== pinned images"
 grep -h "dockerPull" "$demo"/cwl-workflow/*.cwl
 echo "== the pinned workflow, published next to the images"
-"$cwlbuild" publish -f "$demo/project.toml"
+cwlbuild publish -f "$demo/project.toml"
 echo "== the Kaniko pods' events in namespace $ns (since $since)"
 kubectl -n "$ns" get events --sort-by=.metadata.creationTimestamp \
   -o custom-columns=TIME:.metadata.creationTimestamp,POD:.involvedObject.name,REASON:.reason,MESSAGE:.message |
   awk -v s="$since" 'NR == 1 || $1 >= s'
 
 echo "== the pinned workflow, run by cwltool"
-PATH=$repo/scripts/podman-docker:$PATH "$cwlbuild" test -f "$demo/project.toml" --workflow 0 --engine local
+(cd "$demo" && task test-workflow WORKFLOW=0 ENGINE=local)
 echo "workflow result ($demo/runs/water-bodies/results/water.csv):"
 cat "$demo/runs/water-bodies/results/water.csv"

@@ -95,15 +95,17 @@ DOCKERFILE
   rm -rf "$tmp"
 fi
 
-# Skaffold (pinned in scripts/skaffold/go.mod) and go-task (in go.mod) are Go
-# tools; building them once fills the Go build cache (Skaffold takes several
+# Skaffold (pinned in scripts/skaffold/go.mod), go-task and oras (in go.mod;
+# the README's release recipe pulls a workflow with oras) are Go tools;
+# building them once fills the Go build cache (Skaffold takes several
 # minutes the first time).
-echo "setup: building Skaffold and go tool task"
+echo "setup: building Skaffold, go tool task and go tool oras"
 (cd scripts/skaffold && go tool -n skaffold >/dev/null)
 # The static Skaffold a CI job copies into the Kaniko image (TestGitLabRecipe
 # builds it; this fills the build cache, several minutes the first time).
 (cd scripts/skaffold && CGO_ENABLED=0 go build -o /dev/null github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold)
 go tool -n task >/dev/null
+go tool -n oras >/dev/null
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).
 if [ "$(id -u)" = 0 ]; then

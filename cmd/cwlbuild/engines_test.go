@@ -203,8 +203,17 @@ func TestSkaffoldAfterBuildHook(t *testing.T) {
 	if err := yaml.Unmarshal(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
+	// The hooks of README's example config, on every artifact.
+	var example latest.SkaffoldConfig
+	if err := yaml.Unmarshal([]byte(testenv.READMEBlockStarting(t, "build:").Text), &example); err != nil || len(example.Build.Artifacts) != 1 {
+		t.Fatalf("README's after-build hook example: %v", err)
+	}
+	hooks := example.Build.Artifacts[0].LifecycleHooks.PostHooks
+	if len(hooks) != 1 || len(hooks[0].Command) != 1 || hooks[0].Command[0] != "cwlpatch" {
+		t.Fatalf("README's after-build hooks are %+v: this test runs one command, cwlpatch alone", hooks)
+	}
 	for _, a := range cfg.Build.Artifacts {
-		a.LifecycleHooks.PostHooks = []latest.HostHook{{Command: []string{"cwlpatch"}}}
+		a.LifecycleHooks.PostHooks = hooks
 	}
 	data, err := yaml.Marshal(&cfg)
 	if err != nil {
@@ -439,16 +448,7 @@ func TestGitLabRecipe(t *testing.T) {
 // readmeGitLabScript is the script of the GitLab job in README.md.
 func readmeGitLabScript(t *testing.T) []string {
 	t.Helper()
-	readme, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(readme), "GitLab, in the Kaniko debug image")
-	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
-	block, _, ok3 := strings.Cut(rest, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README has no GitLab job")
-	}
+	block := testenv.READMEBlockStarting(t, "build-images:").Text
 	var job map[string]struct {
 		Script []string `yaml:"script"`
 	}

@@ -19,21 +19,56 @@ import (
 // go command refuses a module whose go.mod has replace directives, so this
 // fails if one creeps back in. Dependencies come from the module cache.
 func TestGoInstall(t *testing.T) {
+	proxy := moduleProxy(t)
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", modulePath+"/cmd/cwlbuild@"+proxyVersion, modulePath+"/cmd/cwlpatch@"+proxyVersion)
+	cmd.Dir = t.TempDir() // outside any module
+	cmd.Env = append(os.Environ(), proxy.env(gobin)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install: %v\n%s", err, out)
+	}
+	for _, prog := range []string{"cwlbuild", "cwlpatch"} {
+		out, err := exec.Command(filepath.Join(gobin, prog), "--version").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), prog+" version "+proxyVersion) {
+			t.Errorf("%s --version: %v %q", prog, err, out)
+		}
+	}
+}
+
+const (
+	modulePath = "github.com/eoap/cwlbuild"
+	// proxyVersion is the only version moduleProxy serves, so @latest
+	// resolves to it.
+	proxyVersion = "v1.0.0-test"
+)
+
+// goProxy is a module proxy on disk serving this repository.
+type goProxy struct{ dir string }
+
+// env is what the go command needs to install from the proxy alone, into
+// gobin, statically.
+func (p goProxy) env(gobin string) []string {
+	return []string{"GOBIN=" + gobin, "GOPROXY=file://" + p.dir + ",off", "GONOSUMDB=" + modulePath,
+		"GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off"}
+}
+
+// moduleProxy writes a module proxy on disk holding this repository's
+// committed HEAD (git archive, without nested modules, as the module proxy
+// would serve a tag) as proxyVersion.
+func moduleProxy(t *testing.T) goProxy {
+	t.Helper()
 	testenv.RealEngine(t)
 	testenv.LookPath(t, "git")
-	const version = "v1.0.0-test"
-	mod := module.Version{Path: "github.com/eoap/cwlbuild", Version: version}
+	mod := module.Version{Path: modulePath, Version: proxyVersion}
 	proxy := t.TempDir()
 	at := filepath.Join(proxy, "github.com", "eoap", "cwlbuild", "@v")
 	if err := os.MkdirAll(at, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(at, version+".zip"))
+	f, err := os.Create(filepath.Join(at, proxyVersion+".zip"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The committed tree (git archive), without nested modules, as the
-	// module proxy would serve a tag.
 	if err := zip.CreateFromVCS(f, mod, testenv.ModuleRoot(), "HEAD", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -42,22 +77,8 @@ func TestGoInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(at, version+".mod"), gomod, 0o644)
-	os.WriteFile(filepath.Join(at, version+".info"), []byte(`{"Version":"`+version+`","Time":"2026-01-01T00:00:00Z"}`), 0o644)
-	os.WriteFile(filepath.Join(at, "list"), []byte(version+"\n"), 0o644)
-
-	gobin := t.TempDir()
-	cmd := exec.Command("go", "install", mod.Path+"/cmd/cwlbuild@"+version, mod.Path+"/cmd/cwlpatch@"+version)
-	cmd.Dir = t.TempDir() // outside any module
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOPROXY=file://"+proxy+",off", "GONOSUMDB="+mod.Path,
-		"GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go install: %v\n%s", err, out)
-	}
-	for _, prog := range []string{"cwlbuild", "cwlpatch"} {
-		out, err := exec.Command(filepath.Join(gobin, prog), "--version").CombinedOutput()
-		if err != nil || !strings.HasPrefix(string(out), prog+" version "+version) {
-			t.Errorf("%s --version: %v %q", prog, err, out)
-		}
-	}
+	os.WriteFile(filepath.Join(at, proxyVersion+".mod"), gomod, 0o644)
+	os.WriteFile(filepath.Join(at, proxyVersion+".info"), []byte(`{"Version":"`+proxyVersion+`","Time":"2026-01-01T00:00:00Z"}`), 0o644)
+	os.WriteFile(filepath.Join(at, "list"), []byte(proxyVersion+"\n"), 0o644)
+	return goProxy{proxy}
 }

@@ -314,6 +314,26 @@ func TestSharedFileTwoPackages(t *testing.T) {
 	}
 }
 
+// TestREADMESynopsis: the synopsis README shows is the program's own first
+// usage line.
+func TestREADMESynopsis(t *testing.T) {
+	want, _, _ := strings.Cut(newApp().UsageText, "\n")
+	n := 0
+	for _, b := range testenv.READMEBlocks(t) {
+		for _, line := range strings.Split(b.Text, "\n") {
+			if b.Lang == "text" && strings.HasPrefix(line, "cwlpatch ") {
+				n++
+				if line != want {
+					t.Errorf("README.md:%d: synopsis\n  %s\nthe usage line is\n  %s", b.Line, line, want)
+				}
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("README.md has %d cwlpatch synopses, want 1", n)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	stdout, stderr, code := run(t, "", "--version")
 	if code != 0 || !strings.HasPrefix(stdout, "cwlpatch version ") {
