@@ -274,7 +274,8 @@ func newREADMESandbox(t *testing.T) *readmeSandbox {
 	home := filepath.Join(work, "home")
 	os.MkdirAll(home, 0o700)
 	s.env = append(os.Environ(), proxy.env(s.gobin)...)
-	s.env = append(s.env, "PATH="+strings.Join([]string{s.gobin, tools, testenv.DockerShim(t), "/usr/local/bin", "/usr/bin", "/bin"}, ":"),
+	goDir := filepath.Dir(testenv.LookPath(t, "go"))
+	s.env = append(s.env, "PATH="+strings.Join([]string{s.gobin, tools, testenv.DockerShim(t), goDir, "/usr/local/bin", "/usr/bin", "/bin"}, ":"),
 		"HOME="+home, "GOCACHE="+caches[0], "GOMODCACHE="+caches[1], "CONTAINERS_REGISTRIES_CONF="+conf,
 		"SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false",
 		// The auth block's inputs: a token, and GitLab's variables.
