@@ -42,14 +42,19 @@ const (
 	proxyVersion = "v1.0.0-test"
 )
 
-// goProxy is a module proxy on disk serving this repository.
-type goProxy struct{ dir string }
+// goProxy is a module proxy on disk serving this repository, and a module
+// cache of its own.
+type goProxy struct{ dir, modcache, downloads string }
 
 // env is what the go command needs to install from the proxy alone, into
-// gobin, statically.
+// gobin, statically. The module cache is a fresh one: the shared cache
+// would serve an earlier run's commit under the same version. The
+// dependencies come from the shared cache's downloads, itself a proxy on
+// disk, so nothing is fetched from the network.
 func (p goProxy) env(gobin string) []string {
-	return []string{"GOBIN=" + gobin, "GOPROXY=file://" + p.dir + ",off", "GONOSUMDB=" + modulePath,
-		"GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off"}
+	return []string{"GOBIN=" + gobin, "GOMODCACHE=" + p.modcache,
+		"GOPROXY=file://" + p.dir + ",file://" + p.downloads + ",off", "GONOSUMDB=" + modulePath,
+		"GOFLAGS=-modcacherw", "CGO_ENABLED=0", "GOWORK=off"}
 }
 
 // moduleProxy writes a module proxy on disk holding this repository's
@@ -80,5 +85,9 @@ func moduleProxy(t *testing.T) goProxy {
 	os.WriteFile(filepath.Join(at, proxyVersion+".mod"), gomod, 0o644)
 	os.WriteFile(filepath.Join(at, proxyVersion+".info"), []byte(`{"Version":"`+proxyVersion+`","Time":"2026-01-01T00:00:00Z"}`), 0o644)
 	os.WriteFile(filepath.Join(at, "list"), []byte(proxyVersion+"\n"), 0o644)
-	return goProxy{proxy}
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return goProxy{dir: proxy, modcache: t.TempDir(), downloads: filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")}
 }

@@ -266,17 +266,16 @@ func newREADMESandbox(t *testing.T) *readmeSandbox {
 	// not list: plain HTTP, as Docker treats loopback registries.
 	conf := filepath.Join(work, "registries.conf")
 	os.WriteFile(conf, []byte("[[registry]]\nlocation = \""+reg.Host+"\"\ninsecure = true\n"), 0o644)
-	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE").Output()
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	caches := strings.Fields(string(goenv))
 	home := filepath.Join(work, "home")
 	os.MkdirAll(home, 0o700)
 	s.env = append(os.Environ(), proxy.env(s.gobin)...)
 	goDir := filepath.Dir(testenv.LookPath(t, "go"))
 	s.env = append(s.env, "PATH="+strings.Join([]string{s.gobin, tools, testenv.DockerShim(t), goDir, "/usr/local/bin", "/usr/bin", "/bin"}, ":"),
-		"HOME="+home, "GOCACHE="+caches[0], "GOMODCACHE="+caches[1], "CONTAINERS_REGISTRIES_CONF="+conf,
+		"HOME="+home, "GOCACHE="+strings.TrimSpace(string(gocache)), "CONTAINERS_REGISTRIES_CONF="+conf,
 		"SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false",
 		// The auth block's inputs: a token, and GitLab's variables.
 		"TOKEN=ghp-t0ken", "CI_REGISTRY=registry.gitlab.example", "CI_REGISTRY_USER=gitlab-ci-token", "CI_REGISTRY_PASSWORD=glpat-s3cr3t")
