@@ -263,9 +263,13 @@ func newREADMESandbox(t *testing.T) *readmeSandbox {
 	}
 	os.Symlink(testenv.Skaffold(t), filepath.Join(tools, "skaffold"))
 	// The test registry listens on a loopback port registries.conf does
-	// not list: plain HTTP, as Docker treats loopback registries.
+	// not list, so it is plain HTTP: to skopeo as registries.conf would say
+	// (this skopeo reads no CONTAINERS_REGISTRIES_CONF), to cwltool's
+	// podman through the docker shim.
 	conf := filepath.Join(work, "registries.conf")
 	os.WriteFile(conf, []byte("[[registry]]\nlocation = \""+reg.Host+"\"\ninsecure = true\n"), 0o644)
+	skopeo := "#!/bin/sh\nexec " + testenv.LookPath(t, "skopeo") + " --registries-conf " + conf + " \"$@\"\n"
+	os.WriteFile(filepath.Join(tools, "skopeo"), []byte(skopeo), 0o755)
 	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -275,8 +279,7 @@ func newREADMESandbox(t *testing.T) *readmeSandbox {
 	s.env = append(os.Environ(), proxy.env(s.gobin)...)
 	goDir := filepath.Dir(testenv.LookPath(t, "go"))
 	s.env = append(s.env, "PATH="+strings.Join([]string{s.gobin, tools, testenv.DockerShim(t), goDir, "/usr/local/bin", "/usr/bin", "/bin"}, ":"),
-		"HOME="+home, "GOCACHE="+strings.TrimSpace(string(gocache)), "CONTAINERS_REGISTRIES_CONF="+conf,
-		"SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false",
+		"HOME="+home, "GOCACHE="+strings.TrimSpace(string(gocache)), "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false",
 		// The auth block's inputs: a token, and GitLab's variables.
 		"TOKEN=ghp-t0ken", "CI_REGISTRY=registry.gitlab.example", "CI_REGISTRY_USER=gitlab-ci-token", "CI_REGISTRY_PASSWORD=glpat-s3cr3t")
 	return s
