@@ -306,8 +306,14 @@ func plainSafe(value string) bool {
 	if strings.Contains(value, "@sha256:") && strings.Trim(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") == "" {
 		return true
 	}
-	var v string
-	return yaml.Unmarshal([]byte("v: "+value), &struct{ V *string }{&v}) == nil && v == value
+	// Read as YAML resolves it, not into a string (which would take
+	// "true" or "1.5" as the text they spell).
+	var m map[string]any
+	if yaml.Unmarshal([]byte("v: "+value), &m) != nil {
+		return false
+	}
+	s, ok := m["v"].(string)
+	return ok && s == value
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

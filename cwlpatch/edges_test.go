@@ -1,0 +1,134 @@
+package cwlpatch
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRewriteAtEdges pins dockerPull values that end the file (no final
+// line break), carry properties, are empty, or are block scalars with every
+// header form, and injects into flow collections spread over lines: the
+// bounds of every scan over the bytes. The result is exact: only the value
+// (or the added entry) changes.
+func TestRewriteAtEdges(t *testing.T) {
+	const pre = "class: CommandLineTool\nhints:\n  DockerRequirement:\n    "
+	for _, tc := range []struct{ name, in, want string }{
+		{"plain, end of file", pre + "dockerPull: old", pre + "dockerPull: IMG"},
+		{"double quoted, end of file", pre + `dockerPull: "old"`, pre + `dockerPull: "IMG"`},
+		{"double quoted, escaped quote last", pre + `dockerPull: "o\""`, pre + `dockerPull: "IMG"`},
+		{"single quoted, end of file", pre + "dockerPull: 'old'", pre + "dockerPull: 'IMG'"},
+		{"single quoted, doubled quote last", pre + "dockerPull: 'it'''", pre + "dockerPull: 'IMG'"},
+		{"anchor, end of file", pre + "dockerPull: &a old", pre + "dockerPull: &a IMG"},
+		{"tag, end of file", pre + "dockerPull: !!str old", pre + "dockerPull: !!str IMG"},
+		{"anchor and tag, tab, quoted", pre + "dockerPull: &a !!str\t'old'", pre + "dockerPull: &a !!str\t'IMG'"},
+		{"empty, end of file", pre + "dockerPull:", pre + "dockerPull: IMG"},
+		{"empty, space before the colon", pre + "dockerPull  :", pre + "dockerPull  : IMG"},
+		{"empty, then a comment", pre + "dockerPull: # c\n", pre + "dockerPull: IMG # c\n"},
+		{"block, strip", pre + "dockerPull: |-\n      old\n", pre + "dockerPull: |-\n      IMG\n"},
+		{"block, folded with indentation 2", pre + "dockerPull: >2\n      old\n", pre + "dockerPull: >-\n      IMG\n"},
+		{"block, indentation 9", pre + "dockerPull: |9\n             old\n", pre + "dockerPull: |-\n             IMG\n"},
+		{"block, indentation 1 then strip", pre + "dockerPull: |1-\n      old\n", pre + "dockerPull: |-\n      IMG\n"},
+		{"block, keep, blank line kept", pre + "dockerPull: |+\n      old\n\n", pre + "dockerPull: |-\n      IMG\n\n"},
+		{"flow mappings, end of file", "class: CommandLineTool\nhints: {DockerRequirement: {dockerPull: old}}",
+			"class: CommandLineTool\nhints: {DockerRequirement: {dockerPull: IMG}}"},
+		{"flow list item, end of file", "class: CommandLineTool\nrequirements:\n  - class: InlineJavascriptRequirement\n  - {class: DockerRequirement, dockerPull: old}",
+			"class: CommandLineTool\nrequirements:\n  - class: InlineJavascriptRequirement\n  - {class: DockerRequirement, dockerPull: IMG}"},
+		{"inject into a flow list, one item a line", "class: CommandLineTool\nrequirements: [\n  {class: InlineJavascriptRequirement}\n]\n",
+			"class: CommandLineTool\nrequirements: [\n  {class: DockerRequirement, dockerPull: IMG},\n  {class: InlineJavascriptRequirement}\n]\n"},
+		{"inject into a flow list, first item beside the bracket", "class: CommandLineTool\nrequirements: [ {class: InlineJavascriptRequirement},\n  {class: ShellCommandRequirement}]\n",
+			"class: CommandLineTool\nrequirements: [ {class: DockerRequirement, dockerPull: IMG}, {class: InlineJavascriptRequirement},\n  {class: ShellCommandRequirement}]\n"},
+		{"inject into a flow mapping, one entry a line", "class: CommandLineTool\nrequirements: {\n  InlineJavascriptRequirement: {}\n}\n",
+			"class: CommandLineTool\nrequirements: {\n  DockerRequirement: {dockerPull: IMG},\n  InlineJavascriptRequirement: {}\n}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDocument("t.cwl", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Find("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			edits, _, err := d.PinEdits(p, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.ReplaceAll(tc.want, "IMG", img)
+			if got := string(Apply(d.Data, edits)); got != want {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// TestPlainSafe: an image is written plain only when it reads back as
+// itself; the first character decides at each end of the three ranges.
+func TestPlainSafe(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		value string
+		want  bool
+	}{
+		{"a/x" + digest, true}, {"z/x" + digest, true}, {"A/x" + digest, true}, {"Z/x" + digest, true},
+		{"0.io/x" + digest, true}, {"9.io/x" + digest, true},
+		{"`x", false}, {"{x", false}, {"@x", false}, {"[x", false}, {"/x", false}, {":x", false}, {"-x", false},
+		{"", false}, {"x:", false}, {"a b", false}, {"a#b", false}, {"a,b", false},
+		// Without a digest the YAML reading decides: "true" and "1.5"
+		// would not be strings.
+		{"true", false}, {"1.5", false}, {"null", false}, {"0x1F", false}, {"crop", true}, {"crop:1.0", true},
+		{"x" + digest + "!", true},
+	} {
+		if got := plainSafe(tc.value); got != tc.want {
+			t.Errorf("plainSafe(%q) = %v, want %v", tc.value, got, tc.want)
+		}
+	}
+}
+
+// TestPinnedRefForms: the tag is kept beside the digest, except latest and
+// under --pin digest; a tag with no digest is refused.
+func TestPinnedRefForms(t *testing.T) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		tag  string
+		mode PinMode
+		want string
+	}{
+		{"r.io/crop:1.0@" + d, PinTagDigest, "r.io/crop:1.0@" + d},
+		{"r.io/crop:latest@" + d, PinTagDigest, "r.io/crop@" + d},
+		{"r.io/crop:1.0@" + d, PinDigest, "r.io/crop@" + d},
+		{"r.io/crop@" + d, PinTagDigest, "r.io/crop@" + d},
+		{"r.io/crop:1.0", PinTagDigest, "error"},
+	} {
+		got, err := PinnedRef(tc.tag, tc.mode)
+		if err != nil {
+			got = "error"
+		}
+		if got != tc.want {
+			t.Errorf("PinnedRef(%q, %v) = %q (%v), want %q", tc.tag, tc.mode, got, err, tc.want)
+		}
+	}
+}
+
+// TestReadCWLSizeLimit: a file of exactly MaxCWLSize bytes is read; one
+// byte more is refused with the limit named.
+func TestReadCWLSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int64{MaxCWLSize, MaxCWLSize + 1} {
+		f := filepath.Join(dir, "big.cwl")
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(f, size); err != nil {
+			t.Fatal(err)
+		}
+		data, err := readCWL(f)
+		if size == MaxCWLSize && (err != nil || int64(len(data)) != size) {
+			t.Errorf("%d bytes: %v", size, err)
+		}
+		if size > MaxCWLSize && (err == nil || !strings.Contains(err.Error(), "limit 64 MB")) {
+			t.Errorf("%d bytes: %v", size, err)
+		}
+	}
+}
