@@ -89,22 +89,28 @@ func TestSameTree(t *testing.T) {
 	tests := []struct {
 		name, now string
 		ok        bool
+		msg       string // in the error, when not ok
 	}{
-		{"pin changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", true},
-		{"entry with a pin added", "id: a\nrequirements: {DockerRequirement: {dockerPull: new}}\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\n", true},
-		{"list item with a pin added", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: new}, x, y]\nbaseCommand: echo\n", true},
-		{"another scalar changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: rm\n", false},
-		{"a key renamed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCmd: echo\n", false},
-		{"an entry added without a pin", "id: a\nextra: 1\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", false},
-		{"an entry dropped", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nbaseCommand: echo\n", false},
-		{"a list item changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, z]\nbaseCommand: echo\n", false},
-		{"kind changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: x\nbaseCommand: echo\n", false},
+		{"pin changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", true, ""},
+		{"entry with a pin added", "id: a\nrequirements: {DockerRequirement: {dockerPull: new}}\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\n", true, ""},
+		{"list item with a pin added", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: new}, x, y]\nbaseCommand: echo\n", true, ""},
+		{"another scalar changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: rm\n", false, `f.cwl:4: the value "echo" changed`},
+		{"a key renamed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCmd: echo\n", false, `f.cwl:4: the value "baseCommand" changed`},
+		{"list item with a pin added last", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y, {dockerPull: new}]\nbaseCommand: echo\n", true, ""},
+		{"two list items with pins added", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: n}, x, {dockerPull: m}, y]\nbaseCommand: echo\n", true, ""},
+		{"a pin added and an item dropped", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: new}, x]\nbaseCommand: echo\n", false, "f.cwl:3: a node's kind changed"},
+		{"the last list item dropped", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x]\nbaseCommand: echo\n", false, "f.cwl:3: the number of entries changed"},
+		{"an entry with a pin added last", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\nrequirements: {DockerRequirement: {dockerPull: new}}\n", true, ""},
+		{"an entry added without a pin", "id: a\nextra: 1\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", false, ""},
+		{"an entry dropped", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nbaseCommand: echo\n", false, ""},
+		{"a list item changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, z]\nbaseCommand: echo\n", false, `f.cwl:3: the value "y" changed`},
+		{"kind changed", "id: a\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: x\nbaseCommand: echo\n", false, ""},
 	}
 	for _, tc := range tests {
 		now := parse(tc.now)
 		err := sameTree("f.cwl", parse(old), now, pinsOf(now))
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: %v", tc.name, err)
+		if (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: %v (want %q)", tc.name, err, tc.msg)
 		}
 	}
 }

@@ -39,6 +39,20 @@ func TestRewriteAtEdges(t *testing.T) {
 			"class: CommandLineTool\nrequirements: [\n  {class: DockerRequirement, dockerPull: IMG},\n  {class: InlineJavascriptRequirement}\n]\n"},
 		{"inject into a flow list, first item beside the bracket", "class: CommandLineTool\nrequirements: [ {class: InlineJavascriptRequirement},\n  {class: ShellCommandRequirement}]\n",
 			"class: CommandLineTool\nrequirements: [ {class: DockerRequirement, dockerPull: IMG}, {class: InlineJavascriptRequirement},\n  {class: ShellCommandRequirement}]\n"},
+		{"inject into map requirements indented one space", "class: CommandLineTool\nrequirements:\n InlineJavascriptRequirement: {}\n",
+			"class: CommandLineTool\nrequirements:\n DockerRequirement:\n   dockerPull: IMG\n InlineJavascriptRequirement: {}\n"},
+		{"inject into list requirements with padding after the dash", "class: CommandLineTool\nrequirements:\n  -   class: InlineJavascriptRequirement\n",
+			"class: CommandLineTool\nrequirements:\n  -   class: DockerRequirement\n      dockerPull: IMG\n  -   class: InlineJavascriptRequirement\n"},
+		{"new requirements after every identifying key", "class: CommandLineTool\nid: a\nlabel: l\ndoc: d\ncwlVersion: v1.2\nbaseCommand: echo\n",
+			"class: CommandLineTool\nid: a\nlabel: l\ndoc: d\ncwlVersion: v1.2\nrequirements:\n  DockerRequirement:\n    dockerPull: IMG\nbaseCommand: echo\n"},
+		{"new requirements in a flow process", "{class: CommandLineTool, id: a, baseCommand: echo}\n",
+			"{class: CommandLineTool, id: a, \"requirements\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"IMG\"}], baseCommand: echo}\n"},
+		{"new requirements in a one-key flow process, end of file", "{class: CommandLineTool}",
+			"{\"requirements\": [{\"class\": \"DockerRequirement\", \"dockerPull\": \"IMG\"}], class: CommandLineTool}"},
+		{"inject into flow requirements, end of file", "class: CommandLineTool\nrequirements: {InlineJavascriptRequirement: {}}",
+			"class: CommandLineTool\nrequirements: {DockerRequirement: {dockerPull: IMG}, InlineJavascriptRequirement: {}}"},
+		{"inject into a flow list indented four", "class: CommandLineTool\nrequirements: [\n    {class: A},\n    {class: B}]\n",
+			"class: CommandLineTool\nrequirements: [\n    {class: DockerRequirement, dockerPull: IMG},\n    {class: A},\n    {class: B}]\n"},
 		{"inject into a flow mapping, one entry a line", "class: CommandLineTool\nrequirements: {\n  InlineJavascriptRequirement: {}\n}\n",
 			"class: CommandLineTool\nrequirements: {\n  DockerRequirement: {dockerPull: IMG},\n  InlineJavascriptRequirement: {}\n}\n"},
 	} {
@@ -60,6 +74,54 @@ func TestRewriteAtEdges(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", got, want)
 			}
 		})
+	}
+}
+
+// TestRewriteRefused: forms cwlpatch cannot edit in place are refused with
+// the file and line, never written half right.
+func TestRewriteRefused(t *testing.T) {
+	for _, tc := range []struct{ name, in, id, want string }{
+		{"plain scalar over two lines", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: old\n      continued\n", "",
+			"t.cwl:4: dockerPull is written in a form cwlpatch cannot rewrite in place"},
+		{"a bare dash before the first requirement", "class: CommandLineTool\nrequirements:\n  -\n    class: InlineJavascriptRequirement\n", "",
+			"t.cwl:1: requirements of \"\" are laid out in a way cwlpatch cannot extend"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDocument("t.cwl", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Find(tc.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := d.PinEdits(p, img); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestInjectNestedIndent: a DockerRequirement added to a $graph process's
+// map requirements is indented as deep below its key as the existing
+// entries are below requirements, not below the file's left edge.
+func TestInjectNestedIndent(t *testing.T) {
+	in := "$graph:\n- class: CommandLineTool\n  id: a\n  requirements:\n      InlineJavascriptRequirement: {}\n"
+	want := "$graph:\n- class: CommandLineTool\n  id: a\n  requirements:\n      DockerRequirement:\n          dockerPull: " + img + "\n      InlineJavascriptRequirement: {}\n"
+	d, err := ParseDocument("t.cwl", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Find("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits, _, err := d.PinEdits(p, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(Apply(d.Data, edits)); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
 
@@ -130,5 +192,49 @@ func TestReadCWLSizeLimit(t *testing.T) {
 		if size > MaxCWLSize && (err == nil || !strings.Contains(err.Error(), "limit 64 MB")) {
 			t.Errorf("%d bytes: %v", size, err)
 		}
+	}
+}
+
+// TestOverrideWarnings: a DockerRequirement in the requirements of a step
+// running the tool, or of a workflow around it, beats the tool's hint in
+// cwltool; each is reported once, naming the step as the workflow's steps
+// name it (map key, list id, else its line) and the image when it is one
+// scalar.
+func TestOverrideWarnings(t *testing.T) {
+	const tool = "- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement: {dockerPull: old}\n"
+	for _, tc := range []struct{ name, doc, want string }{
+		{"map-form step",
+			"$graph:\n- class: Workflow\n  id: main\n  steps:\n    s:\n      run: '#crop'\n      requirements:\n        DockerRequirement: {dockerPull: other}\n" + tool,
+			`w.cwl:8: step "s" of workflow "main" requires a DockerRequirement (dockerPull other) that overrides the pin of "crop"`},
+		{"list-form step with an id",
+			"$graph:\n- class: Workflow\n  id: main\n  steps:\n    - id: '#main/s'\n      run: '#crop'\n      requirements:\n        - class: DockerRequirement\n          dockerPull: other\n" + tool,
+			`w.cwl:8: step "s" of workflow "main" requires a DockerRequirement (dockerPull other) that overrides the pin of "crop"`},
+		{"step without an id, image by id",
+			"$graph:\n- class: Workflow\n  id: main\n  steps:\n    - run: '#crop'\n      requirements:\n        DockerRequirement: {dockerImageId: x}\n" + tool,
+			`w.cwl:7: step at line 5 of workflow "main" requires a DockerRequirement that overrides the pin of "crop"`},
+		{"second map-form step, dockerPull not a scalar",
+			"$graph:\n- class: Workflow\n  id: main\n  steps:\n    a: {run: '#crop'}\n    b:\n      run: '#crop'\n      requirements: {DockerRequirement: {dockerPull: [x]}}\n" + tool,
+			`w.cwl:8: step "b" of workflow "main" requires a DockerRequirement that overrides the pin of "crop"`},
+		{"outer workflow reached by two steps, reported once",
+			"$graph:\n- class: Workflow\n  id: main\n  requirements: {DockerRequirement: {dockerPull: w}}\n  steps:\n    a: {run: '#inner'}\n    b: {run: '#inner'}\n- class: Workflow\n  id: inner\n  steps:\n    c: {run: '#crop'}\n" + tool,
+			`w.cwl:4: workflow "main" requires a DockerRequirement (dockerPull w) that overrides the pin of "crop"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDocument("w.cwl", []byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Find("crop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, warnings, err := d.PinEdits(p, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != 1 || !strings.HasPrefix(warnings[0], tc.want+", whose own DockerRequirement is only a hint") {
+				t.Errorf("warnings %q\nwant one starting %q", warnings, tc.want)
+			}
+		})
 	}
 }
