@@ -2,6 +2,7 @@ package cwlpatch
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,5 +48,66 @@ func TestEveryProblemReported(t *testing.T) {
 		if !found {
 			t.Errorf("problem %d (%s) missing from %v", i, want, list)
 		}
+	}
+}
+
+// TestPlanEveryCopy: a tool copied into two workflow files, and a second
+// tool whose DockerRequirement comes from an $import, are pinned in every
+// place; the result says where, per tool, and a second plan changes nothing.
+func TestPlanEveryCopy(t *testing.T) {
+	dir := t.TempDir()
+	tool := "- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old-a\n"
+	os.WriteFile(filepath.Join(dir, "one.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+tool+
+		"- class: CommandLineTool\n  id: b\n  requirements:\n    - $import: b-docker.yml\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "two.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+tool), 0o644)
+	os.WriteFile(filepath.Join(dir, "b-docker.yml"), []byte("class: DockerRequirement\ndockerPull: old-b\n"), 0o644)
+	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
+		"[tools.a]\ncontext = \".\"\npath = [\"one.cwl#a\", \"two.cwl#a\"]\n" +
+		"[tools.b]\ncontext = \".\"\npath = \"one.cwl#b\"\n" +
+		"[[workflows]]\npath = \"one.cwl#a\"\n[[workflows]]\npath = \"two.cwl#a\"\n"
+	p := loadTOML(t, dir, toml)
+	d := "@sha256:" + strings.Repeat("1", 64)
+	out := &buildjson.Output{Builds: []buildjson.Build{
+		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d},
+		{ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d},
+	}}
+	matches, _, err := MatchBuilds(p, out, "build.json", PinTagDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Plan(p, matches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, pin := range res.Pinned {
+		got[pin.Tool] = fmt.Sprintf("%s %d %v %v", pin.Ref, pin.Processes, pin.Places, pin.Changed)
+	}
+	want := map[string]string{
+		"a": "localhost:5000/a:1" + d + " 2 [one.cwl:7 two.cwl:7] true",
+		"b": "localhost:5000/b:1" + d + " 1 [b-docker.yml:2] true",
+	}
+	for tool := range want {
+		if got[tool] != want[tool] {
+			t.Errorf("tool %s: %s\nwant    %s", tool, got[tool], want[tool])
+		}
+	}
+	if n := len(res.Changed()); n != 3 {
+		t.Errorf("%d files change, want 3", n)
+	}
+	for _, c := range res.Changed() {
+		if !strings.Contains(string(c.New), "dockerPull: localhost:5000/") || strings.Contains(string(c.New), "old-") {
+			t.Errorf("%s:\n%s", c.File, c.New)
+		}
+		if err := os.WriteFile(c.Path, c.New, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := Plan(p, matches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(again.Changed()); n != 0 {
+		t.Errorf("a second plan changes %d files", n)
 	}
 }
