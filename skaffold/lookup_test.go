@@ -225,3 +225,101 @@ func TestStaleLookupDockerfiles(t *testing.T) {
 		t.Errorf("local engine: %d derived, stale %q", len(gen.Dockerfiles), gen.Stale)
 	}
 }
+
+// TestReplaceWord: the image is replaced only where it stands alone
+// between blanks (or the line's ends, or a line continuation), never
+// inside a longer word.
+func TestReplaceWord(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"busybox", "M"},
+		{"FROM busybox\n", "FROM M\n"},
+		{"FROM\tbusybox\t AS b", "FROM\tM\t AS b"},
+		{"FROM busybox\\\n", "FROM M\\\n"},
+		{"FROM busybox\r\n", "FROM M\r\n"},
+		{"FROM xbusybox busybox", "FROM xbusybox M"},
+		{"FROM busyboxy busybox", "FROM busyboxy M"},
+		{"FROM busybox busybox", "FROM M busybox"},
+		{"FROM busy", "FROM busy"},
+		{"", ""},
+	} {
+		if got := replaceWord(tc.line, "busybox", "M"); got != tc.want {
+			t.Errorf("replaceWord(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestGeneratedLookup: a file is generate's own only when generate's note
+// is its last comment block, at the start of a line, two lines long.
+func TestGeneratedLookup(t *testing.T) {
+	note := lookupNote + "Dockerfile for Skaffold's cluster builder:\n# base images as Kaniko's registry map rewrites them. Do not edit.\n"
+	for _, tc := range []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"generated", "FROM m/library/busybox\n" + note, true},
+		{"the note alone", note, true},
+		{"a line added after the note", "FROM m/library/busybox\n" + note + "RUN true\n", false},
+		{"the note not at a line start", "FROM m/library/busybox " + note, false},
+		{"the note's second line gone", "FROM x\n" + lookupNote + "Dockerfile\n", false},
+		{"no note", "FROM busybox\n", false},
+	} {
+		if got := generatedLookup([]byte(tc.data)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLookupDockerfileWithoutFinalNewline: the note goes on a line of its
+// own after a Dockerfile whose last line has no line break, and a
+// Dockerfile with one gets no blank line.
+func TestLookupDockerfileWithoutFinalNewline(t *testing.T) {
+	for _, df := range []string{"FROM busybox:1.36", "FROM busybox:1.36\n"} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+		os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte(df), 0o644)
+		toml := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"r.io/p\"\n[build.kaniko]\nregistryMirrors = [\"m.io\"]\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
+		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipCWL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lookups, err := LookupDockerfiles(plan)
+		if err != nil || len(lookups) != 1 {
+			t.Fatalf("%v %v", lookups, err)
+		}
+		if got := string(lookups[0].Data); !strings.HasPrefix(got, "FROM m.io/library/busybox:1.36\n"+lookupNote) {
+			t.Errorf("%q: derived\n%q", df, got)
+		}
+	}
+}
+
+// TestCompressedCachingWarning: [build.kaniko] compressedCaching, which
+// Skaffold's cluster builder cannot pass, is reported once; without it,
+// nothing is.
+func TestCompressedCachingWarning(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	base := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"r.io/p\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
+	for extra, want := range map[string]int{"": 0, "[build.kaniko]\ncompressedCaching = false\n": 1} {
+		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(base+extra), 0o644)
+		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipCWL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen, err := GenerateAll(plan, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, w := range gen.Warnings {
+			if strings.Contains(w, "build.kaniko.compressedCaching applies to `cwlbuild plugin` and `cwlbuild tar` only") {
+				n++
+			}
+		}
+		if n != want || len(gen.Warnings) != want {
+			t.Errorf("%q: warnings %q, want %d about compressedCaching", extra, gen.Warnings, want)
+		}
+	}
+}
