@@ -1,0 +1,124 @@
+package cliapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+func TestOutcome(t *testing.T) {
+	app := &cli.App{Name: "prog"}
+	for _, tc := range []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{nil, 0, ""},
+		{cli.Exit("bad input", 3), 3, "bad input"},
+		{fmt.Errorf("wrapped: %w", cli.Exit("inner", 4)), 4, "inner"},
+		{errors.New("boom"), 2, "prog: boom"},
+	} {
+		code, msg := Outcome(app, tc.err, 2)
+		if code != tc.code || msg != tc.msg {
+			t.Errorf("Outcome(%v) = %d %q, want %d %q", tc.err, code, msg, tc.code, tc.msg)
+		}
+	}
+}
+
+// TestSignal: the signal that ended a context is what a child gets;
+// SIGTERM when it ended for another reason.
+func TestSignal(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(Interrupted{syscall.SIGINT})
+	if got := Signal(ctx); got != syscall.SIGINT {
+		t.Errorf("interrupted: %v", got)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if got := Signal(ctx2); got != syscall.SIGTERM {
+		t.Errorf("cancelled: %v", got)
+	}
+	if got := (Interrupted{syscall.SIGINT}).Error(); got != "interrupted by interrupt" {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestPassSignals: a child started with the context gets the signal that
+// ended it, not SIGKILL.
+func TestPassSignals(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cmd := exec.CommandContext(ctx, "sleep", "30")
+	PassSignals(ctx, cmd)
+	if cmd.WaitDelay != ChildStopTimeout {
+		t.Errorf("WaitDelay %v", cmd.WaitDelay)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cancel(Interrupted{syscall.SIGINT})
+	cmd.Wait()
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Errorf("the child ended with %v, want SIGINT", cmd.ProcessState)
+	}
+}
+
+func TestFlagsFirst(t *testing.T) {
+	app := &cli.App{Flags: []cli.Flag{
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}},
+		&cli.BoolFlag{Name: "dry-run"},
+	}}
+	for _, tc := range []struct{ in, want string }{
+		{"p", "p"},
+		{"p a", "p a"},
+		{"p a --dry-run", "p --dry-run a"},
+		{"p a -f x.toml b", "p -f x.toml a b"},
+		{"p a --file x.toml", "p --file x.toml a"},
+		{"p a --file=x.toml", "p --file=x.toml a"},
+		{"p a --dry-run b", "p --dry-run a b"},
+		{"p a -f", "p -f a"},
+		{"p a - b", "p a - b"},
+		{"p a -- --dry-run b", "p a -- --dry-run b"},
+		{"p --dry-run -- a", "p --dry-run -- a"},
+	} {
+		if got := strings.Join(FlagsFirst(app, strings.Fields(tc.in)), " "); got != tc.want {
+			t.Errorf("FlagsFirst(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	withCommands := &cli.App{Commands: []*cli.Command{{Name: "x"}}, Flags: app.Flags}
+	if got := strings.Join(FlagsFirst(withCommands, strings.Fields("p x a --dry-run")), " "); got != "p x a --dry-run" {
+		t.Errorf("an app with commands: %q", got)
+	}
+}
+
+// TestRun: stdin in, stdout and stderr out, the error's message last on
+// stderr, its exit code returned.
+func TestRun(t *testing.T) {
+	// As both programs do: the exit code is returned, not exited with.
+	app := &cli.App{Name: "prog", ExitErrHandler: func(*cli.Context, error) {}, Action: func(c *cli.Context) error {
+		var in strings.Builder
+		buf := make([]byte, 64)
+		n, _ := c.App.Reader.Read(buf)
+		in.Write(buf[:n])
+		fmt.Fprintf(c.App.Writer, "out:%s:%s", in.String(), c.Args().First())
+		fmt.Fprint(c.App.ErrWriter, "warning\n")
+		return cli.Exit("failed", 5)
+	}}
+	stdout, stderr, code := Run(app, 1, "in", "arg")
+	if stdout != "out:in:arg" || stderr != "warning\nfailed" || code != 5 {
+		t.Errorf("Run: %q %q %d", stdout, stderr, code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	// A test binary has no module version of its own.
+	if v := Version(); !strings.HasPrefix(v, "(devel)") && !strings.HasPrefix(v, "v") {
+		t.Errorf("Version() = %q", v)
+	}
+}

@@ -1,0 +1,136 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// startRegistry serves go-containerregistry's in-memory registry on
+// loopback (plain HTTP, as for any loopback registry) and points the
+// Docker config at an empty directory.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestPushAndDigest: the artifact's blobs and manifest land under every
+// tag; the returned digest is the manifest's, what Digest then reads for
+// each tag, and the manifest is the OCI artifact form byte for byte.
+func TestPushAndDigest(t *testing.T) {
+	host := startRegistry(t)
+	ctx := context.Background()
+	a := &Artifact{
+		ArtifactType: "application/cwl",
+		Files:        []File{{Data: []byte("cwlVersion: v1.2\n"), MediaType: "application/cwl+yaml", Annotations: map[string]string{"org.opencontainers.image.title": "app.cwl"}}},
+		Annotations:  map[string]string{"org.opencontainers.image.version": "1.0"},
+	}
+	repo := host + "/eoap/app"
+	digest, err := Push(ctx, repo, []string{"1.0", "latest"}, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, _ := a.Manifest()
+	if digest != sha256Digest(manifest) {
+		t.Errorf("Push returned %s, the manifest is %s", digest, sha256Digest(manifest))
+	}
+	for _, tag := range []string{"1.0", "latest"} {
+		got, err := Digest(ctx, repo+":"+tag, nil)
+		if err != nil || got != digest {
+			t.Errorf("Digest(%s) = %s %v, want %s", tag, got, err, digest)
+		}
+	}
+	ref, _ := name.ParseReference(repo+":1.0", name.Insecure)
+	desc, err := remote.Get(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(desc.Manifest) != string(manifest) {
+		t.Errorf("served manifest\n%s\nwant\n%s", desc.Manifest, manifest)
+	}
+	var m struct {
+		SchemaVersion int    `json:"schemaVersion"`
+		MediaType     string `json:"mediaType"`
+		ArtifactType  string `json:"artifactType"`
+		Config        struct {
+			MediaType, Digest, Data string
+			Size                    int
+		} `json:"config"`
+		Layers []struct {
+			MediaType, Digest string
+			Size              int
+			Annotations       map[string]string
+		} `json:"layers"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.SchemaVersion != 2 || m.MediaType != "application/vnd.oci.image.manifest.v1+json" || m.ArtifactType != "application/cwl" ||
+		m.Config.MediaType != "application/vnd.oci.empty.v1+json" || m.Config.Size != 2 || m.Config.Data != "e30=" ||
+		m.Config.Digest != "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" ||
+		len(m.Layers) != 1 || m.Layers[0].Size != 17 || m.Layers[0].MediaType != "application/cwl+yaml" ||
+		m.Layers[0].Digest != sha256Digest(a.Files[0].Data) || m.Layers[0].Annotations["org.opencontainers.image.title"] != "app.cwl" ||
+		m.Annotations["org.opencontainers.image.version"] != "1.0" {
+		t.Errorf("manifest:\n%s", manifest)
+	}
+	// The layer's blob is the file.
+	layer, err := remote.Layer(ref.Context().Digest(m.Layers[0].Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if blob, err := io.ReadAll(rc); err != nil || string(blob) != "cwlVersion: v1.2\n" {
+		t.Errorf("layer blob %q %v", blob, err)
+	}
+}
+
+// TestRemoteErrors: a bad name and a missing tag are errors naming the
+// image or repository.
+func TestRemoteErrors(t *testing.T) {
+	host := startRegistry(t)
+	ctx := context.Background()
+	if _, err := Digest(ctx, host+"/eoap/app:missing", nil); err == nil || !strings.HasPrefix(err.Error(), host+"/eoap/app:missing: ") {
+		t.Errorf("missing tag: %v", err)
+	}
+	if _, err := Digest(ctx, "Bad Name", nil); err == nil || !strings.HasPrefix(err.Error(), "Bad Name: ") {
+		t.Errorf("bad name: %v", err)
+	}
+	if _, err := Push(ctx, "Bad Repo", []string{"1"}, &Artifact{}, nil); err == nil || !strings.HasPrefix(err.Error(), "Bad Repo: ") {
+		t.Errorf("bad repository: %v", err)
+	}
+	// A registry that is gone: the first blob fails, and says where.
+	srv := httptest.NewServer(nil)
+	gone := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	if _, err := Push(ctx, gone+"/eoap/app", []string{"1"}, &Artifact{}, nil); err == nil || !strings.HasPrefix(err.Error(), "pushing a blob to "+gone+"/eoap/app: ") {
+		t.Errorf("registry gone: %v", err)
+	}
+}
+
+// TestNameOptions: plain HTTP for loopback and listed registries only.
+func TestNameOptions(t *testing.T) {
+	for image, want := range map[string]int{"127.0.0.1:5000/a": 1, "localhost/a": 1, "ghcr.io/a": 0} {
+		if got := len(nameOptions(image, nil)); got != want {
+			t.Errorf("%s: %d options, want %d", image, got, want)
+		}
+	}
+	if got := len(nameOptions("r.internal/a", []string{"r.internal"})); got != 1 {
+		t.Errorf("a listed insecure registry: %d options", got)
+	}
+}
