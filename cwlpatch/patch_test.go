@@ -51,25 +51,30 @@ func TestEveryProblemReported(t *testing.T) {
 	}
 }
 
-// TestPlanEveryCopy: a tool copied into two workflow files, and a second
-// tool whose DockerRequirement comes from an $import, are pinned in every
-// place; the result says where, per tool, and a second plan changes nothing.
+// TestPlanEveryCopy: a tool's copy in another [[workflows]] file is
+// pinned with the one its path names (a Workflow of the same id in that file
+// is not a copy), a second tool whose DockerRequirement comes from an
+// $import is pinned in the imported file, a file listed twice in
+// [[workflows]] counts once, the result lists tools in project.toml order
+// whatever order build.json has, with where each was pinned, and a second
+// plan changes nothing.
 func TestPlanEveryCopy(t *testing.T) {
 	dir := t.TempDir()
 	tool := "- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old-a\n"
-	os.WriteFile(filepath.Join(dir, "one.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+tool+
-		"- class: CommandLineTool\n  id: b\n  requirements:\n    - $import: b-docker.yml\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "two.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+tool), 0o644)
+	one := "cwlVersion: v1.2\n$graph:\n" + tool + "- class: CommandLineTool\n  id: b\n  requirements:\n    - $import: b-docker.yml\n"
+	two := "cwlVersion: v1.2\n$graph:\n" + tool + "- class: Workflow\n  id: b\n  inputs: []\n  outputs: []\n  steps: []\n"
+	os.WriteFile(filepath.Join(dir, "one.cwl"), []byte(one), 0o644)
+	os.WriteFile(filepath.Join(dir, "two.cwl"), []byte(two), 0o644)
 	os.WriteFile(filepath.Join(dir, "b-docker.yml"), []byte("class: DockerRequirement\ndockerPull: old-b\n"), 0o644)
 	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
-		"[tools.a]\ncontext = \".\"\npath = [\"one.cwl#a\", \"two.cwl#a\"]\n" +
+		"[tools.a]\ncontext = \".\"\npath = \"one.cwl#a\"\n" +
 		"[tools.b]\ncontext = \".\"\npath = \"one.cwl#b\"\n" +
-		"[[workflows]]\npath = \"one.cwl#a\"\n[[workflows]]\npath = \"two.cwl#a\"\n"
+		"[[workflows]]\npath = \"one.cwl#a\"\n[[workflows]]\npath = \"two.cwl#a\"\n[[workflows]]\npath = \"one.cwl#b\"\n"
 	p := loadTOML(t, dir, toml)
 	d := "@sha256:" + strings.Repeat("1", 64)
 	out := &buildjson.Output{Builds: []buildjson.Build{
-		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d},
 		{ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d},
+		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d},
 	}}
 	matches, _, err := MatchBuilds(p, out, "build.json", PinTagDigest)
 	if err != nil {
@@ -79,29 +84,37 @@ func TestPlanEveryCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	var got []string
 	for _, pin := range res.Pinned {
-		got[pin.Tool] = fmt.Sprintf("%s %d %v %v", pin.Ref, pin.Processes, pin.Places, pin.Changed)
+		got = append(got, fmt.Sprintf("%s %s %d %v %v", pin.Tool, pin.Ref, pin.Processes, pin.Places, pin.Changed))
 	}
-	want := map[string]string{
-		"a": "localhost:5000/a:1" + d + " 2 [one.cwl:7 two.cwl:7] true",
-		"b": "localhost:5000/b:1" + d + " 1 [b-docker.yml:2] true",
+	want := []string{
+		"a localhost:5000/a:1" + d + " 2 [one.cwl:7 two.cwl:7] true",
+		"b localhost:5000/b:1" + d + " 1 [b-docker.yml:2] true",
 	}
-	for tool := range want {
-		if got[tool] != want[tool] {
-			t.Errorf("tool %s: %s\nwant    %s", tool, got[tool], want[tool])
-		}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("pinned:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := len(res.Changed()); n != 3 {
-		t.Errorf("%d files change, want 3", n)
-	}
+	news := map[string]string{}
 	for _, c := range res.Changed() {
-		if !strings.Contains(string(c.New), "dockerPull: localhost:5000/") || strings.Contains(string(c.New), "old-") {
-			t.Errorf("%s:\n%s", c.File, c.New)
-		}
+		news[c.File] = string(c.New)
 		if err := os.WriteFile(c.Path, c.New, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	pinA := strings.Replace(tool, "old-a", "localhost:5000/a:1"+d, 1)
+	wantNew := map[string]string{
+		"one.cwl":      strings.Replace(one, tool, pinA, 1),
+		"two.cwl":      strings.Replace(two, tool, pinA, 1),
+		"b-docker.yml": "class: DockerRequirement\ndockerPull: localhost:5000/b:1" + d + "\n",
+	}
+	for f, w := range wantNew {
+		if news[f] != w {
+			t.Errorf("%s:\n%s\nwant:\n%s", f, news[f], w)
+		}
+	}
+	if len(news) != len(wantNew) {
+		t.Errorf("%d files change, want %d", len(news), len(wantNew))
 	}
 	again, err := Plan(p, matches)
 	if err != nil {
@@ -109,5 +122,56 @@ func TestPlanEveryCopy(t *testing.T) {
 	}
 	if n := len(again.Changed()); n != 0 {
 		t.Errorf("a second plan changes %d files", n)
+	}
+	for _, pin := range again.Pinned {
+		if pin.Changed {
+			t.Errorf("a second plan says %s changed", pin.Tool)
+		}
+	}
+}
+
+// TestPlanSharedPulls: a dockerPull shared through a YAML anchor is pinned
+// when every process sharing it is pinned to the same image, and refused
+// (naming the other user and why) when one is another tool's, is not
+// pinned, or is a step's requirement.
+func TestPlanSharedPulls(t *testing.T) {
+	const head = "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints: &h\n    DockerRequirement:\n      dockerPull: old\n"
+	d := "@sha256:" + strings.Repeat("1", 64)
+	for _, tc := range []struct{ name, cwl, tools, want string }{
+		{"same tool", head + "- class: CommandLineTool\n  id: a2\n  hints: *h\n",
+			"[tools.a]\ncontext = \".\"\npath = [\"app.cwl#a\", \"app.cwl#a2\"]\n", ""},
+		{"another tool's process", head + "- class: CommandLineTool\n  id: b\n  hints: *h\n",
+			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n[tools.b]\ncontext = \".\"\npath = \"app.cwl#b\"\n",
+			`app.cwl:5: anchor &h: process "a" (tool "a") shares its dockerPull with process "b", which is pinned to tool "b"'s image: give each its own DockerRequirement, or list both in tools.a.path`},
+		{"a process no tool pins", head + "- class: CommandLineTool\n  id: c\n  hints: *h\n",
+			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n",
+			`app.cwl:5: anchor &h: process "a" (tool "a") shares its dockerPull with process "c", which is not pinned`},
+		{"a step's requirement", head + "- class: Workflow\n  id: main\n  inputs: []\n  outputs: []\n  steps:\n    s:\n      run: '#a'\n      in: []\n      out: []\n      requirements: *h\n",
+			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n",
+			`shares its dockerPull with step "s" of workflow "main", which is not pinned`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(tc.cwl), 0o644)
+			p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"+tc.tools)
+			var builds []buildjson.Build
+			for _, a := range p.Artifacts {
+				builds = append(builds, buildjson.Build{ImageName: "localhost:5000/" + a.Tool, Tag: "localhost:5000/" + a.Tool + ":1" + d})
+			}
+			matches, _, err := MatchBuilds(p, &buildjson.Output{Builds: builds}, "build.json", PinTagDigest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Plan(p, matches)
+			if tc.want == "" {
+				if err != nil || len(res.Changed()) != 1 || res.Pinned[0].Processes != 2 || len(res.Pinned[0].Places) != 1 {
+					t.Fatalf("%v %+v", err, res)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v\nwant %q", err, tc.want)
+			}
+		})
 	}
 }
