@@ -146,6 +146,12 @@ func TestPlanSharedPulls(t *testing.T) {
 		{"a process no tool pins", head + "- class: CommandLineTool\n  id: c\n  hints: *h\n",
 			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n",
 			`app.cwl:5: anchor &h: process "a" (tool "a") shares its dockerPull with process "c", which is not pinned`},
+		{"anchor on the scalar", "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: &p old\n- class: CommandLineTool\n  id: c\n  hints:\n    DockerRequirement:\n      dockerPull: *p\n",
+			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n",
+			`app.cwl:7: anchor &p: process "a" (tool "a") shares its dockerPull with process "c", which is not pinned`},
+		{"an imported hints section", "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    $import: hints.yml\n- class: CommandLineTool\n  id: c\n  hints:\n    $import: hints.yml\n",
+			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n",
+			`hints.yml:2 (hints.yml, imported at app.cwl:6): process "a" (tool "a") shares its dockerPull with process "c", which is not pinned`},
 		{"a step's requirement", head + "- class: Workflow\n  id: main\n  inputs: []\n  outputs: []\n  steps:\n    s:\n      run: '#a'\n      in: []\n      out: []\n      requirements: *h\n",
 			"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n",
 			`shares its dockerPull with step "s" of workflow "main", which is not pinned`},
@@ -153,6 +159,7 @@ func TestPlanSharedPulls(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(tc.cwl), 0o644)
+			os.WriteFile(filepath.Join(dir, "hints.yml"), []byte("DockerRequirement:\n  dockerPull: old\n"), 0o644)
 			p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"+tc.tools)
 			var builds []buildjson.Build
 			for _, a := range p.Artifacts {
