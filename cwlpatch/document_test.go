@@ -99,6 +99,7 @@ func TestSameTree(t *testing.T) {
 		{"list item with a pin added last", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y, {dockerPull: new}]\nbaseCommand: echo\n", true, ""},
 		{"two list items with pins added", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: n}, x, {dockerPull: m}, y]\nbaseCommand: echo\n", true, ""},
 		{"a pin added and an item dropped", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [{dockerPull: new}, x]\nbaseCommand: echo\n", false, "f.cwl:3: a node's kind changed"},
+		{"an entry without a pin added last", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\nextra: 1\n", false, "f.cwl:1: the number of entries changed"},
 		{"the last list item dropped", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x]\nbaseCommand: echo\n", false, "f.cwl:3: the number of entries changed"},
 		{"an entry with a pin added last", "id: a\nhints: {DockerRequirement: {dockerPull: old}}\nreqs: [x, y]\nbaseCommand: echo\nrequirements: {DockerRequirement: {dockerPull: new}}\n", true, ""},
 		{"an entry added without a pin", "id: a\nextra: 1\nhints: {DockerRequirement: {dockerPull: new}}\nreqs: [x, y]\nbaseCommand: echo\n", false, ""},

@@ -53,6 +53,11 @@ func TestRewriteAtEdges(t *testing.T) {
 			"class: CommandLineTool\nrequirements: {DockerRequirement: {dockerPull: IMG}, InlineJavascriptRequirement: {}}"},
 		{"inject into a flow list indented four", "class: CommandLineTool\nrequirements: [\n    {class: A},\n    {class: B}]\n",
 			"class: CommandLineTool\nrequirements: [\n    {class: DockerRequirement, dockerPull: IMG},\n    {class: A},\n    {class: B}]\n"},
+		{"inject before a flow mapping list item", "class: CommandLineTool\nrequirements:\n  - {class: InlineJavascriptRequirement}\n",
+			"class: CommandLineTool\nrequirements:\n  - class: DockerRequirement\n    dockerPull: IMG\n  - {class: InlineJavascriptRequirement}\n"},
+		{"inject before an empty list item", "class: CommandLineTool\nrequirements:\n  - {}\n",
+			"class: CommandLineTool\nrequirements:\n  - class: DockerRequirement\n    dockerPull: IMG\n  - {}\n"},
+		{"block, a blank line, then a key", pre + "dockerPull: |-\n      old\n\n    other: 1\n", pre + "dockerPull: |-\n      IMG\n\n    other: 1\n"},
 		{"inject into a flow mapping, one entry a line", "class: CommandLineTool\nrequirements: {\n  InlineJavascriptRequirement: {}\n}\n",
 			"class: CommandLineTool\nrequirements: {\n  DockerRequirement: {dockerPull: IMG},\n  InlineJavascriptRequirement: {}\n}\n"},
 	} {
@@ -83,6 +88,14 @@ func TestRewriteRefused(t *testing.T) {
 	for _, tc := range []struct{ name, in, id, want string }{
 		{"plain scalar over two lines", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: old\n      continued\n", "",
 			"t.cwl:4: dockerPull is written in a form cwlpatch cannot rewrite in place"},
+		{"a tag alone at the end of the file", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: !!str", "",
+			"t.cwl:4: cannot locate dockerPull"},
+		{"an anchor alone at the end of the file", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: &a", "",
+			"t.cwl:4: dockerPull is empty in a form cwlpatch cannot fill in"},
+		{"a block header at the end of the file", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: |", "",
+			"t.cwl:4: dockerPull is a block scalar cwlpatch cannot rewrite in place"},
+		{"a block header with chomping at the end of the file", "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: |-", "",
+			"t.cwl:4: dockerPull is a block scalar cwlpatch cannot rewrite in place"},
 		{"a bare dash before the first requirement", "class: CommandLineTool\nrequirements:\n  -\n    class: InlineJavascriptRequirement\n", "",
 			"t.cwl:1: requirements of \"\" are laid out in a way cwlpatch cannot extend"},
 	} {

@@ -384,7 +384,9 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 		}
 		first := reqs.Content[0]
 		keyOff := d.offset(first)
-		if listForm {
+		if listForm && first.Style&yaml.FlowStyle == 0 {
+			// "- class: X": the padding is up to the key; "- {class: X}"
+			// has none of its own.
 			keyOff = d.offset(firstKey(first))
 		}
 		lineStart, indent := d.lineIndent(keyOff)

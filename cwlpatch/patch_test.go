@@ -182,3 +182,33 @@ func TestPlanSharedPulls(t *testing.T) {
 		})
 	}
 }
+
+// TestPlaces: a pin added as a new requirement is placed at the line the
+// new entry starts on (the start of a line), and an empty dockerPull that
+// opens an imported file (byte 0) is filled in.
+func TestPlaces(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  requirements:\n    - class: InlineJavascriptRequirement\n"+
+		"- class: CommandLineTool\n  id: b\n  requirements:\n    - $import: b.yml\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yml"), []byte("dockerPull:\nclass: DockerRequirement\n"), 0o644)
+	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"+
+		"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n[tools.b]\ncontext = \".\"\npath = \"app.cwl#b\"\n")
+	d := "@sha256:" + strings.Repeat("1", 64)
+	matches, _, err := MatchBuilds(p, &buildjson.Output{Builds: []buildjson.Build{
+		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d}, {ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d}}}, "build.json", PinTagDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Plan(p, matches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Pinned[0].Places, res.Pinned[1].Places); got != "[app.cwl:6] [b.yml:1]" {
+		t.Errorf("places %s", got)
+	}
+	for _, c := range res.Changed() {
+		if c.File == "b.yml" && string(c.New) != "dockerPull: localhost:5000/b:1"+d+"\nclass: DockerRequirement\n" {
+			t.Errorf("b.yml:\n%s", c.New)
+		}
+	}
+}
