@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/registry/remote"
 )
 
 const pinnedTool = `  - class: CommandLineTool
@@ -110,5 +116,126 @@ func TestPrepare(t *testing.T) {
 	badTag := writePackage(t, "1.2.0", "ghcr.io/eoap/a@"+digest)
 	if _, err := Prepare(context.Background(), badTag, Options{Tags: []string{"no good"}}); err == nil || !strings.Contains(err.Error(), "cannot be published") {
 		t.Errorf("bad tag: %v", err)
+	}
+}
+
+// startRegistry serves go-containerregistry's in-memory registry on
+// loopback, with an empty Docker config.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestPush: every release lands under each of its tags with the digest
+// Prepare computed; a release whose expected digest is not what the
+// registry got is an error.
+func TestPush(t *testing.T) {
+	host := startRegistry(t)
+	digest := "sha256:" + strings.Repeat("1", 64)
+	plan := writePackage(t, "1.2.0", "ghcr.io/eoap/a@"+digest)
+	rs, err := Prepare(context.Background(), plan, Options{Registry: host + "/rel", Tags: []string{"latest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Push(context.Background(), rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		for _, tag := range r.Tags {
+			if got, err := remote.Digest(context.Background(), r.Repo+":"+tag, nil); err != nil || got != r.Digest {
+				t.Errorf("%s:%s: %s %v, want %s", r.Repo, tag, got, err, r.Digest)
+			}
+		}
+	}
+	rs[1].Digest = digest
+	if err := Push(context.Background(), rs[1:], nil); err == nil || !strings.Contains(err.Error(), "expected "+digest) {
+		t.Errorf("a digest mismatch: %v", err)
+	}
+	if err := Push(context.Background(), []*Release{{Repo: "Bad Repo", Tags: []string{"1"}, Artifact: rs[0].Artifact}}, nil); err == nil {
+		t.Error("a push to a bad name succeeded")
+	}
+}
+
+// TestPrepareBuildJSON: with a build output, a workflow pinned to other
+// images than that build's is refused, one pinned to them is released,
+// and an unreadable build output is an error.
+func TestPrepareBuildJSON(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("1", 64)
+	build := filepath.Join(t.TempDir(), "build.json")
+	os.WriteFile(build, []byte(`{"builds":[{"imageName":"ghcr.io/eoap/a","tag":"ghcr.io/eoap/a:1.2.0@`+digest+`"}]}`), 0o644)
+	pinned := writePackage(t, "1.2.0", "ghcr.io/eoap/a:1.2.0@"+digest)
+	if _, err := Prepare(context.Background(), pinned, Options{BuildJSON: build}); err != nil {
+		t.Errorf("pinned to the build: %v", err)
+	}
+	other := writePackage(t, "1.2.0", "ghcr.io/eoap/a:1.1.0@sha256:"+strings.Repeat("2", 64))
+	_, err := Prepare(context.Background(), other, Options{BuildJSON: build})
+	if err == nil || strings.Count(err.Error(), "is not pinned to the images of "+build) != 2 {
+		t.Errorf("pinned to another build: %v", err)
+	}
+	if _, err := Prepare(context.Background(), pinned, Options{BuildJSON: build + ".missing"}); err == nil {
+		t.Error("a missing build output was accepted")
+	}
+}
+
+// TestPrepareRefusals: no registry, no [[workflows]].
+func TestPrepareRefusals(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "x.cwl"), []byte("cwlVersion: v1.2\nclass: CommandLineTool\nid: a\nbaseCommand: [x]\ninputs: []\noutputs: []\n"), 0o644)
+	for toml, want := range map[string]string{
+		"[build]\nengine = \"local\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\nimage = \"r.io/a\"\n[[workflows]]\npath = \"x.cwl#a\"\n": "no registry for profile local: give --registry",
+		"[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io/p\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n":   "no [[workflows]] to publish",
+	} {
+		os.WriteFile(filepath.Join(dir, "project.toml"), []byte("[project]\nname = \"p\"\nversion = \"1\"\n"+toml), 0o644)
+		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Prepare(context.Background(), plan, Options{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %q", err, want)
+		}
+	}
+}
+
+// TestAnnotations: title and version always; description, source and
+// revision when the package has them; never a creation time.
+func TestAnnotations(t *testing.T) {
+	plan := &builder.Plan{}
+	plan.Name, plan.Version = "p", "1"
+	if got := fmt.Sprint(annotations(plan)); got != "map[org.opencontainers.image.title:p org.opencontainers.image.version:1]" {
+		t.Errorf("bare: %s", got)
+	}
+	plan.Description, plan.Repository, plan.Git.Revision = "d", "https://example.org/p", "cafe"
+	want := "map[org.opencontainers.image.description:d org.opencontainers.image.revision:cafe org.opencontainers.image.source:https://example.org/p org.opencontainers.image.title:p org.opencontainers.image.version:1]"
+	if got := fmt.Sprint(annotations(plan)); got != want {
+		t.Errorf("full: %s", got)
+	}
+}
+
+// TestMediaType: a file is JSON when its first non-blank byte, after a
+// byte-order mark, is '{'.
+func TestMediaType(t *testing.T) {
+	dir := t.TempDir()
+	for content, want := range map[string]string{
+		"cwlVersion: v1.2\n":        MediaTypeYAML,
+		"{\"cwlVersion\": \"v1.2\"}": MediaTypeJSON,
+		"\n \t\r\n{}":               MediaTypeJSON,
+		"\ufeff{}":                  MediaTypeJSON,
+		"":                          MediaTypeYAML,
+		"# {\n":                     MediaTypeYAML,
+	} {
+		f := filepath.Join(dir, "w.cwl")
+		os.WriteFile(f, []byte(content), 0o644)
+		r, err := release(builder.ProcessRef{File: "w.cwl", Path: f}, "r.io/p", []string{"1"}, nil)
+		if err != nil || r.Artifact.Files[0].MediaType != want || r.Repo != "r.io/p/w" {
+			t.Errorf("%q: %v %+v, want %s", content, err, r, want)
+		}
+	}
+	if _, err := release(builder.ProcessRef{File: "gone.cwl", Path: filepath.Join(dir, "gone.cwl")}, "r.io/p", []string{"1"}, nil); err == nil {
+		t.Error("a missing file was released")
 	}
 }
