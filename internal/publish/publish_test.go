@@ -188,7 +188,7 @@ func TestPrepareRefusals(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "x.cwl"), []byte("cwlVersion: v1.2\nclass: CommandLineTool\nid: a\nbaseCommand: [x]\ninputs: []\noutputs: []\n"), 0o644)
 	for toml, want := range map[string]string{
 		"[build]\nengine = \"local\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\nimage = \"r.io/a\"\n[[workflows]]\npath = \"x.cwl#a\"\n": "no registry for profile local: give --registry",
-		"[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io/p\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n":   "no [[workflows]] to publish",
+		"[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io/p\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n":                  "no [[workflows]] to publish",
 	} {
 		os.WriteFile(filepath.Join(dir, "project.toml"), []byte("[project]\nname = \"p\"\nversion = \"1\"\n"+toml), 0o644)
 		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
@@ -221,12 +221,12 @@ func TestAnnotations(t *testing.T) {
 func TestMediaType(t *testing.T) {
 	dir := t.TempDir()
 	for content, want := range map[string]string{
-		"cwlVersion: v1.2\n":        MediaTypeYAML,
+		"cwlVersion: v1.2\n":         MediaTypeYAML,
 		"{\"cwlVersion\": \"v1.2\"}": MediaTypeJSON,
-		"\n \t\r\n{}":               MediaTypeJSON,
-		"\ufeff{}":                  MediaTypeJSON,
-		"":                          MediaTypeYAML,
-		"# {\n":                     MediaTypeYAML,
+		"\n \t\r\n{}":                MediaTypeJSON,
+		"\ufeff{}":                   MediaTypeJSON,
+		"":                           MediaTypeYAML,
+		"# {\n":                      MediaTypeYAML,
 	} {
 		f := filepath.Join(dir, "w.cwl")
 		os.WriteFile(f, []byte(content), 0o644)
