@@ -26,7 +26,7 @@ command-line tool, built in Kubernetes by Kaniko, locally, or to a TTL registry.
 
 Examples:
    cwlbuild generate                      # project.toml -> skaffold-auto.yaml
-   skaffold build -f skaffold-auto.yaml -q --file-output build.json
+   skaffold build -f skaffold-auto.yaml --file-output build.json
    cwlpatch build.json                    # pin every tool's DockerRequirement
    cwlbuild check                         # validate project.toml and its files`,
 		Version:              cliapp.Version(),

@@ -48,7 +48,7 @@ changes nothing. --check also fails when an enclosing workflow's
 DockerRequirement overrides a pinned tool's hint (cwltool would run that).
 
 Examples:
-   skaffold build -f skaffold-auto.yaml -q --file-output build.json
+   skaffold build -f skaffold-auto.yaml --file-output build.json
    cwlpatch build.json
    cwlpatch --dry-run build.json          # print the diff, write nothing
    skaffold build -q | cwlpatch -         # read the build output from stdin
