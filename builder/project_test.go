@@ -126,6 +126,8 @@ func TestProjectErrors(t *testing.T) {
 		{"misspelt test key", func(s string) string {
 			return s + "\n[[tools.a.tests]]\nname = \"t\"\nnme = \"x\"\n"
 		}, `23: unknown key "nme" in [tools.a.tests] (did you mean "name"?)`},
+		{"unknown sub-table", func(s string) string { return s + "\n[build.clster]\nnamespace = \"x\"\n" },
+			`21: unknown key "clster" in [build] (did you mean "cluster"?)`},
 		{"unknown table", func(s string) string { return s + "\n[biuld]\nengine = \"local\"\n" },
 			`21: unknown key "biuld" (did you mean "build"?)`},
 		{"missing context", func(s string) string { return strings.Replace(s, `"tools/a"`, `"tools/nope"`, 1) },
