@@ -71,11 +71,16 @@ func TestWriteAllIsAllOrNothing(t *testing.T) {
 	if len(entries) != 2 {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
-	if err := WriteAll(context.Background(), []string{a}, [][]byte{[]byte("new a")}, 0o644, ""); err != nil {
+	// A run that completes removes its journal: nothing is left to recover.
+	journal := filepath.Join(dir, ".journal")
+	if err := WriteAll(context.Background(), []string{a}, [][]byte{[]byte("new a")}, 0o644, journal); err != nil {
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(a); string(data) != "new a" {
 		t.Errorf("a.cwl = %q, want new a", data)
+	}
+	if _, err := os.Stat(journal); err == nil {
+		t.Error("the journal of a completed run was left")
 	}
 }
 
@@ -96,6 +101,7 @@ func TestStaleTemporaryFilesRemoved(t *testing.T) {
 		fmt.Sprintf(".app.cwl.tmp-%d-789", live):             false, // aged below
 		fmt.Sprintf(".app.cwl.tmp-%d-999", dead.Process.Pid): false, // a second: the sweep goes on
 		fmt.Sprintf(".app.cwl.tmp-%d-555", live):             true,  // aged just under the threshold
+		".app.cwl.tmp-0-1":                                   false, // pid 0 is no writer
 		".app.cwl.tmp-notapid":                               true,
 		".other.cwl.tmp-1-1":                                 true,
 		"app.cwl.tmp-1-1":                                    true,

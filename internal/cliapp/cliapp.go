@@ -106,6 +106,11 @@ func Version() string {
 	if !ok {
 		return "(unknown)"
 	}
+	return versionOf(bi)
+}
+
+// versionOf is Version for the build information Go recorded.
+func versionOf(bi *debug.BuildInfo) string {
 	v := bi.Main.Version
 	if v == "" {
 		v = "(devel)"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,6 +114,32 @@ func TestRun(t *testing.T) {
 	stdout, stderr, code := Run(app, 1, "in", "arg")
 	if stdout != "out:in:arg" || stderr != "warning\nfailed" || code != 5 {
 		t.Errorf("Run: %q %q %d", stdout, stderr, code)
+	}
+}
+
+// TestVersionOf: the module version, "(devel)" without one, and the commit
+// with ", modified" for a dirty checkout.
+func TestVersionOf(t *testing.T) {
+	info := func(version string, settings ...string) *debug.BuildInfo {
+		bi := &debug.BuildInfo{Main: debug.Module{Version: version}}
+		for i := 0; i+1 < len(settings); i += 2 {
+			bi.Settings = append(bi.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
+		}
+		return bi
+	}
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{info("v1.2.0"), "v1.2.0"},
+		{info(""), "(devel)"},
+		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "false"), "(devel) (commit cafe)"},
+		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "true"), "(devel) (commit cafe, modified)"},
+		{info("v1.2.0", "vcs.modified", "true"), "v1.2.0"},
+	} {
+		if got := versionOf(tc.bi); got != tc.want {
+			t.Errorf("versionOf(%+v) = %q, want %q", tc.bi, got, tc.want)
+		}
 	}
 }
 

@@ -118,3 +118,66 @@ func TestJobFilesNeverCollide(t *testing.T) {
 		}
 	}
 }
+
+// TestSelect: tools, workflows (by index or path) and names narrow the
+// cases; a selector naming nothing is an error.
+func TestSelect(t *testing.T) {
+	p, err := builder.Load("../../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(cs []*Case) string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		sel  Selector
+		want string
+	}{
+		{Selector{}, "tools.echo.0 tools.echo.1 workflows.0.0"},
+		{Selector{Tools: []string{"echo"}}, "tools.echo.0 tools.echo.1"},
+		{Selector{Workflows: []string{"0"}}, "workflows.0.0"},
+		{Selector{Workflows: []string{p.Workflows[0].File}}, "workflows.0.0"},
+		{Selector{Tools: []string{"echo"}, Workflows: []string{"0"}}, "tools.echo.0 tools.echo.1 workflows.0.0"},
+		{Selector{Names: []string{"defaults", "wf"}}, "tools.echo.1 workflows.0.0"},
+		{Selector{Tools: []string{"echo"}, Names: []string{"wf"}}, "error: ../../testdata/projects/cwltests/project.toml: no test matches"},
+		{Selector{Tools: []string{"nope"}}, `error: --tool "nope"`},
+		{Selector{Workflows: []string{"7"}}, `error: --workflow "7"`},
+	} {
+		cs, err := Select(p, tc.sel)
+		got := ids(cs)
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%+v: %s, want %s", tc.sel, got, tc.want)
+		}
+	}
+}
+
+// TestParamsAbsolute: the path and location of File and Directory objects,
+// nested anywhere, become absolute against the project; URLs, other keys
+// and other classes stay as written.
+func TestParamsAbsolute(t *testing.T) {
+	p := &builder.Plan{Dir: "/pkg"}
+	in := map[string]any{
+		"f":    map[string]any{"class": "File", "path": "data/a.csv", "format": "csv"},
+		"d":    map[string]any{"class": "Directory", "location": "out"},
+		"u":    map[string]any{"class": "File", "location": "https://x.org/a"},
+		"list": []any{map[string]any{"class": "File", "location": "b.csv"}},
+		"o":    map[string]any{"class": "Other", "path": "keep"},
+		"s":    "plain",
+	}
+	out, err := ParamsYAML(p, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"path: /pkg/data/a.csv", "format: csv", "location: /pkg/out", "location: https://x.org/a", "location: /pkg/b.csv", "path: keep", "s: plain"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("params lack %q:\n%s", want, out)
+		}
+	}
+}

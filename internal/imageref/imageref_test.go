@@ -153,3 +153,18 @@ func TestCharacterClassBoundaries(t *testing.T) {
 		t.Errorf("an invalid tag is not a tag: %v", err)
 	}
 }
+
+// TestComponentSeparators: a path component's separators (".", "_", "__",
+// one or more "-") each sit between alphanumerics; two in a row, or one at
+// an end, are refused.
+func TestComponentSeparators(t *testing.T) {
+	for c, ok := range map[string]bool{
+		"a.b": true, "a_b": true, "a__b": true, "a-b": true, "a---b": true, "a1.b2_c3__d4-e5": true,
+		"a.-b": false, "a._b": false, "a..b": false, "a___b": false, "a_.b": false, "a-.b": false, "a-_b": false,
+		".a": false, "a.": false, "_a": false, "a_": false, "-a": false, "a-": false, "": false,
+	} {
+		if got := validComponent(c); got != ok {
+			t.Errorf("validComponent(%q) = %v, want %v", c, got, ok)
+		}
+	}
+}
