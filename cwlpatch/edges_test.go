@@ -62,20 +62,11 @@ func TestRewriteAtEdges(t *testing.T) {
 			"class: CommandLineTool\nrequirements: {\n  DockerRequirement: {dockerPull: IMG},\n  InlineJavascriptRequirement: {}\n}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("t.cwl", []byte(tc.in))
+			got, err := pinDoc(t, tc.in, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := d.Find("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			edits, _, err := d.PinEdits(p, img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := strings.ReplaceAll(tc.want, "IMG", img)
-			if got := string(Apply(d.Data, edits)); got != want {
+			if want := strings.ReplaceAll(tc.want, "IMG", img); got != want {
 				t.Errorf("got  %q\nwant %q", got, want)
 			}
 		})
@@ -100,15 +91,7 @@ func TestRewriteRefused(t *testing.T) {
 			"t.cwl:1: requirements of \"\" are laid out in a way cwlpatch cannot extend"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("t.cwl", []byte(tc.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := d.Find(tc.id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := d.PinEdits(p, img); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, err := pinDoc(t, tc.in, tc.id); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
@@ -121,21 +104,28 @@ func TestRewriteRefused(t *testing.T) {
 func TestInjectNestedIndent(t *testing.T) {
 	in := "$graph:\n- class: CommandLineTool\n  id: a\n  requirements:\n      InlineJavascriptRequirement: {}\n"
 	want := "$graph:\n- class: CommandLineTool\n  id: a\n  requirements:\n      DockerRequirement:\n          dockerPull: " + img + "\n      InlineJavascriptRequirement: {}\n"
-	d, err := ParseDocument("t.cwl", []byte(in))
+	if got, err := pinDoc(t, in, "a"); err != nil || got != want {
+		t.Errorf("got  %q (%v)\nwant %q", got, err, want)
+	}
+}
+
+// pinDoc parses src as t.cwl, finds the process id names, and pins it to
+// img: the pinned text, or PinEdits' error.
+func pinDoc(t *testing.T, src, id string) (string, error) {
+	t.Helper()
+	d, err := ParseDocument("t.cwl", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Find("a")
+	p, err := d.Find(id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	edits, _, err := d.PinEdits(p, img)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	if got := string(Apply(d.Data, edits)); got != want {
-		t.Errorf("got  %q\nwant %q", got, want)
-	}
+	return string(Apply(d.Data, edits)), nil
 }
 
 // TestPlainSafe: an image is written plain only when it reads back as

@@ -106,18 +106,9 @@ func TestRewriteForms(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("t.cwl", []byte(tc.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := d.Find("")
-			if err != nil {
-				t.Fatal(err)
-			}
-			edits, _, err := d.PinEdits(p, img)
+			got, err := pinDoc(t, tc.in, "")
 			if tc.want == "refuse" {
 				if err == nil {
-					got := string(Apply(d.Data, edits))
 					// Accepted: then it must read back as pinned.
 					d2, err := ParseDocument("t.cwl", []byte(got))
 					if err != nil {
@@ -136,7 +127,7 @@ func TestRewriteForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := string(Apply(d.Data, edits)); got != tc.want {
+			if got != tc.want {
 				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
 			}
 		})

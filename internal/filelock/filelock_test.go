@@ -48,6 +48,20 @@ func held(t *testing.T, path string) bool {
 	return false
 }
 
+// lockLater calls Lock in a goroutine and hands over its unlock function
+// once Lock returns.
+func lockLater(t *testing.T, path string) <-chan func() {
+	got := make(chan func())
+	go func() {
+		u, err := Lock(path)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- u
+	}()
+	return got
+}
+
 // TestLockWaits: Lock returns only once the holder lets go, and then holds
 // the lock itself.
 func TestLockWaits(t *testing.T) {
@@ -57,14 +71,7 @@ func TestLockWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan func())
-	go func() {
-		u, err := Lock(path)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- u
-	}()
+	got := lockLater(t, path)
 	select {
 	case <-got:
 		t.Fatal("Lock returned while another holder had the lock")
@@ -94,14 +101,7 @@ func TestLockFollowsReplacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan func())
-	go func() {
-		u, err := Lock(path)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- u
-	}()
+	got := lockLater(t, path)
 	time.Sleep(50 * time.Millisecond) // let it wait on the old file
 	os.WriteFile(filepath.Join(dir, "new"), []byte("new"), 0o644)
 	if err := os.Rename(filepath.Join(dir, "new"), path); err != nil {

@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
+	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
 const pinnedTool = `  - class: CommandLineTool
@@ -119,21 +115,11 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
-// startRegistry serves go-containerregistry's in-memory registry on
-// loopback, with an empty Docker config.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
 // TestPush: every release lands under each of its tags with the digest
 // Prepare computed; a release whose expected digest is not what the
 // registry got is an error.
 func TestPush(t *testing.T) {
-	host := startRegistry(t)
+	host := testenv.MemoryRegistry(t)
 	digest := "sha256:" + strings.Repeat("1", 64)
 	plan := writePackage(t, "1.2.0", "ghcr.io/eoap/a@"+digest)
 	rs, err := Prepare(context.Background(), plan, Options{Registry: host + "/rel", Tags: []string{"latest"}})

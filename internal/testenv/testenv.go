@@ -6,6 +6,9 @@
 package testenv
 
 import (
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 )
@@ -152,4 +157,17 @@ func FakeWorkTree(t testing.TB, dir string) {
 	}
 	os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
 	os.WriteFile(filepath.Join(refs, "main"), []byte(strings.Repeat("c0ffee", 6)+"c0ff\n"), 0o644)
+}
+
+// MemoryRegistry serves go-containerregistry's in-memory registry on a
+// loopback port (plain HTTP, as for any loopback registry) for the test,
+// with the Docker config pointed at an empty directory, and returns its
+// host:port. Unlike StartRegistry it runs in the fast tier: no process, no
+// disk.
+func MemoryRegistry(t testing.TB) string {
+	t.Helper()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -4,32 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-)
 
-// startRegistry serves go-containerregistry's in-memory registry on
-// loopback (plain HTTP, as for any loopback registry) and points the
-// Docker config at an empty directory.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
 
 // TestPushAndDigest: the artifact's blobs and manifest land under every
 // tag; the returned digest is the manifest's, what Digest then reads for
 // each tag, and the manifest is the OCI artifact form byte for byte.
 func TestPushAndDigest(t *testing.T) {
-	host := startRegistry(t)
+	host := testenv.MemoryRegistry(t)
 	ctx := context.Background()
 	a := &Artifact{
 		ArtifactType: "application/cwl",
@@ -103,7 +92,7 @@ func TestPushAndDigest(t *testing.T) {
 // TestRemoteErrors: a bad name and a missing tag are errors naming the
 // image or repository.
 func TestRemoteErrors(t *testing.T) {
-	host := startRegistry(t)
+	host := testenv.MemoryRegistry(t)
 	ctx := context.Background()
 	if _, err := Digest(ctx, host+"/eoap/app:missing", nil); err == nil || !strings.HasPrefix(err.Error(), host+"/eoap/app:missing: ") {
 		t.Errorf("missing tag: %v", err)
