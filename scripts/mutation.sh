@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 command -v gremlins >/dev/null || go install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 PATH=$(go env GOPATH)/bin:$PATH
 out=${MUTATION_OUT:-$(mktemp -d)}
+mkdir -p "$out"
 dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=(builder cwlpatch skaffold internal)
 for d in "${dirs[@]}"; do
