@@ -57,6 +57,7 @@ func TestRewriteAtEdges(t *testing.T) {
 			"class: CommandLineTool\nrequirements:\n  - class: DockerRequirement\n    dockerPull: IMG\n  - {class: InlineJavascriptRequirement}\n"},
 		{"inject before an empty list item", "class: CommandLineTool\nrequirements:\n  - {}\n",
 			"class: CommandLineTool\nrequirements:\n  - class: DockerRequirement\n    dockerPull: IMG\n  - {}\n"},
+		{"block of two lines with a blank one between", pre + "dockerPull: |-\n      old\n\n      more\n    other: 1\n", pre + "dockerPull: |-\n      IMG\n    other: 1\n"},
 		{"block, a blank line, then a key", pre + "dockerPull: |-\n      old\n\n    other: 1\n", pre + "dockerPull: |-\n      IMG\n\n    other: 1\n"},
 		{"inject into a flow mapping, one entry a line", "class: CommandLineTool\nrequirements: {\n  InlineJavascriptRequirement: {}\n}\n",
 			"class: CommandLineTool\nrequirements: {\n  DockerRequirement: {dockerPull: IMG},\n  InlineJavascriptRequirement: {}\n}\n"},
