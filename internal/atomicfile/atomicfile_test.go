@@ -267,19 +267,20 @@ func TestRecover(t *testing.T) {
 		targets = append(targets, p)
 	}
 	journal := filepath.Join(dir, ".journal")
-	var j journalFile
-	for i, p := range targets {
+	var staged []*Staged
+	for _, p := range targets {
 		s, err := Stage(p, []byte("new"), 0o644)
 		if err != nil {
 			t.Fatal(err)
 		}
-		j.Renames = append(j.Renames, journalEntry{Tmp: s.tmp, Target: s.Path})
-		if i == 0 { // renamed before the kill
-			os.Rename(s.tmp, s.Path)
-		}
+		staged = append(staged, s)
 	}
-	data, _ := json.Marshal(j)
-	os.WriteFile(journal, data, 0o644)
+	// The journal WriteAll writes before its first rename; then the first
+	// rename, then a kill.
+	if err := writeJournal(journal, staged); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(staged[0].tmp, staged[0].Path)
 	n, err := Recover(journal)
 	if err != nil || n != 2 {
 		t.Fatalf("Recover: %d, %v", n, err)
@@ -298,7 +299,7 @@ func TestRecover(t *testing.T) {
 	// A journal that would rename an arbitrary file over another.
 	other := filepath.Join(dir, "secret")
 	os.WriteFile(other, []byte("s"), 0o644)
-	data, _ = json.Marshal(journalFile{Renames: []journalEntry{{Tmp: other, Target: targets[0]}}})
+	data, _ := json.Marshal(journalFile{Renames: []journalEntry{{Tmp: other, Target: targets[0]}}})
 	os.WriteFile(journal, data, 0o644)
 	if _, err := Recover(journal); err == nil || !strings.Contains(err.Error(), "is not a staged copy") {
 		t.Errorf("hostile journal: %v", err)
