@@ -65,7 +65,7 @@ for pkg in sorted(rows):
     real = r["mutants"] - r["equivalent"]
     eff = 100.0 * r["killed"] / real if real else 100.0
     low |= eff < 90
-    print("| `%s` | %d | %d | %d | %d | %.0f%% |" % (pkg, r["mutants"], r["killed"], r["equivalent"], r["survived"], eff))
+    print("| `%s` | %d | %d | %d | %d | %.1f%% |" % (pkg, r["mutants"], r["killed"], r["equivalent"], r["survived"], eff))
 for s in survivors:
     print("survived:", s)
 sys.exit(1 if low else 0)
