@@ -21,6 +21,9 @@ mkdir -p "$out"
 dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=(builder cwlpatch skaffold internal)
 for d in "${dirs[@]}"; do
+  # MUTATION_REUSE=1 MUTATION_OUT=DIR tabulates an earlier run's results
+  # again (after editing the list of equivalent mutants, say).
+  if [ -n "${MUTATION_REUSE:-}" ] && [ -f "$out/${d//\//_}.json" ]; then continue; fi
   echo "mutation: $d" >&2
   GOFLAGS=-short gremlins unleash --workers "${MUTATION_WORKERS:-2}" --timeout-coefficient 5 \
     -E 'internal/testenv/' -E 'internal/synth/' -E '_test\.go$' \
