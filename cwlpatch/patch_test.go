@@ -1,6 +1,7 @@
 package cwlpatch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -209,6 +210,122 @@ func TestPlaces(t *testing.T) {
 	for _, c := range res.Changed() {
 		if c.File == "b.yml" && string(c.New) != "dockerPull: localhost:5000/b:1"+d+"\nclass: DockerRequirement\n" {
 			t.Errorf("b.yml:\n%s", c.New)
+		}
+	}
+}
+
+// TestPatchWrites: Patch with Write replaces the changed files and leaves
+// no journal; without Write it changes nothing; a journal left by a killed
+// run makes a run that must not write refuse, and a writing run completes
+// it first.
+func TestPatchWrites(t *testing.T) {
+	dir := t.TempDir()
+	cwl := filepath.Join(dir, "app.cwl")
+	orig := "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old\n"
+	os.WriteFile(cwl, []byte(orig), 0o644)
+	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n")
+	d := "@sha256:" + strings.Repeat("1", 64)
+	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d}}}
+	ctx := context.Background()
+	oc, err := Patch(ctx, p, out, Options{Pin: PinTagDigest, Source: "build.json"})
+	if err != nil || len(oc.Changed()) != 1 || len(oc.Matches) != 1 || len(oc.Unbuilt) != 0 {
+		t.Fatalf("dry run: %v %+v", err, oc)
+	}
+	if data, _ := os.ReadFile(cwl); string(data) != orig {
+		t.Error("a run without Write changed the file")
+	}
+	// A killed run's journal: the dry run refuses, the writing run
+	// completes it (nothing was staged: 0 files) and goes on.
+	os.WriteFile(JournalPath(p), []byte(`{"renames":[]}`), 0o644)
+	if _, err := Patch(ctx, p, out, Options{Pin: PinTagDigest}); err == nil || !strings.Contains(err.Error(), "was killed while replacing files") {
+		t.Errorf("dry run with a journal: %v", err)
+	}
+	oc, err = Patch(ctx, p, out, Options{Pin: PinTagDigest, Write: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(cwl); !strings.Contains(string(data), "dockerPull: localhost:5000/a:1"+d+"\n") {
+		t.Errorf("not written:\n%s", data)
+	}
+	if _, err := os.Stat(JournalPath(p)); err == nil {
+		t.Error("the journal was left")
+	}
+	// A build of no tool of the project is an error; a second run
+	// changes nothing.
+	if _, err := Patch(ctx, p, &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/zz", Tag: "localhost:5000/zz:1" + d}}}, Options{Pin: PinTagDigest}); err == nil {
+		t.Error("a build of no tool was accepted")
+	}
+	if oc, err := Patch(ctx, p, out, Options{Pin: PinTagDigest, Write: true}); err != nil || len(oc.Changed()) != 0 {
+		t.Errorf("second run: %v %d changed", err, len(oc.Changed()))
+	}
+}
+
+// TestUnpinned: --check's and a release's lists name, with file and line,
+// each process not pinned by digest, without a dockerPull, with no
+// DockerRequirement, or overridden by its workflow.
+func TestUnpinned(t *testing.T) {
+	dir := t.TempDir()
+	d := "@sha256:" + strings.Repeat("1", 64)
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+
+		"- class: CommandLineTool\n  id: pinned\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/a"+d+"\n"+
+		"- class: CommandLineTool\n  id: floating\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/b:1\n"+
+		"- class: CommandLineTool\n  id: bare\n"+
+		"- class: CommandLineTool\n  id: nopull\n  hints:\n    DockerRequirement:\n      dockerImageId: x\n"+
+		"- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/w"+d+"\n  steps:\n    s: {run: '#hinted'}\n"+
+		"- class: CommandLineTool\n  id: hinted\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/h"+d+"\n"), 0o644)
+	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io\"\n"
+	for _, id := range []string{"pinned", "floating", "bare", "nopull", "hinted"} {
+		toml += "[tools." + id + "]\ncontext = \".\"\npath = \"app.cwl#" + id + "\"\n"
+	}
+	p := loadTOML(t, dir, toml+"[[workflows]]\npath = \"app.cwl#main\"\n")
+	lines, checked, err := Unpinned(p, p.Artifacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		`app.cwl:12: tool "floating": process "floating" pulls r.io/b:1, not pinned by digest`,
+		`app.cwl:13: tool "bare": process "bare" has no DockerRequirement.dockerPull`,
+		`app.cwl:19: tool "nopull": process "nopull" has a DockerRequirement without a dockerPull string`,
+		`requires a DockerRequirement (dockerPull r.io/w` + d + `) that overrides the pin of "hinted"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+	if checked != 5 || len(lines) != 4 || strings.Contains(all, `"pinned"`) {
+		t.Errorf("%d checked, %d lines:\n%s", checked, len(lines), all)
+	}
+	release, err := UnpinnedProcesses(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(release, "\n"); len(release) != 3 || !strings.Contains(got, `app.cwl:12: process "floating" pulls r.io/b:1, not pinned by digest`) ||
+		!strings.Contains(got, `app.cwl:13: process "bare" has no DockerRequirement.dockerPull`) || strings.Contains(got, `"pinned"`) {
+		t.Errorf("release refusals:\n%s", got)
+	}
+	if only, err := UnpinnedProcesses(p, filepath.Join(dir, "other.cwl")); err != nil || len(only) != 0 {
+		t.Errorf("another file: %v %v", only, err)
+	}
+}
+
+// TestLineBreaksRefused: line breaks YAML counts and cwlpatch's splices
+// would not (a lone carriage return, NEL, LS, PS) are refused with their
+// line; \r\n is fine.
+func TestLineBreaksRefused(t *testing.T) {
+	for in, want := range map[string]string{
+		"a: 1\r\nb: 2\r\n":        "",
+		"a: 1\nb: 2\r":            "t.cwl:2: a carriage return without a line feed",
+		"a: 1\rb: 2\n":            "t.cwl:1: a carriage return without a line feed",
+		"a: 1\nb: \xc2\x85":       "t.cwl:2: a Unicode line or paragraph separator",
+		"a: \xe2\x80\xa8\n":       "t.cwl:1: a Unicode line or paragraph separator",
+		"a: 1\n\nb: \xe2\x80\xa9": "t.cwl:3: a Unicode line or paragraph separator",
+		"a: \xe2\x80\xaa\n":       "",
+		"a: \xc2\x86\n":           "",
+	} {
+		err := checkLineBreaks("t.cwl", []byte(in))
+		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
+			t.Errorf("%q: %v, want %q", in, err, want)
 		}
 	}
 }
