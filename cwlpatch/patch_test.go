@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/filelock"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
@@ -271,7 +273,7 @@ func TestUnpinned(t *testing.T) {
 		"- class: CommandLineTool\n  id: floating\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/b:1\n"+
 		"- class: CommandLineTool\n  id: bare\n"+
 		"- class: CommandLineTool\n  id: nopull\n  hints:\n    DockerRequirement:\n      dockerImageId: x\n"+
-		"- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/w"+d+"\n  steps:\n    s: {run: '#hinted'}\n"+
+		"- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/w"+d+"\n  steps:\n    s: {run: '#hinted'}\n    t: {run: '#bare'}\n"+
 		"- class: CommandLineTool\n  id: hinted\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/h"+d+"\n"), 0o644)
 	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io\"\n"
 	for _, id := range []string{"pinned", "floating", "bare", "nopull", "hinted"} {
@@ -293,6 +295,8 @@ func TestUnpinned(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
 	}
+	// A process with no DockerRequirement at all (bare, run by main) is
+	// reported as such, not also as overridden by the workflow.
 	if checked != 5 || len(lines) != 4 || strings.Contains(all, `"pinned"`) {
 		t.Errorf("%d checked, %d lines:\n%s", checked, len(lines), all)
 	}
@@ -327,5 +331,49 @@ func TestLineBreaksRefused(t *testing.T) {
 		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
 			t.Errorf("%q: %v, want %q", in, err, want)
 		}
+	}
+}
+
+// TestPatchWaitsForLock: a writing run waits while another holds the lock
+// on a CWL file it rewrites, then writes.
+func TestPatchWaitsForLock(t *testing.T) {
+	dir := t.TempDir()
+	cwl := filepath.Join(dir, "app.cwl")
+	os.WriteFile(cwl, []byte("cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old\n"), 0o644)
+	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n")
+	unlock, err := filelock.TryLock(cwl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1@sha256:" + strings.Repeat("1", 64)}}}
+	done := make(chan error)
+	go func() {
+		_, err := Patch(context.Background(), p, out, Options{Pin: PinTagDigest, Write: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Patch ran while the file was locked: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(cwl); !strings.Contains(string(data), "localhost:5000/a:1@sha256:") {
+		t.Errorf("not written:\n%s", data)
+	}
+}
+
+// TestFilesOnce: a CWL file named directly and through a symlink is one
+// file to lock and rewrite.
+func TestFilesOnce(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n- {class: CommandLineTool, id: a}\n"), 0o644)
+	os.Symlink("app.cwl", filepath.Join(dir, "link.cwl"))
+	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io\"\n[tools.a]\ncontext = \".\"\npath = \"link.cwl#a\"\n[[workflows]]\npath = \"app.cwl#a\"\n")
+	real, _ := filepath.EvalSymlinks(filepath.Join(dir, "app.cwl"))
+	if got := Files(p); len(got) != 1 || got[0] != real {
+		t.Errorf("Files = %q, want [%s]", got, real)
 	}
 }
