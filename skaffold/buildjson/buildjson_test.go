@@ -1,8 +1,13 @@
 package buildjson
 
 import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -101,3 +106,49 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReadFile: a file or stdin ("-", named <stdin> in errors); a
+// directory, a missing file and anything over MaxSize are refused, from a
+// file before reading it.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"builds":[{"imageName":"x","tag":"x:1"}]}`
+	file := filepath.Join(dir, "build.json")
+	os.WriteFile(file, []byte(good), 0o644)
+	if out, err := ReadFile(file, nil); err != nil || len(out.Builds) != 1 {
+		t.Errorf("file: %v %+v", err, out)
+	}
+	if out, err := ReadFile("-", strings.NewReader(good)); err != nil || len(out.Builds) != 1 {
+		t.Errorf("stdin: %v %+v", err, out)
+	}
+	if _, err := ReadFile("-", strings.NewReader("{")); err == nil || !strings.HasPrefix(err.Error(), "<stdin>") {
+		t.Errorf("stdin error: %v", err)
+	}
+	big := filepath.Join(dir, "big.json")
+	os.WriteFile(big, nil, 0o644)
+	os.Truncate(big, MaxSize+1)
+	exact := filepath.Join(dir, "exact.json")
+	os.WriteFile(exact, nil, 0o644)
+	os.Truncate(exact, MaxSize)
+	for name, want := range map[string]string{
+		dir:                        "is a directory, not a build output file",
+		filepath.Join(dir, "gone"): "no such file",
+		big:                        "larger than any build output",
+		exact:                      "not valid JSON", // read, then refused by the parser
+	} {
+		if _, err := ReadFile(name, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+	if _, err := ReadFile("-", io.LimitReader(zeros{}, MaxSize+1)); err == nil || !strings.Contains(err.Error(), "<stdin>: larger than") {
+		t.Errorf("stdin over the limit: %v", err)
+	}
+	if _, err := ReadFile("-", iotest.ErrReader(errors.New("broken pipe"))); err == nil || err.Error() != "<stdin>: broken pipe" {
+		t.Errorf("stdin read error: %v", err)
+	}
+}
+
+// zeros reads as endless NUL bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
