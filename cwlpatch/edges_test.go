@@ -114,14 +114,7 @@ func TestInjectNestedIndent(t *testing.T) {
 // img: the pinned text, or PinEdits' error.
 func pinDoc(t *testing.T, src, id string) (string, error) {
 	t.Helper()
-	d, err := ParseDocument("t.cwl", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := d.Find(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, p := findProcess(t, src, id)
 	edits, _, err := d.PinEdits(p, img)
 	if err != nil {
 		return "", err
