@@ -55,12 +55,7 @@ func TestRewriteFrom(t *testing.T) {
 func TestLookupDockerfiles(t *testing.T) {
 	dir := t.TempDir()
 	for tool, from := range map[string]string{"a": "busybox:1.36", "b": "quay.io/x/y:1"} {
-		if err := os.MkdirAll(filepath.Join(dir, tool), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, tool, "Dockerfile"), []byte("FROM "+from+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeDockerfile(t, dir, tool, "FROM "+from+"\n")
 	}
 	base := `[project]
 name = "p"
@@ -76,17 +71,6 @@ path = "x.cwl#a"
 context = "b"
 path = "x.cwl#b"
 `
-	load := func(toml string) *builder.Plan {
-		file := filepath.Join(dir, "project.toml")
-		if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		plan, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return plan
-	}
 	for name, tc := range map[string]struct {
 		toml string
 		want int
@@ -98,7 +82,7 @@ path = "x.cwl#b"
 		"other registries mapped": {base + "[build.kaniko]\nregistryMap = { \"ghcr.io\" = \"h.internal\" }\n", 0},
 	} {
 		t.Run(name, func(t *testing.T) {
-			plan := load(tc.toml)
+			plan := loadTOML(t, dir, tc.toml)
 			gen, err := GenerateAll(plan, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -131,18 +115,11 @@ path = "x.cwl#b"
 func TestTagPolicy(t *testing.T) {
 	write := func(version string, workTree bool) *builder.Plan {
 		dir := t.TempDir()
-		os.MkdirAll(filepath.Join(dir, "a"), 0o755)
-		os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
-		toml := "[project]\nname = \"p\"\nversion = \"" + version + "\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"ghcr.io/eoap\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
-		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+		writeDockerfile(t, dir, "a", "FROM scratch\n")
 		if workTree {
 			testenv.FakeWorkTree(t, dir)
 		}
-		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipCWL: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return plan
+		return loadTOML(t, dir, "[project]\nname = \"p\"\nversion = \""+version+"\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"ghcr.io/eoap\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n")
 	}
 	for _, tc := range []struct {
 		version  string
@@ -175,20 +152,13 @@ func TestTagPolicy(t *testing.T) {
 func TestStaleLookupDockerfiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, tool := range []string{"a", "b", "c"} {
-		os.MkdirAll(filepath.Join(dir, tool), 0o755)
-		os.WriteFile(filepath.Join(dir, tool, "Dockerfile"), []byte("FROM busybox:1.36\n"), 0o644)
+		writeDockerfile(t, dir, tool, "FROM busybox:1.36\n")
 	}
 	toml := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"10.244.0.1:5002/p\"\n" +
 		"[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n[tools.b]\ncontext = \"b\"\npath = \"x.cwl#b\"\n[tools.c]\ncontext = \"c\"\npath = \"x.cwl#c\"\n"
-	file := filepath.Join(dir, "project.toml")
 	generate := func(extra string) *Generated {
 		t.Helper()
-		os.WriteFile(file, []byte(toml+extra), 0o644)
-		plan, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gen, err := GenerateAll(plan, Options{})
+		gen, err := GenerateAll(loadTOML(t, dir, toml+extra), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,14 +246,8 @@ func TestGeneratedLookup(t *testing.T) {
 func TestLookupDockerfileWithoutFinalNewline(t *testing.T) {
 	for _, df := range []string{"FROM busybox:1.36", "FROM busybox:1.36\n"} {
 		dir := t.TempDir()
-		os.MkdirAll(filepath.Join(dir, "a"), 0o755)
-		os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte(df), 0o644)
-		toml := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"r.io/p\"\n[build.kaniko]\nregistryMirrors = [\"m.io\"]\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
-		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
-		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipCWL: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		writeDockerfile(t, dir, "a", df)
+		plan := loadTOML(t, dir, "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"r.io/p\"\n[build.kaniko]\nregistryMirrors = [\"m.io\"]\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n")
 		lookups, err := LookupDockerfiles(plan)
 		if err != nil || len(lookups) != 1 {
 			t.Fatalf("%v %v", lookups, err)
@@ -299,16 +263,10 @@ func TestLookupDockerfileWithoutFinalNewline(t *testing.T) {
 // nothing is.
 func TestCompressedCachingWarning(t *testing.T) {
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
-	os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	writeDockerfile(t, dir, "a", "FROM scratch\n")
 	base := "[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"r.io/p\"\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
 	for extra, want := range map[string]int{"": 0, "[build.kaniko]\ncompressedCaching = false\n": 1} {
-		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(base+extra), 0o644)
-		plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipCWL: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gen, err := GenerateAll(plan, Options{})
+		gen, err := GenerateAll(loadTOML(t, dir, base+extra), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,4 +280,30 @@ func TestCompressedCachingWarning(t *testing.T) {
 			t.Errorf("%q: warnings %q, want %d about compressedCaching", extra, gen.Warnings, want)
 		}
 	}
+}
+
+// writeDockerfile writes the build context dir/tool holding a Dockerfile.
+func writeDockerfile(t *testing.T, dir, tool, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, tool), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, tool, "Dockerfile"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadTOML writes dir/project.toml and loads it, without checking CWL
+// files.
+func loadTOML(t *testing.T, dir, toml string) *builder.Plan {
+	t.Helper()
+	file := filepath.Join(dir, "project.toml")
+	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
