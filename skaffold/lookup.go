@@ -66,7 +66,7 @@ func LookupDockerfiles(plan *builder.Plan) ([]LookupDockerfile, error) {
 		if !changed {
 			continue
 		}
-		rel := path.Join(LookupDir, a.Tool+".Dockerfile")
+		rel := lookupRel(a.Tool)
 		// The note goes last: parser directives (# syntax=, # escape=)
 		// must stay the file's first lines.
 		if len(derived) > 0 && derived[len(derived)-1] != '\n' {
@@ -82,6 +82,10 @@ func LookupDockerfiles(plan *builder.Plan) ([]LookupDockerfile, error) {
 	}
 	return out, nil
 }
+
+// lookupRel is where, relative to its context, a tool's derived
+// Dockerfile is written.
+func lookupRel(tool string) string { return path.Join(LookupDir, tool+".Dockerfile") }
 
 // lookupNote opens the comment that ends every derived Dockerfile; it is
 // how StaleLookupDockerfiles tells generate's files from a user's.
@@ -101,7 +105,7 @@ func StaleLookupDockerfiles(plan *builder.Plan, keep []LookupDockerfile) ([]stri
 	}
 	var stale []string
 	for _, a := range plan.Artifacts {
-		p := filepath.Join(a.Context, LookupDir, a.Tool+".Dockerfile")
+		p := filepath.Join(a.Context, filepath.FromSlash(lookupRel(a.Tool)))
 		if kept[p] {
 			continue
 		}
