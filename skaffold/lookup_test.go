@@ -168,9 +168,11 @@ func TestStaleLookupDockerfiles(t *testing.T) {
 	if len(gen.Dockerfiles) != 3 || len(gen.Stale) != 0 {
 		t.Fatalf("%d derived, %d stale; want 3 and 0", len(gen.Dockerfiles), len(gen.Stale))
 	}
+	var written [][]byte
 	for _, l := range gen.Dockerfiles {
 		os.MkdirAll(filepath.Dir(l.Path), 0o755)
 		os.WriteFile(l.Path, l.Data, 0o644)
+		written = append(written, l.Data)
 	}
 	// The user replaces c's derived file by one of their own, keeping a
 	// copy of generate's note in the middle.
@@ -180,19 +182,22 @@ func TestStaleLookupDockerfiles(t *testing.T) {
 
 	// Still covered: nothing is stale.
 	if gen := generate("[build.kaniko]\nregistryMirrors = [\"m2.internal\"]\n"); len(gen.Stale) != 0 {
-		t.Errorf("stale %v while the map still covers every tool", gen.Stale)
+		t.Errorf("stale %v while the map still covers every tool", stalePaths(gen))
 	}
 	// Map gone: a and b are stale; c's file is the user's.
 	gen = generate("")
 	want := []string{filepath.Join(dir, "a", LookupDir, "a.Dockerfile"), filepath.Join(dir, "b", LookupDir, "b.Dockerfile")}
-	if strings.Join(gen.Stale, "\n") != strings.Join(want, "\n") {
-		t.Errorf("stale %q, want %q", gen.Stale, want)
+	if got := stalePaths(gen); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stale %q, want %q", got, want)
 	}
 	// A package turned local needs none, even with the mirror kept.
 	toml = strings.Replace(toml, `engine = "cluster"`, `engine = "local"`, 1)
 	gen = generate("[build.local]\nregistry = \"127.0.0.1:5000\"\n[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n")
-	if len(gen.Dockerfiles) != 0 || strings.Join(gen.Stale, "\n") != strings.Join(want, "\n") {
-		t.Errorf("local engine: %d derived, stale %q", len(gen.Dockerfiles), gen.Stale)
+	if got := stalePaths(gen); len(gen.Dockerfiles) != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("local engine: %d derived, stale %q", len(gen.Dockerfiles), got)
+	}
+	if string(gen.Stale[0].Data) != string(written[0]) {
+		t.Errorf("stale content %q, want what generate wrote", gen.Stale[0].Data)
 	}
 }
 
@@ -306,4 +311,13 @@ func loadTOML(t *testing.T, dir, toml string) *builder.Plan {
 		t.Fatal(err)
 	}
 	return plan
+}
+
+// stalePaths are the paths of the stale derived Dockerfiles gen lists.
+func stalePaths(gen *Generated) []string {
+	var out []string
+	for _, s := range gen.Stale {
+		out = append(out, s.Path)
+	}
+	return out
 }

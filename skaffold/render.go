@@ -77,7 +77,7 @@ func Generate(plan *builder.Plan, opts Options) ([]byte, []string, error) {
 type Generated struct {
 	Config      []byte
 	Dockerfiles []LookupDockerfile
-	Stale       []string
+	Stale       []StaleDockerfile
 	Warnings    []string
 }
 

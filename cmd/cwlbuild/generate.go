@@ -84,12 +84,12 @@ func runGenerate(c *cli.Context) error {
 
 // removeStale removes the derived Dockerfiles no artifact names any more,
 // once the new config that stopped naming them is in place.
-func removeStale(c *cli.Context, stale []string) error {
-	for _, p := range stale {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+func removeStale(c *cli.Context, stale []skaffold.StaleDockerfile) error {
+	for _, s := range stale {
+		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return cli.Exit(err.Error(), 1)
 		}
-		fmt.Fprintf(c.App.ErrWriter, "removed %s: no artifact builds from it any more\n", p)
+		fmt.Fprintf(c.App.ErrWriter, "removed %s: no artifact builds from it any more\n", s.Path)
 	}
 	return nil
 }
@@ -108,15 +108,10 @@ func generatedFiles(out string, gen *skaffold.Generated) ([]string, [][]byte) {
 // checkGenerated is --check: each file on disk must be exactly what
 // generate would write, and no derived Dockerfile generate would remove may
 // be left; otherwise the diffs and exit 1.
-func checkGenerated(c *cli.Context, paths []string, contents [][]byte, leftover []string) error {
-	stale := 0
-	for _, path := range leftover {
-		old, err := os.ReadFile(path)
-		if err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-		fmt.Fprint(c.App.Writer, textdiff.Unified(old, nil, path, "/dev/null"))
-		stale++
+func checkGenerated(c *cli.Context, paths []string, contents [][]byte, leftover []skaffold.StaleDockerfile) error {
+	stale := len(leftover)
+	for _, l := range leftover {
+		fmt.Fprint(c.App.Writer, textdiff.Unified(l.Data, nil, l.Path, "/dev/null"))
 	}
 	for i, path := range paths {
 		old, err := os.ReadFile(path)
