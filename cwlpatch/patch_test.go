@@ -20,7 +20,7 @@ import (
 func TestEveryProblemReported(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n- {class: CommandLineTool, id: a}\n- {class: Workflow, id: main, steps: []}\n"), 0o644)
-	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
+	toml := localRegistry +
 		"[tools.x]\ncontext = \".\"\npath = \"app.cwl#nope\"\n" +
 		"[tools.y]\ncontext = \".\"\npath = \"app.cwl#main\"\n" +
 		"[tools.z]\ncontext = \".\"\npath = \"gone.cwl#a\"\n"
@@ -32,7 +32,7 @@ func TestEveryProblemReported(t *testing.T) {
 	if errs := CheckProject(p); len(errs) != 3 {
 		t.Errorf("CheckProject: %d problems, want 3: %v", len(errs), errs)
 	}
-	d := "@sha256:" + strings.Repeat("1", 64)
+	d := testDigest
 	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/x", Tag: "localhost:5000/x" + d}}}
 	matches, _, err := MatchBuilds(p, out, "build.json", PinTagDigest)
 	if err != nil {
@@ -69,12 +69,12 @@ func TestPlanEveryCopy(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "one.cwl"), []byte(one), 0o644)
 	os.WriteFile(filepath.Join(dir, "two.cwl"), []byte(two), 0o644)
 	os.WriteFile(filepath.Join(dir, "b-docker.yml"), []byte("class: DockerRequirement\ndockerPull: old-b\n"), 0o644)
-	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
+	toml := localRegistry +
 		"[tools.a]\ncontext = \".\"\npath = \"one.cwl#a\"\n" +
 		"[tools.b]\ncontext = \".\"\npath = \"one.cwl#b\"\n" +
 		"[[workflows]]\npath = \"one.cwl#a\"\n[[workflows]]\npath = \"two.cwl#a\"\n[[workflows]]\npath = \"one.cwl#b\"\n"
 	p := loadTOML(t, dir, toml)
-	d := "@sha256:" + strings.Repeat("1", 64)
+	d := testDigest
 	out := &buildjson.Output{Builds: []buildjson.Build{
 		{ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d},
 		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d},
@@ -139,7 +139,6 @@ func TestPlanEveryCopy(t *testing.T) {
 // pinned, or is a step's requirement.
 func TestPlanSharedPulls(t *testing.T) {
 	const head = "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints: &h\n    DockerRequirement:\n      dockerPull: old\n"
-	d := "@sha256:" + strings.Repeat("1", 64)
 	for _, tc := range []struct{ name, cwl, tools, want string }{
 		{"same tool", head + "- class: CommandLineTool\n  id: a2\n  hints: *h\n",
 			"[tools.a]\ncontext = \".\"\npath = [\"app.cwl#a\", \"app.cwl#a2\"]\n", ""},
@@ -163,16 +162,8 @@ func TestPlanSharedPulls(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(tc.cwl), 0o644)
 			os.WriteFile(filepath.Join(dir, "hints.yml"), []byte("DockerRequirement:\n  dockerPull: old\n"), 0o644)
-			p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"+tc.tools)
-			var builds []buildjson.Build
-			for _, a := range p.Artifacts {
-				builds = append(builds, buildjson.Build{ImageName: "localhost:5000/" + a.Tool, Tag: "localhost:5000/" + a.Tool + ":1" + d})
-			}
-			matches, _, err := MatchBuilds(p, &buildjson.Output{Builds: builds}, "build.json", PinTagDigest)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Plan(p, matches)
+			p := loadTOML(t, dir, localRegistry+tc.tools)
+			res, err := Plan(p, matchAll(t, p))
 			if tc.want == "" {
 				if err != nil || len(res.Changed()) != 1 || res.Pinned[0].Processes != 2 || len(res.Pinned[0].Places) != 1 {
 					t.Fatalf("%v %+v", err, res)
@@ -194,15 +185,8 @@ func TestPlaces(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  requirements:\n    - class: InlineJavascriptRequirement\n"+
 		"- class: CommandLineTool\n  id: b\n  requirements:\n    - $import: b.yml\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "b.yml"), []byte("dockerPull:\nclass: DockerRequirement\n"), 0o644)
-	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"+
-		"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n[tools.b]\ncontext = \".\"\npath = \"app.cwl#b\"\n")
-	d := "@sha256:" + strings.Repeat("1", 64)
-	matches, _, err := MatchBuilds(p, &buildjson.Output{Builds: []buildjson.Build{
-		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d}, {ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d}}}, "build.json", PinTagDigest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Plan(p, matches)
+	p := loadTOML(t, dir, localRegistry+"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n[tools.b]\ncontext = \".\"\npath = \"app.cwl#b\"\n")
+	res, err := Plan(p, matchAll(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +194,7 @@ func TestPlaces(t *testing.T) {
 		t.Errorf("places %s", got)
 	}
 	for _, c := range res.Changed() {
-		if c.File == "b.yml" && string(c.New) != "dockerPull: localhost:5000/b:1"+d+"\nclass: DockerRequirement\n" {
+		if c.File == "b.yml" && string(c.New) != "dockerPull: localhost:5000/b:1"+testDigest+"\nclass: DockerRequirement\n" {
 			t.Errorf("b.yml:\n%s", c.New)
 		}
 	}
@@ -221,19 +205,16 @@ func TestPlaces(t *testing.T) {
 // run makes a run that must not write refuse, and a writing run completes
 // it first.
 func TestPatchWrites(t *testing.T) {
-	dir := t.TempDir()
-	cwl := filepath.Join(dir, "app.cwl")
-	orig := "cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old\n"
-	os.WriteFile(cwl, []byte(orig), 0o644)
-	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n")
-	d := "@sha256:" + strings.Repeat("1", 64)
-	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d}}}
+	p, cwl := oneToolPackage(t)
+	orig, _ := os.ReadFile(cwl)
+	out := buildAll(p)
+	d := testDigest
 	ctx := context.Background()
 	oc, err := Patch(ctx, p, out, Options{Pin: PinTagDigest, Source: "build.json"})
 	if err != nil || len(oc.Changed()) != 1 || len(oc.Matches) != 1 || len(oc.Unbuilt) != 0 {
 		t.Fatalf("dry run: %v %+v", err, oc)
 	}
-	if data, _ := os.ReadFile(cwl); string(data) != orig {
+	if data, _ := os.ReadFile(cwl); string(data) != string(orig) {
 		t.Error("a run without Write changed the file")
 	}
 	// A killed run's journal: the dry run refuses, the writing run
@@ -267,7 +248,7 @@ func TestPatchWrites(t *testing.T) {
 // DockerRequirement, or overridden by its workflow.
 func TestUnpinned(t *testing.T) {
 	dir := t.TempDir()
-	d := "@sha256:" + strings.Repeat("1", 64)
+	d := testDigest
 	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+
 		"- class: CommandLineTool\n  id: pinned\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/a"+d+"\n"+
 		"- class: CommandLineTool\n  id: floating\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/b:1\n"+
@@ -337,15 +318,12 @@ func TestLineBreaksRefused(t *testing.T) {
 // TestPatchWaitsForLock: a writing run waits while another holds the lock
 // on a CWL file it rewrites, then writes.
 func TestPatchWaitsForLock(t *testing.T) {
-	dir := t.TempDir()
-	cwl := filepath.Join(dir, "app.cwl")
-	os.WriteFile(cwl, []byte("cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old\n"), 0o644)
-	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n")
+	p, cwl := oneToolPackage(t)
 	unlock, err := filelock.TryLock(cwl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1@sha256:" + strings.Repeat("1", 64)}}}
+	out := buildAll(p)
 	done := make(chan error)
 	go func() {
 		_, err := Patch(context.Background(), p, out, Options{Pin: PinTagDigest, Write: true})
@@ -376,4 +354,40 @@ func TestFilesOnce(t *testing.T) {
 	if got := Files(p); len(got) != 1 || got[0] != real {
 		t.Errorf("Files = %q, want [%s]", got, real)
 	}
+}
+
+// localRegistry is the [build] section of the test packages: local
+// builds pushed to localhost:5000.
+const localRegistry = "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n"
+
+// testDigest is the digest of every test build.
+const testDigest = "@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+// buildAll is a build output naming every tool of p as
+// localhost:5000/TOOL:1 with testDigest, in project.toml order.
+func buildAll(p *builder.Plan) *buildjson.Output {
+	out := &buildjson.Output{}
+	for _, a := range p.Artifacts {
+		out.Builds = append(out.Builds, buildjson.Build{ImageName: "localhost:5000/" + a.Tool, Tag: "localhost:5000/" + a.Tool + ":1" + testDigest})
+	}
+	return out
+}
+
+// matchAll matches buildAll(p) to p's tools.
+func matchAll(t *testing.T, p *builder.Plan) []Match {
+	t.Helper()
+	matches, _, err := MatchBuilds(p, buildAll(p), "build.json", PinTagDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matches
+}
+
+// oneToolPackage is a package whose tool a runs in app.cwl, pulling "old".
+func oneToolPackage(t *testing.T) (*builder.Plan, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cwl := filepath.Join(dir, "app.cwl")
+	os.WriteFile(cwl, []byte("cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old\n"), 0o644)
+	return loadTOML(t, dir, localRegistry+"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n"), cwl
 }
