@@ -386,21 +386,11 @@ func Unpinned(p *builder.Plan, tools []*builder.Artifact) ([]string, int, error)
 		}
 		for _, proc := range tg.procs {
 			checked++
-			sites, err := processSites(proc)
+			sites, problems, err := pinProblems(proc, fmt.Sprintf("tool %q: ", tg.tool.Tool))
 			if err != nil {
 				return nil, 0, err
 			}
-			if len(sites) == 0 {
-				out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, tg.tool.Tool, proc.Desc()))
-			}
-			for _, st := range sites {
-				switch {
-				case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
-					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, tg.tool.Tool, proc.Desc()))
-				case !IsDigestPinned(st.pull.Value):
-					out = append(out, fmt.Sprintf("%s:%d: tool %q: %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, tg.tool.Tool, proc.Desc(), st.pull.Value))
-				}
-			}
+			out = append(out, problems...)
 			if len(sites) > 0 && hintOnly(sites) {
 				for _, o := range s.overrides(proc) {
 					out = append(out, o.String())
@@ -476,22 +466,37 @@ func UnpinnedProcesses(p *builder.Plan, files ...string) ([]string, error) {
 			if proc.Class != "CommandLineTool" {
 				continue
 			}
-			sites, err := processSites(proc)
+			_, problems, err := pinProblems(proc, "")
 			if err != nil {
 				return nil, err
 			}
-			if len(sites) == 0 {
-				out = append(out, fmt.Sprintf("%s:%d: %s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, proc.Desc()))
-			}
-			for _, st := range sites {
-				switch {
-				case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
-					out = append(out, fmt.Sprintf("%s:%d: %s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, proc.Desc()))
-				case !IsDigestPinned(st.pull.Value):
-					out = append(out, fmt.Sprintf("%s:%d: %s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, proc.Desc(), st.pull.Value))
-				}
-			}
+			out = append(out, problems...)
 		}
 	}
 	return out, nil
+}
+
+// pinProblems is the one check of --check and of a release: a line, with
+// file and line, for a process with no DockerRequirement, each of its
+// DockerRequirements without a dockerPull string, and each dockerPull not
+// pinned by digest; who (`tool "crop": ` or "") follows the position. It
+// also returns the process's DockerRequirements.
+func pinProblems(proc *Process, who string) ([]site, []string, error) {
+	sites, err := processSites(proc)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []string
+	if len(sites) == 0 {
+		out = append(out, fmt.Sprintf("%s:%d: %s%s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, who, proc.Desc()))
+	}
+	for _, st := range sites {
+		switch {
+		case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
+			out = append(out, fmt.Sprintf("%s:%d: %s%s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, who, proc.Desc()))
+		case !IsDigestPinned(st.pull.Value):
+			out = append(out, fmt.Sprintf("%s:%d: %s%s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value))
+		}
+	}
+	return sites, out, nil
 }
