@@ -286,6 +286,23 @@ func kanikoRun(t *testing.T, args ...string) string {
 	return string(out)
 }
 
+// kanikoScript runs script with set -e in the Kaniko image's busybox shell,
+// with dir at /workspace (the working directory) and each of progs, taken
+// from the directory bin, in /kaniko, which is on the image's PATH: Kaniko
+// replaces the rest of the root filesystem with each image it builds. env
+// are KEY=VALUE settings, beside SKAFFOLD_UPDATE_CHECK=false.
+func kanikoScript(t *testing.T, dir, bin string, progs, env []string, script string) string {
+	t.Helper()
+	args := []string{"-v", dir + ":/workspace", "-w", "/workspace", "-e", "SKAFFOLD_UPDATE_CHECK=false"}
+	for _, prog := range progs {
+		args = append(args, "-v", filepath.Join(bin, prog)+":/kaniko/"+prog+":ro")
+	}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	return kanikoRun(t, append(args, "--entrypoint", "/busybox/sh", testenv.KanikoImage, "-c", "set -e\n"+script)...)
+}
+
 // TestPluginKanikoInContainer runs `cwlbuild plugin --backend kaniko` inside
 // the Kaniko image, as a CI job in the executor's debug image does: the
 // plugin runs /kaniko/executor, which pulls the base through the project's
@@ -418,14 +435,9 @@ func TestGitLabRecipe(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(bin, name), data, 0o755)
 	}
-	// The binaries go in /kaniko, on the image's PATH: Kaniko replaces the
-	// rest of the root filesystem with each image it builds.
-	out := kanikoRun(t, "-v", dir+":/workspace", "-w", "/workspace",
-		"-v", filepath.Join(bin, "cwlbuild")+":/kaniko/cwlbuild:ro", "-v", filepath.Join(bin, "cwlpatch")+":/kaniko/cwlpatch:ro",
-		"-v", filepath.Join(bin, "skaffold")+":/kaniko/skaffold:ro",
-		"-e", "CI_REGISTRY="+reg.Host, "-e", "CI_REGISTRY_USER="+user, "-e", "CI_REGISTRY_PASSWORD="+password,
-		"-e", "CI_REGISTRY_IMAGE="+reg.Host+"/pkg", "-e", "SKAFFOLD_UPDATE_CHECK=false",
-		"--entrypoint", "/busybox/sh", testenv.KanikoImage, "-c", "set -e\n"+strings.Join(script, "\n"))
+	out := kanikoScript(t, dir, bin, []string{"cwlbuild", "cwlpatch", "skaffold"},
+		[]string{"CI_REGISTRY=" + reg.Host, "CI_REGISTRY_USER=" + user, "CI_REGISTRY_PASSWORD=" + password, "CI_REGISTRY_IMAGE=" + reg.Host + "/pkg"},
+		strings.Join(script, "\n"))
 	if strings.Contains(out, password) {
 		t.Error("the job's log shows the registry password")
 	}

@@ -177,14 +177,7 @@ func (s *readmeSandbox) run(t *testing.T, dir, text string, kanikoEnv ...string)
 			continue
 		}
 		flush()
-		args := []string{"-v", s.pkg + ":/workspace", "-w", "/workspace", "-e", "SKAFFOLD_UPDATE_CHECK=false"}
-		for _, prog := range []string{"cwlbuild", "cwlpatch"} {
-			args = append(args, "-v", filepath.Join(s.gobin, prog)+":/kaniko/"+prog+":ro")
-		}
-		for _, e := range kanikoEnv {
-			args = append(args, "-e", e)
-		}
-		out.WriteString(kanikoRun(t, append(args, "--entrypoint", "/busybox/sh", testenv.KanikoImage, "-c", "set -e\n"+line)...))
+		out.WriteString(kanikoScript(t, s.pkg, s.gobin, []string{"cwlbuild", "cwlpatch"}, kanikoEnv, line))
 	}
 	flush()
 	return out.String()
