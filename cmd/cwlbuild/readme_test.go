@@ -16,38 +16,48 @@ import (
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
+// readmeRunner is what runs a README block: a test of this package, or a
+// script CI runs; for the blocks TestREADMECommands runs, the check of what
+// the block does.
+type readmeRunner struct {
+	first  string // the start of the block's first line
+	runner string
+	check  func(s *readmeSandbox, t *testing.T, text string)
+}
+
 // readmeRunners says, for every block of README.md that shows commands
 // (each sh block, and each CI recipe naming cwlbuild or cwlpatch), what runs
-// it: a test of this package, or a script CI runs. A block is named by the
-// start of its first line.
-var readmeRunners = []struct{ first, runner string }{
-	{"go tool task demo", ".ci/run"},
-	{"go install github.com/eoap/cwlbuild/cmd/cwlbuild@latest", "TestREADMECommands"},
-	{"task release TAGS=latest", "TestREADMECommands"},
-	{"cwlbuild generate ", "TestREADMECommands"},
-	{"IMAGE=127.0.0.1:5000/eoap-sample/crop:dev", "TestREADMECommands"},
-	{"cwlbuild tar -o out --tag 1.2.0", "TestREADMECommands"},
-	{`echo "$TOKEN" | cwlbuild auth`, "TestREADMECommands"},
-	{"cwlpatch --dry-run build.json", "TestREADMECommands"},
-	{"kubectl create namespace eoap-sample", "scripts/demo-cluster.sh"},
-	{"build-images:", "TestGitLabRecipe"},
-	{"steps:", "TestREADMECommands"},
-	{"build:", "TestSkaffoldAfterBuildHook"},
+// it.
+var readmeRunners = []readmeRunner{
+	{"go tool task demo", ".ci/run", nil},
+	{"go install github.com/eoap/cwlbuild/cmd/cwlbuild@latest", readmeCommands, (*readmeSandbox).install},
+	{"task release TAGS=latest", readmeCommands, (*readmeSandbox).release},
+	{"cwlbuild generate ", readmeCommands, (*readmeSandbox).skaffoldDirectly},
+	{"IMAGE=127.0.0.1:5000/eoap-sample/crop:dev", readmeCommands, (*readmeSandbox).plugin},
+	{"cwlbuild tar -o out --tag 1.2.0", readmeCommands, (*readmeSandbox).tarballs},
+	{`echo "$TOKEN" | cwlbuild auth`, readmeCommands, (*readmeSandbox).auth},
+	{"cwlpatch --dry-run build.json", readmeCommands, (*readmeSandbox).cwlpatch},
+	{"kubectl create namespace eoap-sample", "scripts/demo-cluster.sh", nil},
+	{"build-images:", "TestGitLabRecipe", nil},
+	{"steps:", readmeCommands, (*readmeSandbox).buildkite},
+	{"build:", "TestSkaffoldAfterBuildHook", nil},
 }
+
+const readmeCommands = "TestREADMECommands"
 
 // commandBlock reports whether a README block shows commands a user runs.
 func commandBlock(b testenv.READMEBlock) bool {
 	return b.Lang == "sh" || b.Lang == "yaml" && regexp.MustCompile(`\bcwl(build|patch)\b`).MatchString(b.Text)
 }
 
-// runnerOf is the runner of a README block, "" if none.
-func runnerOf(b testenv.READMEBlock) string {
+// runnerOf is the runner of a README block; its runner is "" if none.
+func runnerOf(b testenv.READMEBlock) readmeRunner {
 	for _, r := range readmeRunners {
 		if strings.HasPrefix(b.First(), r.first) {
-			return r.runner
+			return r
 		}
 	}
-	return ""
+	return readmeRunner{}
 }
 
 // TestREADMEBlocksHaveRunners: every command block of README.md is run by
@@ -62,7 +72,7 @@ func TestREADMEBlocksHaveRunners(t *testing.T) {
 		if !commandBlock(b) {
 			continue
 		}
-		r := runnerOf(b)
+		r := runnerOf(b).runner
 		if r == "" {
 			t.Errorf("README.md:%d: no test or CI script runs the block starting %q", b.Line, b.First())
 		}
@@ -81,6 +91,9 @@ func TestREADMEBlocksHaveRunners(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s runs a README block starting %q, and README.md has none", r.runner, r.first)
+		}
+		if (r.check != nil) != (r.runner == readmeCommands) {
+			t.Errorf("block %q: runner %s, check %v: TestREADMECommands needs a check, no other runner has one", r.first, r.runner, r.check != nil)
 		}
 		if strings.HasPrefix(r.runner, "Test") {
 			if !strings.Contains(tests, "func "+r.runner+"(t *testing.T)") {
@@ -199,36 +212,26 @@ func TestREADMECommands(t *testing.T) {
 		testenv.LookPath(t, prog)
 	}
 	s := newREADMESandbox(t)
-	checks := map[string]func(t *testing.T, text string){
-		"go install":         s.install,
-		"task release":       s.release,
-		"cwlbuild generate":  s.skaffoldDirectly,
-		"IMAGE=":             s.plugin,
-		"cwlbuild tar":       s.tarballs,
-		`echo "$TOKEN"`:      s.auth,
-		"cwlpatch --dry-run": s.cwlpatch,
-		"steps:":             s.buildkite,
+	ran, want := 0, 0
+	for _, r := range readmeRunners {
+		if r.runner == readmeCommands {
+			want++
+		}
 	}
-	ran := 0
 	for _, b := range testenv.READMEBlocks(t) {
-		if !commandBlock(b) || runnerOf(b) != "TestREADMECommands" {
+		r := runnerOf(b)
+		if !commandBlock(b) || r.runner != readmeCommands {
 			continue
 		}
-		var check func(*testing.T, string)
-		for prefix, c := range checks {
-			if strings.HasPrefix(b.First(), prefix) {
-				check = c
-			}
-		}
-		if check == nil {
+		if r.check == nil {
 			t.Fatalf("README.md:%d: TestREADMECommands has no check for the block starting %q", b.Line, b.First())
 		}
 		t.Logf("README.md:%d: %s", b.Line, b.First())
-		check(t, b.Text)
+		r.check(s, t, b.Text)
 		ran++
 	}
-	if ran != len(checks) {
-		t.Errorf("ran %d README blocks, have checks for %d", ran, len(checks))
+	if ran != want {
+		t.Errorf("ran %d README blocks, want the %d TestREADMECommands runs", ran, want)
 	}
 }
 
