@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -107,6 +108,10 @@ type Plan struct {
 	Runtime Runtime
 	// Reproducible builds carry no build time: one context, one digest.
 	Reproducible bool
+	// AllowOutsidePaths is the load option: paths may leave the package
+	// directory. Stages that follow references on their own (cwlpatch
+	// through `run:` and `$import`) apply the same rule.
+	AllowOutsidePaths bool
 	// Git is what the project's git work tree says, read once: the commit
 	// (revision labels, VERSION-COMMIT tags) and the origin remote.
 	Git gitinfo.Info
@@ -239,12 +244,13 @@ func NewPlan(p *Project) *Plan {
 			Options:   kanikoOptions(&b.Kaniko),
 			Insecure:  b.Kaniko.InsecureRegistries,
 		},
-		TTLDuration:  b.TTL.Duration,
-		Reproducible: b.Reproducible == nil || *b.Reproducible,
-		Git:          gitinfo.Read(p.Dir),
-		Pin:          PinTagDigest,
-		Warnings:     p.Warnings,
-		project:      p,
+		TTLDuration:       b.TTL.Duration,
+		Reproducible:      b.Reproducible == nil || *b.Reproducible,
+		AllowOutsidePaths: p.opts.AllowOutsidePaths,
+		Git:               gitinfo.Read(p.Dir),
+		Pin:               PinTagDigest,
+		Warnings:          p.Warnings,
+		project:           p,
 	}
 	if plan.Engine == "" {
 		plan.Engine = EngineCluster
@@ -480,15 +486,19 @@ func (p *Plan) timestamp() *int64 {
 // DefaultProfile is the profile [build] engine selects.
 func (p *Project) DefaultProfile() Profile { return defaultProfile(p.Build.Engine) }
 
-// Registry returns the registry (host and optional path) of a profile.
+// Registry returns the registry (host and optional path) of a profile. The
+// local and cluster profiles fall back on each other's: a package that
+// names one registry pushes there under both, and a bare image name (which
+// a push sends to Docker Hub's library namespace) never reaches a profile.
 func (p *Project) Registry(prof Profile) string {
+	local, cluster := p.Build.Local.Registry, p.Build.Cluster.Registry
 	switch prof {
 	case ProfileLocal:
-		return strings.TrimSuffix(p.Build.Local.Registry, "/")
+		return strings.TrimSuffix(cmp.Or(local, cluster), "/")
 	case ProfileTTL:
 		return strings.TrimSuffix(p.Build.TTL.Registry, "/")
 	default:
-		return strings.TrimSuffix(p.Build.Cluster.Registry, "/")
+		return strings.TrimSuffix(cmp.Or(cluster, local), "/")
 	}
 }
 

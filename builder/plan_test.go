@@ -111,7 +111,9 @@ path = "app.cwl#main"
 		t.Errorf("tool order %v", got)
 	}
 	b := plan.Artifacts[0]
-	if b.Images[ProfileCluster] != "ghcr.io/eoap/b" || b.Images[ProfileTTL] != "ttl.sh/p-b" || b.Images[ProfileLocal] != "b" {
+	// No [build.local] registry: the local profile pushes to the cluster's,
+	// never a bare name (Docker Hub's library namespace).
+	if b.Images[ProfileCluster] != "ghcr.io/eoap/b" || b.Images[ProfileTTL] != "ttl.sh/p-b" || b.Images[ProfileLocal] != "ghcr.io/eoap/b" {
 		t.Errorf("images %v", b.Images)
 	}
 	if len(b.Processes) != 2 || b.Processes[1].ID != "b2" || b.Processes[1].Key != "tools.b.path.1" {

@@ -211,7 +211,7 @@ func TestProjectErrors(t *testing.T) {
 		{"wrong type", func(s string) string { return strings.Replace(s, `namespace = "ns"`, `namespace = 3`, 1) },
 			`8:`},
 		{"no registry", func(s string) string { return strings.Replace(s, `registry = "ghcr.io/eoap"`, ``, 1) },
-			`tool "b" has no image: set build.cluster.registry or tools.b.image`},
+			`tool "b" has no image under profile cluster: set build.local.registry or build.cluster.registry, or tools.b.image`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

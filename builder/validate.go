@@ -62,6 +62,7 @@ func (p *Project) validate() error {
 		add(p.Errorf("build.local.concurrency", "build.local.concurrency = %d: the kaniko runtime builds one image at a time (every executor in a container rewrites the container's root filesystem, so two at once corrupt each other's images); remove the key or set 1", *c))
 	}
 	images := map[string]string{} // image -> tool, per profile-qualified key
+	noImage := map[string]bool{}
 	for _, t := range p.OrderedTools() {
 		key := "tools." + t.Name
 		if !validToolName(t.Name) {
@@ -86,10 +87,12 @@ func (p *Project) validate() error {
 		for _, prof := range Profiles {
 			img := p.ImageName(t, prof)
 			if p.Registry(prof) == "" && t.Image == "" {
-				// A profile with no registry is only an error when it is the
-				// one [build] engine selects.
-				if prof == p.DefaultProfile() {
-					add(p.Errorf(key, "tool %q has no image: set build.%s.registry or tools.%s.image", t.Name, p.Build.Engine, t.Name))
+				// The same rule under every profile: a bare name would be
+				// pushed to Docker Hub's library namespace. (local and
+				// cluster share a registry when only one is set.)
+				if !noImage[t.Name] {
+					noImage[t.Name] = true
+					add(p.Errorf(key, "tool %q has no image under profile %s: set build.local.registry or build.cluster.registry, or tools.%s.image", t.Name, prof, t.Name))
 				}
 				continue
 			}

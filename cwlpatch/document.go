@@ -67,18 +67,25 @@ type Process struct {
 // Name is how messages call the process: its quoted id, or, for the
 // anonymous process of a single-process file, its class and file.
 func (p *Process) Name() string {
-	if p.ID != "" {
+	switch {
+	case p.ID != "":
 		return fmt.Sprintf("%q", p.ID)
+	case p.Parent != nil:
+		return fmt.Sprintf("the %s of step %s of %s", p.Class, stepName(p.Parent, p.Step), p.Parent.Desc())
 	}
 	return "the " + p.Class + " in " + p.Doc.File
 }
 
-// Desc is Name with "process" before an id: `process "crop"`.
+// Desc is Name with "process" (or "workflow") before an id: `process
+// "crop"`, `workflow "main"`.
 func (p *Process) Desc() string {
-	if p.ID != "" {
-		return "process " + p.Name()
+	switch {
+	case p.ID == "":
+		return p.Name()
+	case p.Class == "Workflow":
+		return "workflow " + p.Name()
 	}
-	return p.Name()
+	return "process " + p.Name()
 }
 
 // ParseDocument parses CWL in YAML or JSON and indexes its processes.

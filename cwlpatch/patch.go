@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -104,13 +105,39 @@ func Files(p *builder.Plan) []string {
 // next run on the package finds it.
 func JournalPath(p *builder.Plan) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
 
-// CheckProject reports every tool or workflow path whose CWL file does not
-// load or does not hold the named process, a path that names anything but a
-// CommandLineTool, and two tools claiming one process.
-func CheckProject(p *builder.Plan) []error {
-	s := loadProject(p)
-	s.targets()
-	return s.errs
+// CheckProject is what `cwlbuild check` asks of the CWL before any build:
+// the very checks a run of cwlpatch makes (Plan, with every tool pinned to
+// a stand-in digest), so that a package check accepts is one cwlpatch can
+// pin; every problem is listed. Warnings are Unpinned's lines for images no
+// tool builds: the build will not pin them, and `cwlpatch --check` and a
+// release refuse them with the same words.
+func CheckProject(p *builder.Plan) (errs, warnings []error) {
+	var matches []Match
+	for _, t := range p.Artifacts {
+		for _, prof := range append([]builder.Profile{p.DefaultProfile()}, builder.Profiles...) {
+			if img := t.Images[prof]; img != "" {
+				matches = append(matches, Match{Tool: t, Ref: img + "@sha256:" + strings.Repeat("0", 64)})
+				break
+			}
+		}
+	}
+	if _, err := Plan(p, matches); err != nil {
+		var list builder.Errors
+		if errors.As(err, &list) {
+			return list, nil
+		}
+		return []error{err}, nil
+	}
+	problems, _, err := Unpinned(p)
+	if err != nil {
+		return []error{err}, nil
+	}
+	for _, pr := range problems {
+		if pr.Tool == nil {
+			warnings = append(warnings, errors.New(pr.Message))
+		}
+	}
+	return nil, warnings
 }
 
 // Plan computes the new content of every CWL file the matches touch. Nothing
@@ -121,9 +148,9 @@ func CheckProject(p *builder.Plan) []error {
 func Plan(p *builder.Plan, matches []Match) (*Result, error) {
 	s := loadProject(p)
 	targets := s.targets()
-	if len(s.errs) > 0 {
-		return nil, joinErrors(s.errs)
-	}
+	// Go on past a file that did not load: every other problem is listed
+	// too (nothing is written while there is any).
+	loadErrs := len(s.errs)
 	byTool := map[*builder.Artifact]target{}
 	for _, tg := range targets {
 		byTool[tg.tool] = tg
@@ -142,7 +169,9 @@ func Plan(p *builder.Plan, matches []Match) (*Result, error) {
 		tg := byTool[m.Tool]
 		pin := Pinned{Tool: m.Tool.Tool, Ref: m.Ref}
 		if len(tg.procs) == 0 {
-			s.errs = append(s.errs, fmt.Errorf("%s: tool %q names no process to pin", p.File, m.Tool.Tool))
+			if loadErrs == 0 {
+				s.errs = append(s.errs, fmt.Errorf("%s: tool %q names no process to pin", p.File, m.Tool.Tool))
+			}
 			continue
 		}
 		for _, proc := range tg.procs {
@@ -180,7 +209,11 @@ func Plan(p *builder.Plan, matches []Match) (*Result, error) {
 			}
 			pin.Processes++
 			for _, e := range edits {
-				if place := fmt.Sprintf("%s:%d", e.Doc.File, e.Doc.lineOf(e.Offset)); !slices.Contains(pin.Places, place) {
+				place := fmt.Sprintf("%s:%d", e.Doc.File, e.Doc.lineOf(e.Offset))
+				if proc.ID == "" && proc.Parent != nil {
+					place += fmt.Sprintf(" (step %s)", stepName(proc.Parent, proc.Step))
+				}
+				if !slices.Contains(pin.Places, place) {
 					pin.Places = append(pin.Places, place)
 				}
 			}
@@ -212,19 +245,24 @@ func (s *set) checkShared(proc *Process, sites []site, m Match, pinnedTo map[*Pr
 		if st.pull == nil {
 			continue
 		}
+		var others []string
 		for _, u := range s.usersOf(st.pull) {
 			if u.step == nil && u.proc == proc {
 				continue
 			}
-			if other, ok := pinnedTo[u.proc]; ok && u.step == nil && other.Ref == m.Ref {
+			other, ok := pinnedTo[u.proc]
+			switch {
+			case ok && u.step == nil && other.Ref == m.Ref:
 				continue
+			case ok && u.step == nil:
+				others = append(others, fmt.Sprintf("%s, which is pinned to tool %q's image", u, other.Tool.Tool))
+			default:
+				others = append(others, fmt.Sprintf("%s, which is not pinned", u))
 			}
-			why := "which is not pinned"
-			if other, ok := pinnedTo[u.proc]; ok && u.step == nil {
-				why = fmt.Sprintf("which is pinned to tool %q's image", other.Tool.Tool)
-			}
-			return fmt.Errorf("%s: %s (tool %q) shares its dockerPull with %s, %s: give each its own DockerRequirement, or list both in tools.%s.path",
-				shareSite(st), proc.Desc(), m.Tool.Tool, u, why, m.Tool.Tool)
+		}
+		if len(others) > 0 {
+			return fmt.Errorf("%s: %s (tool %q) shares its dockerPull with %s: give each its own DockerRequirement, or list both in tools.%s.path",
+				shareSite(st), proc.Desc(), m.Tool.Tool, strings.Join(others, "; "), m.Tool.Tool)
 		}
 	}
 	return nil
@@ -364,37 +402,67 @@ func holdsPin(nodes []*yaml.Node, pins map[*yaml.Node]bool) bool {
 	return false
 }
 
-// Unpinned lists, one line each, every process of the given tools (all
-// copies) whose dockerPull does not name an image by digest, that has none,
-// or whose pin an enclosing workflow's requirement overrides: for --check.
-// It also returns how many processes it checked.
-func Unpinned(p *builder.Plan, tools []*builder.Artifact) ([]string, int, error) {
+// Problem is one CommandLineTool that does not run an image pinned by
+// digest, as Unpinned reports it.
+type Problem struct {
+	// Message names the file and line, the tool, the process (with its
+	// step when it is anonymous) and the image.
+	Message string
+	// Tool is the tool whose image the process runs; nil for an image no
+	// tool of the package builds.
+	Tool *builder.Artifact
+}
+
+func (p Problem) String() string { return p.Message }
+
+// Unpinned is the one rule of `cwlpatch --check`, `cwlbuild check` and a
+// release: every CommandLineTool that a [[workflows]] file runs (its own,
+// inline ones with or without an id, and those of the files its steps
+// run) and every process a tool's path names must run an image pinned by
+// digest. It lists, one line each with file and line, each such process
+// whose DockerRequirement has no dockerPull string, that has none, whose
+// dockerPull has no digest, or whose pin an enclosing workflow's
+// requirement overrides; and returns how many processes it checked.
+func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	if len(s.errs) > 0 {
 		return nil, 0, joinErrors(s.errs)
 	}
+	var out []Problem
 	checked := 0
-	wanted := map[*builder.Artifact]bool{}
-	for _, t := range tools {
-		wanted[t] = true
-	}
-	var out []string
+	seen := map[*Process]bool{}
 	for _, tg := range targets {
-		if !wanted[tg.tool] {
-			continue
-		}
 		for _, proc := range tg.procs {
+			seen[proc] = true
 			checked++
-			sites, problems, err := pinProblems(proc, fmt.Sprintf("tool %q: ", tg.tool.Tool))
+			sites, problems, err := pinProblems(proc, fmt.Sprintf("tool %q: ", tg.tool.Tool), "")
 			if err != nil {
 				return nil, 0, err
 			}
-			out = append(out, problems...)
+			for _, m := range problems {
+				out = append(out, Problem{m, tg.tool})
+			}
 			if len(sites) > 0 && hintOnly(sites) {
 				for _, o := range s.overrides(proc) {
-					out = append(out, o.String())
+					out = append(out, Problem{o.String(), tg.tool})
 				}
+			}
+		}
+	}
+	for _, d := range s.runDocs() {
+		for _, proc := range d.Processes {
+			if seen[proc] || proc.Class != "CommandLineTool" {
+				continue
+			}
+			seen[proc] = true
+			checked++
+			_, problems, err := pinProblems(proc, "", " (no tool of this package builds it: pin it by digest by hand)")
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, m := range problems {
+				out = append(out, Problem{Message: m})
 			}
 		}
 	}
@@ -444,44 +512,13 @@ func readCWL(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// UnpinnedProcesses lists every CommandLineTool of the given [[workflows]]
-// files (all of them when files is empty; absolute paths as the plan names
-// them) that does not run an image pinned by digest, tool of this project or
-// not: what a release refuses. Each line names the file and line.
-func UnpinnedProcesses(p *builder.Plan, files ...string) ([]string, error) {
-	s := loadProject(p)
-	if len(s.errs) > 0 {
-		return nil, joinErrors(s.errs)
-	}
-	want := map[fileID]bool{}
-	for _, f := range files {
-		want[s.identify(f)] = true
-	}
-	var out []string
-	for _, d := range s.workflowDocs() {
-		if len(files) > 0 && !want[s.identify(d.path)] {
-			continue
-		}
-		for _, proc := range d.Processes {
-			if proc.Class != "CommandLineTool" {
-				continue
-			}
-			_, problems, err := pinProblems(proc, "")
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, problems...)
-		}
-	}
-	return out, nil
-}
-
-// pinProblems is the one check of --check and of a release: a line, with
-// file and line, for a process with no DockerRequirement, each of its
+// pinProblems is Unpinned's check of one process: a line, with file and
+// line, for a process with no DockerRequirement, each of its
 // DockerRequirements without a dockerPull string, and each dockerPull not
-// pinned by digest; who (`tool "crop": ` or "") follows the position. It
-// also returns the process's DockerRequirements.
-func pinProblems(proc *Process, who string) ([]site, []string, error) {
+// pinned by digest; who (`tool "crop": ` or "") follows the position, fix
+// ends an unpinned pull's line. It also returns the process's
+// DockerRequirements.
+func pinProblems(proc *Process, who, fix string) ([]site, []string, error) {
 	sites, err := processSites(proc)
 	if err != nil {
 		return nil, nil, err
@@ -495,7 +532,7 @@ func pinProblems(proc *Process, who string) ([]site, []string, error) {
 		case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
 			out = append(out, fmt.Sprintf("%s:%d: %s%s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, who, proc.Desc()))
 		case !IsDigestPinned(st.pull.Value):
-			out = append(out, fmt.Sprintf("%s:%d: %s%s pulls %s, not pinned by digest", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value))
+			out = append(out, fmt.Sprintf("%s:%d: %s%s pulls %s, not pinned by digest%s", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value, fix))
 		}
 	}
 	return sites, out, nil

@@ -1,17 +1,21 @@
 package cwlpatch
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
 // set is the CWL files of one package, each parsed once: the files tools'
@@ -30,6 +34,7 @@ type set struct {
 	users   map[*yaml.Node][]user  // built on first use
 	ids     map[string]fileID      // identify's answers, by path
 	wfDocs  []*Document            // workflowDocs' answer
+	ran     []*Document            // files the workflows run (loadRuns)
 }
 
 // fileID names a file by its identity, not its spelling.
@@ -113,6 +118,15 @@ func (s *set) load(path, name string, fragment bool) (*Document, error) {
 	return d, nil
 }
 
+// loadRef loads the file of a project path, which must be inside the
+// package (see inside).
+func (s *set) loadRef(ref builder.ProcessRef) (*Document, error) {
+	if err := s.inside(ref.Path); err != nil {
+		return nil, fmt.Errorf("%s: %w", ref.File, err)
+	}
+	return s.load(ref.Path, ref.File, false)
+}
+
 // readError is a file that could not be read, named as messages call it.
 type readError struct {
 	name string
@@ -137,6 +151,9 @@ func (s *set) importer(from *Document, ref string) (*Document, error) {
 		base = from.File
 	}
 	path := filepath.Join(filepath.Dir(base), filepath.FromSlash(ref))
+	if err := s.inside(path); err != nil {
+		return nil, err
+	}
 	d, err := s.load(path, name, true)
 	var re readError
 	switch {
@@ -152,7 +169,7 @@ func (s *set) importer(from *Document, ref string) (*Document, error) {
 // says where project.toml holds that path, for the error message.
 func (s *set) process(ref builder.ProcessRef) *Process {
 	where := fmt.Sprintf("%s, %s:%d", ref.Key, s.p.File, s.p.Line(ref.Key))
-	doc, err := s.load(ref.Path, ref.File, false)
+	doc, err := s.loadRef(ref)
 	if err != nil {
 		if err != errReported {
 			s.errs = append(s.errs, fmt.Errorf("%w (%s)", err, where))
@@ -178,7 +195,7 @@ func loadProject(p *builder.Plan) *set {
 func (s *set) loadAll() {
 	for _, a := range s.p.Artifacts {
 		for _, ref := range a.Processes {
-			if _, err := s.load(ref.Path, ref.File, false); err != nil && err != errReported {
+			if _, err := s.loadRef(ref); err != nil && err != errReported {
 				s.errs = append(s.errs, fmt.Errorf("%w (%s, %s:%d)", err, ref.Key, s.p.File, s.p.Line(ref.Key)))
 			}
 		}
@@ -186,6 +203,123 @@ func (s *set) loadAll() {
 	for _, w := range s.p.Workflows {
 		s.process(w.ProcessRef)
 	}
+	s.loadRuns()
+	s.loadImporters()
+}
+
+// loadImporters loads every other .cwl file of the package that uses
+// $import: a file that imports the DockerRequirement a tool's pin edits
+// runs the pin too, listed or not, and must be seen to be refused (see
+// checkShared). Files that do not parse are not CWL cwlpatch could pin, and
+// are left alone; hidden directories (.git, .cwlbuild) are skipped.
+func (s *set) loadImporters() {
+	if s.p == nil {
+		return
+	}
+	filepath.WalkDir(s.p.Dir, func(path string, e fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil
+		case e.IsDir():
+			if path != s.p.Dir && strings.HasPrefix(e.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		case !e.Type().IsRegular() || filepath.Ext(path) != ".cwl":
+			return nil
+		}
+		if _, ok := s.docs[s.identify(path)]; ok {
+			return nil
+		}
+		data, err := readCWL(path)
+		if err != nil || !bytes.Contains(data, []byte("$import")) {
+			return nil
+		}
+		name, _ := filepath.Rel(s.p.Dir, path)
+		if d, err := ParseDocument(name, data); err == nil {
+			d.path = path
+			d.imports = s.importer
+			s.docs[s.identify(path)] = d
+		}
+		return nil
+	})
+}
+
+// loadRuns loads every file a [[workflows]] file's steps run (`run:
+// tools/crop.cwl`), and what those run in turn, as cwltool does when it
+// loads the workflow: the CommandLineTools there are the workflow's too,
+// and may share a DockerRequirement with the tools project.toml lists. A
+// file that does not load, or lies outside the package, is an error at
+// the step's line. s.ran lists them, in the order they were reached.
+func (s *set) loadRuns() {
+	queue := append([]*Document(nil), s.workflowDocs()...)
+	seen := map[*Document]bool{}
+	for _, d := range queue {
+		seen[d] = true
+	}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		for _, wf := range d.Processes {
+			if wf.Class != "Workflow" {
+				continue
+			}
+			forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
+				if r := s.loadRun(d, mapGet(step, "run")); r != nil && !seen[r] {
+					seen[r] = true
+					s.ran = append(s.ran, r)
+					queue = append(queue, r)
+				}
+			})
+		}
+	}
+}
+
+// loadRun loads the file a step's run names, when it names one.
+func (s *set) loadRun(from *Document, run *yaml.Node) *Document {
+	if run == nil || run.Kind != yaml.ScalarNode || from.path == "" {
+		return nil
+	}
+	file, _, _ := strings.Cut(run.Value, "#")
+	if file == "" || strings.Contains(file, "://") {
+		return nil
+	}
+	path := filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file))
+	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(file))
+	err := s.inside(path)
+	var d *Document
+	if err == nil {
+		d, err = s.load(path, name, false)
+	}
+	if err != nil && err != errReported {
+		var re readError
+		if errors.As(err, &re) {
+			err = re.err
+		}
+		s.errs = append(s.errs, fmt.Errorf("%s:%d: run %s: %v", from.File, run.Line, file, err))
+	}
+	return d
+}
+
+// inside refuses a file outside the package directory (after symlinks),
+// unless the project allows outside paths: a hostile package must not make
+// cwlpatch read, or rewrite, another tree's files.
+func (s *set) inside(path string) error {
+	if s.p == nil || s.p.AllowOutsidePaths {
+		return nil
+	}
+	dir, err := filepath.EvalSymlinks(s.p.Dir)
+	if err != nil {
+		dir = s.p.Dir
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		real = filepath.Clean(path)
+	}
+	if rel, err := filepath.Rel(dir, real); err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("outside the package directory (allow with --allow-outside-paths)")
+	}
+	return nil
 }
 
 // workflowDocs are the documents of [[workflows]], each once.
@@ -206,33 +340,45 @@ func (s *set) workflowDocs() []*Document {
 }
 
 // target is a tool and every process that runs its image: those its paths
-// name, and every CommandLineTool with the same id in a [[workflows]] file
-// (packed workflows carry their own copy of each tool).
+// name, and every CommandLineTool in a [[workflows]] file (or a file it
+// runs) that is a copy of one of them or pulls the tool's repository.
 type target struct {
 	tool  *builder.Artifact
 	procs []*Process
 }
 
-// targets resolves every tool's processes, in project.toml order. Problems
-// (a path naming a Workflow, two tools claiming one process) go to s.errs.
+// targets resolves every tool's processes, in project.toml order. A process
+// is a tool's when
+//   - the tool's path names it;
+//   - it is a CommandLineTool of a [[workflows]] file with the same id, or
+//     with the id `cwltool --pack` gives a file's process (the file name, or
+//     its path from the packed file's directory): packed workflows carry
+//     their own copy of each tool;
+//   - it is any other CommandLineTool there, named or anonymous, whose
+//     dockerPull names the tool's repository under any profile, with any
+//     tag or none: it runs the tool's image, so it must run the new one.
+//
+// Problems (a path naming a Workflow, two tools claiming one process) go to
+// s.errs.
 func (s *set) targets() []target {
 	owner := map[*Process]*builder.Artifact{}
 	reported := map[*Process]bool{}
-	var out []target
-	for _, t := range s.p.Artifacts {
-		tg := target{tool: t}
-		claim := func(proc *Process) {
-			if other, ok := owner[proc]; ok {
-				if other != t && !reported[proc] {
-					reported[proc] = true
-					s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name %s: one image per process", proc.Doc.File, proc.Node.Line, other.Tool, t.Tool, proc.Desc()))
-				}
-				return
+	out := make([]target, len(s.p.Artifacts))
+	claim := func(i int, proc *Process) {
+		t := s.p.Artifacts[i]
+		if other, ok := owner[proc]; ok {
+			if other != t && !reported[proc] {
+				reported[proc] = true
+				s.errs = append(s.errs, fmt.Errorf("%s:%d: tools %q and %q both name %s: one image per process", proc.Doc.File, proc.Node.Line, other.Tool, t.Tool, proc.Desc()))
 			}
-			owner[proc] = t
-			tg.procs = append(tg.procs, proc)
+			return
 		}
-		var ids []string
+		owner[proc] = t
+		out[i].procs = append(out[i].procs, proc)
+	}
+	for i, t := range s.p.Artifacts {
+		out[i].tool = t
+		var named []*Process
 		for _, ref := range t.Processes {
 			proc := s.process(ref)
 			if proc == nil {
@@ -240,26 +386,95 @@ func (s *set) targets() []target {
 			}
 			if proc.Class != "CommandLineTool" {
 				s.errs = append(s.errs, fmt.Errorf("%s:%d: %s names %s, a %s: name the CommandLineTool that runs tool %q's image (%s, %s:%d)",
-					proc.Doc.File, proc.Node.Line, ref.Key, proc.Desc(), proc.Class, t.Tool, ref.Key, s.p.File, s.p.Line(ref.Key)))
+					proc.Doc.File, proc.Node.Line, ref.Key, proc.Name(), proc.Class, t.Tool, ref.Key, s.p.File, s.p.Line(ref.Key)))
 				continue
 			}
-			claim(proc)
-			if proc.ID != "" {
-				ids = append(ids, proc.ID)
-			}
+			claim(i, proc)
+			named = append(named, proc)
 		}
 		for _, d := range s.workflowDocs() {
-			for _, id := range ids {
+			for _, id := range packedIDs(named, d) {
 				for _, proc := range d.byID[id] {
 					if proc.Class == "CommandLineTool" {
-						claim(proc)
+						claim(i, proc)
 					}
 				}
 			}
 		}
-		out = append(out, tg)
+	}
+	repos := s.repositories()
+	for _, d := range s.runDocs() {
+		for _, proc := range d.Processes {
+			if _, ok := owner[proc]; ok || proc.Class != "CommandLineTool" {
+				continue
+			}
+			if i, ok := repos[pulledRepo(proc)]; ok {
+				claim(i, proc)
+			}
+		}
 	}
 	return out
+}
+
+// packedIDs are the ids a process of named may have in d: its own, and,
+// for the process of a single-process file, the ids `cwltool --pack` gives
+// it in a packed d (the file's name, and its path from d's directory).
+func packedIDs(named []*Process, d *Document) []string {
+	var ids []string
+	for _, proc := range named {
+		if proc.ID != "" {
+			ids = append(ids, proc.ID)
+		}
+		if proc.Doc.graph || !proc.TopLevel || proc.Doc.path == "" || d.path == "" {
+			continue
+		}
+		ids = append(ids, filepath.Base(proc.Doc.path))
+		if rel, err := filepath.Rel(filepath.Dir(d.path), proc.Doc.path); err == nil && filepath.IsLocal(rel) {
+			ids = append(ids, filepath.ToSlash(rel))
+		}
+	}
+	return ids
+}
+
+// repositories maps each tool's repository, under every profile, to its
+// index in the plan.
+func (s *set) repositories() map[string]int {
+	repos := map[string]int{}
+	for i, t := range s.p.Artifacts {
+		for _, prof := range builder.Profiles {
+			if n := t.Images[prof]; n != "" {
+				if _, ok := repos[imageref.Normalize(n)]; !ok {
+					repos[imageref.Normalize(n)] = i
+				}
+			}
+		}
+	}
+	return repos
+}
+
+// pulledRepo is the normalized repository of the first dockerPull string
+// among a process's own DockerRequirements, "" when there is none.
+func pulledRepo(proc *Process) string {
+	sites, err := processSites(proc)
+	if err != nil {
+		return ""
+	}
+	for _, st := range sites {
+		if st.pull == nil || st.pull.Kind != yaml.ScalarNode {
+			continue
+		}
+		if r, err := imageref.Split(st.pull.Value); err == nil {
+			return imageref.Normalize(r.Repo)
+		}
+	}
+	return ""
+}
+
+// runDocs are the [[workflows]] documents and every file their steps run,
+// each once: every CommandLineTool a workflow of the package runs is in
+// one of them.
+func (s *set) runDocs() []*Document {
+	return append(append([]*Document(nil), s.workflowDocs()...), s.ran...)
 }
 
 // stepRun is a workflow step that runs a process.
@@ -276,10 +491,7 @@ func (s *set) stepsRunning() map[*Process][]stepRun {
 		return s.runners
 	}
 	s.runners = map[*Process][]stepRun{}
-	for _, d := range s.docs {
-		if d == nil {
-			continue
-		}
+	for _, d := range s.sortedDocs() {
 		for _, wf := range d.Processes {
 			if wf.Parent != nil {
 				s.runners[wf] = append(s.runners[wf], stepRun{wf.Parent, wf.Step})
@@ -406,6 +618,19 @@ func stepName(wf *Process, step *yaml.Node) string {
 	return fmt.Sprintf("at line %d", step.Line)
 }
 
+// sortedDocs are the loaded documents in the order of their names, so that
+// what is indexed over them is reported in the same order on every run.
+func (s *set) sortedDocs() []*Document {
+	var out []*Document
+	for _, d := range s.docs {
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
+
 // user is a process or a workflow step whose DockerRequirement is one
 // dockerPull scalar; several share it through an alias or an $import.
 type user struct {
@@ -414,11 +639,8 @@ type user struct {
 }
 
 func (u user) String() string {
-	switch {
-	case u.step != nil:
-		return fmt.Sprintf("step %s of workflow %s", stepName(u.proc, u.step), u.proc.Name())
-	case u.proc.Class == "Workflow":
-		return "workflow " + u.proc.Name()
+	if u.step != nil {
+		return fmt.Sprintf("step %s of %s", stepName(u.proc, u.step), u.proc.Desc())
 	}
 	return u.proc.Desc()
 }
@@ -428,10 +650,7 @@ func (u user) String() string {
 func (s *set) usersOf(pull *yaml.Node) []user {
 	if s.users == nil {
 		s.users = map[*yaml.Node][]user{}
-		for _, d := range s.docs {
-			if d == nil {
-				continue
-			}
+		for _, d := range s.sortedDocs() {
 			for _, proc := range d.Processes {
 				s.indexUser(d, proc.Node, user{proc: proc})
 				if proc.Class == "Workflow" {

@@ -30,7 +30,11 @@ Example:
 }
 
 func runCheck(c *cli.Context) error {
-	proj, err := loadProject(c, c.String("file"), allChecks)
+	// The CWL files are cwlpatch's to check (CheckProject): a missing one
+	// then hides none of the problems of the others.
+	opts := allChecks
+	opts.SkipCWL = true
+	proj, err := loadProject(c, c.String("file"), opts)
 	problems := 0
 	if err != nil {
 		var errs builder.Errors
@@ -50,7 +54,11 @@ func runCheck(c *cli.Context) error {
 		if w := skaffoldOnPath(c.Context); w != "" {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 		}
-		for _, e := range cwlpatch.CheckProject(proj) {
+		errs, warnings := cwlpatch.CheckProject(proj)
+		for _, w := range warnings {
+			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+		}
+		for _, e := range errs {
 			fmt.Fprintln(c.App.Writer, e)
 			problems++
 		}

@@ -44,7 +44,7 @@ func TestCheckFindsProcessProblems(t *testing.T) {
 	for _, want := range []string{
 		`cwl-workflow/app-water-bodies.cwl:40: tools "otsu" and "crop" both name process "crop": one image per process`,
 		`no process with id "norm-diff" in cwl-workflow/app-water-bodies.cwl (did you mean "norm_diff"?) (tools.norm_diff.path, ` + proj + `:40)`,
-		`cwl-workflow/app-water-bodies.cwl:5: tools.all.path names process "main", a Workflow`,
+		`cwl-workflow/app-water-bodies.cwl:5: tools.all.path names "main", a Workflow`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q", want)

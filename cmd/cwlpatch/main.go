@@ -44,7 +44,12 @@ once, when every process sharing it gets this image, and refused otherwise.
 Only that scalar changes, or, when the process has no DockerRequirement, the
 lines that add one. Every file is checked before any is written, and read
 back to check every pin; each is replaced atomically. Running it twice
-changes nothing. --check also fails when an enclosing workflow's
+changes nothing. A CommandLineTool of a workflow whose dockerPull names a
+tool's repository (any tag, or none; anonymous inline ones too) is a copy of
+that tool, and so is the copy "cwltool --pack" names after the tool's file.
+
+--check fails when any CommandLineTool a workflow runs, built here or not,
+pulls an image without a digest, and when an enclosing workflow's
 DockerRequirement overrides a pinned tool's hint (cwltool would run that).
 
 Examples:
@@ -53,7 +58,7 @@ Examples:
    cwlpatch --dry-run build.json          # print the diff, write nothing
    skaffold build -q | cwlpatch -         # read the build output from stdin
    cwlpatch --pin digest build.json       # repo@sha256:... without the tag
-   cwlpatch --check                       # exit 1 unless every tool is pinned
+   cwlpatch --check                       # exit 1 unless every CommandLineTool is pinned
    cwlpatch --check build.json            # exit 1 if patching would change a file
 
 As a Skaffold after-build hook (SKAFFOLD_IMAGE carries a tag, not a digest;
@@ -180,7 +185,7 @@ func checkAll(c *cli.Context, proj *builder.Plan) error {
 	}
 	defer unlock()
 	reportRecovered(c, recovered)
-	return checkPinned(c, proj, proj.Artifacts)
+	return checkPinned(c, proj)
 }
 
 // warn prints what may defeat a pin, and the tools left alone.
@@ -201,18 +206,15 @@ func warn(c *cli.Context, oc *cwlpatch.Outcome, unbuilt bool) {
 }
 
 // finish reports the outcome: under --check, every copy of every built tool
-// must already be pinned to this build.
+// must already be pinned to this build, and every CommandLineTool to a
+// digest.
 func finish(c *cli.Context, proj *builder.Plan, oc *cwlpatch.Outcome, source string) error {
 	switch {
 	case c.Bool("check"):
 		if n := len(oc.Changed()); n > 0 {
 			return exit1("%d file(s) are not pinned to this build: run `cwlpatch %s`", n, source)
 		}
-		var tools []*builder.Artifact
-		for _, m := range oc.Matches {
-			tools = append(tools, m.Tool)
-		}
-		return checkPinned(c, proj, tools)
+		return checkPinned(c, proj)
 	case c.Bool("dry-run"):
 		report(c, oc.Result, "would pin")
 		return nil
@@ -272,8 +274,11 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))
 }
 
-func checkPinned(c *cli.Context, proj *builder.Plan, tools []*builder.Artifact) error {
-	problems, processes, err := cwlpatch.Unpinned(proj, tools)
+// checkPinned is the end of every --check: every CommandLineTool the
+// package runs must run a digest-pinned image (cwlpatch.Unpinned, the rule
+// cwlbuild check and a release share).
+func checkPinned(c *cli.Context, proj *builder.Plan) error {
+	problems, processes, err := cwlpatch.Unpinned(proj)
 	if err != nil {
 		return exit1("%v", err)
 	}
@@ -281,10 +286,10 @@ func checkPinned(c *cli.Context, proj *builder.Plan, tools []*builder.Artifact) 
 		fmt.Fprintln(c.App.Writer, p)
 	}
 	if len(problems) > 0 {
-		return exit1("%d problem(s): not every process runs a digest-pinned image", len(problems))
+		return exit1("%d problem(s): not every CommandLineTool runs a digest-pinned image", len(problems))
 	}
 	if !c.Bool("quiet") {
-		fmt.Fprintf(c.App.ErrWriter, "all %d tools are pinned by digest (%d processes)\n", len(tools), processes)
+		fmt.Fprintf(c.App.ErrWriter, "all %d processes are pinned by digest (%d tools)\n", processes, len(proj.Artifacts))
 	}
 	return nil
 }

@@ -75,12 +75,12 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 		return nil, fmt.Errorf("%s: no [[workflows]] to publish", plan.File)
 	}
 	var errs []error
-	unpinned, err := cwlpatch.UnpinnedProcesses(plan)
+	unpinned, _, err := cwlpatch.Unpinned(plan)
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range unpinned {
-		errs = append(errs, errors.New(u))
+		errs = append(errs, errors.New(u.Message))
 	}
 	if opts.BuildJSON != "" {
 		errs = append(errs, stale(ctx, plan, opts.BuildJSON)...)

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
@@ -223,5 +225,49 @@ func TestMediaType(t *testing.T) {
 	}
 	if _, err := release(builder.ProcessRef{File: "gone.cwl", Path: filepath.Join(dir, "gone.cwl")}, "r.io/p", []string{"1"}, nil); err == nil {
 		t.Error("a missing file was released")
+	}
+}
+
+// TestOneUnpinnedRule: a release refuses exactly what `cwlpatch --check`
+// reports (cwlpatch.Unpinned), in the same words, and `cwlbuild check`
+// warns, in those words, about the images no tool builds.
+func TestOneUnpinnedRule(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/projects/packed")
+	inline := filepath.Join(dir, "cwl-workflow", "inline.cwl")
+	data, _ := os.ReadFile(inline)
+	os.WriteFile(inline, []byte(strings.Split(string(data), "busybox:1.36@")[0]+"busybox:1.36\n"+strings.SplitN(strings.Split(string(data), "busybox:1.36@")[1], "\n", 2)[1]), 0o644)
+	plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, _, err := cwlpatch.Unpinned(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, external []string
+	for _, p := range problems {
+		all = append(all, p.Message)
+		if p.Tool == nil {
+			external = append(external, p.Message)
+		}
+	}
+	if len(all) != 7 || len(external) != 1 || !strings.Contains(external[0], `step "external"`) {
+		t.Fatalf("Unpinned: %d problems, %d external:\n%s", len(all), len(external), strings.Join(all, "\n"))
+	}
+	_, err = Prepare(context.Background(), plan, Options{})
+	var refused builder.Errors
+	if !errors.As(err, &refused) {
+		t.Fatalf("Prepare: %v", err)
+	}
+	var got []string
+	for _, e := range refused {
+		got = append(got, e.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(all, "\n") {
+		t.Errorf("a release refuses:\n%s\n--check reports:\n%s", strings.Join(got, "\n"), strings.Join(all, "\n"))
+	}
+	errs, warnings := cwlpatch.CheckProject(plan)
+	if len(errs) != 0 || len(warnings) != 1 || warnings[0].Error() != external[0] {
+		t.Errorf("cwlbuild check: errors %v, warnings %v; want the warning %q", errs, warnings, external[0])
 	}
 }
