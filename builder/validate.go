@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
@@ -146,10 +148,78 @@ func (p *Project) validate() error {
 			add(p.checkCWLFile(w.Path, key+".path"))
 		}
 	}
+	errs = append(errs, p.refuseTemplates()...)
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// refuseTemplates refuses "{{" in every string of project.toml that can
+// reach a Skaffold config, but for the free texts that only reach fields
+// the renderer escapes as template literals ([project] description, build
+// args' values) and the tests, which Skaffold never sees. Skaffold
+// evaluates many of its fields as Go templates with the environment ({{cmd
+// ...}}, {{.CI_REGISTRY_PASSWORD}}); the renderer escapes those it knows,
+// and no brace ever reaches the others.
+func (p *Project) refuseTemplates() []error {
+	var errs []error
+	var walk func(v reflect.Value, key string)
+	walk = func(v reflect.Value, key string) {
+		if templateFree(key) {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem(), key)
+			}
+		case reflect.String:
+			if strings.Contains(v.String(), "{{") {
+				errs = append(errs, p.Errorf(key, "%s %q: \"{{\" is not allowed here (Skaffold would evaluate it as a template)", key, v.String()))
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), fmt.Sprintf("%s.%d", key, i))
+			}
+		case reflect.Map:
+			for _, k := range v.MapKeys() {
+				name := fmt.Sprint(k.Interface())
+				if strings.Contains(name, "{{") {
+					errs = append(errs, p.Errorf(key, "%s: the key %q: \"{{\" is not allowed here (Skaffold would evaluate it as a template)", key, name))
+					continue
+				}
+				walk(v.MapIndex(k), key+"."+name)
+			}
+		case reflect.Struct:
+			t := v.Type()
+			for i := 0; i < t.NumField(); i++ {
+				name := tomlName(t.Field(i))
+				if name == "" || name == "-" {
+					continue
+				}
+				if key != "" {
+					name = key + "." + name
+				}
+				walk(v.Field(i), name)
+			}
+		}
+	}
+	walk(reflect.ValueOf(p).Elem(), "")
+	return errs
+}
+
+// templateFree reports the keys whose values may hold "{{" (see
+// refuseTemplates).
+func templateFree(key string) bool {
+	parts := strings.Split(key, ".")
+	switch {
+	case key == "project.description":
+		return true
+	case len(parts) == 4 && parts[0] == "tools" && parts[2] == "buildArgs":
+		return true
+	}
+	return slices.Contains(parts, "tests")
 }
 
 // PathKey is the project.toml key of a tool's i-th path, as errors name it:

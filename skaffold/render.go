@@ -123,6 +123,8 @@ func Render(plan *builder.Plan, opts Options) (*latest.SkaffoldConfig, []string)
 	}
 	for _, prof := range builder.Profiles {
 		b := r.build(prof)
+		escapeTemplates(&b)
+		ownTemplates(&b)
 		if prof == plan.DefaultProfile() {
 			cfg.Build = b
 		}
@@ -149,24 +151,15 @@ func Marshal(cfg *latest.SkaffoldConfig, source string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// templateLiteral escapes a value for a field Skaffold evaluates as a Go
-// template (buildArgs, env values, custom.buildCommand, envTemplate): "{{"
-// becomes {{"{{"}}, so the field evaluates to the value itself and a value
-// from project.toml can never run {{cmd ...}} or read {{.SECRET}}.
-func templateLiteral(v string) string {
-	return strings.ReplaceAll(v, "{{", `{{"{{"}}`)
-}
-
-// buildArgs is a tool's build args as Skaffold holds them, each value a
-// template literal; nil when there are none.
+// buildArgs is a tool's build args (or labels) as Skaffold holds them; nil
+// when there are none. escapeTemplates makes each value a literal.
 func buildArgs(kv map[string]string) map[string]*string {
 	if len(kv) == 0 {
 		return nil
 	}
 	out := make(map[string]*string, len(kv))
 	for k, v := range kv {
-		lit := templateLiteral(v)
-		out[k] = &lit
+		out[k] = &v
 	}
 	return out
 }
@@ -176,6 +169,8 @@ func buildArgs(kv map[string]string) map[string]*string {
 // Skaffold for uncommitted changes), by Skaffold's own taggers; without a
 // version, Skaffold's sha256 tagger ("latest"). cwlpatch keeps the tag in
 // each pin, for people; the digest is what engines pull.
+// The commit's part of the tag is one of the renderer's own templates,
+// added by ownTemplates after escapeTemplates made the version a literal.
 func (r *renderer) tagPolicy() latest.TagPolicy {
 	v := r.p.Version
 	switch {
@@ -183,11 +178,31 @@ func (r *renderer) tagPolicy() latest.TagPolicy {
 		return latest.TagPolicy{ShaTagger: &latest.ShaTagger{}}
 	case r.p.InWorkTree():
 		return latest.TagPolicy{CustomTemplateTagger: &latest.CustomTemplateTagger{
-			Template:   templateLiteral(v) + "-{{.GIT}}",
+			Template:   v,
 			Components: []latest.TaggerComponent{{Name: "GIT", Component: latest.TagPolicy{GitTagger: &latest.GitTagger{Variant: "AbbrevCommitSha"}}}},
 		}}
 	}
-	return latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: templateLiteral(v)}}
+	return latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: v}}
+}
+
+// ownTemplates adds the templates the renderer writes on purpose to a build
+// section whose package values escapeTemplates has made literal: the
+// commit in the tag, and the revision label of Kaniko artifacts, read when
+// Skaffold runs from CWLBUILD_REVISION (`task build` sets it to git HEAD;
+// written here it would make the generated file stale at every commit).
+func ownTemplates(b *latest.BuildConfig) {
+	if t := b.TagPolicy.CustomTemplateTagger; t != nil {
+		t.Template += "-{{.GIT}}"
+	}
+	for _, a := range b.Artifacts {
+		if k := a.KanikoArtifact; k != nil {
+			rev := RevisionTemplate
+			if k.Label == nil {
+				k.Label = map[string]*string{}
+			}
+			k.Label[builder.LabelRevision] = &rev
+		}
+	}
 }
 
 // RevisionTemplate is the revision label's value in Kaniko artifacts: an
@@ -241,7 +256,7 @@ func (r *renderer) build(prof builder.Profile) latest.BuildConfig {
 	engine := r.p.Builder(prof)
 	b := latest.BuildConfig{TagPolicy: r.tagPolicy()}
 	if prof == builder.ProfileTTL {
-		b.TagPolicy = latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: templateLiteral(r.p.TTLDuration)}}
+		b.TagPolicy = latest.TagPolicy{EnvTemplateTagger: &latest.EnvTemplateTagger{Template: r.p.TTLDuration}}
 	}
 	for _, a := range r.p.Artifacts {
 		b.Artifacts = append(b.Artifacts, r.artifact(a, prof, engine))
@@ -271,7 +286,7 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 			CliFlags: labelFlags(r.p.Labels(a))}
 	default:
 		art.CustomArtifact = &latest.CustomArtifact{
-			BuildCommand: templateLiteral(r.pluginCommand(a)),
+			BuildCommand: r.pluginCommand(a),
 			// Every file of the context: Skaffold's Dockerfile dependency
 			// mode would resolve the base image's ONBUILD triggers from its
 			// registry on every run, which fails offline or without a login.
@@ -319,14 +334,8 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 	if d, ok := r.opts.Dockerfiles[a.Tool]; ok {
 		dockerfile = d
 	}
-	labels := buildArgs(r.p.Labels(a))
-	// The revision is read when Skaffold runs, from CWLBUILD_REVISION
-	// (`task build` sets it to git HEAD): written here it would make the
-	// generated file stale at every commit.
-	rev := RevisionTemplate
-	labels[builder.LabelRevision] = &rev
 	ka := &latest.KanikoArtifact{
-		Label:            labels,
+		Label:            buildArgs(r.p.Labels(a)),
 		BuildArgs:        buildArgs(a.BuildArgs),
 		DockerfilePath:   dockerfile,
 		Image:            r.p.Kaniko.Image,
@@ -343,7 +352,7 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 	// Skaffold's kaniko artifact has no field for registry maps or for more
 	// than one mirror; the executor reads both from KANIKO_REGISTRY_MAP.
 	if m := RegistryMapValue(k.RegistryMap, k.RegistryMirrors); m != "" {
-		ka.Env = []v1.EnvVar{{Name: "KANIKO_REGISTRY_MAP", Value: templateLiteral(m)}}
+		ka.Env = []v1.EnvVar{{Name: "KANIKO_REGISTRY_MAP", Value: m}}
 	}
 	if s := r.p.PushSecret(prof); s != "" {
 		ka.VolumeMounts = []v1.VolumeMount{{Name: s, MountPath: DockerConfigDir}}

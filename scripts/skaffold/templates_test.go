@@ -129,13 +129,19 @@ func TestHostileValuesReadBack(t *testing.T) {
 // line break cannot add keys through the header comment.
 func TestTemplatedFieldsAreLiteral(t *testing.T) {
 	dir := t.TempDir()
-	ctx := filepath.Join(dir, "{{.HOME}}")
-	os.MkdirAll(ctx, 0o755)
-	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	for _, c := range []string{"ctx", "{{.HOME}}"} {
+		os.MkdirAll(filepath.Join(dir, c), 0o755)
+		os.WriteFile(filepath.Join(dir, c, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	}
 	toml := "[project]\nname = \"t\"\n[build]\nengine = \"local\"\n[build.local]\nruntime = \"podman\"\nregistry = \"localhost:5000\"\n" +
-		"[build.cluster]\nregistry = \"ghcr.io/eoap\"\n[build.kaniko.registryMap]\n\"index.docker.io\" = \"mirror.example/{{.HOME}}\"\n" +
-		"[tools.t]\ncontext = \"{{.HOME}}\"\npath = \"app.cwl#t\"\n"
+		"[build.cluster]\nregistry = \"ghcr.io/eoap\"\n[build.kaniko.registryMap]\n\"index.docker.io\" = \"mirror.example/hub\"\n" +
+		"[tools.t]\ncontext = \"ctx\"\npath = \"app.cwl#t\"\n"
 	file := filepath.Join(dir, "project{{.HOME}}\nbuild: {artifacts: []}\n#.toml")
+	// A context whose name is a template is refused, with its key.
+	os.WriteFile(file, []byte(strings.Replace(toml, `context = "ctx"`, `context = "{{.HOME}}"`, 1)), 0o644)
+	if _, err := builder.Load(file, builder.LoadOptions{SkipCWL: true}); err == nil || !strings.Contains(err.Error(), `tools.t.context "{{.HOME}}": "{{" is not allowed here`) {
+		t.Errorf("a templated context: %v", err)
+	}
 	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +166,7 @@ func TestTemplatedFieldsAreLiteral(t *testing.T) {
 	if len(env) != 1 {
 		t.Fatalf("kaniko env %v", env)
 	}
-	if v, err := util.ExpandEnvTemplate(env[0].Value, nil); err != nil || v != "index.docker.io=mirror.example/{{.HOME}}" {
+	if v, err := util.ExpandEnvTemplate(env[0].Value, nil); err != nil || v != "index.docker.io=mirror.example/hub" {
 		t.Errorf("KANIKO_REGISTRY_MAP evaluates to %q (%v)", v, err)
 	}
 	tmpl := cfg.Profiles[2].Build.TagPolicy.EnvTemplateTagger.Template
