@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/genfile"
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
@@ -30,6 +31,9 @@ type LookupDockerfile struct {
 	Path string
 	Rel  string
 	Data []byte
+	// Context is the tool's build context: Path lies under it, and is
+	// written and read with no symlink on the way (internal/genfile).
+	Context string
 }
 
 // LookupDockerfiles derives the Dockerfiles Skaffold's cluster builder must
@@ -78,6 +82,8 @@ func LookupDockerfiles(plan *builder.Plan) ([]LookupDockerfile, error) {
 			Path: filepath.Join(a.Context, filepath.FromSlash(rel)),
 			Rel:  rel,
 			Data: append(derived, note...),
+
+			Context: a.Context,
 		})
 	}
 	return out, nil
@@ -117,23 +123,24 @@ func StaleLookupDockerfiles(plan *builder.Plan, keep []LookupDockerfile) ([]Stal
 		if kept[p] {
 			continue
 		}
-		data, err := os.ReadFile(p)
+		data, err := genfile.Read(a.Context, p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", a.Tool, err)
 		}
-		if generatedLookup(data) {
+		if GeneratedLookup(data) {
 			stale = append(stale, StaleDockerfile{Path: p, Data: data})
 		}
 	}
 	return stale, nil
 }
 
-// generatedLookup reports whether a file's last comment block is the note
-// LookupDockerfiles writes.
-func generatedLookup(data []byte) bool {
+// GeneratedLookup reports whether a file's last comment block is the note
+// LookupDockerfiles writes: only such a file is generate's to replace or
+// remove.
+func GeneratedLookup(data []byte) bool {
 	i := bytes.LastIndex(data, []byte(lookupNote))
 	return i >= 0 && (i == 0 || data[i-1] == '\n') && bytes.Count(data[i:], []byte("\n")) == 2
 }
@@ -247,4 +254,36 @@ func mapImage(img string, maps map[string]string) (string, bool) {
 	}
 	rest := strings.TrimPrefix(norm, host+"/")
 	return to + "/" + rest, true
+}
+
+// CheckOutputs reports what would stop generate writing the files it owns
+// for plan (config, its path out, and the derived Dockerfiles): a symlink
+// at one of their paths or on the way to one, a foreign file where a
+// derived Dockerfile goes. `cwlbuild check` lists them before generate
+// refuses them.
+func CheckOutputs(plan *builder.Plan, out string) []error {
+	var errs []error
+	if err := genfile.Check(filepath.Dir(out), out); err != nil {
+		errs = append(errs, err)
+	}
+	lookups, err := LookupDockerfiles(plan)
+	if err != nil {
+		return append(errs, err)
+	}
+	derived := map[string]bool{}
+	for _, l := range lookups {
+		derived[l.Path] = true
+	}
+	for _, a := range plan.Artifacts {
+		p := filepath.Join(a.Context, filepath.FromSlash(lookupRel(a.Tool)))
+		data, err := genfile.Read(a.Context, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("tool %s: %w", a.Tool, err))
+		case derived[p] && !GeneratedLookup(data):
+			errs = append(errs, fmt.Errorf("tool %s: %w", a.Tool, genfile.Foreign(p)))
+		}
+	}
+	return errs
 }

@@ -239,7 +239,7 @@ func TestGeneratedLookup(t *testing.T) {
 		{"the note's second line gone", "FROM x\n" + lookupNote + "Dockerfile\n", false},
 		{"no note", "FROM busybox\n", false},
 	} {
-		if got := generatedLookup([]byte(tc.data)); got != tc.want {
+		if got := GeneratedLookup([]byte(tc.data)); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}

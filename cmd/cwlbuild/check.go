@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ func runCheck(c *cli.Context) error {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 		}
 		errs, warnings := cwlpatch.CheckProject(proj)
+		if len(proj.Artifacts) > 0 {
+			errs = append(errs, skaffold.CheckOutputs(proj, filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile))...)
+		}
 		for _, w := range warnings {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 		}

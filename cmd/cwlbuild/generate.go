@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/genfile"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold"
 )
@@ -62,16 +62,11 @@ func runGenerate(c *cli.Context) error {
 		_, err := c.App.Writer.Write(gen.Config)
 		return err
 	}
-	paths, contents := generatedFiles(out, gen)
+	files := generatedFiles(out, gen)
 	if c.Bool("check") {
-		return checkGenerated(c, paths, contents, gen.Stale)
+		return checkGenerated(c, files, gen.Stale)
 	}
-	for _, l := range gen.Dockerfiles {
-		if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
-			return cli.Exit(err.Error(), 1)
-		}
-	}
-	if err := atomicfile.WriteAll(c.Context, paths, contents, 0o644, ""); err != nil {
+	if err := genfile.WriteAll(c.Context, files); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d artifacts, default build %s, profiles cluster, local, ttl\n",
@@ -95,38 +90,44 @@ func removeStale(c *cli.Context, stale []skaffold.StaleDockerfile) error {
 }
 
 // generatedFiles lists what generate writes: the config, then each derived
-// Dockerfile.
-func generatedFiles(out string, gen *skaffold.Generated) ([]string, [][]byte) {
-	paths, contents := []string{out}, [][]byte{gen.Config}
+// Dockerfile, each under the root no link may be crossed below (see
+// internal/genfile): the config's directory, the tool's context.
+func generatedFiles(out string, gen *skaffold.Generated) []genfile.File {
+	files := []genfile.File{{Root: filepath.Dir(out), Path: out, Data: gen.Config}}
 	for _, l := range gen.Dockerfiles {
-		paths = append(paths, l.Path)
-		contents = append(contents, l.Data)
+		files = append(files, genfile.File{Root: l.Context, Path: l.Path, Data: l.Data, Ours: skaffold.GeneratedLookup})
 	}
-	return paths, contents
+	return files
 }
 
 // checkGenerated is --check: each file on disk must be exactly what
 // generate would write, and no derived Dockerfile generate would remove may
-// be left; otherwise the diffs and exit 1.
-func checkGenerated(c *cli.Context, paths []string, contents [][]byte, leftover []skaffold.StaleDockerfile) error {
+// be left; otherwise the diffs and exit 1. Files are read as generate writes
+// them: never through a symlink.
+func checkGenerated(c *cli.Context, files []genfile.File, leftover []skaffold.StaleDockerfile) error {
 	stale := len(leftover)
 	for _, l := range leftover {
 		fmt.Fprint(c.App.Writer, textdiff.Unified(l.Data, nil, l.Path, "/dev/null"))
 	}
-	for i, path := range paths {
-		old, err := os.ReadFile(path)
+	for _, f := range files {
+		old, err := genfile.Read(f.Root, f.Path)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return cli.Exit(err.Error(), 1)
 		}
-		if !bytes.Equal(old, contents[i]) {
-			fmt.Fprint(c.App.Writer, textdiff.Unified(old, contents[i], path, path+" (generated)"))
+		if err == nil && f.Ours != nil && !f.Ours(old) {
+			fmt.Fprintln(c.App.Writer, genfile.Foreign(f.Path))
+			stale++
+			continue
+		}
+		if !bytes.Equal(old, f.Data) {
+			fmt.Fprint(c.App.Writer, textdiff.Unified(old, f.Data, f.Path, f.Path+" (generated)"))
 			stale++
 		}
 	}
 	if stale > 0 {
 		return cli.Exit(fmt.Sprintf("%d generated file(s) out of date: run `cwlbuild generate`", stale), 1)
 	}
-	fmt.Fprintf(c.App.Writer, "%s is up to date\n", paths[0])
+	fmt.Fprintf(c.App.Writer, "%s is up to date\n", files[0].Path)
 	return nil
 }
 

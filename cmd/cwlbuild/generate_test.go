@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -314,4 +316,89 @@ func TestGenerateRemovesStaleLookupDockerfile(t *testing.T) {
 	if out, _, code := run(t, "generate", "-f", proj, "--check"); code != 0 {
 		t.Errorf("--check after generate: exit %d\n%s", code, out)
 	}
+}
+
+// TestGenerateRefusesLinksAndForeignFiles: a symlink committed at
+// skaffold-auto.yaml, at the derived Dockerfile or at its .cwlbuild
+// directory makes generate write nothing outside the package, --check print
+// nothing of the link's target, and check report it; a derived-Dockerfile
+// path holding a file without generate's note is never overwritten.
+func TestGenerateRefusesLinksAndForeignFiles(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "environ")
+	os.WriteFile(secret, []byte("CI_REGISTRY_PASSWORD=hunter2\n"), 0o644)
+	os.Mkdir(filepath.Join(outside, "dir"), 0o755)
+	setup := func(t *testing.T) (string, string) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+		os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM busybox:1.36\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "x.cwl"), []byte("cwlVersion: v1.2\nclass: CommandLineTool\nid: a\nhints: {DockerRequirement: {dockerPull: r.example/p/a:1}}\n"), 0o644)
+		proj := filepath.Join(dir, "project.toml")
+		os.WriteFile(proj, []byte("[project]\nname = \"p\"\n[build]\nengine = \"cluster\"\n[build.cluster]\nregistry = \"r.example/p\"\n[build.kaniko]\nregistryMirrors = [\"m.internal\"]\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"), 0o644)
+		return dir, proj
+	}
+	for _, tc := range []struct {
+		name, want string
+		plant      func(dir string)
+	}{
+		{"config link", "skaffold-auto.yaml is a symlink", func(dir string) { os.Symlink(secret, filepath.Join(dir, "skaffold-auto.yaml")) }},
+		{"derived link", "a.Dockerfile is a symlink", func(dir string) {
+			os.MkdirAll(filepath.Join(dir, "a", ".cwlbuild"), 0o755)
+			os.Symlink(secret, filepath.Join(dir, "a", ".cwlbuild", "a.Dockerfile"))
+		}},
+		{"directory link", ".cwlbuild is a symlink", func(dir string) { os.Symlink(filepath.Join(outside, "dir"), filepath.Join(dir, "a", ".cwlbuild")) }},
+		{"foreign file", "was not written by cwlbuild generate", func(dir string) {
+			os.MkdirAll(filepath.Join(dir, "a", ".cwlbuild"), 0o755)
+			os.WriteFile(filepath.Join(dir, "a", ".cwlbuild", "a.Dockerfile"), []byte("FROM mine\n"), 0o644)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, proj := setup(t)
+			tc.plant(dir)
+			before := snapshotTree(t, dir)
+			for _, args := range [][]string{{"generate", "-f", proj}, {"generate", "-f", proj, "--check"}, {"check", "-f", proj}} {
+				stdout, stderr, code := run(t, args...)
+				if code != 1 || !strings.Contains(stdout+stderr, tc.want) {
+					t.Errorf("%v: exit %d, want 1 and %q:\n%s%s", args, code, tc.want, stdout, stderr)
+				}
+				if strings.Contains(stdout+stderr, "hunter2") {
+					t.Errorf("%v printed the link's target", args)
+				}
+			}
+			if data, _ := os.ReadFile(secret); string(data) != "CI_REGISTRY_PASSWORD=hunter2\n" {
+				t.Errorf("the file outside the package changed: %q", data)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(outside, "dir")); len(entries) != 0 {
+				t.Errorf("written through the linked directory: %v", entries)
+			}
+			if after := snapshotTree(t, dir); !reflect.DeepEqual(before, after) {
+				t.Errorf("the package changed:\n%v\n%v", before, after)
+			}
+		})
+	}
+}
+
+// snapshotTree maps every entry under dir (links by their target) to its
+// content.
+func snapshotTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			out[rel] = "-> " + target
+		case d.Type().IsRegular():
+			data, _ := os.ReadFile(p)
+			out[rel] = string(data)
+		default:
+			out[rel] = "dir"
+		}
+		return nil
+	})
+	return out
 }
