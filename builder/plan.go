@@ -11,6 +11,7 @@ import (
 	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/gitinfo"
 	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/scrub"
 )
 
 // Profile names a build target. Every generated Skaffold config has all three
@@ -225,7 +226,7 @@ func NewPlan(p *Project) *Plan {
 		Name:        p.Project.Name,
 		Version:     p.Project.Version,
 		Description: p.Project.Description,
-		Repository:  p.Project.Repository,
+		Repository:  scrub.URL(p.Project.Repository),
 		File:        p.File,
 		Dir:         p.Dir,
 		Engine:      b.Engine,

@@ -245,3 +245,16 @@ func TestConcurrencyBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestRepositoryScrubbed: a token written into [project] repository never
+// reaches the plan, so no label or annotation carries it.
+func TestRepositoryScrubbed(t *testing.T) {
+	toml := "[project]\nname = \"p\"\nrepository = \"https://ci:glpat-SECRET@gitlab.example/org/pkg.git?private_token=SECRET\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io\"\n[tools.a]\ncontext = \"tools/a\"\npath = \"x.cwl#a\"\n"
+	plan, err := Load(writeProject(t, toml), LoadOptions{SkipCWL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Repository != "https://gitlab.example/org/pkg.git" || plan.Labels(plan.Artifacts[0])[LabelSource] != plan.Repository {
+		t.Errorf("repository %q, labels %v", plan.Repository, plan.Labels(plan.Artifacts[0]))
+	}
+}

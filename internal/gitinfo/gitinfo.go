@@ -7,10 +7,11 @@ package gitinfo
 
 import (
 	"bufio"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/eoap/cwlbuild/internal/scrub"
 )
 
 // Info is what was found; fields are "" when unknown.
@@ -125,19 +126,40 @@ func remote(common string) string {
 			continue
 		}
 		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "url" {
-			return withoutCredentials(strings.TrimSpace(v))
+			return scrub.URL(configValue(v))
 		}
 	}
 	return ""
 }
 
-// withoutCredentials drops a user:password (or token) from an URL: it must
-// never reach an image label or an artifact annotation.
-func withoutCredentials(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil || p.Scheme == "" {
-		return u
+// configValue reads a git config value as git does: double quotes group,
+// a backslash escapes, '#' or ';' outside quotes starts a comment. git
+// writes a URL holding '#' or ';' (a token) quoted.
+func configValue(v string) string {
+	var b strings.Builder
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && i+1 < len(v):
+			i++
+			switch v[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'b':
+				b.WriteByte('\b')
+			default:
+				b.WriteByte(v[i])
+			}
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == '#' || c == ';'):
+			return strings.TrimSpace(b.String())
+		default:
+			b.WriteByte(c)
+		}
 	}
-	p.User = nil
-	return p.String()
+	return strings.TrimSpace(b.String())
 }

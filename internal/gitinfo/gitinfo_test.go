@@ -67,14 +67,20 @@ func TestRead(t *testing.T) {
 	if got := Read(t.TempDir()); got != (Info{}) {
 		t.Errorf("outside a repository: %+v", got)
 	}
+	// The forms git writes a remote in, quoted as git quotes a value with
+	// '#' or ';': the credentials never come out (the URL forms are
+	// internal/scrub's table).
 	for in, want := range map[string]string{
-		"git@github.com:eoap/pkg.git":         "git@github.com:eoap/pkg.git",
-		"https://github.com/eoap/pkg":         "https://github.com/eoap/pkg",
-		"https://x-token:abc@gitlab.com/a/b":  "https://gitlab.com/a/b",
-		"ssh://git@host.example:2222/pkg.git": "ssh://host.example:2222/pkg.git",
+		`"https://ci-bot:glpat-Tok#en;SECRET@gitlab.example/org/pkg.git"`: "https://gitlab.example/org/pkg.git",
+		`https://x-token:SECRET@gitlab.com/a/b ; a comment`:                "https://gitlab.com/a/b",
+		`"https://gitlab.example/org/pkg.git?private_token=SECRET"`:       "https://gitlab.example/org/pkg.git",
+		`https://user:p%zzSECRET@gitlab.example/org/pkg`:                   "https://gitlab.example/org/pkg",
+		`ci:SECRET@gitlab.example:org/pkg.git`:                            "gitlab.example:org/pkg.git",
+		`"https://gitlab.example/a\"b"`:                                   "",
 	} {
-		if got := withoutCredentials(in); got != want {
-			t.Errorf("withoutCredentials(%q) = %q, want %q", in, got, want)
+		write(t, filepath.Join(main, ".git", "config"), "[remote \"origin\"]\n\turl = "+in+"\n")
+		if got := Read(main).Remote; got != want {
+			t.Errorf("remote %s: %q, want %q", in, got, want)
 		}
 	}
 }
