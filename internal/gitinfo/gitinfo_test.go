@@ -72,9 +72,9 @@ func TestRead(t *testing.T) {
 	// internal/scrub's table).
 	for in, want := range map[string]string{
 		`"https://ci-bot:glpat-Tok#en;SECRET@gitlab.example/org/pkg.git"`: "https://gitlab.example/org/pkg.git",
-		`https://x-token:SECRET@gitlab.com/a/b ; a comment`:                "https://gitlab.com/a/b",
+		`https://x-token:SECRET@gitlab.com/a/b ; a comment`:               "https://gitlab.com/a/b",
 		`"https://gitlab.example/org/pkg.git?private_token=SECRET"`:       "https://gitlab.example/org/pkg.git",
-		`https://user:p%zzSECRET@gitlab.example/org/pkg`:                   "https://gitlab.example/org/pkg",
+		`https://user:p%zzSECRET@gitlab.example/org/pkg`:                  "https://gitlab.example/org/pkg",
 		`ci:SECRET@gitlab.example:org/pkg.git`:                            "gitlab.example:org/pkg.git",
 		`"https://gitlab.example/a\"b"`:                                   "",
 	} {
