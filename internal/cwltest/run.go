@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/cliapp"
+	"github.com/eoap/cwlbuild/internal/genfile"
 )
 
 // Result is the outcome of one test.
@@ -45,26 +44,27 @@ func Execute(ctx context.Context, r *Run) Result {
 
 func execute(ctx context.Context, r *Run) error {
 	outLog, errLog := r.engineLog()
-	for _, d := range []string{r.Volume, filepath.Dir(r.Stdout), filepath.Dir(r.Stderr), filepath.Dir(outLog)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	root := r.root()
+	for _, d := range []string{r.Volume, filepath.Dir(r.Stdout), filepath.Dir(r.Stderr), filepath.Dir(outLog), r.Outdir} {
+		if err := genfile.MkdirAll(root, d); err != nil {
 			return err
 		}
 	}
-	if err := atomicfile.Write(r.Params, r.ParamsYAML, 0o644); err != nil {
+	if err := genfile.WriteAll(ctx, []genfile.File{{Root: root, Path: r.Params, Data: r.ParamsYAML}}); err != nil {
 		return err
 	}
 	prog, err := exec.LookPath(r.Argv[0])
 	if err != nil {
 		return fmt.Errorf("%s is not installed (not on PATH)", r.Argv[0])
 	}
-	stdout, err := os.Create(outLog)
+	stdout, err := genfile.Create(root, outLog)
 	if err != nil {
 		return err
 	}
 	defer stdout.Close()
 	stderr := stdout
 	if errLog != outLog {
-		if stderr, err = os.Create(errLog); err != nil {
+		if stderr, err = genfile.Create(root, errLog); err != nil {
 			return err
 		}
 		defer stderr.Close()
@@ -84,12 +84,23 @@ func execute(ctx context.Context, r *Run) error {
 	return nil
 }
 
+// root is the directory below which no symlink may lead a test's files
+// away: the package, when the volume is in it (a link committed at the
+// volume, at .cwlbuild, or at a log's name could point anywhere); else the
+// volume itself, a path of the machine the user chose.
+func (r *Run) root() string {
+	if rel, err := filepath.Rel(r.Dir, r.Volume); err == nil && filepath.IsLocal(rel) {
+		return r.Dir
+	}
+	return r.Volume
+}
+
 // Tail returns the last n lines of the test's stderr (or of the engine log),
 // to show why a test failed.
 func (r *Run) Tail(n int) string {
 	_, errLog := r.engineLog()
 	for _, f := range []string{r.Stderr, errLog} {
-		data, err := os.ReadFile(f)
+		data, err := genfile.Read(r.root(), f)
 		if err != nil || len(bytes.TrimSpace(data)) == 0 {
 			continue
 		}

@@ -1,5 +1,6 @@
 // Package genfile is the one way cwlbuild writes and reads the files it
-// generates inside a package (skaffold-auto.yaml, derived Dockerfiles):
+// generates inside a package (skaffold-auto.yaml, derived Dockerfiles, a
+// test's params and logs):
 // every file of a package is hostile, so a symlink committed at a generated
 // path, or at a directory on the way to it, must not make generate write
 // outside the package (a shell rc file) or make --check print another
@@ -30,10 +31,24 @@ const MaxSize = 64 << 20
 // on the way, and is a single-linked regular file or does not exist yet.
 // Root itself is trusted: it is the machine's path to the package.
 func Check(root, path string) error {
+	return check(root, path, false)
+}
+
+// CheckDir is Check for a directory a command writes into (a test's
+// volume, its outputs): it may be root itself, and must be a directory.
+func CheckDir(root, dir string) error {
+	if filepath.Clean(root) == filepath.Clean(dir) {
+		return nil
+	}
+	return check(root, dir, true)
+}
+
+func check(root, path string, dir bool) error {
 	rel, err := filepath.Rel(root, path)
 	if err != nil || !filepath.IsLocal(rel) {
 		return fmt.Errorf("%s: outside %s", path, root)
 	}
+	path = filepath.Join(root, rel)
 	at := root
 	for _, part := range strings.Split(rel, string(filepath.Separator)) {
 		at = filepath.Join(at, part)
@@ -47,8 +62,9 @@ func Check(root, path string) error {
 		switch {
 		case st.Mode()&fs.ModeSymlink != 0:
 			return fmt.Errorf("%s is a symlink: cwlbuild never writes or reads a generated file through a link (it could point anywhere); remove it", at)
-		case at != path && !st.IsDir():
+		case (at != path || dir) && !st.IsDir():
 			return fmt.Errorf("%s is not a directory", at)
+		case dir:
 		case at == path && !st.Mode().IsRegular():
 			return fmt.Errorf("%s is not a regular file", at)
 		case at == path:
@@ -125,4 +141,25 @@ func WriteAll(ctx context.Context, files []File) error {
 // write: it is the user's, and stays.
 func Foreign(path string) error {
 	return fmt.Errorf("%s exists and was not written by cwlbuild generate (it lacks generate's note): generate will not replace it; move it away", path)
+}
+
+// Create opens a file for writing, truncated, under Check's rule and with
+// O_NOFOLLOW: for logs a command writes as it runs.
+func Create(root, path string) (*os.File, error) {
+	if err := Check(root, path); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+}
+
+// MkdirAll creates dir and its parents under CheckDir's rule, checked
+// before and after.
+func MkdirAll(root, dir string) error {
+	if err := CheckDir(root, dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return CheckDir(root, dir)
 }
