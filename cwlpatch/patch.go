@@ -14,6 +14,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
 // Change is one CWL file's content before and after pinning.
@@ -419,54 +420,116 @@ func (p Problem) String() string { return p.Message }
 // release: every CommandLineTool that a [[workflows]] file runs (its own,
 // inline ones with or without an id, and those of the files its steps
 // run) and every process a tool's path names must run an image pinned by
-// digest. It lists, one line each with file and line, each such process
-// whose DockerRequirement has no dockerPull string, that has none, whose
-// dockerPull has no digest, or whose pin an enclosing workflow's
-// requirement overrides; and returns how many processes it checked.
+// digest, a tool's process an image of the tool's own repository. It
+// lists, one line each with file and line, each such process whose
+// DockerRequirement has no dockerPull string, that has none, whose
+// dockerPull has no digest or names another repository than its tool's,
+// or whose pin an enclosing workflow's requirement overrides; and returns
+// how many processes it checked.
 func Unpinned(p *builder.Plan) ([]Problem, int, error) {
+	s, runs, err := loadRuns(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []Problem
+	for _, r := range runs {
+		who, fix := "", " (no tool of this package builds it: pin it by digest by hand)"
+		var repos map[string]bool
+		if r.tool != nil {
+			who, fix, repos = fmt.Sprintf("tool %q: ", r.tool.Tool), "", toolRepos(r.tool)
+		}
+		sites, problems, err := pinProblems(r.proc, who, fix, repos)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, m := range problems {
+			out = append(out, Problem{m, r.tool})
+		}
+		if r.tool != nil && len(sites) > 0 && hintOnly(sites) {
+			for _, o := range s.overrides(r.proc) {
+				out = append(out, Problem{o.String(), r.tool})
+			}
+		}
+	}
+	return out, len(runs), nil
+}
+
+// PinnedImage is an image a CommandLineTool of the package runs by digest,
+// and the first place that pins it.
+type PinnedImage struct {
+	Ref, Place string
+}
+
+// PinnedImages lists, each once, the digest-pinned images of the
+// processes Unpinned checks: what a release asks the registry for before
+// it publishes a workflow that runs them.
+func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
+	_, runs, err := loadRuns(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []PinnedImage
+	seen := map[string]bool{}
+	for _, r := range runs {
+		sites, err := processSites(r.proc)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sites {
+			if st.pull == nil || st.pull.Kind != yaml.ScalarNode || !IsDigestPinned(st.pull.Value) || seen[st.pull.Value] {
+				continue
+			}
+			seen[st.pull.Value] = true
+			out = append(out, PinnedImage{Ref: st.pull.Value, Place: fmt.Sprintf("%s:%d: %s", st.doc.File, st.pull.Line, r.proc.Desc())})
+		}
+	}
+	return out, nil
+}
+
+// run is a CommandLineTool the package runs, and the tool whose image it
+// runs (nil for an image no tool builds).
+type run struct {
+	proc *Process
+	tool *builder.Artifact
+}
+
+// loadRuns loads the package and lists the processes Unpinned checks: the
+// tools' (project.toml order), then every other CommandLineTool of the
+// workflows and the files they run, each once.
+func loadRuns(p *builder.Plan) (*set, []run, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	if len(s.errs) > 0 {
-		return nil, 0, joinErrors(s.errs)
+		return nil, nil, joinErrors(s.errs)
 	}
-	var out []Problem
-	checked := 0
+	var out []run
 	seen := map[*Process]bool{}
 	for _, tg := range targets {
 		for _, proc := range tg.procs {
 			seen[proc] = true
-			checked++
-			sites, problems, err := pinProblems(proc, fmt.Sprintf("tool %q: ", tg.tool.Tool), "")
-			if err != nil {
-				return nil, 0, err
-			}
-			for _, m := range problems {
-				out = append(out, Problem{m, tg.tool})
-			}
-			if len(sites) > 0 && hintOnly(sites) {
-				for _, o := range s.overrides(proc) {
-					out = append(out, Problem{o.String(), tg.tool})
-				}
-			}
+			out = append(out, run{proc, tg.tool})
 		}
 	}
 	for _, d := range s.runDocs() {
 		for _, proc := range d.Processes {
-			if seen[proc] || proc.Class != "CommandLineTool" {
-				continue
-			}
-			seen[proc] = true
-			checked++
-			_, problems, err := pinProblems(proc, "", " (no tool of this package builds it: pin it by digest by hand)")
-			if err != nil {
-				return nil, 0, err
-			}
-			for _, m := range problems {
-				out = append(out, Problem{Message: m})
+			if !seen[proc] && proc.Class == "CommandLineTool" {
+				seen[proc] = true
+				out = append(out, run{proc: proc})
 			}
 		}
 	}
-	return out, checked, nil
+	return s, out, nil
+}
+
+// toolRepos are a tool's repositories under every profile, normalized.
+func toolRepos(t *builder.Artifact) map[string]bool {
+	repos := map[string]bool{}
+	for _, n := range t.Images {
+		if n != "" {
+			repos[imageref.Normalize(n)] = true
+		}
+	}
+	return repos
 }
 
 func editsAreNoOps(data []byte, edits []Edit) bool {
@@ -514,11 +577,12 @@ func readCWL(path string) ([]byte, error) {
 
 // pinProblems is Unpinned's check of one process: a line, with file and
 // line, for a process with no DockerRequirement, each of its
-// DockerRequirements without a dockerPull string, and each dockerPull not
-// pinned by digest; who (`tool "crop": ` or "") follows the position, fix
+// DockerRequirements without a dockerPull string, each dockerPull not
+// pinned by digest, and, when repos is set (a tool's), each pinned to
+// another repository; who (`tool "crop": ` or "") follows the position, fix
 // ends an unpinned pull's line. It also returns the process's
 // DockerRequirements.
-func pinProblems(proc *Process, who, fix string) ([]site, []string, error) {
+func pinProblems(proc *Process, who, fix string, repos map[string]bool) ([]site, []string, error) {
 	sites, err := processSites(proc)
 	if err != nil {
 		return nil, nil, err
@@ -533,6 +597,8 @@ func pinProblems(proc *Process, who, fix string) ([]site, []string, error) {
 			out = append(out, fmt.Sprintf("%s:%d: %s%s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, who, proc.Desc()))
 		case !IsDigestPinned(st.pull.Value):
 			out = append(out, fmt.Sprintf("%s:%d: %s%s pulls %s, not pinned by digest%s", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value, fix))
+		case repos != nil && !repos[pulledRepoOf(st.pull.Value)]:
+			out = append(out, fmt.Sprintf("%s:%d: %s%s is pinned to %s, which is not an image of the tool's repository: run cwlpatch with the tool's build", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value))
 		}
 	}
 	return sites, out, nil

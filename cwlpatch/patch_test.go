@@ -250,14 +250,15 @@ func TestUnpinned(t *testing.T) {
 	dir := t.TempDir()
 	d := testDigest
 	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n"+
-		"- class: CommandLineTool\n  id: pinned\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/a"+d+"\n"+
+		"- class: CommandLineTool\n  id: pinned\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/pinned"+d+"\n"+
 		"- class: CommandLineTool\n  id: floating\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/b:1\n"+
 		"- class: CommandLineTool\n  id: bare\n"+
 		"- class: CommandLineTool\n  id: nopull\n  hints:\n    DockerRequirement:\n      dockerImageId: x\n"+
 		"- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement:\n      dockerPull: r.io/w"+d+"\n  steps:\n    s: {run: '#hinted'}\n    t: {run: '#bare'}\n"+
-		"- class: CommandLineTool\n  id: hinted\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/h"+d+"\n"), 0o644)
+		"- class: CommandLineTool\n  id: hinted\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/hinted"+d+"\n"+
+		"- class: CommandLineTool\n  id: foreign\n  hints:\n    DockerRequirement:\n      dockerPull: r.io/floating"+d+"\n"), 0o644)
 	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io\"\n"
-	for _, id := range []string{"pinned", "floating", "bare", "nopull", "hinted"} {
+	for _, id := range []string{"pinned", "floating", "bare", "nopull", "hinted", "foreign"} {
 		toml += "[tools." + id + "]\ncontext = \".\"\npath = \"app.cwl#" + id + "\"\n"
 	}
 	p := loadTOML(t, dir, toml+"[[workflows]]\npath = \"app.cwl#main\"\n")
@@ -278,6 +279,7 @@ func TestUnpinned(t *testing.T) {
 		`app.cwl:13: tool "bare": process "bare" has no DockerRequirement.dockerPull`,
 		`app.cwl:19: tool "nopull": process "nopull" has a DockerRequirement without a dockerPull string`,
 		`requires a DockerRequirement (dockerPull r.io/w` + d + `) that overrides the pin of "hinted"`,
+		`app.cwl:37: tool "foreign": process "foreign" is pinned to r.io/floating` + d + `, which is not an image of the tool's repository`,
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing %q in:\n%s", want, all)
@@ -285,7 +287,7 @@ func TestUnpinned(t *testing.T) {
 	}
 	// A process with no DockerRequirement at all (bare, run by main) is
 	// reported as such, not also as overridden by the workflow.
-	if checked != 5 || len(lines) != 4 || strings.Contains(all, `"pinned"`) {
+	if checked != 6 || len(lines) != 5 || strings.Contains(all, `"pinned"`) {
 		t.Errorf("%d checked, %d lines:\n%s", checked, len(lines), all)
 	}
 }

@@ -463,9 +463,18 @@ func pulledRepo(proc *Process) string {
 		if st.pull == nil || st.pull.Kind != yaml.ScalarNode {
 			continue
 		}
-		if r, err := imageref.Split(st.pull.Value); err == nil {
-			return imageref.Normalize(r.Repo)
+		if repo := pulledRepoOf(st.pull.Value); repo != "" {
+			return repo
 		}
+	}
+	return ""
+}
+
+// pulledRepoOf is the normalized repository of a dockerPull value, "" when
+// it is not an image reference.
+func pulledRepoOf(pull string) string {
+	if r, err := imageref.Split(pull); err == nil {
+		return imageref.Normalize(r.Repo)
 	}
 	return ""
 }

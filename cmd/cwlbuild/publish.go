@@ -59,7 +59,7 @@ func runPublish(c *cli.Context) error {
 	}
 	insecure := append(c.StringSlice("insecure-registry"), plan.Kaniko.Insecure...)
 	if !c.Bool("dry-run") {
-		if err := publish.Push(c.Context, releases, insecure); err != nil {
+		if err := publish.Push(c.Context, plan, releases, insecure); err != nil {
 			return cli.Exit("cwlbuild publish: "+err.Error(), 1)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/publish"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
@@ -60,6 +61,7 @@ Examples:
    cwlpatch --pin digest build.json       # repo@sha256:... without the tag
    cwlpatch --check                       # exit 1 unless every CommandLineTool is pinned
    cwlpatch --check build.json            # exit 1 if patching would change a file
+   cwlpatch --check --registry            # and if the registry lacks a pinned image
 
 As a Skaffold after-build hook (SKAFFOLD_IMAGE carries a tag, not a digest;
 the digest is read from the registry with the Docker config's credentials):
@@ -70,7 +72,8 @@ the digest is read from the registry with the Docker config's credentials):
 			&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 if a file would change or a tool is not pinned by digest"},
 			&cli.StringFlag{Name: "pin", Value: string(cwlpatch.PinTagDigest), Usage: "reference form: `tag+digest` (repo:tag@sha256:..., a latest tag dropped) or digest (repo@sha256:...)"},
 			&cli.StringSliceFlag{Name: "image", Usage: "hook mode: pin the tool built as `IMAGE` (repo:tag), its digest read from the registry (default: $SKAFFOLD_IMAGE when no BUILD_JSON is given)"},
-			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
+			&cli.BoolFlag{Name: "registry", Usage: "with --check: also ask the registry (Docker config credentials) for every pinned image, and fail on one it does not serve"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode and --registry: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
 			&cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"}, Usage: "accept CWL paths outside the project directory (refused by default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors, warnings and diffs"},
 		},
@@ -287,6 +290,19 @@ func checkPinned(c *cli.Context, proj *builder.Plan) error {
 	}
 	if len(problems) > 0 {
 		return exit1("%d problem(s): not every CommandLineTool runs a digest-pinned image", len(problems))
+	}
+	if c.Bool("registry") {
+		insecure := c.StringSlice("insecure-registry")
+		if len(insecure) == 0 {
+			insecure = proj.Kaniko.Insecure
+		}
+		missing := publish.MissingPins(c.Context, proj, insecure)
+		for _, m := range missing {
+			fmt.Fprintln(c.App.Writer, m)
+		}
+		if len(missing) > 0 {
+			return exit1("%d pinned image(s) the registry does not serve", len(missing))
+		}
 	}
 	if !c.Bool("quiet") {
 		fmt.Fprintf(c.App.ErrWriter, "all %d processes are pinned by digest (%d tools)\n", processes, len(proj.Artifacts))

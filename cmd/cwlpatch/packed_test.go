@@ -155,3 +155,21 @@ func TestPackedPackage(t *testing.T) {
 		t.Errorf("--check of a workflows-only package: exit %d, want 1 and 4 floating pulls:\n%s", code, stdout)
 	}
 }
+
+// TestCheckRegistry: --check --registry asks the registry for every pinned
+// image and fails, naming the place, on one it does not serve.
+func TestCheckRegistry(t *testing.T) {
+	host := testenv.MemoryRegistry(t)
+	dir := t.TempDir()
+	pin := host + "/pkg/a@sha256:" + strings.Repeat("1", 64)
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\nclass: CommandLineTool\nid: a\nhints:\n  DockerRequirement:\n    dockerPull: "+pin+"\ninputs: []\noutputs: []\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte("[build]\nengine = \"local\"\n[build.local]\nregistry = \""+host+"/pkg\"\n[tools.a]\ncontext = \".\"\npath = \"app.cwl\"\n"), 0o644)
+	t.Chdir(dir)
+	if _, stderr, code := run(t, "", "--check"); code != 0 {
+		t.Fatalf("--check without the registry: exit %d\n%s", code, stderr)
+	}
+	stdout, _, code := run(t, "", "--check", "--registry")
+	if code != 1 || !strings.Contains(stdout, `app.cwl:6: process "a" pins an image the registry does not serve`) {
+		t.Errorf("--check --registry: exit %d\n%s", code, stdout)
+	}
+}

@@ -90,12 +90,21 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 	}
 	tags := append([]string{plan.Version}, opts.Tags...)
 	var out []*Release
+	byRepo := map[string]*Release{}
 	for _, w := range files {
 		r, err := release(w, prefix, tags, annotations(plan))
 		if err != nil {
 			return nil, err
 		}
+		if other, ok := byRepo[r.Repo]; ok {
+			errs = append(errs, fmt.Errorf("%s and %s would both be published as %s (one repository per file name): rename one", other.File, r.File, r.Repo))
+			continue
+		}
+		byRepo[r.Repo] = r
 		out = append(out, r)
+	}
+	if len(errs) > 0 {
+		return nil, builder.Errors(errs)
 	}
 	return out, nil
 }
@@ -177,19 +186,62 @@ func release(w builder.ProcessRef, prefix string, tags []string, ann map[string]
 	return &Release{File: w.File, Path: w.Path, Repo: repo, Tags: tags, Artifact: a, Digest: digestOf(manifest)}, nil
 }
 
-// Push pushes each release, blobs first and the manifest under each tag,
-// and returns them with the digest the registry now serves.
-func Push(ctx context.Context, releases []*Release, insecure []string) error {
+// Push publishes the releases: it first asks the registry for every image
+// the workflows pin (a release never points at an image nobody can pull),
+// then pushes every blob of every release, and only then the manifests,
+// so that a registry error before the manifests publishes nothing. An
+// error after the first manifest says exactly which references were
+// published.
+func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure []string) error {
+	if errs := MissingPins(ctx, plan, insecure); len(errs) > 0 {
+		return fmt.Errorf("nothing pushed:\n%w", builder.Errors(errs))
+	}
 	for _, r := range releases {
-		digest, err := remote.Push(ctx, r.Repo, r.Tags, r.Artifact, insecure)
-		if err != nil {
-			return err
+		if err := remote.PushBlobs(ctx, r.Repo, r.Artifact, insecure); err != nil {
+			return fmt.Errorf("nothing published (only blobs, which no tag names, were uploaded): %w", err)
 		}
-		if digest != r.Digest {
-			return fmt.Errorf("%s: pushed manifest %s, expected %s", r.Repo, digest, r.Digest)
+	}
+	var published []string
+	for _, r := range releases {
+		digest, err := remote.PushManifest(ctx, r.Repo, r.Tags, r.Artifact, insecure)
+		if err == nil && digest != r.Digest {
+			err = fmt.Errorf("%s: pushed manifest %s, expected %s", r.Repo, digest, r.Digest)
+		}
+		if err != nil {
+			if len(published) == 0 {
+				return fmt.Errorf("nothing published: %w", err)
+			}
+			return fmt.Errorf("%w\npublished before the error:\n  %s", err, strings.Join(published, "\n  "))
+		}
+		for _, t := range r.Tags {
+			published = append(published, fmt.Sprintf("%s:%s@%s (%s)", r.Repo, t, r.Digest, r.File))
 		}
 	}
 	return nil
+}
+
+// MissingPins asks the registry, with the Docker config's credentials, for
+// the manifest of every image the package's CommandLineTools run by digest
+// (cwlpatch.PinnedImages) and lists, with the place that pins it, each one
+// it does not serve: what `cwlpatch --check --registry` and a release
+// refuse.
+func MissingPins(ctx context.Context, plan *builder.Plan, insecure []string) []error {
+	pins, err := cwlpatch.PinnedImages(plan)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, p := range pins {
+		digest, err := remote.Digest(ctx, p.Ref, insecure)
+		want := p.Ref[strings.LastIndexByte(p.Ref, '@')+1:]
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s pins an image the registry does not serve: %v", p.Place, err))
+		case digest != want:
+			errs = append(errs, fmt.Errorf("%s pins %s, but the registry serves %s for it", p.Place, p.Ref, digest))
+		}
+	}
+	return errs
 }
 
 func digestOf(b []byte) string {

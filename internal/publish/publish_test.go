@@ -29,6 +29,11 @@ const pinnedTool = `  - class: CommandLineTool
 // writePackage writes a package with one tool and two workflow files, one
 // YAML and one JSON, the tool pinned as pull says.
 func writePackage(t *testing.T, version, pull string) *builder.Plan {
+	return writePackageAt(t, "ghcr.io/eoap", version, pull)
+}
+
+// writePackageAt is writePackage with the cluster registry given.
+func writePackageAt(t *testing.T, registry, version, pull string) *builder.Plan {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
@@ -44,7 +49,7 @@ version = %q
 engine = "cluster"
 [build.cluster]
 namespace = "ns"
-registry = "ghcr.io/eoap"
+registry = %q
 [tools.a]
 context = "a"
 path = "App-Flow.cwl#a"
@@ -54,7 +59,7 @@ path = "App-Flow.cwl#a"
 path = "packed.json#a"
 [[workflows]]
 path = "App-Flow.cwl#a"
-`, version)
+`, version, registry)
 	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
 	plan, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
 	if err != nil {
@@ -118,32 +123,70 @@ func TestPrepare(t *testing.T) {
 }
 
 // TestPush: every release lands under each of its tags with the digest
-// Prepare computed; a release whose expected digest is not what the
-// registry got is an error.
+// Prepare computed; a pin the registry does not serve publishes nothing; a
+// failure after the first manifest names what was published.
 func TestPush(t *testing.T) {
+	ctx := context.Background()
 	host := testenv.MemoryRegistry(t)
-	digest := "sha256:" + strings.Repeat("1", 64)
-	plan := writePackage(t, "1.2.0", "ghcr.io/eoap/a@"+digest)
-	rs, err := Prepare(context.Background(), plan, Options{Registry: host + "/rel", Tags: []string{"latest"}})
+	tool, err := remote.Push(ctx, host+"/eoap/a", []string{"1"}, &remote.Artifact{ArtifactType: "application/x-tool", Files: []remote.File{{Data: []byte("x"), MediaType: "application/x-tool"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Push(context.Background(), rs, nil); err != nil {
+	missing := writePackageAt(t, host+"/eoap", "1.2.0", host+"/eoap/a@sha256:"+strings.Repeat("1", 64))
+	rs, err := Prepare(ctx, missing, Options{Registry: host + "/rel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Push(ctx, missing, rs, nil); err == nil || !strings.Contains(err.Error(), "nothing pushed") || !strings.Contains(err.Error(), "App-Flow.cwl:7: process \"a\" pins an image the registry does not serve") {
+		t.Errorf("a pin the registry lacks: %v", err)
+	}
+	if _, err := remote.Digest(ctx, rs[0].Repo+":1.2.0", nil); err == nil {
+		t.Error("a release was published with a missing pin")
+	}
+
+	plan := writePackageAt(t, host+"/eoap", "1.2.0", host+"/eoap/a@"+tool)
+	rs, err = Prepare(ctx, plan, Options{Registry: host + "/rel", Tags: []string{"latest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Push(ctx, plan, rs, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rs {
 		for _, tag := range r.Tags {
-			if got, err := remote.Digest(context.Background(), r.Repo+":"+tag, nil); err != nil || got != r.Digest {
+			if got, err := remote.Digest(ctx, r.Repo+":"+tag, nil); err != nil || got != r.Digest {
 				t.Errorf("%s:%s: %s %v, want %s", r.Repo, tag, got, err, r.Digest)
 			}
 		}
 	}
-	rs[1].Digest = digest
-	if err := Push(context.Background(), rs[1:], nil); err == nil || !strings.Contains(err.Error(), "expected "+digest) {
-		t.Errorf("a digest mismatch: %v", err)
+	wrong := "sha256:" + strings.Repeat("2", 64)
+	rs[1].Digest = wrong
+	err = Push(ctx, plan, rs, nil)
+	if err == nil || !strings.Contains(err.Error(), "expected "+wrong) || !strings.Contains(err.Error(), "published before the error:\n  "+rs[0].Repo+":1.2.0@"+rs[0].Digest+" (App-Flow.cwl)") {
+		t.Errorf("a failure after a manifest: %v", err)
 	}
-	if err := Push(context.Background(), []*Release{{Repo: "Bad Repo", Tags: []string{"1"}, Artifact: rs[0].Artifact}}, nil); err == nil {
-		t.Error("a push to a bad name succeeded")
+	if err := Push(ctx, plan, []*Release{{Repo: "Bad Repo", Tags: []string{"1"}, Artifact: rs[0].Artifact}}, nil); err == nil || !strings.Contains(err.Error(), "nothing published") {
+		t.Errorf("a push to a bad name: %v", err)
+	}
+}
+
+// TestPrepareOneStem: two workflow files with one file name would overwrite
+// each other under one REPO:TAG: refused, naming both.
+func TestPrepareOneStem(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("1", 64)
+	plan := writePackage(t, "1.2.0", "ghcr.io/eoap/a@"+digest)
+	os.MkdirAll(filepath.Join(plan.Dir, "b"), 0o755)
+	data, _ := os.ReadFile(filepath.Join(plan.Dir, "App-Flow.cwl"))
+	os.WriteFile(filepath.Join(plan.Dir, "b", "app-flow.cwl"), data, 0o644)
+	toml, _ := os.ReadFile(plan.File)
+	os.WriteFile(plan.File, append(toml, "[[workflows]]\npath = \"b/app-flow.cwl#a\"\n"...), 0o644)
+	plan, err := builder.Load(plan.File, builder.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prepare(context.Background(), plan, Options{})
+	if err == nil || !strings.Contains(err.Error(), "App-Flow.cwl and b/app-flow.cwl would both be published as ghcr.io/eoap/app-flow") {
+		t.Errorf("one stem: %v", err)
 	}
 }
 

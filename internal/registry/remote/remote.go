@@ -111,23 +111,42 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 // repo (the first tag first), with the Docker config's credentials, and
 // returns the manifest's digest.
 func Push(ctx context.Context, repo string, tags []string, a *Artifact, insecure []string) (string, error) {
-	manifest, err := a.Manifest()
-	if err != nil {
+	if err := PushBlobs(ctx, repo, a, insecure); err != nil {
 		return "", err
 	}
-	r, err := name.NewRepository(repo, nameOptions(repo, insecure)...)
+	return PushManifest(ctx, repo, tags, a, insecure)
+}
+
+// PushBlobs uploads the artifact's blobs (its config and files) to repo:
+// nothing a registry serves under a tag yet.
+func PushBlobs(ctx context.Context, repo string, a *Artifact, insecure []string) error {
+	r, opts, err := repository(ctx, repo, insecure)
 	if err != nil {
-		return "", fmt.Errorf("%s: %v", repo, err)
+		return err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
 	blobs := [][2]string{{emptyMediaType, string(emptyConfig)}}
 	for _, f := range a.Files {
 		blobs = append(blobs, [2]string{f.MediaType, string(f.Data)})
 	}
 	for _, b := range blobs {
 		if err := remote.WriteLayer(r, static.NewLayer([]byte(b[1]), types.MediaType(b[0])), opts...); err != nil {
-			return "", fmt.Errorf("pushing a blob to %s: %v", repo, err)
+			return fmt.Errorf("pushing a blob to %s: %v", repo, err)
 		}
+	}
+	return nil
+}
+
+// PushManifest puts the artifact's manifest under each tag of repo, the
+// first tag first, once its blobs are there (PushBlobs), and returns the
+// manifest's digest.
+func PushManifest(ctx context.Context, repo string, tags []string, a *Artifact, insecure []string) (string, error) {
+	manifest, err := a.Manifest()
+	if err != nil {
+		return "", err
+	}
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return "", err
 	}
 	for _, tag := range tags {
 		if err := remote.Put(r.Tag(tag), rawManifest{manifest}, opts...); err != nil {
@@ -135,4 +154,12 @@ func Push(ctx context.Context, repo string, tags []string, a *Artifact, insecure
 		}
 	}
 	return sha256Digest(manifest), nil
+}
+
+func repository(ctx context.Context, repo string, insecure []string) (name.Repository, []remote.Option, error) {
+	r, err := name.NewRepository(repo, nameOptions(repo, insecure)...)
+	if err != nil {
+		return name.Repository{}, nil, fmt.Errorf("%s: %v", repo, err)
+	}
+	return r, []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, nil
 }
