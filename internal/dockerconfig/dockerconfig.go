@@ -16,10 +16,12 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/filelock"
 )
 
 // Credential is one registry login.
@@ -69,6 +71,12 @@ func (c Credential) Validate() error {
 		return errors.New("no password: pipe it to --password-stdin (or set CI_REGISTRY_PASSWORD)")
 	case strings.Contains(c.Username, ":"):
 		return errors.New("the username contains ':', which the Docker auth format cannot hold")
+	case !utf8.ValidString(c.IdentityToken):
+		// config.json holds it as a JSON string, where invalid UTF-8
+		// becomes U+FFFD: the stored token would not be the one given.
+		return errors.New("the identity token is not valid UTF-8, which a JSON config file cannot hold unchanged")
+	case !utf8.ValidString(c.Registry):
+		return errors.New("the registry is not valid UTF-8")
 	}
 	return nil
 }
@@ -81,6 +89,9 @@ func Merge(old []byte, c Credential) ([]byte, error) {
 		if err := json.Unmarshal(old, &cfg); err != nil {
 			return nil, fmt.Errorf("not a Docker config file: %v", err)
 		}
+	}
+	if cfg == nil { // the file held `null`
+		cfg = map[string]json.RawMessage{}
 	}
 	auths := map[string]json.RawMessage{}
 	if raw, ok := cfg["auths"]; ok && string(raw) != "null" {
@@ -126,6 +137,29 @@ func WriteFile(path string, c Credential) (string, error) {
 		}
 		target = real
 	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return "", err
+	}
+	// An empty file to lock: concurrent logins take turns to read, merge
+	// and rename, so none is lost (an empty file merges as no config).
+	if f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	unlock, err := filelock.Lock(target)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if st, err := os.Lstat(target); err == nil {
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !st.Mode().IsRegular() || !ok || int(sys.Uid) != os.Geteuid() {
+			// Its owner could read what we merge in (root writing into a
+			// user's file, a file planted by somebody else).
+			return "", fmt.Errorf("%s is not a regular file of this user (uid %d): refusing to write credentials into it", target, os.Geteuid())
+		}
+	}
 	old, err := os.ReadFile(target)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", err
@@ -133,9 +167,6 @@ func WriteFile(path string, c Credential) (string, error) {
 	data, err := Merge(old, c)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", target, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-		return "", err
 	}
 	return target, atomicfile.WriteMode(target, data, 0o600)
 }

@@ -3,9 +3,11 @@ package dockerconfig
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -197,5 +199,62 @@ func TestSecret(t *testing.T) {
 			hasNS != (ns != "") || s.Metadata["namespace"] != ns || len(auths(t, cfg)) != 1 {
 			t.Errorf("namespace %q:\n%s", ns, out)
 		}
+	}
+}
+
+// TestWriteFileHostileConfigs: a config holding `null` merges (no panic);
+// a file owned by another user is refused and keeps its content; a
+// non-UTF-8 identity token is refused.
+func TestWriteFileHostileConfigs(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	os.WriteFile(path, []byte("null\n"), 0o600)
+	cred := Credential{Registry: "r.example", Username: "u", Password: "p"}
+	if _, err := WriteFile(path, cred); err != nil {
+		t.Fatalf("null config: %v", err)
+	}
+	if data, _ := os.ReadFile(path); !strings.Contains(string(data), `"r.example"`) {
+		t.Errorf("null config merged to %s", data)
+	}
+	if os.Geteuid() == 0 {
+		other := filepath.Join(dir, "other.json")
+		os.WriteFile(other, []byte("{}\n"), 0o644)
+		os.Chown(other, 4242, 4242)
+		if _, err := WriteFile(other, cred); err == nil || !strings.Contains(err.Error(), "not a regular file of this user") {
+			t.Errorf("another user's file: %v", err)
+		}
+		if data, _ := os.ReadFile(other); string(data) != "{}\n" {
+			t.Errorf("another user's file now holds %s", data)
+		}
+	}
+	bad := Credential{Registry: "r.example", IdentityToken: "tok\xff\xfe"}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("non-UTF-8 token: %v", err)
+	}
+}
+
+// TestWriteFileConcurrent: 20 logins to 20 registries written at once into
+// one config all survive: each read-merge-rename holds the lock.
+func TestWriteFileConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = WriteFile(path, Credential{Registry: fmt.Sprintf("r%d.example", i), Username: "u", Password: "p"})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	var cfg struct{ Auths map[string]any }
+	if err := json.Unmarshal(data, &cfg); err != nil || len(cfg.Auths) != 20 {
+		t.Errorf("%d logins of 20 (%v):\n%s", len(cfg.Auths), err, data)
 	}
 }
