@@ -23,8 +23,8 @@ func initCommand() *cli.Command {
 		UsageText: "cwlbuild init [-f project.toml]",
 		Description: `Writes Taskfile.yaml beside project.toml: the tasks build, build-local, build-ttl,
 prepare, update, release, check, test-all, test-tool and test-workflow, calling cwlbuild,
-cwlpatch and skaffold from PATH in the package's directory. An existing Taskfile.yaml
-(or Taskfile.yml) is never overwritten.
+cwlpatch and skaffold from PATH in the package's directory. Nothing is written beside
+any Taskfile go-task would read (Taskfile.yml, Taskfile.yaml, Taskfile.dist.yml, ...).
 
 Example:
    cwlbuild init && task build`,
@@ -38,9 +38,12 @@ func runInit(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	dir := filepath.Dir(c.String("file"))
-	for _, name := range []string{"Taskfile.yaml", "Taskfile.yml", "taskfile.yaml", "taskfile.yml"} {
+	// Every name go-task reads (v3.45, in its order): beside any of them,
+	// a new Taskfile.yaml would shadow the package's own or be shadowed.
+	for _, name := range []string{"Taskfile.yml", "taskfile.yml", "Taskfile.yaml", "taskfile.yaml",
+		"Taskfile.dist.yml", "taskfile.dist.yml", "Taskfile.dist.yaml", "taskfile.dist.yaml"} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
-			return cli.Exit(fmt.Sprintf("cwlbuild init: %s exists: not overwritten", filepath.Join(dir, name)), 1)
+			return cli.Exit(fmt.Sprintf("cwlbuild init: %s exists, and go-task reads one Taskfile per directory: nothing written (merge the tasks of `cwlbuild init` into it by hand)", filepath.Join(dir, name)), 1)
 		}
 	}
 	out := filepath.Join(dir, "Taskfile.yaml")
