@@ -177,8 +177,8 @@ func rewriteFrom(data []byte, maps map[string]string) ([]byte, bool, error) {
 	lines := strings.SplitAfter(string(data), "\n")
 	stages := map[string]bool{}
 	type edit struct {
-		line     int // 0-based
-		old, new string
+		line, col int // 0-based line, byte offset in it
+		old, new  string
 	}
 	var edits []edit
 	for _, n := range res.AST.Children {
@@ -200,40 +200,59 @@ func rewriteFrom(data []byte, maps map[string]string) ([]byte, bool, error) {
 		if !ok {
 			continue
 		}
-		// The image is on the instruction's first line unless a line
-		// continuation put it further: take the first line that holds it.
-		for l := n.StartLine - 1; l < n.EndLine && l < len(lines); l++ {
-			if strings.Contains(lines[l], img) {
-				edits = append(edits, edit{l, img, mapped})
-				break
-			}
+		l, col, ok := fromImageAt(lines, n.StartLine-1, n.EndLine, res.EscapeToken)
+		if ok {
+			rest := lines[l][col:]
+			ok = strings.HasPrefix(rest, img) && (len(rest) == len(img) || strings.ContainsRune(" \t\r\n"+string(res.EscapeToken), rune(rest[len(img)])))
 		}
+		if !ok {
+			return nil, false, fmt.Errorf("line %d: cannot find the image %s of this FROM as one word: write it on one line", n.StartLine, img)
+		}
+		edits = append(edits, edit{l, col, img, mapped})
 	}
 	if len(edits) == 0 {
 		return data, false, nil
 	}
 	for _, e := range edits {
-		lines[e.line] = replaceWord(lines[e.line], e.old, e.new)
+		lines[e.line] = lines[e.line][:e.col] + e.new + lines[e.line][e.col+len(e.old):]
 	}
 	return []byte(strings.Join(lines, "")), true, nil
 }
 
-// replaceWord replaces the first whitespace-delimited occurrence of word.
-func replaceWord(line, word, repl string) string {
-	for i := 0; i+len(word) <= len(line); {
-		j := strings.Index(line[i:], word)
-		if j < 0 {
-			break
+// fromImageAt finds, in the lines [start, end) of a FROM instruction, where
+// its image word starts, reading the lines as BuildKit's parser does: a
+// line that is a comment is skipped inside the instruction, a line ending
+// with the escape character (`# escape=` sets it) continues, flags
+// (--platform=...) come before the image. It reports false when the image
+// is not a word of its own on one line.
+func fromImageAt(lines []string, start, end int, escape rune) (line, col int, ok bool) {
+	seenFrom := false
+	for l := start; l < end && l < len(lines); l++ {
+		text := strings.TrimRight(lines[l], "\r\n")
+		if l > start && strings.HasPrefix(strings.TrimLeft(text, " \t"), "#") {
+			continue
 		}
-		start, end := i+j, i+j+len(word)
-		before := start == 0 || line[start-1] == ' ' || line[start-1] == '\t'
-		after := end == len(line) || strings.ContainsRune(" \t\r\n\\", rune(line[end]))
-		if before && after {
-			return line[:start] + repl + line[end:]
+		body := strings.TrimRight(text, " \t")
+		body = strings.TrimSuffix(body, string(escape))
+		for i := 0; i < len(body); {
+			for i < len(body) && (body[i] == ' ' || body[i] == '\t') {
+				i++
+			}
+			if i >= len(body) {
+				break
+			}
+			j := i
+			for j < len(body) && body[j] != ' ' && body[j] != '\t' {
+				j++
+			}
+			if word := body[i:j]; seenFrom && !strings.HasPrefix(word, "--") {
+				return l, i, true
+			}
+			seenFrom = true // FROM itself, then flags (--platform=...)
+			i = j
 		}
-		i = end
 	}
-	return line
+	return 0, 0, false
 }
 
 // mapImage names img on the registry Kaniko would pull it from.
