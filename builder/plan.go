@@ -2,6 +2,7 @@ package builder
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -217,6 +218,30 @@ func Load(file string, opts LoadOptions) (*Plan, error) {
 		return nil, err
 	}
 	return NewPlan(p), nil
+}
+
+// LoadContext is Load that returns as soon as ctx ends (a signal), with its
+// cause, however far the load has got: decoding and validating a large
+// project.toml cannot be interrupted midway, and the user asked to stop.
+func LoadContext(ctx context.Context, file string, opts LoadOptions) (*Plan, error) {
+	type result struct {
+		p   *Plan
+		err error
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: loading stopped: %w", file, context.Cause(ctx))
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := Load(file, opts)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: loading stopped: %w", file, context.Cause(ctx))
+	}
 }
 
 // NewPlan resolves a validated project.

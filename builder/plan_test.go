@@ -1,6 +1,9 @@
 package builder
 
 import (
+	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -256,5 +259,21 @@ func TestRepositoryScrubbed(t *testing.T) {
 	}
 	if plan.Repository != "https://gitlab.example/org/pkg.git" || plan.Labels(plan.Artifacts[0])[LabelSource] != plan.Repository {
 		t.Errorf("repository %q, labels %v", plan.Repository, plan.Labels(plan.Artifacts[0]))
+	}
+}
+
+// TestLoadLimits: a project.toml over MaxProjectSize is refused unread, with
+// its name; a load whose context ends returns at once with the cause.
+func TestLoadLimits(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "project.toml")
+	os.WriteFile(big, []byte("# "+strings.Repeat("x", MaxProjectSize)+"\n"), 0o644)
+	if _, err := Load(big, LoadOptions{}); err == nil || !strings.Contains(err.Error(), big+": larger than 8 MB") {
+		t.Errorf("a huge project.toml: %v", err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupted by terminated"))
+	if _, err := LoadContext(ctx, writeProject(t, "[build]\nengine = \"local\"\n"), LoadOptions{}); err == nil || !strings.Contains(err.Error(), "loading stopped: interrupted by terminated") {
+		t.Errorf("an ended context: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -232,11 +233,24 @@ type LoadOptions struct {
 	ConfineTestVolumes bool
 }
 
+// MaxProjectSize bounds project.toml: a package of 10000 tools is about
+// 1 MB, and a hostile 50 MB file would keep the TOML decoder busy for
+// minutes.
+const MaxProjectSize = 8 << 20
+
 // LoadProjectWith is LoadProject with options.
 func LoadProjectWith(file string, opts LoadOptions) (*Project, error) {
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxProjectSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxProjectSize {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("larger than %d MB, more than any package needs: not read", MaxProjectSize>>20)}
 	}
 	return parseProject(file, data, opts)
 }

@@ -87,7 +87,7 @@ func projectFlag() *cli.StringFlag {
 // warnings of the load are printed.
 func loadProject(c *cli.Context, file string, opts builder.LoadOptions) (*builder.Plan, error) {
 	opts.AllowOutsidePaths = allowOutside(c)
-	p, err := builder.Load(file, opts)
+	p, err := builder.LoadContext(c.Context, file, opts)
 	if err != nil {
 		return nil, err
 	}

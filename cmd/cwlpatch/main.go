@@ -165,7 +165,7 @@ func loadProject(c *cli.Context) (*builder.Plan, error) {
 			return nil, err
 		}
 	}
-	proj, err := builder.Load(file, builder.LoadOptions{
+	proj, err := builder.LoadContext(c.Context, file, builder.LoadOptions{
 		AllowOutsidePaths: c.Bool("allow-outside-paths"),
 		SkipContexts:      true,
 		SkipTests:         true,
