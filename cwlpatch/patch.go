@@ -427,7 +427,7 @@ func (p Problem) String() string { return p.Message }
 // or whose pin an enclosing workflow's requirement overrides; and returns
 // how many processes it checked.
 func Unpinned(p *builder.Plan) ([]Problem, int, error) {
-	s, runs, err := loadRuns(p)
+	s, runs, err := runningProcesses(p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -464,7 +464,7 @@ type PinnedImage struct {
 // processes Unpinned checks: what a release asks the registry for before
 // it publishes a workflow that runs them.
 func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
-	_, runs, err := loadRuns(p)
+	_, runs, err := runningProcesses(p)
 	if err != nil {
 		return nil, err
 	}
@@ -486,35 +486,35 @@ func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
 	return out, nil
 }
 
-// run is a CommandLineTool the package runs, and the tool whose image it
-// runs (nil for an image no tool builds).
-type run struct {
+// runningProcess is a CommandLineTool the package runs, and the tool whose
+// image it runs (nil for an image no tool builds).
+type runningProcess struct {
 	proc *Process
 	tool *builder.Artifact
 }
 
-// loadRuns loads the package and lists the processes Unpinned checks: the
-// tools' (project.toml order), then every other CommandLineTool of the
-// workflows and the files they run, each once.
-func loadRuns(p *builder.Plan) (*set, []run, error) {
+// runningProcesses loads the package and lists the processes Unpinned
+// checks: the tools' (project.toml order), then every other
+// CommandLineTool of the workflows and the files they run, each once.
+func runningProcesses(p *builder.Plan) (*set, []runningProcess, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	if len(s.errs) > 0 {
 		return nil, nil, joinErrors(s.errs)
 	}
-	var out []run
+	var out []runningProcess
 	seen := map[*Process]bool{}
 	for _, tg := range targets {
 		for _, proc := range tg.procs {
 			seen[proc] = true
-			out = append(out, run{proc, tg.tool})
+			out = append(out, runningProcess{proc, tg.tool})
 		}
 	}
 	for _, d := range s.runDocs() {
 		for _, proc := range d.Processes {
 			if !seen[proc] && proc.Class == "CommandLineTool" {
 				seen[proc] = true
-				out = append(out, run{proc: proc})
+				out = append(out, runningProcess{proc: proc})
 			}
 		}
 	}

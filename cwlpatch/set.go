@@ -236,11 +236,7 @@ func (s *set) loadImporters() {
 			return nil
 		}
 		name, _ := filepath.Rel(s.p.Dir, path)
-		if d, err := ParseDocument(name, data); err == nil {
-			d.path = path
-			d.imports = s.importer
-			s.docs[s.identify(path)] = d
-		}
+		s.load(path, name, false)
 		return nil
 	})
 }
@@ -441,11 +437,9 @@ func packedIDs(named []*Process, d *Document) []string {
 func (s *set) repositories() map[string]int {
 	repos := map[string]int{}
 	for i, t := range s.p.Artifacts {
-		for _, prof := range builder.Profiles {
-			if n := t.Images[prof]; n != "" {
-				if _, ok := repos[imageref.Normalize(n)]; !ok {
-					repos[imageref.Normalize(n)] = i
-				}
+		for r := range toolRepos(t) {
+			if _, ok := repos[r]; !ok {
+				repos[r] = i
 			}
 		}
 	}
