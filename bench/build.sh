@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CGO_ENABLED=0 go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch
-skaffold=$(go tool -n skaffold)
+skaffold=$(cd scripts/skaffold && go tool -n skaffold)
 scripts/registry.sh >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

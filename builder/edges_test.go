@@ -119,19 +119,29 @@ func TestLabelsAndSource(t *testing.T) {
 	}
 }
 
-// TestTimestamp: SOURCE_DATE_EPOCH when it is a non-negative integer, else
-// 0; none when builds are not reproducible.
+// TestTimestamp: SOURCE_DATE_EPOCH when it is a non-negative integer, 0
+// when unset, an error naming it otherwise; none when builds are not
+// reproducible.
 func TestTimestamp(t *testing.T) {
-	p := &Plan{Reproducible: true}
-	for env, want := range map[string]int64{"": 0, "1700000000": 1700000000, "0": 0, "-5": 0, "soon": 0} {
+	file := writeProject(t, base)
+	for env, want := range map[string]int64{"": 0, "1700000000": 1700000000, "0": 0, "-5": -1, "soon": -1} {
 		t.Setenv("SOURCE_DATE_EPOCH", env)
-		if got := p.timestamp(); got == nil || *got != want {
-			t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want %d", env, got, want)
+		p, err := Load(file, LoadOptions{SkipCWL: true})
+		switch {
+		case want < 0:
+			if err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH=") {
+				t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want an error", env, err)
+			}
+		case err != nil:
+			t.Errorf("SOURCE_DATE_EPOCH=%q: %v", env, err)
+		case p.Timestamp == nil || *p.Timestamp != want:
+			t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want %d", env, p.Timestamp, want)
 		}
 	}
-	p.Reproducible = false
-	if got := p.timestamp(); got != nil {
-		t.Errorf("not reproducible: %d", *got)
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	os.WriteFile(file, []byte(strings.Replace(base, "[build]\n", "[build]\nreproducible = false\n", 1)), 0o644)
+	if p, err := Load(file, LoadOptions{SkipCWL: true}); err != nil || p.Timestamp != nil {
+		t.Errorf("not reproducible: %v %v", p, err)
 	}
 }
 

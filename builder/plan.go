@@ -110,6 +110,10 @@ type Plan struct {
 	Runtime Runtime
 	// Reproducible builds carry no build time: one context, one digest.
 	Reproducible bool
+	// Timestamp is the time reproducible images carry (seconds since 1970):
+	// SOURCE_DATE_EPOCH when Load read it, else 0; nil when [build]
+	// reproducible = false.
+	Timestamp *int64
 	// AllowOutsidePaths is the load option: paths may leave the package
 	// directory. Stages that follow references on their own (cwlpatch
 	// through `run:` and `$import`) apply the same rule.
@@ -211,13 +215,22 @@ type WorkflowRef struct {
 	Tests []*Test
 }
 
-// Load reads, validates and resolves project.toml in one step.
+// Load reads, validates and resolves project.toml in one step, with the
+// time reproducible images carry from SOURCE_DATE_EPOCH.
 func Load(file string, opts LoadOptions) (*Plan, error) {
 	p, err := LoadProjectWith(file, opts)
 	if err != nil {
 		return nil, err
 	}
-	return NewPlan(p), nil
+	plan := NewPlan(p)
+	t, err := sourceDateEpoch()
+	if err != nil {
+		return nil, err
+	}
+	if t != nil && plan.Reproducible {
+		plan.Timestamp = t
+	}
+	return plan, nil
 }
 
 // LoadContext is Load that returns as soon as ctx ends (a signal), with its
@@ -280,6 +293,9 @@ func NewPlan(p *Project) *Plan {
 	}
 	if plan.Engine == "" {
 		plan.Engine = EngineCluster
+	}
+	if plan.Reproducible {
+		plan.Timestamp = new(int64)
 	}
 	if b.Kaniko.Concurrency != nil {
 		plan.Cluster.Concurrency = *b.Kaniko.Concurrency
@@ -489,24 +505,23 @@ func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {
 		Kaniko:     p.Kaniko.Options,
 		Insecure:   p.Kaniko.Insecure,
 		Labels:     p.BuildLabels(a),
-		Timestamp:  p.timestamp(),
+		Timestamp:  p.Timestamp,
 	}
 }
 
-// timestamp is the time reproducible images carry: SOURCE_DATE_EPOCH (the
-// reproducible-builds convention; `task build` sets it to the last commit's
-// time), else 0; nil when [build] reproducible = false.
-func (p *Plan) timestamp() *int64 {
-	if !p.Reproducible {
-		return nil
+// sourceDateEpoch reads SOURCE_DATE_EPOCH (the reproducible-builds
+// convention; `task build` sets it to the last commit's time): a bad value
+// is an error, not a silent 0.
+func sourceDateEpoch() (*int64, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return nil, nil
 	}
-	var t int64
-	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil && v >= 0 {
-			t = v
-		}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want a number of seconds since 1970 (reproducible images carry that time)", s)
 	}
-	return &t
+	return &v, nil
 }
 
 // DefaultProfile is the profile [build] engine selects.

@@ -30,7 +30,9 @@ MIRROR=$NODE_IP:5001
 PUSH=$NODE_IP:5002
 PUSH_USER=cwlbuild
 K8S=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
-KANIKO_IMAGE=localhost/cwlbuild/kaniko:v1.25.4
+# The executor's version is the one scripts/kaniko/go.mod builds.
+KANIKO_VERSION=$(awk '$1 == "require" && $2 == "github.com/chainguard-dev/kaniko" {print $3; exit}' "$(dirname "$0")/kaniko/go.mod")
+KANIKO_IMAGE=localhost/cwlbuild/kaniko:$KANIKO_VERSION
 BUSYBOX_IMAGE=docker.io/library/busybox:1.36
 
 log() { echo "cluster: $*" >&2; }
@@ -182,7 +184,7 @@ seed_images() {
     podman push --quiet --tls-verify=false "$MIRROR/cwlbuild/pause:1"
   fi
   local pair src dst
-  for pair in "$BUSYBOX_IMAGE=$MIRROR/library/busybox:1.36" "$KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:v1.25.4"; do
+  for pair in "$BUSYBOX_IMAGE=$MIRROR/library/busybox:1.36" "$KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION"; do
     src=${pair%%=*} dst=${pair#*=}
     skopeo inspect --tls-verify=false "docker://$dst" >/dev/null 2>&1 && continue
     podman image exists "$src" || die "$src is not in local storage: run scripts/setup.sh"
@@ -276,7 +278,7 @@ CLUSTER_MIRROR=$MIRROR
 CLUSTER_PUSH_REGISTRY=$PUSH
 CLUSTER_PUSH_USER=$PUSH_USER
 CLUSTER_PUSH_PASSWORD_FILE=$S/registry/push.password
-CLUSTER_KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:v1.25.4
+CLUSTER_KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION
 CLUSTER_INIT_IMAGE=$MIRROR/library/busybox:1.36
 EOF
 }

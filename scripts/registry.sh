@@ -9,7 +9,12 @@ state=${XDG_CACHE_HOME:-$HOME/.cache}/cwlbuild/registry
 mkdir -p "$state"
 
 if [ "${1:-start}" = stop ]; then
-  [ -f "$state/pid" ] && kill "$(cat "$state/pid")" 2>/dev/null || true
+  # Only the registry this script started: the saved pid may have been
+  # reused by another process since.
+  pid=$(cat "$state/pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "docker-registry serve $state/config.yml"; then
+    kill "$pid" 2>/dev/null || true
+  fi
   rm -f "$state/pid"
   exit 0
 fi

@@ -71,7 +71,7 @@ fi
 # The Kaniko executor, built from the Chainguard fork's Go module
 # (scripts/kaniko pins it) and packed the way the executor's debug image is:
 # /kaniko/executor, CA certificates, and busybox under /busybox.
-kaniko=localhost/cwlbuild/kaniko:v1.25.4
+kaniko=localhost/cwlbuild/kaniko:$(awk '$1 == "require" && $2 == "github.com/chainguard-dev/kaniko" {print $3; exit}' scripts/kaniko/go.mod)
 if ! podman image exists "$kaniko" 2>/dev/null; then
   echo "setup: building the Kaniko executor image $kaniko (about 3 minutes the first time)"
   tmp=$(mktemp -d)

@@ -18,11 +18,23 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Images scripts/setup.sh makes in local containers storage.
-const (
-	BaseImage   = "docker.io/library/busybox:1.36"
-	KanikoImage = "localhost/cwlbuild/kaniko:v1.25.4"
-)
+// Images scripts/setup.sh makes in local containers storage; the
+// executor's tag is the version scripts/kaniko/go.mod builds, as setup.sh
+// and cluster.sh read it.
+const BaseImage = "docker.io/library/busybox:1.36"
+
+var KanikoImage = "localhost/cwlbuild/kaniko:" + kanikoVersion()
+
+// kanikoVersion is the Kaniko module scripts/kaniko/go.mod requires.
+func kanikoVersion() string {
+	data, _ := os.ReadFile(filepath.Join(ModuleRoot(), "scripts", "kaniko", "go.mod"))
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "require" && f[1] == "github.com/chainguard-dev/kaniko" {
+			return f[2]
+		}
+	}
+	return "unknown"
+}
 
 // Registry is a real registry (Debian's docker-registry, the distribution
 // project) serving plain HTTP on a free 127.0.0.1 port for one test.
