@@ -106,13 +106,13 @@ func Files(p *builder.Plan) []string {
 // next run on the package finds it.
 func JournalPath(p *builder.Plan) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
 
-// CheckProject is what `cwlbuild check` asks of the CWL before any build:
-// the very checks a run of cwlpatch makes (Plan, with every tool pinned to
-// a stand-in digest), so that a package check accepts is one cwlpatch can
-// pin; every problem is listed. Warnings are Unpinned's lines for images no
-// tool builds: the build will not pin them, and `cwlpatch --check` and a
-// release refuse them with the same words.
-func CheckProject(p *builder.Plan) (errs, warnings []error) {
+// Check is cwlpatch's part of `cwlbuild check`, before any build: the very
+// checks a run of cwlpatch makes (Plan, with every tool pinned to a
+// stand-in digest), so that a package check accepts is one cwlpatch can
+// pin, every problem listed as an error; and, as warnings, Unpinned's lines
+// for images no tool builds: the build will not pin them, and `cwlpatch
+// --check` and a release refuse them in the same words.
+func Check(p *builder.Plan) []builder.Diagnostic {
 	var matches []Match
 	for _, t := range p.Artifacts {
 		for _, prof := range append([]builder.Profile{p.DefaultProfile()}, builder.Profiles...) {
@@ -123,22 +123,19 @@ func CheckProject(p *builder.Plan) (errs, warnings []error) {
 		}
 	}
 	if _, err := Plan(p, matches); err != nil {
-		var list builder.Errors
-		if errors.As(err, &list) {
-			return list, nil
-		}
-		return []error{err}, nil
+		return builder.Diagnose(err, builder.SeverityError)
 	}
 	problems, _, err := Unpinned(p)
 	if err != nil {
-		return []error{err}, nil
+		return builder.Diagnose(err, builder.SeverityError)
 	}
+	var out []builder.Diagnostic
 	for _, pr := range problems {
 		if pr.Tool == nil {
-			warnings = append(warnings, errors.New(pr.Message))
+			out = append(out, builder.Diagnose(errors.New(pr.Message), builder.SeverityWarning)...)
 		}
 	}
-	return nil, warnings
+	return out
 }
 
 // Plan computes the new content of every CWL file the matches touch. Nothing

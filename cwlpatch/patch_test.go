@@ -29,8 +29,8 @@ func TestEveryProblemReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if errs, _ := CheckProject(p); len(errs) != 3 {
-		t.Errorf("CheckProject: %d problems, want 3: %v", len(errs), errs)
+	if diags := Check(p); len(diags) != 3 || diags[0].Severity != builder.SeverityError {
+		t.Errorf("Check: %d problems, want 3 errors: %v", len(diags), diags)
 	}
 	d := testDigest
 	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/x", Tag: "localhost:5000/x" + d}}}

@@ -275,12 +275,23 @@ func mapImage(img string, maps map[string]string) (string, bool) {
 	return to + "/" + rest, true
 }
 
-// CheckOutputs reports what would stop generate writing the files it owns
-// for plan (config, its path out, and the derived Dockerfiles): a symlink
-// at one of their paths or on the way to one, a foreign file where a
-// derived Dockerfile goes. `cwlbuild check` lists them before generate
-// refuses them.
-func CheckOutputs(plan *builder.Plan, out string) []error {
+// Check is skaffold's part of `cwlbuild check`: what would stop generate
+// writing the files it owns for plan (the config at out, the derived
+// Dockerfiles): a symlink at one of their paths or on the way to one, a
+// foreign file where a derived Dockerfile goes. A package with no tools
+// generates nothing, and has nothing to check here.
+func Check(plan *builder.Plan, out string) []builder.Diagnostic {
+	if len(plan.Artifacts) == 0 {
+		return nil
+	}
+	var diags []builder.Diagnostic
+	for _, err := range checkOutputs(plan, out) {
+		diags = append(diags, builder.Diagnose(err, builder.SeverityError)...)
+	}
+	return diags
+}
+
+func checkOutputs(plan *builder.Plan, out string) []error {
 	var errs []error
 	if err := genfile.Check(filepath.Dir(out), out); err != nil {
 		errs = append(errs, err)

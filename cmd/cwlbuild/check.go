@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -20,58 +20,81 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "validate project.toml, build contexts, Dockerfiles and CWL references",
-		UsageText: "cwlbuild check [-f project.toml]",
-		Description: `Prints one line per problem and exits 1 if there is any.
+		UsageText: "cwlbuild check [-f project.toml] [--format text|json]",
+		Description: `Prints one line per problem (errors on stdout, warnings on stderr) and exits 1
+if there is any error. With --format json, prints every diagnostic as one JSON array
+on stdout: {"file", "line", "key", "severity": "error"|"warning", "message"}, for CI
+annotations.
 
-Example:
-   cwlbuild check -f project.toml`,
-		Flags:  []cli.Flag{projectFlag()},
+Examples:
+   cwlbuild check -f project.toml
+   cwlbuild check --format json | jq -r '.[] | "::\(.severity) file=\(.file),line=\(.line)::\(.message)"'`,
+		Flags: []cli.Flag{
+			projectFlag(),
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
+		},
 		Action: runCheck,
 	}
 }
 
 func runCheck(c *cli.Context) error {
-	// The CWL files are cwlpatch's to check (CheckProject): a missing one
-	// then hides none of the problems of the others.
-	opts := allChecks
-	opts.SkipCWL = true
-	proj, err := loadProject(c, c.String("file"), opts)
-	problems := 0
-	if err != nil {
-		var errs builder.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(c.App.Writer, e)
-			}
-			problems = len(errs)
-		} else {
-			fmt.Fprintln(c.App.Writer, err)
-			problems = 1
+	format := c.String("format")
+	if format != "text" && format != "json" {
+		return cli.Exit(fmt.Sprintf("cwlbuild check: --format %q: want text or json", format), 2)
+	}
+	diags, proj := checkAll(c)
+	errs := 0
+	for _, d := range diags {
+		if d.Severity == builder.SeverityError {
+			errs++
+		}
+	}
+	if format == "json" {
+		if diags == nil {
+			diags = []builder.Diagnostic{}
+		}
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(diags); err != nil {
+			return err
 		}
 	} else {
-		for _, w := range proj.PodImageWarnings() {
-			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
-		}
-		if w := skaffoldOnPath(c.Context); w != "" {
-			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
-		}
-		errs, warnings := cwlpatch.CheckProject(proj)
-		if len(proj.Artifacts) > 0 {
-			errs = append(errs, skaffold.CheckOutputs(proj, filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile))...)
-		}
-		for _, w := range warnings {
-			fmt.Fprintln(c.App.ErrWriter, "warning:", w)
-		}
-		for _, e := range errs {
-			fmt.Fprintln(c.App.Writer, e)
-			problems++
+		for _, d := range diags {
+			if d.Severity == builder.SeverityError {
+				fmt.Fprintln(c.App.Writer, d)
+			} else {
+				fmt.Fprintln(c.App.ErrWriter, "warning:", d)
+			}
 		}
 	}
-	if problems > 0 {
-		return cli.Exit(fmt.Sprintf("%d problem(s) found", problems), 1)
+	if errs > 0 {
+		return cli.Exit(fmt.Sprintf("%d problem(s) found", errs), 1)
 	}
-	fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
+	if format == "text" {
+		fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
+	}
 	return nil
+}
+
+// checkAll collects every package's check: the load (every problem of
+// project.toml, the contexts and the Dockerfiles), builder.Check, the
+// Skaffold on PATH, cwlpatch.Check (the CWL, checked by cwlpatch's own
+// code, so that a missing CWL file hides none of the others' problems) and
+// skaffold.Check (generate's outputs). The plan is nil when the load failed.
+func checkAll(c *cli.Context) ([]builder.Diagnostic, *builder.Plan) {
+	opts := allChecks
+	opts.SkipCWL = true
+	opts.AllowOutsidePaths = allowOutside(c)
+	proj, err := builder.LoadContext(c.Context, c.String("file"), opts)
+	if err != nil {
+		return builder.Diagnose(err, builder.SeverityError), nil
+	}
+	diags := builder.Check(proj)
+	if w := skaffoldOnPath(c.Context); w != "" {
+		diags = append(diags, builder.Diagnostic{Severity: builder.SeverityWarning, Message: w})
+	}
+	diags = append(diags, cwlpatch.Check(proj)...)
+	return append(diags, skaffold.Check(proj, filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile))...), proj
 }
 
 // skaffoldOnPath says when the skaffold on PATH cannot read the generated

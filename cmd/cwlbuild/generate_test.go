@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/synth"
 	"github.com/eoap/cwlbuild/internal/testenv"
@@ -401,4 +403,40 @@ func snapshotTree(t *testing.T, dir string) map[string]string {
 		return nil
 	})
 	return out
+}
+
+// TestCheckJSON: --format json prints every diagnostic, errors and
+// warnings, with file, line, key and severity, as one array; exit 1 on any
+// error; an unknown format is a usage error.
+func TestCheckJSON(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/projects/anchor")
+	os.RemoveAll(filepath.Join(dir, "command-line-tools", "otsu"))
+	proj := filepath.Join(dir, "project.toml")
+	out, _, code := run(t, "check", "-f", proj, "--format", "json")
+	var diags []builder.Diagnostic
+	if err := json.Unmarshal([]byte(out), &diags); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	found := false
+	for _, d := range diags {
+		if d.Severity == builder.SeverityError && d.File == proj && d.Line > 0 && d.Key == "tools.otsu.context" && strings.Contains(d.Message, "no such directory") {
+			found = true
+		}
+	}
+	if code != 1 || !found {
+		t.Errorf("exit %d, diagnostics %+v", code, diags)
+	}
+	out, _, code = run(t, "check", "-f", "../../testdata/projects/anchor/project.toml", "--format", "json")
+	diags = nil
+	if err := json.Unmarshal([]byte(out), &diags); err != nil || code != 0 {
+		t.Fatalf("a valid project: exit %d, %v\n%s", code, err, out)
+	}
+	for _, d := range diags {
+		if d.Severity != builder.SeverityWarning {
+			t.Errorf("a valid project: %+v", d)
+		}
+	}
+	if _, _, code := run(t, "check", "-f", proj, "--format", "yaml"); code != 2 {
+		t.Errorf("--format yaml: exit %d, want 2", code)
+	}
 }

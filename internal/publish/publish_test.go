@@ -309,8 +309,8 @@ func TestOneUnpinnedRule(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(all, "\n") {
 		t.Errorf("a release refuses:\n%s\n--check reports:\n%s", strings.Join(got, "\n"), strings.Join(all, "\n"))
 	}
-	errs, warnings := cwlpatch.CheckProject(plan)
-	if len(errs) != 0 || len(warnings) != 1 || warnings[0].Error() != external[0] {
-		t.Errorf("cwlbuild check: errors %v, warnings %v; want the warning %q", errs, warnings, external[0])
+	diags := cwlpatch.Check(plan)
+	if len(diags) != 1 || diags[0].Severity != builder.SeverityWarning || diags[0].String() != external[0] {
+		t.Errorf("cwlbuild check: %v; want the warning %q", diags, external[0])
 	}
 }

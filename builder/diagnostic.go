@@ -1,0 +1,79 @@
+package builder
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+)
+
+// Severity says whether a diagnostic fails a check.
+type Severity string
+
+// The severities: an error fails `cwlbuild check` (exit 1), a warning is
+// printed and does not.
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+)
+
+// Diagnostic is one problem a stage found, where it is: the one shape every
+// check reports in (load, generate's outputs, cwlpatch's rules), printed as
+// "file:line: message" or, for CI annotations, as JSON (`cwlbuild check
+// --format json`).
+type Diagnostic struct {
+	File     string   `json:"file,omitempty"`
+	Line     int      `json:"line,omitempty"`
+	Key      string   `json:"key,omitempty"` // the project.toml key, when it is about one
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"` // without the file:line prefix
+}
+
+// String is the diagnostic as a line of text: "file:line: message".
+func (d Diagnostic) String() string {
+	switch {
+	case d.File != "" && d.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Message)
+	case d.File != "":
+		return fmt.Sprintf("%s: %s", d.File, d.Message)
+	}
+	return d.Message
+}
+
+// positioned is an error message of another stage: "file:line: message".
+var positioned = regexp.MustCompile(`^([^\s:]+):(\d+): (?s:(.*))$`)
+
+// Diagnose turns err into diagnostics of severity sev, one per problem:
+// each *Error of a load (with its key) and each element of an Errors
+// becomes one; a message that starts "file:line: " keeps that place.
+func Diagnose(err error, sev Severity) []Diagnostic {
+	if err == nil {
+		return nil
+	}
+	switch e := err.(type) {
+	case Errors:
+		var out []Diagnostic
+		for _, one := range e {
+			out = append(out, Diagnose(one, sev)...)
+		}
+		return out
+	case *Error:
+		return []Diagnostic{{File: e.File, Line: e.Line, Key: e.Key, Severity: sev, Message: e.Msg}}
+	}
+	msg := err.Error()
+	if m := positioned.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		return []Diagnostic{{File: m[1], Line: line, Severity: sev, Message: m[3]}}
+	}
+	return []Diagnostic{{Severity: sev, Message: msg}}
+}
+
+// Check is builder's part of `cwlbuild check` on a loaded plan: the load's
+// warnings, and the images a cluster build's pods pull from registries
+// project.toml names nowhere else (PodImageWarnings).
+func Check(p *Plan) []Diagnostic {
+	var out []Diagnostic
+	for _, w := range append(append([]error(nil), p.Warnings...), p.PodImageWarnings()...) {
+		out = append(out, Diagnose(w, SeverityWarning)...)
+	}
+	return out
+}
