@@ -30,11 +30,11 @@ func BenchmarkPatch(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				matches, _, err := MatchBuilds(p, out, "build.json", PinTagDigest)
+				matches, _, err := matchBuilds(p, out, "build.json", PinTagDigest)
 				if err != nil {
 					b.Fatal(err)
 				}
-				res, err := Plan(p, matches)
+				res, err := planEdits(p, matches)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -88,8 +88,8 @@ func (p *Process) Desc() string {
 	return "process " + p.Name()
 }
 
-// ParseDocument parses CWL in YAML or JSON and indexes its processes.
-func ParseDocument(file string, data []byte) (*Document, error) {
+// parseDocument parses CWL in YAML or JSON and indexes its processes.
+func parseDocument(file string, data []byte) (*Document, error) {
 	d, err := newDocument(file, data)
 	if err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func unescapeSolidus(data []byte) ([]byte, []int) {
 func (d *Document) addProcess(n *yaml.Node, top bool, parent *Process, step *yaml.Node) {
 	p := &Process{Node: n, TopLevel: top, Parent: parent, Step: step, Doc: d}
 	if v := mapGet(n, "id"); v != nil && v.Kind == yaml.ScalarNode {
-		p.ID = NormalizeID(v.Value)
+		p.ID = normalizeID(v.Value)
 	}
 	if v := mapGet(n, "class"); v != nil && v.Kind == yaml.ScalarNode {
 		p.Class = v.Value
@@ -229,8 +229,8 @@ func (d *Document) addProcess(n *yaml.Node, top bool, parent *Process, step *yam
 	})
 }
 
-// NormalizeID makes "#crop", "crop" and "file.cwl#crop" the same id.
-func NormalizeID(id string) string {
+// normalizeID makes "#crop", "crop" and "file.cwl#crop" the same id.
+func normalizeID(id string) string {
 	if i := strings.LastIndexByte(id, '#'); i >= 0 {
 		id = id[i+1:]
 	}
@@ -241,7 +241,7 @@ func NormalizeID(id string) string {
 // $graph document (as cwltool runs it) and the process itself in a
 // single-process document.
 func (d *Document) Find(id string) (*Process, error) {
-	id = NormalizeID(id)
+	id = normalizeID(id)
 	if id == "" && d.graph {
 		id = "main"
 	}

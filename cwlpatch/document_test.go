@@ -32,7 +32,7 @@ func TestFindProcesses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("f.cwl", []byte(tc.doc))
+			d, err := parseDocument("f.cwl", []byte(tc.doc))
 			var p *Process
 			if err == nil {
 				p, err = d.Find(tc.id)

@@ -119,7 +119,7 @@ func pinDoc(t *testing.T, src, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(Apply(d.Data, edits)), nil
+	return string(applyEdits(d.Data, edits)), nil
 }
 
 // TestPlainSafe: an image is written plain only when it reads back as
@@ -160,21 +160,21 @@ func TestPinnedRefForms(t *testing.T) {
 		{"r.io/crop@" + d, PinTagDigest, "r.io/crop@" + d},
 		{"r.io/crop:1.0", PinTagDigest, "error"},
 	} {
-		got, err := PinnedRef(tc.tag, tc.mode)
+		got, err := pinnedRef(tc.tag, tc.mode)
 		if err != nil {
 			got = "error"
 		}
 		if got != tc.want {
-			t.Errorf("PinnedRef(%q, %v) = %q (%v), want %q", tc.tag, tc.mode, got, err, tc.want)
+			t.Errorf("pinnedRef(%q, %v) = %q (%v), want %q", tc.tag, tc.mode, got, err, tc.want)
 		}
 	}
 }
 
-// TestReadCWLSizeLimit: a file of exactly MaxCWLSize bytes is read; one
+// TestReadCWLSizeLimit: a file of exactly maxCWLSize bytes is read; one
 // byte more is refused with the limit named.
 func TestReadCWLSizeLimit(t *testing.T) {
 	dir := t.TempDir()
-	for _, size := range []int64{MaxCWLSize, MaxCWLSize + 1} {
+	for _, size := range []int64{maxCWLSize, maxCWLSize + 1} {
 		f := filepath.Join(dir, "big.cwl")
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -183,10 +183,10 @@ func TestReadCWLSizeLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		data, err := readCWL(f)
-		if size == MaxCWLSize && (err != nil || int64(len(data)) != size) {
+		if size == maxCWLSize && (err != nil || int64(len(data)) != size) {
 			t.Errorf("%d bytes: %v", size, err)
 		}
-		if size > MaxCWLSize && (err == nil || !strings.Contains(err.Error(), "limit 64 MB")) {
+		if size > maxCWLSize && (err == nil || !strings.Contains(err.Error(), "limit 64 MB")) {
 			t.Errorf("%d bytes: %v", size, err)
 		}
 	}
@@ -217,7 +217,7 @@ func TestOverrideWarnings(t *testing.T) {
 			`w.cwl:4: workflow "main" requires a DockerRequirement (dockerPull w) that overrides the pin of "crop"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("w.cwl", []byte(tc.doc))
+			d, err := parseDocument("w.cwl", []byte(tc.doc))
 			if err != nil {
 				t.Fatal(err)
 			}

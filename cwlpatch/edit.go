@@ -18,9 +18,9 @@ type Edit struct {
 	Doc *Document
 }
 
-// Apply returns data with non-overlapping edits applied, in one pass so that
+// applyEdits returns data with non-overlapping edits applied, in one pass so that
 // a file with thousands of edits costs no more than copying it once.
-func Apply(data []byte, edits []Edit) []byte {
+func applyEdits(data []byte, edits []Edit) []byte {
 	sorted := append([]Edit(nil), edits...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Offset < sorted[j].Offset })
 	size := len(data)

@@ -86,12 +86,12 @@ func TestPinEdits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := string(Apply(d.Data, edits))
+			got := string(applyEdits(d.Data, edits))
 			if got != tc.want {
 				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
 			}
 			// Idempotent: pinning the result again changes nothing.
-			d2, err := ParseDocument("t.cwl", []byte(got))
+			d2, err := parseDocument("t.cwl", []byte(got))
 			if err != nil {
 				t.Fatalf("result does not parse: %v", err)
 			}
@@ -100,7 +100,7 @@ func TestPinEdits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again := string(Apply(d2.Data, edits2)); again != got {
+			if again := string(applyEdits(d2.Data, edits2)); again != got {
 				t.Errorf("second pin changed the file:\n%s", again)
 			}
 		})
@@ -133,7 +133,7 @@ func TestPinEditsRefused(t *testing.T) {
 			d, p := findProcess(t, tc.in, tc.id)
 			edits, _, err := d.PinEdits(p, img)
 			if err == nil {
-				t.Fatalf("pinned:\n%s", Apply(d.Data, edits))
+				t.Fatalf("pinned:\n%s", applyEdits(d.Data, edits))
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q, want %q", err, tc.want)
@@ -150,7 +150,7 @@ func TestImportFollowed(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "docker.yml"), []byte("class: DockerRequirement\ndockerPull: old # keep\n"), 0o644)
 	file := filepath.Join(dir, "t.cwl")
 	in := "class: CommandLineTool\nrequirements:\n- $import: docker.yml\n- class: InlineJavascriptRequirement\n"
-	d, err := ParseDocument(file, []byte(in))
+	d, err := parseDocument(file, []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestImportFollowed(t *testing.T) {
 	if len(edits) != 1 || edits[0].Doc == d || !strings.HasSuffix(edits[0].Doc.File, "docker.yml") {
 		t.Fatalf("edits %+v: want one, in docker.yml", edits)
 	}
-	if got := string(Apply(edits[0].Doc.Data, edits)); got != "class: DockerRequirement\ndockerPull: "+img+" # keep\n" {
+	if got := string(applyEdits(edits[0].Doc.Data, edits)); got != "class: DockerRequirement\ndockerPull: "+img+" # keep\n" {
 		t.Errorf("docker.yml:\n%s", got)
 	}
 }
@@ -175,7 +175,7 @@ func TestEmptyValueWithTagRefused(t *testing.T) {
 		in := "class: CommandLineTool\nhints:\n  DockerRequirement:\n    dockerPull: " + v + "\n"
 		d, p := findProcess(t, in, "")
 		if edits, _, err := d.PinEdits(p, img); err == nil {
-			t.Errorf("%q: pinned to\n%s", v, Apply(d.Data, edits))
+			t.Errorf("%q: pinned to\n%s", v, applyEdits(d.Data, edits))
 		} else if !strings.Contains(err.Error(), "t.cwl:4") {
 			t.Errorf("%q: error %q does not name t.cwl:4", v, err)
 		}
@@ -184,7 +184,7 @@ func TestEmptyValueWithTagRefused(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	doc := "$graph:\n- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement: {dockerPull: other}\n  steps:\n    s: {run: '#crop'}\n- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement: {dockerPull: old, dockerImageId: stale}\n"
-	d, _ := ParseDocument("w.cwl", []byte(doc))
+	d, _ := parseDocument("w.cwl", []byte(doc))
 	p, _ := d.Find("crop")
 	_, warnings, err := d.PinEdits(p, img)
 	if err != nil {
@@ -203,7 +203,7 @@ func TestPatchedAnchorValidates(t *testing.T) {
 	dir := testenv.CopyDir(t, "../testdata/projects/anchor/cwl-workflow")
 	file := filepath.Join(dir, "app-water-bodies-cloud-native.cwl")
 	data, _ := os.ReadFile(file)
-	d, err := ParseDocument(file, data)
+	d, err := parseDocument(file, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestPatchedAnchorValidates(t *testing.T) {
 		}
 		edits = append(edits, e...)
 	}
-	out := Apply(data, edits)
+	out := applyEdits(data, edits)
 	os.WriteFile(file, out, 0o644)
 	if n := strings.Count(string(out), "@sha256:"); n != 5 {
 		t.Errorf("%d pinned references, want 5", n)
@@ -237,7 +237,7 @@ func TestPatchedAnchorValidates(t *testing.T) {
 // it, failing the test if either goes wrong.
 func findProcess(t *testing.T, src, id string) (*Document, *Process) {
 	t.Helper()
-	d, err := ParseDocument("t.cwl", []byte(src))
+	d, err := parseDocument("t.cwl", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestMalformedDocuments(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ParseDocument("f.cwl", []byte(tc.doc))
+			d, err := parseDocument("f.cwl", []byte(tc.doc))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)
@@ -56,7 +56,7 @@ func TestMalformedDocuments(t *testing.T) {
 			// pin reads back.
 			for _, p := range d.Processes {
 				if edits, _, err := d.PinEdits(p, img); err == nil {
-					d2, err := ParseDocument("f.cwl", Apply(d.Data, edits))
+					d2, err := parseDocument("f.cwl", applyEdits(d.Data, edits))
 					if err != nil {
 						t.Fatalf("pinned %s no longer parses: %v", p.Name(), err)
 					}
@@ -110,7 +110,7 @@ func TestRewriteForms(t *testing.T) {
 			if tc.want == "refuse" {
 				if err == nil {
 					// Accepted: then it must read back as pinned.
-					d2, err := ParseDocument("t.cwl", []byte(got))
+					d2, err := parseDocument("t.cwl", []byte(got))
 					if err != nil {
 						t.Fatalf("result does not parse: %v\n%s", err, got)
 					}
@@ -158,7 +158,7 @@ func TestMatching(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			matches, _, err := MatchBuilds(p, &buildjson.Output{Builds: tc.builds}, "b.json", PinTagDigest)
+			matches, _, err := matchBuilds(p, &buildjson.Output{Builds: tc.builds}, "b.json", PinTagDigest)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatal(err)

@@ -35,11 +35,11 @@ func FuzzPinEdits(f *testing.F) {
 			ref += ":" + tag
 		}
 		ref += "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-		img, err := PinnedRef(ref, PinTagDigest)
+		img, err := pinnedRef(ref, PinTagDigest)
 		if err != nil {
 			return
 		}
-		d, err := ParseDocument("f.cwl", data)
+		d, err := parseDocument("f.cwl", data)
 		if err != nil {
 			return
 		}
@@ -48,8 +48,8 @@ func FuzzPinEdits(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			out := Apply(data, edits)
-			d2, err := ParseDocument("f.cwl", out)
+			out := applyEdits(data, edits)
+			d2, err := parseDocument("f.cwl", out)
 			if err != nil {
 				t.Fatalf("pinning %q broke the document: %v\n--- in:\n%s\n--- out:\n%s", p.ID, err, data, out)
 			}
@@ -70,7 +70,7 @@ func FuzzPinEdits(f *testing.F) {
 			if err != nil {
 				t.Fatalf("second pin of %q: %v\n--- out:\n%s", p.ID, err, out)
 			}
-			if string(Apply(out, again)) != string(out) {
+			if string(applyEdits(out, again)) != string(out) {
 				t.Fatalf("pinning %q twice is not idempotent\n--- out:\n%s", p.ID, out)
 			}
 		}

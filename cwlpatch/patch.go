@@ -75,10 +75,10 @@ func (r *Result) Write(ctx context.Context, journal string) error {
 	return atomicfile.WriteAll(ctx, paths, contents, 0o644, journal)
 }
 
-// Files lists the CWL files a project names (tools' paths and workflows),
+// cwlFiles lists the CWL files a project names (tools' paths and workflows),
 // absolute and with symlinks resolved, each once: what a run that rewrites
 // them locks.
-func Files(p *builder.Plan) []string {
+func cwlFiles(p *builder.Plan) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(ref builder.ProcessRef) {
@@ -102,12 +102,12 @@ func Files(p *builder.Plan) []string {
 	return out
 }
 
-// JournalPath is where Write's journal lives: beside project.toml, so the
+// journalPath is where Write's journal lives: beside project.toml, so the
 // next run on the package finds it.
-func JournalPath(p *builder.Plan) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
+func journalPath(p *builder.Plan) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
 
 // Check is cwlpatch's part of `cwlbuild check`, before any build: the very
-// checks a run of cwlpatch makes (Plan, with every tool pinned to a
+// checks a run of cwlpatch makes (planEdits, with every tool pinned to a
 // stand-in digest), so that a package check accepts is one cwlpatch can
 // pin, every problem listed as an error; and, as warnings, Unpinned's lines
 // for images no tool builds: the build will not pin them, and `cwlpatch
@@ -122,7 +122,7 @@ func Check(p *builder.Plan) []builder.Diagnostic {
 			}
 		}
 	}
-	if _, err := Plan(p, matches); err != nil {
+	if _, err := planEdits(p, matches); err != nil {
 		return builder.Diagnose(err, builder.SeverityError)
 	}
 	problems, _, err := Unpinned(p)
@@ -138,12 +138,12 @@ func Check(p *builder.Plan) []builder.Diagnostic {
 	return out
 }
 
-// Plan computes the new content of every CWL file the matches touch. Nothing
+// planEdits computes the new content of every CWL file the matches touch. Nothing
 // is written: on any error the result is nil and the caller writes nothing.
 // Each built tool's image is pinned in every process that runs it (see
 // targets), through aliases and $imports; a dockerPull shared with a process
 // that is not pinned to the same image is refused.
-func Plan(p *builder.Plan, matches []Match) (*Result, error) {
+func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	// Go on past a file that did not load: every other problem is listed
@@ -222,7 +222,7 @@ func Plan(p *builder.Plan, matches []Match) (*Result, error) {
 		return nil, joinErrors(s.errs)
 	}
 	for _, d := range order {
-		res.Changes = append(res.Changes, &Change{File: d.File, Path: d.path, Old: d.Data, New: Apply(d.Data, byDoc[d])})
+		res.Changes = append(res.Changes, &Change{File: d.File, Path: d.path, Old: d.Data, New: applyEdits(d.Data, byDoc[d])})
 	}
 	if err := verify(p, res, matches, order); err != nil {
 		return nil, err
@@ -473,7 +473,7 @@ func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
 			return nil, err
 		}
 		for _, st := range sites {
-			if st.pull == nil || st.pull.Kind != yaml.ScalarNode || !IsDigestPinned(st.pull.Value) || seen[st.pull.Value] {
+			if st.pull == nil || st.pull.Kind != yaml.ScalarNode || !isDigestPinned(st.pull.Value) || seen[st.pull.Value] {
 				continue
 			}
 			seen[st.pull.Value] = true
@@ -554,9 +554,9 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// MaxCWLSize bounds the CWL files cwlpatch reads: a packed workflow of 10000
+// maxCWLSize bounds the CWL files cwlpatch reads: a packed workflow of 10000
 // tools is about 2 MB, and parsing holds several times the file in memory.
-const MaxCWLSize = 64 << 20
+const maxCWLSize = 64 << 20
 
 func readCWL(path string) ([]byte, error) {
 	st, err := os.Stat(path)
@@ -566,8 +566,8 @@ func readCWL(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, errors.New("not a regular file")
 	}
-	if st.Size() > MaxCWLSize {
-		return nil, fmt.Errorf("%d MB, larger than cwlpatch reads (limit %d MB)", st.Size()>>20, MaxCWLSize>>20)
+	if st.Size() > maxCWLSize {
+		return nil, fmt.Errorf("%d MB, larger than cwlpatch reads (limit %d MB)", st.Size()>>20, maxCWLSize>>20)
 	}
 	return os.ReadFile(path)
 }
@@ -592,7 +592,7 @@ func pinProblems(proc *Process, who, fix string, repos map[string]bool) ([]site,
 		switch {
 		case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
 			out = append(out, fmt.Sprintf("%s:%d: %s%s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, who, proc.Desc()))
-		case !IsDigestPinned(st.pull.Value):
+		case !isDigestPinned(st.pull.Value):
 			out = append(out, fmt.Sprintf("%s:%d: %s%s pulls %s, not pinned by digest%s", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value, fix))
 		case repos != nil && !repos[pulledRepoOf(st.pull.Value)]:
 			out = append(out, fmt.Sprintf("%s:%d: %s%s is pinned to %s, which is not an image of the tool's repository: run cwlpatch with the tool's build", st.doc.File, st.pull.Line, who, proc.Desc(), st.pull.Value))

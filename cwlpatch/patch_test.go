@@ -34,11 +34,11 @@ func TestEveryProblemReported(t *testing.T) {
 	}
 	d := testDigest
 	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/x", Tag: "localhost:5000/x" + d}}}
-	matches, _, err := MatchBuilds(p, out, "build.json", PinTagDigest)
+	matches, _, err := matchBuilds(p, out, "build.json", PinTagDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Plan(p, matches)
+	_, err = planEdits(p, matches)
 	var list builder.Errors
 	if !errors.As(err, &list) || len(list) != 3 {
 		t.Fatalf("Plan: %v", err)
@@ -79,11 +79,11 @@ func TestPlanEveryCopy(t *testing.T) {
 		{ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d},
 		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d},
 	}}
-	matches, _, err := MatchBuilds(p, out, "build.json", PinTagDigest)
+	matches, _, err := matchBuilds(p, out, "build.json", PinTagDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Plan(p, matches)
+	res, err := planEdits(p, matches)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestPlanEveryCopy(t *testing.T) {
 	if len(news) != len(wantNew) {
 		t.Errorf("%d files change, want %d", len(news), len(wantNew))
 	}
-	again, err := Plan(p, matches)
+	again, err := planEdits(p, matches)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestPlanSharedPulls(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(tc.cwl), 0o644)
 			os.WriteFile(filepath.Join(dir, "hints.yml"), []byte("DockerRequirement:\n  dockerPull: old\n"), 0o644)
 			p := loadTOML(t, dir, localRegistry+tc.tools)
-			res, err := Plan(p, matchAll(t, p))
+			res, err := planEdits(p, matchAll(t, p))
 			if tc.want == "" {
 				if err != nil || len(res.Changed()) != 1 || res.Pinned[0].Processes != 2 || len(res.Pinned[0].Places) != 1 {
 					t.Fatalf("%v %+v", err, res)
@@ -186,7 +186,7 @@ func TestPlaces(t *testing.T) {
 		"- class: CommandLineTool\n  id: b\n  requirements:\n    - $import: b.yml\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "b.yml"), []byte("dockerPull:\nclass: DockerRequirement\n"), 0o644)
 	p := loadTOML(t, dir, localRegistry+"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n[tools.b]\ncontext = \".\"\npath = \"app.cwl#b\"\n")
-	res, err := Plan(p, matchAll(t, p))
+	res, err := planEdits(p, matchAll(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestPatchWrites(t *testing.T) {
 	}
 	// A killed run's journal: the dry run refuses, the writing run
 	// completes it (nothing was staged: 0 files) and goes on.
-	os.WriteFile(JournalPath(p), []byte(`{"renames":[]}`), 0o644)
+	os.WriteFile(journalPath(p), []byte(`{"renames":[]}`), 0o644)
 	if _, err := Patch(ctx, p, out, Options{Pin: PinTagDigest}); err == nil || !strings.Contains(err.Error(), "was killed while replacing files") {
 		t.Errorf("dry run with a journal: %v", err)
 	}
@@ -230,7 +230,7 @@ func TestPatchWrites(t *testing.T) {
 	if data, _ := os.ReadFile(cwl); !strings.Contains(string(data), "dockerPull: localhost:5000/a:1"+d+"\n") {
 		t.Errorf("not written:\n%s", data)
 	}
-	if _, err := os.Stat(JournalPath(p)); err == nil {
+	if _, err := os.Stat(journalPath(p)); err == nil {
 		t.Error("the journal was left")
 	}
 	// A build of no tool of the project is an error; a second run
@@ -349,7 +349,7 @@ func TestFilesOnce(t *testing.T) {
 	os.Symlink("app.cwl", filepath.Join(dir, "link.cwl"))
 	p := loadTOML(t, dir, "[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.io\"\n[tools.a]\ncontext = \".\"\npath = \"link.cwl#a\"\n[[workflows]]\npath = \"app.cwl#a\"\n")
 	real, _ := filepath.EvalSymlinks(filepath.Join(dir, "app.cwl"))
-	if got := Files(p); len(got) != 1 || got[0] != real {
+	if got := cwlFiles(p); len(got) != 1 || got[0] != real {
 		t.Errorf("Files = %q, want [%s]", got, real)
 	}
 }
@@ -374,7 +374,7 @@ func buildAll(p *builder.Plan) *buildjson.Output {
 // matchAll matches buildAll(p) to p's tools.
 func matchAll(t *testing.T, p *builder.Plan) []Match {
 	t.Helper()
-	matches, _, err := MatchBuilds(p, buildAll(p), "build.json", PinTagDigest)
+	matches, _, err := matchBuilds(p, buildAll(p), "build.json", PinTagDigest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,10 @@ const (
 // ParsePinMode accepts the values of --pin.
 func ParsePinMode(s string) (PinMode, error) { return builder.ParsePinMode(s) }
 
-// PinnedRef is the dockerPull value for a build's tag. A tag without a
+// pinnedRef is the dockerPull value for a build's tag. A tag without a
 // digest is refused: it is exactly the unpinned image the shell Taskfile
 // recorded for local builds.
-func PinnedRef(tag string, mode PinMode) (string, error) {
+func pinnedRef(tag string, mode PinMode) (string, error) {
 	r, err := imageref.Parse(tag)
 	if err != nil {
 		return "", err
@@ -40,8 +40,8 @@ func PinnedRef(tag string, mode PinMode) (string, error) {
 	return r.String(), nil
 }
 
-// IsDigestPinned reports whether a dockerPull value names an image by digest.
-func IsDigestPinned(ref string) bool {
+// isDigestPinned reports whether a dockerPull value names an image by digest.
+func isDigestPinned(ref string) bool {
 	r, err := imageref.Split(ref)
 	return err == nil && r.Digest != ""
 }
@@ -54,12 +54,12 @@ type Match struct {
 	Ref string
 }
 
-// MatchBuilds pairs every build with the tool whose image it is, under any
+// matchBuilds pairs every build with the tool whose image it is, under any
 // profile's registry or the tool's own image: never by position, since
 // Skaffold lists builds in its own order. A build that
 // matches no tool, two builds of one tool and a build without a digest are
 // errors; tools nobody built are returned so the caller can report them.
-func MatchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Artifact, error) {
+func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Artifact, error) {
 	owners := map[string]*builder.Artifact{}
 	var errs []error
 	for _, t := range p.Artifacts {
@@ -90,7 +90,7 @@ func MatchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode Pin
 			continue
 		}
 		built[t] = b
-		ref, err := PinnedRef(b.Tag, mode)
+		ref, err := pinnedRef(b.Tag, mode)
 		if err == nil {
 			err = sameRepository(b)
 		}

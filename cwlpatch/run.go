@@ -11,6 +11,10 @@ import (
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
+// ErrPartial is what Patch returns when a run stopped among its renames
+// (some files new, some old; its journal lets the next run finish them).
+var ErrPartial = atomicfile.ErrPartial
+
 // Options tune Patch.
 type Options struct {
 	Pin PinMode
@@ -33,8 +37,8 @@ type Outcome struct {
 }
 
 // Patch pins, in every process that runs it, each tool of p that out built:
-// it locks the package (Lock), matches builds to tools (MatchBuilds), plans
-// every edit and reads the result back (Plan), and, with opts.Write,
+// it locks the package (Lock), matches builds to tools (matchBuilds), plans
+// every edit and reads the result back (planEdits), and, with opts.Write,
 // replaces the changed files all or none. ctx ending before the first rename
 // (a signal) leaves every file as it was; once the renames began they all
 // run, and the caller can tell from ctx.
@@ -45,15 +49,15 @@ func Patch(ctx context.Context, p *builder.Plan, out *buildjson.Output, opts Opt
 	}
 	defer unlock()
 	oc := &Outcome{Recovered: recovered}
-	oc.Matches, oc.Unbuilt, err = MatchBuilds(p, out, opts.Source, opts.Pin)
+	oc.Matches, oc.Unbuilt, err = matchBuilds(p, out, opts.Source, opts.Pin)
 	if err != nil {
 		return oc, err
 	}
-	if oc.Result, err = Plan(p, oc.Matches); err != nil {
+	if oc.Result, err = planEdits(p, oc.Matches); err != nil {
 		return oc, err
 	}
 	if opts.Write {
-		err = oc.Result.Write(ctx, JournalPath(p))
+		err = oc.Result.Write(ctx, journalPath(p))
 	}
 	return oc, err
 }
@@ -66,7 +70,7 @@ func Patch(ctx context.Context, p *builder.Plan, out *buildjson.Output, opts Opt
 // without it (a run that must write nothing) such a run is an error.
 func Lock(p *builder.Plan, complete bool) (unlock func(), recovered int, err error) {
 	var paths []string
-	for _, f := range append([]string{p.File}, Files(p)...) {
+	for _, f := range append([]string{p.File}, cwlFiles(p)...) {
 		if _, err := os.Stat(f); err == nil { // a missing file is the plan's error to report
 			paths = append(paths, f)
 		}
@@ -76,13 +80,13 @@ func Lock(p *builder.Plan, complete bool) (unlock func(), recovered int, err err
 		return nil, 0, err
 	}
 	if !complete {
-		if _, err := os.Stat(JournalPath(p)); err == nil {
+		if _, err := os.Stat(journalPath(p)); err == nil {
 			unlock()
-			return nil, 0, fmt.Errorf("%s: a cwlpatch run was killed while replacing files, which are now part old and part new: run cwlpatch BUILD_JSON (without --dry-run or --check) to finish it", JournalPath(p))
+			return nil, 0, fmt.Errorf("%s: a cwlpatch run was killed while replacing files, which are now part old and part new: run cwlpatch BUILD_JSON (without --dry-run or --check) to finish it", journalPath(p))
 		}
 		return unlock, 0, nil
 	}
-	recovered, err = atomicfile.Recover(JournalPath(p))
+	recovered, err = atomicfile.Recover(journalPath(p))
 	if err != nil {
 		unlock()
 		return nil, 0, fmt.Errorf("completing an interrupted run: %w", err)

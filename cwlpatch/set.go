@@ -105,7 +105,7 @@ func (s *set) load(path, name string, fragment bool) (*Document, error) {
 		if fragment {
 			d, err = parseFragment(name, data)
 		} else {
-			d, err = ParseDocument(name, data)
+			d, err = parseDocument(name, data)
 		}
 	}
 	if err != nil {
@@ -616,7 +616,7 @@ func stepName(wf *Process, step *yaml.Node) string {
 		}
 	}
 	if id := mapGet(step, "id"); id != nil && id.Kind == yaml.ScalarNode {
-		return fmt.Sprintf("%q", path.Base(NormalizeID(id.Value)))
+		return fmt.Sprintf("%q", path.Base(normalizeID(id.Value)))
 	}
 	return fmt.Sprintf("at line %d", step.Line)
 }

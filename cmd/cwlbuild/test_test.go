@@ -74,7 +74,7 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 	cases, _ := cwltest.Select(p, cwltest.Selector{})
 	var want [][]string
 	for _, c := range cases {
-		r, err := cwltest.Plan(p, c, cwltest.Options{Engine: cwltest.EngineCluster})
+		r, err := cwltest.PlanRun(p, c, cwltest.Options{Engine: cwltest.EngineCluster})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
-	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/publish"
@@ -111,7 +110,7 @@ func patch(c *cli.Context) error {
 	if oc != nil {
 		reportRecovered(c, oc.Recovered)
 	}
-	if errors.Is(err, atomicfile.ErrPartial) {
+	if errors.Is(err, cwlpatch.ErrPartial) {
 		return exit1("%v\nrun cwlpatch again to finish", err)
 	} else if err != nil {
 		return exit1("%v\nno file was changed", err)

@@ -148,8 +148,8 @@ const DaskPlaceholder = "<DASK_GATEWAY_ADDRESS>"
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// Plan computes the command of one case. It writes nothing.
-func Plan(p *builder.Plan, c *Case, opts Options) (*Run, error) {
+// PlanRun computes the command of one case. It writes nothing.
+func PlanRun(p *builder.Plan, c *Case, opts Options) (*Run, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv

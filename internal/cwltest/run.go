@@ -133,7 +133,7 @@ func PlanAll(p *builder.Plan, sel Selector, opts Options) ([]*Run, error) {
 	}
 	runs := make([]*Run, 0, len(cases))
 	for _, c := range cases {
-		r, err := Plan(p, c, opts)
+		r, err := PlanRun(p, c, opts)
 		if err != nil {
 			return nil, err
 		}
