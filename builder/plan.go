@@ -242,7 +242,7 @@ func LoadContext(ctx context.Context, file string, opts LoadOptions) (*Plan, err
 		err error
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%s: loading stopped: %w", file, context.Cause(ctx))
+		return nil, fmt.Errorf("%s: interrupted while loading, before any file was replaced: %w", file, context.Cause(ctx))
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -253,7 +253,7 @@ func LoadContext(ctx context.Context, file string, opts LoadOptions) (*Plan, err
 	case r := <-done:
 		return r.p, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: loading stopped: %w", file, context.Cause(ctx))
+		return nil, fmt.Errorf("%s: interrupted while loading, before any file was replaced: %w", file, context.Cause(ctx))
 	}
 }
 

@@ -273,7 +273,7 @@ func TestLoadLimits(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("interrupted by terminated"))
-	if _, err := LoadContext(ctx, writeProject(t, "[build]\nengine = \"local\"\n"), LoadOptions{}); err == nil || !strings.Contains(err.Error(), "loading stopped: interrupted by terminated") {
+	if _, err := LoadContext(ctx, writeProject(t, "[build]\nengine = \"local\"\n"), LoadOptions{}); err == nil || !strings.Contains(err.Error(), "interrupted while loading, before any file was replaced: interrupted by terminated") {
 		t.Errorf("an ended context: %v", err)
 	}
 }

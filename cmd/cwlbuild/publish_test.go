@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -72,12 +74,23 @@ func TestPublish(t *testing.T) {
 		t.Errorf("after a refused publish the tag answers %d", status)
 	}
 
-	// Pinned, but not to build.json: refused too.
+	// Pinned, but not to build.json: refused too. The pins are images the
+	// registry serves, in each tool's own repository (a release checks
+	// both), in the order the tools appear in the file.
 	cwl, _ := os.ReadFile(cwlFile)
+	var pins []string
+	for _, tool := range []string{"crop", "norm_diff", "otsu"} {
+		repo := reg.Host + "/eoap-sample/" + tool
+		digest, err := remote.Push(context.Background(), repo, []string{"x"}, &remote.Artifact{ArtifactType: "application/x-test", Files: []remote.File{{Data: []byte(tool), MediaType: "application/x-test"}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins = append(pins, repo+"@"+digest)
+	}
 	n := 0
 	pinned := regexp.MustCompile(`dockerPull: \S+`).ReplaceAllStringFunc(string(cwl), func(string) string {
 		n++
-		return fmt.Sprintf("dockerPull: %s/eoap-sample/t%d@sha256:%064d", reg.Host, n, n)
+		return "dockerPull: " + pins[n-1]
 	})
 	os.WriteFile(cwlFile, []byte(pinned), 0o644)
 	other := fmt.Sprintf(`{"builds":[{"imageName":"%[1]s/eoap-sample/crop","tag":"%[1]s/eoap-sample/crop:x@sha256:%064d"}]}`, reg.Host, 9)

@@ -96,7 +96,7 @@ func patch(c *cli.Context) error {
 	}
 	proj, err := loadProject(c)
 	if err != nil {
-		return exit1("%v", err)
+		return exit1("%v\nno file was changed", err)
 	}
 	if len(args) == 0 && len(images) == 0 {
 		return checkAll(c, proj)

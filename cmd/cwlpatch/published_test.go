@@ -142,7 +142,7 @@ func TestPublishedPackage(t *testing.T) {
 			t.Errorf("%v after patching: exit %d\n%s", args, code, stderr)
 		}
 	}
-	if _, stderr, _ := run(t, "", "--check"); !strings.Contains(stderr, "all 4 tools are pinned by digest (12 processes)") {
+	if _, stderr, _ := run(t, "", "--check"); !strings.Contains(stderr, "all 12 processes are pinned by digest (4 tools)") {
 		t.Errorf("--check report:\n%s", stderr)
 	}
 }
