@@ -455,6 +455,8 @@ func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 // and the first place that pins it.
 type PinnedImage struct {
 	Ref, Place string
+	// External is set for an image no tool of the package builds.
+	External bool
 }
 
 // PinnedImages lists, each once, the digest-pinned images of the
@@ -477,7 +479,7 @@ func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
 				continue
 			}
 			seen[st.pull.Value] = true
-			out = append(out, PinnedImage{Ref: st.pull.Value, Place: fmt.Sprintf("%s:%d: %s", st.doc.File, st.pull.Line, r.proc.Desc())})
+			out = append(out, PinnedImage{Ref: st.pull.Value, Place: fmt.Sprintf("%s:%d: %s", st.doc.File, st.pull.Line, r.proc.Desc()), External: r.tool == nil})
 		}
 	}
 	return out, nil

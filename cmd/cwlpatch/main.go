@@ -304,6 +304,17 @@ func checkPinned(c *cli.Context, proj *builder.Plan) error {
 		}
 	}
 	if !c.Bool("quiet") {
+		// Images no tool builds pass on their digest alone: list them, so
+		// that a reviewer sees what else the package runs.
+		pins, err := cwlpatch.PinnedImages(proj)
+		if err != nil {
+			return exit1("%v", err)
+		}
+		for _, p := range pins {
+			if p.External {
+				fmt.Fprintf(c.App.ErrWriter, "external image, not built here: %s runs %s\n", p.Place, p.Ref)
+			}
+		}
 		fmt.Fprintf(c.App.ErrWriter, "all %d processes are pinned by digest (%d tools)\n", processes, len(proj.Artifacts))
 	}
 	return nil

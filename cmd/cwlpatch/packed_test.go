@@ -111,7 +111,8 @@ func TestPackedPackage(t *testing.T) {
 			t.Errorf("%s %v: cwltool runs %q, want %s", im.Ref, im.Via, pull, want)
 		}
 	}
-	if _, stderr, code := run(t, "", "--check"); code != 0 || !strings.Contains(stderr, "all 7 processes are pinned by digest (2 tools)") {
+	if _, stderr, code := run(t, "", "--check"); code != 0 || !strings.Contains(stderr, "all 7 processes are pinned by digest (2 tools)") ||
+		!strings.Contains(stderr, `external image, not built here: cwl-workflow/inline.cwl:53: the CommandLineTool of step "external" of workflow "main" runs `+packedExternal) {
 		t.Errorf("--check after the patch: exit %d:\n%s", code, stderr)
 	}
 	if _, stderr, code := run(t, "", "--check", "build.json"); code != 0 {
