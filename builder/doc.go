@@ -12,7 +12,8 @@
 // mistake.
 //
 // The files: project.go is the TOML model and decoding, validate.go the
-// checks, positions.go the line index, plan.go the plan, tarball.go
-// BuildTarballs (`cwlbuild tar`). Backend argv lives in internal/backend and
+// checks, positions.go the line index, plan.go the plan, diagnostic.go the
+// one shape every check reports in. Image builds from a plan live in the
+// public package build (backends, the Kaniko lock, tarballs, build.json);
 // image names in internal/imageref.
 package builder

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/gitinfo"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/scrub"
@@ -61,12 +60,13 @@ const (
 	RuntimeKaniko  Runtime = "kaniko"
 )
 
-// Backend is the `cwlbuild plugin` backend a runtime builds with, and false
-// for docker, which Skaffold drives itself.
-func (r Runtime) Backend() (backend.Name, bool) {
+// Backend is the name of the `cwlbuild plugin` backend a runtime builds
+// with (build.ParseBackend), and false for docker, which Skaffold drives
+// itself.
+func (r Runtime) Backend() (string, bool) {
 	switch r {
 	case RuntimePodman, RuntimeBuildah, RuntimeKaniko:
-		return backend.Name(r), true
+		return string(r), true
 	}
 	return "", false
 }
@@ -162,6 +162,19 @@ type ClusterPlan struct {
 	Resources   *Resources
 }
 
+// ExecutorOptions are the Kaniko executor's options from [build.kaniko],
+// the same for every image of a project: what `cwlbuild plugin --backend
+// kaniko` and `cwlbuild tar` pass the executor, and Skaffold's cluster
+// builder its pods.
+type ExecutorOptions struct {
+	Cache             *KanikoCache
+	RegistryMirrors   []string
+	RegistryMap       map[string]string
+	SnapshotMode      string
+	UseNewRun         bool
+	CompressedCaching *bool
+}
+
 // KanikoPlan is how Kaniko builds, in the cluster and in
 // `cwlbuild plugin --backend kaniko` alike.
 type KanikoPlan struct {
@@ -169,7 +182,7 @@ type KanikoPlan struct {
 	Image string
 	// InitImage is the pods' init container image; "" is Skaffold's own.
 	InitImage string
-	Options   backend.KanikoOptions
+	Options   ExecutorOptions
 	// Insecure lists registries reached over plain HTTP (besides the
 	// loopback ones, always).
 	Insecure []string
@@ -353,8 +366,8 @@ func (p *Project) processRef(ref, key string) ProcessRef {
 	return ProcessRef{Ref: ref, File: file, Path: p.Abs(file), ID: id, Key: key}
 }
 
-func kanikoOptions(k *KanikoOptions) backend.KanikoOptions {
-	o := backend.KanikoOptions{
+func kanikoOptions(k *KanikoOptions) ExecutorOptions {
+	o := ExecutorOptions{
 		RegistryMirrors:   k.RegistryMirrors,
 		RegistryMap:       k.RegistryMap,
 		SnapshotMode:      k.SnapshotMode,
@@ -362,7 +375,8 @@ func kanikoOptions(k *KanikoOptions) backend.KanikoOptions {
 		CompressedCaching: k.CompressedCaching,
 	}
 	if c := k.Cache; c != nil {
-		o.Cache = &backend.Cache{Repo: c.Repo, TTL: c.TTL, RunLayers: c.RunLayers, CopyLayers: c.CopyLayers}
+		cache := *c
+		o.Cache = &cache
 	}
 	return o
 }
@@ -488,25 +502,6 @@ func (p *Plan) DefaultImage(a *Artifact) string {
 		tag = "latest"
 	}
 	return a.Images[p.DefaultProfile()] + ":" + tag
-}
-
-// ImageBuild is what a backend needs to build an artifact as image (a full
-// reference) from context ("" is the artifact's own).
-func (p *Plan) ImageBuild(a *Artifact, image, context string) *backend.Build {
-	if context == "" {
-		context = a.Context
-	}
-	return &backend.Build{
-		Image:      image,
-		Context:    context,
-		Dockerfile: a.Dockerfile,
-		Target:     a.Target,
-		BuildArgs:  a.BuildArgs,
-		Kaniko:     p.Kaniko.Options,
-		Insecure:   p.Kaniko.Insecure,
-		Labels:     p.BuildLabels(a),
-		Timestamp:  p.Timestamp,
-	}
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH (the reproducible-builds

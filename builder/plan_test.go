@@ -8,8 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/eoap/cwlbuild/internal/backend"
 )
 
 // TestPlanDefaults: every default of the plan is set by NewPlan, typed, and
@@ -28,14 +26,14 @@ func TestPlanDefaults(t *testing.T) {
 		profile     Profile
 		push        bool
 		concurrency *int
-		backend     backend.Name
+		backend     string
 	}{
 		{"cluster", base, EngineCluster, ProfileCluster, true, nil, ""},
 		{"docker keeps Skaffold's default", local("docker", ""), EngineLocal, ProfileLocal, true, nil, ""},
-		{"podman builds all at once", local("podman", ""), EngineLocal, ProfileLocal, true, intp(0), backend.Podman},
-		{"buildah as set", local("buildah", "concurrency = 3\n"), EngineLocal, ProfileLocal, true, intp(3), backend.Buildah},
-		{"kaniko one at a time", local("kaniko", ""), EngineLocal, ProfileLocal, true, intp(1), backend.Kaniko},
-		{"kaniko told one", local("kaniko", "concurrency = 1\n"), EngineLocal, ProfileLocal, true, intp(1), backend.Kaniko},
+		{"podman builds all at once", local("podman", ""), EngineLocal, ProfileLocal, true, intp(0), "podman"},
+		{"buildah as set", local("buildah", "concurrency = 3\n"), EngineLocal, ProfileLocal, true, intp(3), "buildah"},
+		{"kaniko one at a time", local("kaniko", ""), EngineLocal, ProfileLocal, true, intp(1), "kaniko"},
+		{"kaniko told one", local("kaniko", "concurrency = 1\n"), EngineLocal, ProfileLocal, true, intp(1), "kaniko"},
 		{"no push", local("docker", "push = false\n"), EngineLocal, ProfileLocal, false, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,11 +129,10 @@ path = "app.cwl#main"
 	if plan.PushSecret(ProfileCluster) != "push" || plan.PushSecret(ProfileTTL) != "" || plan.Builder(ProfileTTL) != ProfileCluster {
 		t.Error("ttl must build with the default builder and mount no secret")
 	}
-	ib := plan.ImageBuild(b, "ghcr.io/eoap/b:1", "")
-	if ib.Context != b.Context || ib.Kaniko.Cache == nil || ib.Kaniko.Cache.Repo != "harbor.internal/cache" ||
-		ib.Kaniko.SnapshotMode != "redo" || !reflect.DeepEqual(ib.Insecure, []string{"harbor.internal"}) ||
-		ib.Kaniko.RegistryMap["index.docker.io"] != "harbor.internal/hub" {
-		t.Errorf("image build %+v", ib)
+	if k := plan.Kaniko; k.Options.Cache == nil || k.Options.Cache.Repo != "harbor.internal/cache" ||
+		k.Options.SnapshotMode != "redo" || !reflect.DeepEqual(k.Insecure, []string{"harbor.internal"}) ||
+		k.Options.RegistryMap["index.docker.io"] != "harbor.internal/hub" {
+		t.Errorf("kaniko %+v", k)
 	}
 	if _, err := plan.Artifact("c"); err == nil || !strings.Contains(err.Error(), `has no tool "c" (tools: b, a)`) {
 		t.Errorf("unknown tool: %v", err)

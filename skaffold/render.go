@@ -17,7 +17,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/backend"
+	"github.com/eoap/cwlbuild/internal/shell"
 )
 
 // APIVersion is the schema version of the Skaffold pinned in go.mod.
@@ -322,7 +322,7 @@ func (r *renderer) pluginCommand(a *builder.Artifact) string {
 	words = append(words, "-f", filepath.ToSlash(proj))
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = backend.ShellQuote(w)
+		quoted[i] = shell.Quote(w)
 	}
 	return strings.Join(quoted, " ")
 }

@@ -1,22 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/backend"
-	"github.com/eoap/cwlbuild/internal/cliapp"
-	"github.com/eoap/cwlbuild/internal/filelock"
 )
 
 func pluginCommand() *cli.Command {
@@ -65,62 +58,61 @@ kaniko, buildah and podman builds have no Docker daemon in which Skaffold could 
 the image: it reads the digest from the registry. Build with "skaffold build --push"
 or set build.local.push: true (cwlbuild generate does, unless [build.local] push = false).`, 2)
 	}
-	b, be, err := pluginBuild(c)
+	spec, be, err := pluginBuild(c)
 	if err != nil {
 		return err
 	}
-	if be == backend.Kaniko && !c.Bool("dry-run") {
-		unlock, err := kanikoLock()
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
 	if p := c.String("platforms"); p != "" {
-		b.Platforms = strings.Split(p, ",")
+		spec.Platforms = strings.Split(p, ",")
 	}
-	b.DigestFile = c.String("digest-file")
-	cmds, err := b.Commands(be, c.String("executor"))
-	if err != nil {
-		return cli.Exit("cwlbuild plugin: "+err.Error(), 2)
+	spec.DigestFile = c.String("digest-file")
+	if c.Bool("dry-run") {
+		cmds, err := be.Commands(spec)
+		if err != nil {
+			return cli.Exit("cwlbuild plugin: "+err.Error(), 2)
+		}
+		for _, cmd := range cmds {
+			fmt.Fprintln(c.App.Writer, cmd)
+		}
+		return nil
 	}
-	label := b.Image
+	label := spec.Image
 	if tool := c.String("tool"); tool != "" {
-		label = "tool " + tool + " (" + b.Image + ")"
+		label = "tool " + tool + " (" + spec.Image + ")"
 	}
-	return runCommands(c, cmds, label, c.Bool("dry-run"))
+	if err := build.Image(c.Context, spec, be, build.ImageOptions{Run: build.Exec(c.App.Writer, c.App.ErrWriter), Label: label}); err != nil {
+		return cli.Exit("cwlbuild plugin: "+err.Error(), 1)
+	}
+	return nil
 }
 
 // pluginBuild is the build the flags describe: a tool's, with its options
 // from project.toml, or a bare context with its Dockerfile; and the backend
 // to run it with. With --tool, the image and context default to the tool's
 // own (the default profile's image, tagged [project] version or latest).
-func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
+func pluginBuild(c *cli.Context) (*build.Spec, build.Backend, error) {
 	tool, file, image := c.String("tool"), c.String("file"), c.String("image")
 	if tool != "" && file == "" {
-		return nil, "", cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
+		return nil, nil, cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
 	}
 	if image == "" && tool == "" {
-		return nil, "", cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image, or --tool with -f", 2)
-	}
-	be, err := flagBackend(c)
-	if err != nil {
-		return nil, "", err
+		return nil, nil, cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image, or --tool with -f", 2)
 	}
 	ctxDir, err := filepath.Abs(c.String("context"))
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if file == "" {
-		return &backend.Build{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, chooseBackend(be, nil), nil
+		be, err := chooseBackend(c, nil)
+		return &build.Spec{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, err
 	}
 	plan, err := loadProject(c, file, buildChecks)
 	if err != nil {
-		return nil, "", cli.Exit(err.Error(), 1)
+		return nil, nil, cli.Exit(err.Error(), 1)
 	}
 	a, err := plan.Artifact(tool)
 	if err != nil {
-		return nil, "", cli.Exit("cwlbuild plugin: "+err.Error(), 1)
+		return nil, nil, cli.Exit("cwlbuild plugin: "+err.Error(), 1)
 	}
 	if image == "" {
 		image = plan.DefaultImage(a)
@@ -128,84 +120,26 @@ func pluginBuild(c *cli.Context) (*backend.Build, backend.Name, error) {
 	if !c.IsSet("context") {
 		ctxDir = ""
 	}
-	return plan.ImageBuild(a, image, ctxDir), chooseBackend(be, plan), nil
+	be, err := chooseBackend(c, plan)
+	return build.NewSpec(plan, a, image, ctxDir), be, err
 }
 
-// flagBackend is --backend, "" when not given.
-func flagBackend(c *cli.Context) (backend.Name, error) {
-	s := c.String("backend")
-	if s == "" {
-		return "", nil
+// chooseBackend is --backend when given, else the one [build.local]
+// runtime names, else kaniko (no project, or Skaffold's own docker
+// builder); running --executor when given.
+func chooseBackend(c *cli.Context, plan *builder.Plan) (build.Backend, error) {
+	name := c.String("backend")
+	if name == "" {
+		name = "kaniko"
+		if plan != nil {
+			if rb, ok := plan.Runtime.Backend(); ok {
+				name = rb
+			}
+		}
 	}
-	be, err := backend.ParseName(s)
+	be, err := build.ParseBackend(name, c.String("executor"))
 	if err != nil {
-		return "", cli.Exit("cwlbuild plugin: "+err.Error(), 2)
+		return nil, cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 	}
 	return be, nil
-}
-
-// chooseBackend is --backend when given, else the one [build.local] runtime
-// names, else kaniko (no project, or Skaffold's own docker builder).
-func chooseBackend(flag backend.Name, plan *builder.Plan) backend.Name {
-	if flag != "" {
-		return flag
-	}
-	if plan != nil {
-		if rb, ok := plan.Runtime.Backend(); ok {
-			return rb
-		}
-	}
-	return backend.Kaniko
-}
-
-// kanikoLock makes sure one Kaniko executor runs at a time here: the
-// executor rewrites the root filesystem of the container it runs in, so two
-// at once (a CI job's parallel builds in the Kaniko image) corrupt each
-// other's images.
-func kanikoLock() (func(), error) {
-	dir := os.TempDir()
-	if fi, err := os.Stat("/kaniko"); err == nil && fi.IsDir() {
-		dir = "/kaniko"
-	}
-	unlock, err := filelock.TryLock(filepath.Join(dir, ".cwlbuild-kaniko.lock"))
-	if errors.Is(err, filelock.ErrBusy) {
-		return nil, cli.Exit("cwlbuild plugin: another Kaniko build is running in this container; Kaniko builds one image at a time per container (run Skaffold with concurrency 1, as cwlbuild generate writes for the kaniko runtime)", 1)
-	}
-	if err != nil {
-		return nil, cli.Exit("cwlbuild plugin: "+err.Error(), 1)
-	}
-	return unlock, nil
-}
-
-// runCommands runs each command in turn, its output streaming through. On a
-// failure the last line says which build and which command failed.
-func runCommands(c *cli.Context, cmds []backend.Command, label string, dryRun bool) error {
-	for _, cmd := range cmds {
-		if dryRun {
-			fmt.Fprintln(c.App.Writer, cmd.String())
-			continue
-		}
-		if err := runStreaming(c.Context, cmd, c.App.Writer, c.App.ErrWriter); err != nil {
-			if c.Context.Err() != nil {
-				err = context.Cause(c.Context)
-			}
-			return cli.Exit(fmt.Sprintf("cwlbuild: building %s failed: %s: %v", label, cmd.String(), err), 1)
-		}
-	}
-	return nil
-}
-
-// runStreaming runs cmd; on a signal the build tool gets the same one and
-// time to stop (buildah and podman clean up their containers), then it is
-// killed.
-func runStreaming(ctx context.Context, cmd backend.Command, stdout, stderr io.Writer) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	x := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
-	cliapp.PassSignals(ctx, x)
-	x.Stdin = nil
-	x.Stdout, x.Stderr = stdout, stderr
-	x.Env = os.Environ()
-	return x.Run()
 }

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/atomicfile"
-	"github.com/eoap/cwlbuild/internal/backend"
-	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
 func tarCommand() *cli.Command {
@@ -38,7 +35,7 @@ Examples:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "tarballs", Usage: "`DIR` for TOOL.tar, TOOL.digest and build.json"},
 			&cli.StringFlag{Name: "profile", Usage: "registry the image names use: cluster, local or ttl (default: [build] engine)"},
 			&cli.StringFlag{Name: "tag", Usage: "image tag (default: [project] version, else latest)"},
-			&cli.StringFlag{Name: "executor", Value: backend.DefaultExecutor, Usage: "Kaniko executor `PATH`"},
+			&cli.StringFlag{Name: "executor", Value: build.DefaultExecutor, Usage: "Kaniko executor `PATH`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the executor commands; run nothing"},
 		},
 		Action: runTar,
@@ -54,43 +51,24 @@ func runTar(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	tarballs, err := builder.BuildTarballs(c.Context, proj, builder.TarballOptions{
+	tarballs, err := build.Tarballs(c.Context, proj, build.TarballOptions{
 		Profile: builder.Profile(c.String("profile")), Tag: c.String("tag"), Tools: c.StringSlice("tool"),
 		Dir: dir, Executor: c.String("executor"), DryRun: c.Bool("dry-run"),
+		Run:      build.Exec(c.App.Writer, c.App.ErrWriter),
 		Progress: prefixed{c.App.ErrWriter, "cwlbuild tar: "},
-		Run: func(ctx context.Context, cmd backend.Command) error {
-			if c.Bool("dry-run") {
-				_, err := fmt.Fprintln(c.App.Writer, cmd.String())
-				return err
-			}
-			return runStreaming(ctx, cmd, c.App.Writer, c.App.ErrWriter)
-		},
 	})
 	if err != nil {
 		return cli.Exit("cwlbuild tar: "+err.Error(), 1)
 	}
 	if c.Bool("dry-run") {
+		for _, tb := range tarballs {
+			for _, cmd := range tb.Commands {
+				fmt.Fprintln(c.App.Writer, cmd)
+			}
+		}
 		return nil
 	}
-	return writeRecord(c, dir, tarballs)
-}
-
-// writeRecord writes DIR/build.json, the build output cwlpatch reads, for
-// the tarballs built.
-func writeRecord(c *cli.Context, dir string, tarballs []builder.Tarball) error {
-	out := &buildjson.Output{}
-	for _, tb := range tarballs {
-		out.Builds = append(out.Builds, buildjson.Build{ImageName: tb.ImageName, Tag: tb.Ref})
-	}
-	data, err := buildjson.Marshal(out)
-	if err != nil {
-		return err
-	}
-	record := filepath.Join(dir, "build.json")
-	if err := atomicfile.WriteContext(c.Context, record, data, 0o644); err != nil {
-		return cli.Exit(err.Error(), 1)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: wrote %s (%d builds)\n", record, len(out.Builds))
+	fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: wrote %s (%d builds)\n", filepath.Join(dir, "build.json"), len(tarballs))
 	return nil
 }
 

@@ -6,8 +6,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/backend"
 	"github.com/eoap/cwlbuild/internal/cwltest"
+	"github.com/eoap/cwlbuild/internal/shell"
 )
 
 func testCommand() *cli.Command {
@@ -58,7 +58,7 @@ func runTests(c *cli.Context) error {
 	}
 	if c.Bool("dry-run") {
 		for _, r := range runs {
-			fmt.Fprintf(c.App.Writer, "cd %s && %s\n", backend.ShellQuote(r.Dir), r.Argv)
+			fmt.Fprintf(c.App.Writer, "cd %s && %s\n", shell.Quote(r.Dir), r.Argv)
 		}
 		return nil
 	}

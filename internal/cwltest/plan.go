@@ -15,8 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/backend"
 )
 
 // Engines: the cluster runs tests with Calrissian, local with cwltool.
@@ -121,7 +121,7 @@ func contains(list []string, s string) bool {
 type Run struct {
 	Case   *Case
 	Dir    string // working directory: the project's, so CWL references resolve as written
-	Argv   backend.Command
+	Argv   build.Command
 	Volume string
 	Params string // params file, in the volume
 	// ParamsYAML is what Params will hold.
@@ -188,7 +188,7 @@ func PlanRun(p *builder.Plan, c *Case, opts Options) (*Run, error) {
 	switch opts.Engine {
 	case EngineCluster:
 		cl := c.Test.Execution.Cluster
-		a := backend.Command{"calrissian", "--stdout", r.Stdout, "--stderr", r.Stderr}
+		a := build.Command{"calrissian", "--stdout", r.Stdout, "--stderr", r.Stderr}
 		if cl.MaxRAM != "" {
 			a = append(a, "--max-ram", cl.MaxRAM)
 		}
@@ -220,7 +220,7 @@ func PlanRun(p *builder.Plan, c *Case, opts Options) (*Run, error) {
 		}
 		r.Argv = append(a, c.Ref, r.Params)
 	case EngineLocal:
-		a := backend.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", tmp, "--strict-memory-limit", "--strict-cpu-limit"}
+		a := build.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", tmp, "--strict-memory-limit", "--strict-cpu-limit"}
 		if p.Runtime == builder.RuntimePodman {
 			a = append(a, "--podman")
 		}

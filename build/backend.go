@@ -1,8 +1,4 @@
-// Package backend turns one image build into the argv of the program that
-// runs it: the Kaniko executor, buildah or podman. It runs nothing and reads
-// no project file: builder's plan fills a Build, and `cwlbuild plugin` and
-// `cwlbuild tar` run the commands it returns.
-package backend
+package build
 
 import (
 	"fmt"
@@ -11,64 +7,98 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/shell"
 )
 
-// Name is a backend `cwlbuild plugin` and `cwlbuild tar` build with.
-type Name string
+// Backend is what builds one image: the commands that build it and, unless
+// it writes a tarball, push it. Kaniko, Buildah and Podman are the ones
+// cwlbuild runs; a test, or another program, may bring its own.
+type Backend interface {
+	Name() string
+	Commands(s *Spec) ([]Command, error)
+}
 
-// The backends.
-const (
-	Kaniko  Name = "kaniko"
-	Buildah Name = "buildah"
-	Podman  Name = "podman"
-)
+// Kaniko builds with the Kaniko executor, as a CI job inside the
+// executor's debug image runs it. Executor is its path ("" is
+// DefaultExecutor).
+type Kaniko struct{ Executor string }
 
-// Names lists the backends, for messages and flag help.
-var Names = []Name{Kaniko, Buildah, Podman}
+// Buildah builds with `buildah bud --isolation chroot` into local storage,
+// then pushes; Program is the buildah to run ("" is buildah on PATH).
+type Buildah struct{ Program string }
 
-// ParseName accepts a backend's name.
-func ParseName(s string) (Name, error) {
-	for _, n := range Names {
-		if string(n) == s {
-			return n, nil
-		}
+// Podman builds with `podman build` into local storage, then pushes;
+// Program is the podman to run ("" is podman on PATH).
+type Podman struct{ Program string }
+
+// BackendNames are the backends ParseBackend knows, for messages and flag
+// help.
+var BackendNames = []string{"kaniko", "buildah", "podman"}
+
+// ParseBackend is the backend of a name ("kaniko", "buildah", "podman"),
+// running program ("" is the backend's default).
+func ParseBackend(name, program string) (Backend, error) {
+	switch name {
+	case "kaniko":
+		return Kaniko{Executor: program}, nil
+	case "buildah":
+		return Buildah{Program: program}, nil
+	case "podman":
+		return Podman{Program: program}, nil
 	}
-	return "", fmt.Errorf("backend %q: must be %q, %q or %q", s, Kaniko, Buildah, Podman)
+	return nil, fmt.Errorf("backend %q: must be %q, %q or %q", name, "kaniko", "buildah", "podman")
 }
 
-// KanikoOptions are the executor's options from project.toml's
-// [build.kaniko], the same for every image of a project.
-type KanikoOptions struct {
-	Cache             *Cache
-	RegistryMirrors   []string
-	RegistryMap       map[string]string
-	SnapshotMode      string
-	UseNewRun         bool
-	CompressedCaching *bool
+// Name is "kaniko".
+func (Kaniko) Name() string { return "kaniko" }
+
+// Name is "buildah".
+func (Buildah) Name() string { return "buildah" }
+
+// Name is "podman".
+func (Podman) Name() string { return "podman" }
+
+// Commands is the executor's one run: build, and push unless s.Tarball.
+func (k Kaniko) Commands(s *Spec) ([]Command, error) {
+	if len(s.Platforms) > 1 {
+		// Kaniko builds one platform per run; building only the first
+		// would publish a single-platform image under a multi-platform
+		// request.
+		return nil, fmt.Errorf("kaniko builds one platform per run, and %d were asked for (%s): build each platform on its own, or use the buildah or podman backend", len(s.Platforms), strings.Join(s.Platforms, ","))
+	}
+	executor := k.Executor
+	if executor == "" {
+		executor = DefaultExecutor
+	}
+	return []Command{s.kanikoArgs(executor)}, nil
 }
 
-// Cache is Kaniko's layer cache.
-type Cache struct {
-	Repo       string
-	TTL        string
-	RunLayers  *bool
-	CopyLayers bool
+// Commands is a build into local storage, then a push.
+func (b Buildah) Commands(s *Spec) ([]Command, error) {
+	return s.daemonless("buildah", b.Program)
+}
+
+// Commands is a build into local storage, then a push.
+func (p Podman) Commands(s *Spec) ([]Command, error) {
+	return s.daemonless("podman", p.Program)
 }
 
 // DefaultExecutor is where the Kaniko images keep the executor.
 const DefaultExecutor = "/kaniko/executor"
 
-// Build is one image to build, as Skaffold's custom builder describes it
-// (IMAGE, BUILD_CONTEXT, PLATFORMS) plus the tool's options from project.toml.
-type Build struct {
+// Spec is one image to build, as Skaffold's custom builder describes it
+// (IMAGE, BUILD_CONTEXT, PLATFORMS) plus the tool's options from
+// project.toml (NewSpec).
+type Spec struct {
 	Image      string // destination, repo:tag
 	Context    string // build context directory
 	Dockerfile string // relative to Context
 	Target     string
 	BuildArgs  map[string]string
 	Platforms  []string
-	Kaniko     KanikoOptions
+	Kaniko     builder.ExecutorOptions
 	// Insecure lists registries reached over plain HTTP besides loopback ones.
 	Insecure []string
 	// Labels are set on the image config (--label).
@@ -78,7 +108,7 @@ type Build struct {
 	// --timestamp (this Unix time for the image and every file).
 	Timestamp *int64
 	// Tarball, when set, makes Kaniko write the image there instead of
-	// pushing it (`cwlbuild tar`).
+	// pushing it (Tarballs).
 	Tarball string
 	// DigestFile, when set, receives the digest of the image built.
 	DigestFile string
@@ -91,42 +121,14 @@ type Command []string
 func (c Command) String() string {
 	words := make([]string, len(c))
 	for i, w := range c {
-		words[i] = ShellQuote(w)
+		words[i] = shell.Quote(w)
 	}
 	return strings.Join(words, " ")
 }
 
-// Commands returns what a backend runs to build b and, unless it writes a
-// tarball, push it.
-func (b *Build) Commands(backend Name, program string) ([]Command, error) {
-	switch backend {
-	case Kaniko:
-		if len(b.Platforms) > 1 {
-			// Kaniko builds one platform per run; building only the first
-			// would publish a single-platform image under a multi-platform
-			// request.
-			return nil, fmt.Errorf("kaniko builds one platform per run, and %d were asked for (%s): build each platform on its own, or use the buildah or podman backend", len(b.Platforms), strings.Join(b.Platforms, ","))
-		}
-		if program == "" {
-			program = DefaultExecutor
-		}
-		return []Command{b.kanikoArgs(program)}, nil
-	case Buildah, Podman:
-		if b.Tarball != "" {
-			return nil, fmt.Errorf("tarballs are built with kaniko, not %s", backend)
-		}
-		if program == "" {
-			program = string(backend)
-		}
-		return b.daemonless(backend, program), nil
-	}
-	_, err := ParseName(string(backend))
-	return nil, err
-}
-
 // kanikoArgs is the executor's argv, as a CI job inside the executor's debug
 // image would run it.
-func (b *Build) kanikoArgs(executor string) Command {
+func (b *Spec) kanikoArgs(executor string) Command {
 	k := b.Kaniko
 	c := Command{executor,
 		"--context", "dir://" + b.Context,
@@ -184,9 +186,15 @@ func (b *Build) kanikoArgs(executor string) Command {
 }
 
 // daemonless builds with buildah or podman into local storage, then pushes.
-func (b *Build) daemonless(backend Name, program string) []Command {
+func (b *Spec) daemonless(backend, program string) ([]Command, error) {
+	if b.Tarball != "" {
+		return nil, fmt.Errorf("tarballs are built with kaniko, not %s", backend)
+	}
+	if program == "" {
+		program = backend
+	}
 	build := Command{program}
-	if backend == Buildah {
+	if backend == "buildah" {
 		// chroot isolation runs RUN steps without a user namespace, as
 		// buildah must inside CI containers.
 		build = append(build, "bud", "--isolation", "chroot")
@@ -210,13 +218,13 @@ func (b *Build) daemonless(backend Name, program string) []Command {
 		push = append(push, "--digestfile", b.DigestFile)
 	}
 	push = append(push, b.Image, "docker://"+b.Image)
-	return []Command{build, push}
+	return []Command{build, push}, nil
 }
 
 // insecureHosts are the registries Kaniko must reach over plain HTTP: the
 // listed ones, plus every loopback registry the build touches (destination,
 // cache repo, mirrors, map targets), as Docker treats loopback registries.
-func (b *Build) insecureHosts() []string {
+func (b *Spec) insecureHosts() []string {
 	set := map[string]bool{}
 	for _, r := range b.Insecure {
 		set[strings.TrimSuffix(r, "/")] = true
@@ -248,7 +256,7 @@ func (b *Build) insecureHosts() []string {
 
 // stageFlags are the flags every backend spells alike: the target stage,
 // build args and labels, in a stable order.
-func (b *Build) stageFlags() []string {
+func (b *Spec) stageFlags() []string {
 	var out []string
 	if b.Target != "" {
 		out = append(out, "--target", b.Target)
@@ -269,17 +277,4 @@ func sortedPairs(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// ShellQuote quotes s for a POSIX shell: safe words stay bare, anything else
-// is single-quoted. Used for commands shown to people or handed to Skaffold,
-// which runs custom build commands through `sh -c`.
-func ShellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	if strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,18 +1,20 @@
-package backend
+package build
 
 import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/eoap/cwlbuild/builder"
 )
 
 func TestBackendCommands(t *testing.T) {
 	off := false
-	b := &Build{
+	b := &Spec{
 		Image: "127.0.0.1:5000/pkg/crop:abc", Context: "/ctx dir", Dockerfile: "docker/Dockerfile",
 		Target: "run", BuildArgs: map[string]string{"B": "two words", "A": "$(id)"},
-		Kaniko: KanikoOptions{
-			Cache:             &Cache{Repo: "harbor.example/cache/crop", TTL: "24h"},
+		Kaniko: builder.ExecutorOptions{
+			Cache:             &builder.KanikoCache{Repo: "harbor.example/cache/crop", TTL: "24h"},
 			RegistryMirrors:   []string{"mirror.example"},
 			RegistryMap:       map[string]string{"index.docker.io": "harbor.example/proxy"},
 			SnapshotMode:      "redo",
@@ -21,7 +23,7 @@ func TestBackendCommands(t *testing.T) {
 		},
 		Insecure: []string{"harbor.example"},
 	}
-	cmds, err := b.Commands(Kaniko, "")
+	cmds, err := Kaniko{}.Commands(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +37,12 @@ func TestBackendCommands(t *testing.T) {
 		t.Errorf("kaniko argv\n got %q\nwant %q", cmds[0], want)
 	}
 	b.Tarball = "/out/crop.tar"
-	cmds, _ = b.Commands(Kaniko, "")
+	cmds, _ = Kaniko{}.Commands(b)
 	if s := cmds[0].String(); !strings.HasSuffix(s, "--no-push --no-push-cache --tar-path /out/crop.tar") || !strings.Contains(s, "'A=$(id)'") {
 		t.Errorf("tar argv: %s", s)
 	}
 	b.Tarball = ""
-	cmds, _ = b.Commands(Buildah, "")
+	cmds, _ = Buildah{}.Commands(b)
 	wantBuild := Command{"buildah", "bud", "--isolation", "chroot", "-f", "/ctx dir/docker/Dockerfile", "-t", "127.0.0.1:5000/pkg/crop:abc",
 		"--target", "run", "--build-arg", "A=$(id)", "--build-arg", "B=two words", "/ctx dir"}
 	wantPush := Command{"buildah", "push", "--tls-verify=false", "127.0.0.1:5000/pkg/crop:abc", "docker://127.0.0.1:5000/pkg/crop:abc"}
@@ -48,11 +50,11 @@ func TestBackendCommands(t *testing.T) {
 		t.Errorf("buildah argv\n got %q\nwant %q", cmds, []Command{wantBuild, wantPush})
 	}
 	b.Image = "ghcr.io/eoap/crop:abc"
-	cmds, _ = b.Commands(Podman, "")
+	cmds, _ = Podman{}.Commands(b)
 	if cmds[0][1] != "build" || strings.Contains(cmds[1].String(), "tls-verify") {
 		t.Errorf("podman to a TLS registry: %q", cmds)
 	}
-	if _, err := b.Commands("docker", ""); err == nil {
+	if _, err := ParseBackend("docker", ""); err == nil {
 		t.Error("unknown backend accepted")
 	}
 }
@@ -60,16 +62,16 @@ func TestBackendCommands(t *testing.T) {
 // TestKanikoOnePlatform: Kaniko builds one platform per run; a request for
 // several is refused instead of silently building the first.
 func TestKanikoOnePlatform(t *testing.T) {
-	b := &Build{Image: "127.0.0.1:5000/pkg/crop:1", Context: "/ctx", Dockerfile: "Dockerfile", Platforms: []string{"linux/arm64"}}
-	cmds, err := b.Commands(Kaniko, "")
+	b := &Spec{Image: "127.0.0.1:5000/pkg/crop:1", Context: "/ctx", Dockerfile: "Dockerfile", Platforms: []string{"linux/arm64"}}
+	cmds, err := Kaniko{}.Commands(b)
 	if err != nil || !strings.Contains(cmds[0].String(), "--custom-platform linux/arm64") {
 		t.Errorf("one platform: %v %v", cmds, err)
 	}
 	b.Platforms = []string{"linux/amd64", "linux/arm64"}
-	if _, err := b.Commands(Kaniko, ""); err == nil || !strings.Contains(err.Error(), "kaniko builds one platform per run, and 2 were asked for (linux/amd64,linux/arm64)") {
+	if _, err := (Kaniko{}).Commands(b); err == nil || !strings.Contains(err.Error(), "kaniko builds one platform per run, and 2 were asked for (linux/amd64,linux/arm64)") {
 		t.Errorf("two platforms: %v", err)
 	}
-	if cmds, err := b.Commands(Buildah, ""); err != nil || !strings.Contains(cmds[0].String(), "--platform linux/amd64,linux/arm64") {
+	if cmds, err := (Buildah{}).Commands(b); err != nil || !strings.Contains(cmds[0].String(), "--platform linux/amd64,linux/arm64") {
 		t.Errorf("buildah, two platforms: %v %v", cmds, err)
 	}
 }

@@ -1,0 +1,74 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/eoap/cwlbuild/internal/filelock"
+)
+
+// ImageOptions tune Image.
+type ImageOptions struct {
+	// Run runs each command (nil: Exec to os.Stdout and os.Stderr).
+	Run Runner
+	// Label names the build in errors ("tool crop (r/crop:1)"; "" is the
+	// image).
+	Label string
+}
+
+// Image builds and pushes one image with backend be, taking the Kaniko lock
+// for a Kaniko build. An error names the build and the command that failed.
+func Image(ctx context.Context, s *Spec, be Backend, opts ImageOptions) error {
+	cmds, err := be.Commands(s)
+	if err != nil {
+		return err
+	}
+	if _, ok := be.(Kaniko); ok {
+		unlock, err := LockKaniko()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	run := opts.Run
+	if run == nil {
+		run = Exec(os.Stdout, os.Stderr)
+	}
+	label := opts.Label
+	if label == "" {
+		label = s.Image
+	}
+	for _, cmd := range cmds {
+		if err := run(ctx, cmd); err != nil {
+			if ctx.Err() != nil {
+				err = context.Cause(ctx)
+			}
+			return fmt.Errorf("building %s failed: %s: %w", label, cmd, err)
+		}
+	}
+	return nil
+}
+
+// ErrKanikoBusy is LockKaniko's error when another Kaniko build holds the
+// lock of this container.
+var ErrKanikoBusy = errors.New("another Kaniko build is running in this container; Kaniko builds one image at a time per container (run Skaffold with concurrency 1, as cwlbuild generate writes for the kaniko runtime)")
+
+// LockKaniko makes sure one Kaniko executor runs at a time here: the
+// executor rewrites the root filesystem of the container it runs in, so two
+// at once (a CI job's parallel builds in the Kaniko image) corrupt each
+// other's images. It does not wait: a second build fails with
+// ErrKanikoBusy.
+func LockKaniko() (unlock func(), err error) {
+	dir := os.TempDir()
+	if fi, err := os.Stat("/kaniko"); err == nil && fi.IsDir() {
+		dir = "/kaniko"
+	}
+	unlock, err = filelock.TryLock(filepath.Join(dir, ".cwlbuild-kaniko.lock"))
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, ErrKanikoBusy
+	}
+	return unlock, err
+}
