@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation check: gremlins v0.6.0 mutates every library package (builder, build,
-# build, cwlpatch, skaffold, internal/*, but not the test helpers internal/testenv
+# cwlpatch, skaffold, internal/*, but not the test helpers internal/testenv
 # and internal/synth) and runs, for each mutant, the fast tier of the
 # mutated package's own tests (GOFLAGS=-short). It prints one line per
 # package: mutants that compiled and were covered, killed, equivalent (the
