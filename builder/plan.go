@@ -228,14 +228,16 @@ type WorkflowRef struct {
 	Tests []*Test
 }
 
-// Load reads, validates and resolves project.toml in one step, with the
-// time reproducible images carry from SOURCE_DATE_EPOCH.
+// Load reads, validates and resolves project.toml in one step, with what
+// the package's git work tree says and the time reproducible images carry
+// (SOURCE_DATE_EPOCH): NewPlan itself reads no file.
 func Load(file string, opts LoadOptions) (*Plan, error) {
 	p, err := LoadProjectWith(file, opts)
 	if err != nil {
 		return nil, err
 	}
 	plan := NewPlan(p)
+	plan.Git = gitinfo.Read(p.Dir)
 	t, err := sourceDateEpoch()
 	if err != nil {
 		return nil, err
@@ -299,7 +301,6 @@ func NewPlan(p *Project) *Plan {
 		TTLDuration:       b.TTL.Duration,
 		Reproducible:      b.Reproducible == nil || *b.Reproducible,
 		AllowOutsidePaths: p.opts.AllowOutsidePaths,
-		Git:               gitinfo.Read(p.Dir),
 		Pin:               PinTagDigest,
 		Warnings:          p.Warnings,
 		project:           p,
