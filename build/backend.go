@@ -2,7 +2,9 @@ package build
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,8 +162,11 @@ func (b *Spec) kanikoArgs(executor string) Command {
 	for _, m := range k.RegistryMirrors {
 		c = append(c, "--registry-mirror", m)
 	}
-	for _, kv := range sortedPairs(k.RegistryMap) {
-		c = append(c, "--registry-map", kv)
+	for _, from := range slices.Sorted(maps.Keys(k.RegistryMap)) {
+		// One flag per target: Kaniko tries a source's targets in turn.
+		for _, to := range k.RegistryMap[from] {
+			c = append(c, "--registry-map", from+"="+to)
+		}
 	}
 	if k.SnapshotMode != "" {
 		c = append(c, "--snapshot-mode", k.SnapshotMode)
@@ -237,7 +242,7 @@ func (b *Spec) insecureHosts() []string {
 		cands = append(cands, imageref.RegistryHost(m))
 	}
 	for _, to := range b.Kaniko.RegistryMap {
-		for _, t := range strings.Split(to, ";") {
+		for _, t := range to {
 			cands = append(cands, imageref.RegistryHost(t))
 		}
 	}

@@ -16,7 +16,7 @@ func TestBackendCommands(t *testing.T) {
 		Kaniko: builder.ExecutorOptions{
 			Cache:             &builder.KanikoCache{Repo: "harbor.example/cache/crop", TTL: "24h"},
 			RegistryMirrors:   []string{"mirror.example"},
-			RegistryMap:       map[string]string{"index.docker.io": "harbor.example/proxy"},
+			RegistryMap:       map[string][]string{"index.docker.io": {"harbor.example/proxy"}},
 			SnapshotMode:      "redo",
 			UseNewRun:         true,
 			CompressedCaching: &off,

@@ -105,3 +105,30 @@ func TestTarballsDryRun(t *testing.T) {
 		t.Error("a bad tag was accepted")
 	}
 }
+
+// TestRegistryMapParsedOnce: "a/;b" in project.toml is two targets, each
+// without its trailing '/', tried in turn: one --registry-map flag each;
+// an empty target is refused when the project loads.
+func TestRegistryMapParsedOnce(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	toml := "[build]\nengine = \"local\"\n[build.local]\nregistry = \"r.example/p\"\n[build.kaniko]\nregistryMap = { \"index.docker.io/\" = \"m1.example/hub/;m2.example\" }\n[tools.a]\ncontext = \"a\"\npath = \"x.cwl#a\"\n"
+	file := filepath.Join(dir, "project.toml")
+	os.WriteFile(file, []byte(toml), 0o644)
+	p, err := builder.Load(file, builder.LoadOptions{SkipCWL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := build.Kaniko{}.Commands(build.NewSpec(p, p.Artifacts[0], "r.example/p/a:1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cmds[0].String(); !strings.Contains(s, "--registry-map index.docker.io=m1.example/hub --registry-map index.docker.io=m2.example") {
+		t.Errorf("argv: %s", s)
+	}
+	os.WriteFile(file, []byte(strings.Replace(toml, "m1.example/hub/;m2.example", "m1.example;;", 1)), 0o644)
+	if _, err := builder.Load(file, builder.LoadOptions{SkipCWL: true}); err == nil || !strings.Contains(err.Error(), "an empty registry") {
+		t.Errorf("an empty target: %v", err)
+	}
+}

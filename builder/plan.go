@@ -167,12 +167,38 @@ type ClusterPlan struct {
 // kaniko` and `cwlbuild tar` pass the executor, and Skaffold's cluster
 // builder its pods.
 type ExecutorOptions struct {
-	Cache             *KanikoCache
-	RegistryMirrors   []string
-	RegistryMap       map[string]string
+	Cache           *KanikoCache
+	RegistryMirrors []string
+	// RegistryMap is [build.kaniko] registryMap parsed once: for each
+	// registry (no trailing '/'), the registries Kaniko tries instead, in
+	// order ("a;b" in project.toml).
+	RegistryMap       map[string][]string
 	SnapshotMode      string
 	UseNewRun         bool
 	CompressedCaching *bool
+}
+
+// parseRegistryMap splits each "a;b" of [build.kaniko] registryMap into its
+// registries, trailing '/' dropped, keys too; validate refuses an empty one.
+func parseRegistryMap(m map[string]string) map[string][]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for from, to := range m {
+		out[strings.TrimSuffix(from, "/")] = trimSlashes(strings.Split(to, ";"))
+	}
+	return out
+}
+
+// trimSlashes is each registry without its trailing '/' and surrounding
+// blanks.
+func trimSlashes(regs []string) []string {
+	var out []string
+	for _, r := range regs {
+		out = append(out, strings.TrimSuffix(strings.TrimSpace(r), "/"))
+	}
+	return out
 }
 
 // KanikoPlan is how Kaniko builds, in the cluster and in
@@ -369,8 +395,8 @@ func (p *Project) processRef(ref, key string) ProcessRef {
 
 func kanikoOptions(k *KanikoOptions) ExecutorOptions {
 	o := ExecutorOptions{
-		RegistryMirrors:   k.RegistryMirrors,
-		RegistryMap:       k.RegistryMap,
+		RegistryMirrors:   trimSlashes(k.RegistryMirrors),
+		RegistryMap:       parseRegistryMap(k.RegistryMap),
 		SnapshotMode:      k.SnapshotMode,
 		UseNewRun:         k.UseNewRun,
 		CompressedCaching: k.CompressedCaching,
@@ -606,7 +632,7 @@ func (p *Plan) PodImageWarnings() []error {
 	}
 	k := p.Kaniko.Options
 	for _, to := range k.RegistryMap {
-		for _, t := range strings.Split(to, ";") {
+		for _, t := range to {
 			add(t)
 		}
 	}

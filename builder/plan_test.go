@@ -131,7 +131,7 @@ path = "app.cwl#main"
 	}
 	if k := plan.Kaniko; k.Options.Cache == nil || k.Options.Cache.Repo != "harbor.internal/cache" ||
 		k.Options.SnapshotMode != "redo" || !reflect.DeepEqual(k.Insecure, []string{"harbor.internal"}) ||
-		k.Options.RegistryMap["index.docker.io"] != "harbor.internal/hub" {
+		!reflect.DeepEqual(k.Options.RegistryMap["index.docker.io"], []string{"harbor.internal/hub"}) {
 		t.Errorf("kaniko %+v", k)
 	}
 	if _, err := plan.Artifact("c"); err == nil || !strings.Contains(err.Error(), `has no tool "c" (tools: b, a)`) {

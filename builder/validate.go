@@ -49,6 +49,14 @@ func (p *Project) validate() error {
 			add(p.Errorf("build.kaniko.initImage", "build.kaniko.initImage %q: %v", b.Kaniko.InitImage, err))
 		}
 	}
+	for from, to := range b.Kaniko.RegistryMap {
+		for _, t := range strings.Split(to, ";") {
+			if strings.TrimSuffix(strings.TrimSpace(t), "/") == "" {
+				add(p.Errorf("build.kaniko.registryMap."+from, "build.kaniko.registryMap.%q = %q: an empty registry; write \"a\" or \"a;b\" (tried in turn)", from, to))
+				break
+			}
+		}
+	}
 	if v := p.Project.Version; v != "" && (!imageref.ValidTag(v) || len(v) > 100) {
 		add(p.Errorf("project.version", "[project] version %q: it tags the images and releases, so letters, digits, '_', '.' and '-' only, not starting with '.' or '-', at most 100 characters", v))
 	}

@@ -152,16 +152,15 @@ func registryMaps(plan *builder.Plan) map[string]string {
 	k := plan.Kaniko.Options
 	out := map[string]string{}
 	for from, to := range k.RegistryMap {
-		host := strings.TrimSuffix(from, "/")
+		host := from
 		if imageref.IsDockerHub(host) {
 			host = imageref.DockerHub
 		}
-		// Kaniko tries "a;b" in turn; the lookup takes the first.
-		first, _, _ := strings.Cut(to, ";")
-		out[host] = strings.TrimSuffix(first, "/")
+		// Kaniko tries the targets in turn; the lookup takes the first.
+		out[host] = to[0]
 	}
 	if _, ok := out[imageref.DockerHub]; !ok && len(k.RegistryMirrors) > 0 {
-		out[imageref.DockerHub] = strings.TrimSuffix(k.RegistryMirrors[0], "/")
+		out[imageref.DockerHub] = k.RegistryMirrors[0]
 	}
 	return out
 }

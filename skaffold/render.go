@@ -364,12 +364,15 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 }
 
 // RegistryMapValue renders registry maps and mirrors in the executor's
-// KANIKO_REGISTRY_MAP syntax: "from=to;from=to", maps sorted by source, then
-// each mirror as a map of Docker Hub (what --registry-mirror means).
-func RegistryMapValue(registryMap map[string]string, mirrors []string) string {
+// KANIKO_REGISTRY_MAP syntax: "from=to;from=to", maps sorted by source, a
+// source with several targets once per target (Kaniko tries them in turn),
+// then each mirror as a map of Docker Hub (what --registry-mirror means).
+func RegistryMapValue(registryMap map[string][]string, mirrors []string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(registryMap)) {
-		parts = append(parts, k+"="+registryMap[k])
+		for _, to := range registryMap[k] {
+			parts = append(parts, k+"="+to)
+		}
 	}
 	for _, m := range mirrors {
 		parts = append(parts, "index.docker.io="+m)
