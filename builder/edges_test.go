@@ -157,3 +157,12 @@ func TestProjectThroughSymlink(t *testing.T) {
 		t.Errorf("through a symlink: %v", err)
 	}
 }
+
+// TestHandBuiltPlan: a plan built by hand (no project.toml behind it)
+// answers Line and Errorf instead of panicking.
+func TestHandBuiltPlan(t *testing.T) {
+	p := &Plan{File: "project.toml"}
+	if p.Line("tools.a") != 0 || p.Errorf("tools.a", "bad %s", "x").Error() != "project.toml: bad x" {
+		t.Errorf("%d %v", p.Line("tools.a"), p.Errorf("tools.a", "bad %s", "x"))
+	}
+}

@@ -137,7 +137,9 @@ type Plan struct {
 	// Warnings are problems that did not stop the load.
 	Warnings []error
 
-	project *Project
+	// pos is project.toml's key to line index: the plan is self-contained,
+	// with no way back to the raw project (nil for a plan built by hand).
+	pos *positions
 }
 
 // LocalPlan is how builds on this machine run.
@@ -329,7 +331,7 @@ func NewPlan(p *Project) *Plan {
 		AllowOutsidePaths: p.opts.AllowOutsidePaths,
 		Pin:               PinTagDigest,
 		Warnings:          p.Warnings,
-		project:           p,
+		pos:               p.pos,
 	}
 	if plan.Engine == "" {
 		plan.Engine = EngineCluster
@@ -471,11 +473,16 @@ func (p *Plan) ToolNames() []string {
 }
 
 // Line returns the line of a dotted key of project.toml, 0 when unknown.
-func (p *Plan) Line(key string) int { return p.project.Line(key) }
+func (p *Plan) Line(key string) int {
+	if p.pos == nil {
+		return 0
+	}
+	return p.pos.line(key)
+}
 
 // Errorf formats an error located at a key of project.toml.
 func (p *Plan) Errorf(key, format string, args ...any) error {
-	return p.project.Errorf(key, format, args...)
+	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Abs resolves a path written in project.toml against its directory.
