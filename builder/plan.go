@@ -134,6 +134,9 @@ type Plan struct {
 
 	Artifacts []*Artifact
 	Workflows []*WorkflowRef
+	// Tests are the CWL tests project.toml declares, resolved: tool tests
+	// in project.toml order, then workflow tests.
+	Tests []*TestPlan
 	// Warnings are problems that did not stop the load.
 	Warnings []error
 
@@ -232,7 +235,6 @@ type Artifact struct {
 	// Processes are the CWL processes its path names; cwlpatch pins them
 	// and their copies in every workflow.
 	Processes []ProcessRef
-	Tests     []*Test
 }
 
 // ProcessRef is one "FILE#ID" of a tool's path.
@@ -249,11 +251,10 @@ type ProcessRef struct {
 	Key string
 }
 
-// WorkflowRef is one [[workflows]] entry: its path ("workflows.0.path"),
-// and its tests.
+// WorkflowRef is one [[workflows]] entry: its path ("workflows.0.path").
+// Its tests are in Plan.Tests.
 type WorkflowRef struct {
 	ProcessRef
-	Tests []*Test
 }
 
 // Load reads, validates and resolves project.toml in one step, with what
@@ -365,8 +366,9 @@ func NewPlan(p *Project) *Plan {
 	}
 	for i, w := range p.Workflows {
 		ref := p.processRef(w.Path, fmt.Sprintf("workflows.%d.path", i))
-		plan.Workflows = append(plan.Workflows, &WorkflowRef{ProcessRef: ref, Tests: w.Tests})
+		plan.Workflows = append(plan.Workflows, &WorkflowRef{ProcessRef: ref})
 	}
+	plan.Tests = p.testPlans()
 	return plan
 }
 
@@ -379,7 +381,6 @@ func newArtifact(p *Project, t *Tool) *Artifact {
 		Target:     t.Target,
 		BuildArgs:  t.BuildArgs,
 		Images:     map[Profile]string{},
-		Tests:      t.Tests,
 	}
 	for _, prof := range Profiles {
 		a.Images[prof] = p.ImageName(t, prof)

@@ -131,18 +131,9 @@ func (p *Project) validate() error {
 		}
 	}
 	if !p.opts.SkipTests {
-		for _, t := range p.OrderedTools() {
-			for i, tc := range t.Tests {
-				for _, err := range p.checkTestPaths(tc, fmt.Sprintf("tools.%s.tests.%d", t.Name, i), fmt.Sprintf("tools.%s.%d", t.Name, i)) {
-					add(err)
-				}
-			}
-		}
-		for wi, w := range p.Workflows {
-			for i, tc := range w.Tests {
-				for _, err := range p.checkTestPaths(tc, fmt.Sprintf("workflows.%d.tests.%d", wi, i), fmt.Sprintf("workflows.%d.%d", wi, i)) {
-					add(err)
-				}
+		for _, tp := range p.testPlans() {
+			for _, err := range p.checkTestPaths(tp) {
+				add(err)
 			}
 		}
 	}
@@ -348,46 +339,33 @@ func within(base, target string) bool {
 // /calrissian, as published packages write) is refused only where the run
 // would write there, with ConfineTestVolumes, unless AllowOutsidePaths; a
 // warning otherwise.
-func (p *Project) checkTestPaths(tc *Test, key, id string) []error {
+func (p *Project) checkTestPaths(tp *TestPlan) []error {
 	var errs []error
-	paths := tc.Execution.Paths
-	vol := paths.Volume
-	if vol != "" {
-		if err := p.checkInside(vol, key+".execution.paths.volume"); err != nil {
+	paths, cl := tp.raw.Execution.Paths, tp.raw.Execution.Cluster
+	if paths.Volume != "" {
+		if err := p.checkInside(paths.Volume, tp.Key+".execution.paths.volume"); err != nil {
 			if p.opts.ConfineTestVolumes {
 				errs = append(errs, err)
 			} else {
 				p.Warnings = append(p.Warnings, err)
 			}
 		}
-	} else {
-		vol = DefaultTestVolume(id)
 	}
-	volAbs := p.Abs(vol)
-	cl := tc.Execution.Cluster
-	for _, f := range []struct{ key, value string }{
-		{"paths.stdout", paths.Stdout}, {"paths.stderr", paths.Stderr}, {"paths.outdir", paths.Outdir},
-		{"paths.tmp_outdir_prefix", paths.TmpOutdirPrefix},
-		{"cluster.usage_report", cl.UsageReport}, {"cluster.tool_logs_basepath", cl.ToolLogsBasepath},
+	for _, f := range []struct{ key, value, resolved string }{
+		{"paths.stdout", paths.Stdout, tp.Stdout}, {"paths.stderr", paths.Stderr, tp.Stderr}, {"paths.outdir", paths.Outdir, tp.Outdir},
+		{"paths.tmp_outdir_prefix", paths.TmpOutdirPrefix, tp.TmpOutdirPrefix},
+		{"cluster.usage_report", cl.UsageReport, tp.UsageReport}, {"cluster.tool_logs_basepath", cl.ToolLogsBasepath, tp.ToolLogsBasepath},
 	} {
 		if f.value == "" {
 			continue
 		}
-		target := filepath.FromSlash(f.value)
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(volAbs, target)
-		}
-		if !within(volAbs, filepath.Clean(target)) || filepath.Clean(target) == volAbs {
-			k := key + ".execution." + f.key
-			errs = append(errs, p.Errorf(k, "%s %q: outside the test's volume %s; the run would create or truncate it there", k, f.value, volAbs))
+		if target := filepath.Clean(f.resolved); !within(tp.Volume, target) || target == tp.Volume {
+			k := tp.Key + ".execution." + f.key
+			errs = append(errs, p.Errorf(k, "%s %q: outside the test's volume %s; the run would create or truncate it there", k, f.value, tp.Volume))
 		}
 	}
 	return errs
 }
-
-// DefaultTestVolume is where a test's files go when its execution.paths
-// volume is not set, relative to the project directory.
-func DefaultTestVolume(id string) string { return filepath.Join(".cwlbuild", "tests", id) }
 
 // checkCWLFile checks that the file part of "FILE#ID" exists. Whether the id
 // is in it is cwlpatch's business (`cwlbuild check` asks it).

@@ -8,8 +8,6 @@ package cwltest
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -25,25 +23,6 @@ const (
 	EngineLocal   = builder.EngineLocal
 )
 
-// Case is one declared test.
-type Case struct {
-	// ID is unique in the project: "tools.crop.0" or "workflows.1.0".
-	ID    string
-	Kind  string // "tool" or "workflow"
-	Owner string // tool name, or workflow index
-	Ref   string // the CWL reference as project.toml writes it (FILE#ID)
-	Test  *builder.Test
-	Key   string // project.toml key of the test, for messages
-}
-
-// Name is the test's name, or its ID when it has none.
-func (c *Case) Name() string {
-	if c.Test.Name != "" {
-		return c.Test.Name
-	}
-	return c.ID
-}
-
 // Selector narrows the cases to run; empty fields select everything.
 type Selector struct {
 	Tools     []string
@@ -51,27 +30,10 @@ type Selector struct {
 	Names     []string
 }
 
-// Select lists the cases in file order: tool tests first, then workflow
-// tests. A selector that matches nothing is an error, not a silent no-op.
-func Select(p *builder.Plan, sel Selector) ([]*Case, error) {
-	var all []*Case
-	for _, t := range p.Artifacts {
-		for i := range t.Tests {
-			all = append(all, &Case{
-				ID: fmt.Sprintf("tools.%s.%d", t.Tool, i), Kind: "tool", Owner: t.Tool, Ref: t.Processes[0].Ref,
-				Test: t.Tests[i], Key: fmt.Sprintf("%s.tests.%d", t.Key, i),
-			})
-		}
-	}
-	for wi := range p.Workflows {
-		w := p.Workflows[wi]
-		for i := range w.Tests {
-			all = append(all, &Case{
-				ID: fmt.Sprintf("workflows.%d.%d", wi, i), Kind: "workflow", Owner: strconv.Itoa(wi), Ref: w.Ref,
-				Test: w.Tests[i], Key: fmt.Sprintf("workflows.%d.tests.%d", wi, i),
-			})
-		}
-	}
+// Select lists the tests in file order (Plan.Tests: tool tests first, then
+// workflow tests). A selector that matches nothing is an error, not a
+// silent no-op.
+func Select(p *builder.Plan, sel Selector) ([]*builder.TestPlan, error) {
 	for _, name := range sel.Tools {
 		if _, err := p.Artifact(name); err != nil {
 			return nil, fmt.Errorf("--tool %q: %w", name, err)
@@ -90,14 +52,14 @@ func Select(p *builder.Plan, sel Selector) ([]*Case, error) {
 			return nil, fmt.Errorf("--workflow %q: %s has no such workflow (give its 0-based index or its path)", w, p.File)
 		}
 	}
-	var out []*Case
-	for _, c := range all {
+	var out []*builder.TestPlan
+	for _, c := range p.Tests {
 		if len(sel.Tools)+len(sel.Workflows) > 0 {
 			if c.Kind == "tool" && !contains(sel.Tools, c.Owner) || c.Kind == "workflow" && !wanted[c.Owner] {
 				continue
 			}
 		}
-		if len(sel.Names) > 0 && !contains(sel.Names, c.Test.Name) {
+		if len(sel.Names) > 0 && !contains(sel.Names, c.Name) {
 			continue
 		}
 		out = append(out, c)
@@ -119,7 +81,8 @@ func contains(list []string, s string) bool {
 
 // Run is a planned test: the command, where its files go, and its params.
 type Run struct {
-	Case   *Case
+	Test   *builder.TestPlan
+	Engine builder.Engine
 	Dir    string // working directory: the project's, so CWL references resolve as written
 	Argv   build.Command
 	Volume string
@@ -146,81 +109,63 @@ type Options struct {
 // DaskPlaceholder stands for an unset DASK_GATEWAY_ADDRESS in a dry run.
 const DaskPlaceholder = "<DASK_GATEWAY_ADDRESS>"
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// PlanRun computes the command of one case. It writes nothing.
-func PlanRun(p *builder.Plan, c *Case, opts Options) (*Run, error) {
+// PlanRun turns a test into the engine's command. It writes nothing, and
+// sets no path of its own: the test plan holds them all.
+func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	paths := c.Test.Execution.Paths
-	vol := paths.Volume
-	if vol == "" {
-		vol = builder.DefaultTestVolume(c.ID)
-	}
-	vol = p.Abs(vol)
-	under := func(name, def string) string {
-		if name == "" {
-			name = def
-		}
-		if filepath.IsAbs(name) {
-			return filepath.Clean(name)
-		}
-		return filepath.Join(vol, name)
-	}
-	base := unsafeChars.ReplaceAllString(c.ID+"-"+c.Test.Name, "_")
-	params, err := ParamsYAML(p, c.Test.Params)
+	params, err := ParamsYAML(p, c.Params)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %s.params: %v", p.File, p.Line(c.Key+".params"), c.Key, err)
 	}
 	r := &Run{
-		Case:       c,
+		Test:       c,
+		Engine:     opts.Engine,
 		Dir:        p.Dir,
-		Volume:     vol,
-		Params:     filepath.Join(vol, base+".params.yaml"),
+		Volume:     c.Volume,
+		Params:     c.ParamsFile,
 		ParamsYAML: params,
-		Stdout:     under(paths.Stdout, base+".stdout.json"),
-		Stderr:     under(paths.Stderr, base+".stderr.log"),
-		Outdir:     under(paths.Outdir, "outputs"),
+		Stdout:     c.Stdout,
+		Stderr:     c.Stderr,
+		Outdir:     c.Outdir,
 	}
-	tmp := under(paths.TmpOutdirPrefix, "tmp") + string(filepath.Separator)
 	switch opts.Engine {
 	case EngineCluster:
-		cl := c.Test.Execution.Cluster
 		a := build.Command{"calrissian", "--stdout", r.Stdout, "--stderr", r.Stderr}
-		if cl.MaxRAM != "" {
-			a = append(a, "--max-ram", cl.MaxRAM)
+		if c.MaxRAM != "" {
+			a = append(a, "--max-ram", c.MaxRAM)
 		}
-		if cl.MaxCores != nil {
-			a = append(a, "--max-cores", fmt.Sprint(cl.MaxCores))
+		if c.MaxCores != "" {
+			a = append(a, "--max-cores", c.MaxCores)
 		}
-		a = append(a, "--tmp-outdir-prefix", tmp, "--outdir", r.Outdir)
-		if cl.UsageReport != "" {
-			a = append(a, "--usage-report", under(cl.UsageReport, ""))
+		a = append(a, "--tmp-outdir-prefix", c.TmpOutdirPrefix, "--outdir", r.Outdir)
+		if c.UsageReport != "" {
+			a = append(a, "--usage-report", c.UsageReport)
 		}
-		if cl.ToolLogsBasepath != "" {
-			a = append(a, "--tool-logs-basepath", under(cl.ToolLogsBasepath, ""))
+		if c.ToolLogsBasepath != "" {
+			a = append(a, "--tool-logs-basepath", c.ToolLogsBasepath)
 		}
-		if cl.PodServiceAccount != "" {
-			a = append(a, "--pod-serviceaccount", cl.PodServiceAccount)
+		if c.PodServiceAccount != "" {
+			a = append(a, "--pod-serviceaccount", c.PodServiceAccount)
 		}
-		if cl.Debug {
+		if c.Debug {
 			a = append(a, "--debug")
 		}
-		if cl.DaskGateway {
+		if c.DaskGateway {
 			addr := getenv("DASK_GATEWAY_ADDRESS")
 			if addr == "" && opts.DryRun {
 				addr = DaskPlaceholder
 			}
 			if addr == "" {
-				return nil, fmt.Errorf("%s:%d: test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", p.File, p.Line(c.Key), c.Name())
+				return nil, fmt.Errorf("%s:%d: test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", p.File, p.Line(c.Key), c.DisplayName())
 			}
 			a = append(a, "--dask-gateway-url", addr)
 		}
 		r.Argv = append(a, c.Ref, r.Params)
 	case EngineLocal:
-		a := build.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", tmp, "--strict-memory-limit", "--strict-cpu-limit"}
+		a := build.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", c.TmpOutdirPrefix, "--strict-memory-limit", "--strict-cpu-limit"}
 		if p.Runtime == builder.RuntimePodman {
 			a = append(a, "--podman")
 		}

@@ -39,7 +39,7 @@ func TestPlanGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				fmt.Fprintf(&b, "## %s (%s) in $PROJECT\n", c.Name(), c.ID)
+				fmt.Fprintf(&b, "## %s (%s) in $PROJECT\n", c.DisplayName(), c.ID)
 				for _, w := range r.Argv {
 					fmt.Fprintf(&b, "%s\n", w)
 				}
@@ -126,7 +126,7 @@ func TestSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := func(cs []*Case) string {
+	ids := func(cs []*builder.TestPlan) string {
 		var out []string
 		for _, c := range cs {
 			out = append(out, c.ID)

@@ -28,7 +28,7 @@ type Result struct {
 // its log on stderr); Calrissian writes those itself (--stdout/--stderr), so
 // its console goes to a log beside them.
 func (r *Run) engineLog() (stdout, stderr string) {
-	if r.Argv[0] == "calrissian" {
+	if r.Engine == EngineCluster {
 		log := strings.TrimSuffix(r.Params, ".params.yaml") + ".calrissian.log"
 		return log, log
 	}
@@ -153,15 +153,15 @@ func RunAll(ctx context.Context, runs []*Run, opts RunOptions) ([]Result, error)
 	var results []Result
 	failed := 0
 	for i, r := range runs {
-		fmt.Fprintf(progress, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Case.Name(), r.Case.ID, r.Argv[0])
+		fmt.Fprintf(progress, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Test.DisplayName(), r.Test.ID, r.Argv[0])
 		res := Execute(ctx, r)
 		results = append(results, res)
 		if res.Err == nil {
-			fmt.Fprintf(progress, "[%d/%d] %s: ok in %s, outputs in %s\n", i+1, len(runs), r.Case.Name(), res.Duration.Round(time.Millisecond), r.Outdir)
+			fmt.Fprintf(progress, "[%d/%d] %s: ok in %s, outputs in %s\n", i+1, len(runs), r.Test.DisplayName(), res.Duration.Round(time.Millisecond), r.Outdir)
 			continue
 		}
 		failed++
-		fmt.Fprintf(progress, "[%d/%d] %s: FAILED after %s: %v\n", i+1, len(runs), r.Case.Name(), res.Duration.Round(time.Millisecond), res.Err)
+		fmt.Fprintf(progress, "[%d/%d] %s: FAILED after %s: %v\n", i+1, len(runs), r.Test.DisplayName(), res.Duration.Round(time.Millisecond), res.Err)
 		if tail := r.Tail(15); tail != "" {
 			fmt.Fprintf(progress, "    last lines of %s:\n    %s\n", r.Stderr, strings.ReplaceAll(tail, "\n", "\n    "))
 		}
@@ -191,9 +191,9 @@ func WriteSummary(w io.Writer, runs []*Run, results []Result) {
 		if res.Err != nil {
 			status = "FAILED"
 		}
-		fmt.Fprintf(w, "%-7s %-32s %-22s %s\n", status, res.Run.Case.Name(), res.Run.Case.ID, res.Duration.Round(time.Millisecond))
+		fmt.Fprintf(w, "%-7s %-32s %-22s %s\n", status, res.Run.Test.DisplayName(), res.Run.Test.ID, res.Duration.Round(time.Millisecond))
 	}
 	for _, r := range runs[len(results):] {
-		fmt.Fprintf(w, "%-7s %-32s %-22s\n", "skipped", r.Case.Name(), r.Case.ID)
+		fmt.Fprintf(w, "%-7s %-32s %-22s\n", "skipped", r.Test.DisplayName(), r.Test.ID)
 	}
 }

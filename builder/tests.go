@@ -1,0 +1,135 @@
+package builder
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+)
+
+// TestPlan is one [[tools.NAME.tests]] or [[workflows.tests]] entry,
+// resolved: its id, the CWL it runs, and every path the run reads or
+// writes, absolute and checked (validate). The test runner turns it into an
+// engine's argv and sets nothing of its own.
+type TestPlan struct {
+	// ID is unique in the project: "tools.crop.0", "workflows.1.0".
+	ID string
+	// Kind is "tool" or "workflow"; Owner the tool's name or the workflow's
+	// 0-based index.
+	Kind, Owner string
+	// Ref is the CWL the test runs, as project.toml writes it (FILE#ID):
+	// the tool's first path, or the workflow's.
+	Ref string
+	// Key is the test's table in project.toml ("tools.crop.tests.0").
+	Key               string
+	Name, Description string
+	// Params is the params table as written; relative File and Directory
+	// paths in it are relative to the project directory.
+	Params map[string]any
+	// Volume is the directory every file of the run lives under:
+	// execution.paths.volume, default .cwlbuild/tests/ID in the project.
+	Volume string
+	// ParamsFile is the job file written into the volume, named after the
+	// test so tests never share one.
+	ParamsFile string
+	// Stdout and Stderr receive the engine's output (default
+	// ID-NAME.stdout.json and .stderr.log), Outdir the outputs (default
+	// outputs), TmpOutdirPrefix the engine's temporary directories
+	// (default tmp/); all under the volume unless absolute.
+	Stdout, Stderr, Outdir, TmpOutdirPrefix string
+	// Calrissian's options (execution.cluster); UsageReport and
+	// ToolLogsBasepath are "" when not asked for, else under the volume.
+	MaxRAM, MaxCores, PodServiceAccount string
+	UsageReport, ToolLogsBasepath       string
+	Debug, DaskGateway                  bool
+
+	raw *Test // what validate checks the resolved paths against
+}
+
+// DisplayName is the test's name, or its ID when it has none.
+func (t *TestPlan) DisplayName() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.ID
+}
+
+// unsafeChars are replaced in the file names a test's id and name make.
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// DefaultTestVolume is where a test's files go when its execution.paths
+// volume is not set, relative to the project directory.
+func DefaultTestVolume(id string) string { return filepath.Join(".cwlbuild", "tests", id) }
+
+// testPlans resolves every test of the project, tool tests in project.toml
+// order, then workflow tests: the one place the id format and the
+// path-under-volume rule live.
+func (p *Project) testPlans() []*TestPlan {
+	var out []*TestPlan
+	for _, t := range p.OrderedTools() {
+		ref := ""
+		if len(t.Paths) > 0 {
+			ref = t.Paths[0]
+		}
+		for i, tc := range t.Tests {
+			out = append(out, p.testPlan(tc, "tool", t.Name, ref, fmt.Sprintf("tools.%s.%d", t.Name, i), fmt.Sprintf("tools.%s.tests.%d", t.Name, i)))
+		}
+	}
+	for wi, w := range p.Workflows {
+		for i, tc := range w.Tests {
+			out = append(out, p.testPlan(tc, "workflow", strconv.Itoa(wi), w.Path, fmt.Sprintf("workflows.%d.%d", wi, i), fmt.Sprintf("workflows.%d.tests.%d", wi, i)))
+		}
+	}
+	return out
+}
+
+func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan {
+	paths, cl := tc.Execution.Paths, tc.Execution.Cluster
+	vol := paths.Volume
+	if vol == "" {
+		vol = DefaultTestVolume(id)
+	}
+	vol = p.Abs(vol)
+	under := func(name, def string) string {
+		if name == "" {
+			name = def
+		}
+		return underVolume(vol, name)
+	}
+	base := unsafeChars.ReplaceAllString(id+"-"+tc.Name, "_")
+	tp := &TestPlan{
+		ID: id, Kind: kind, Owner: owner, Ref: ref, Key: key,
+		Name: tc.Name, Description: tc.Description, Params: tc.Params,
+		Volume:            vol,
+		ParamsFile:        filepath.Join(vol, base+".params.yaml"),
+		Stdout:            under(paths.Stdout, base+".stdout.json"),
+		Stderr:            under(paths.Stderr, base+".stderr.log"),
+		Outdir:            under(paths.Outdir, "outputs"),
+		TmpOutdirPrefix:   under(paths.TmpOutdirPrefix, "tmp") + string(filepath.Separator),
+		MaxRAM:            cl.MaxRAM,
+		PodServiceAccount: cl.PodServiceAccount,
+		Debug:             cl.Debug,
+		DaskGateway:       cl.DaskGateway,
+		raw:               tc,
+	}
+	if cl.MaxCores != nil {
+		tp.MaxCores = fmt.Sprint(cl.MaxCores)
+	}
+	if cl.UsageReport != "" {
+		tp.UsageReport = under(cl.UsageReport, "")
+	}
+	if cl.ToolLogsBasepath != "" {
+		tp.ToolLogsBasepath = under(cl.ToolLogsBasepath, "")
+	}
+	return tp
+}
+
+// underVolume is name (slash-separated, as project.toml writes it) in the
+// volume, or itself when absolute.
+func underVolume(vol, name string) string {
+	name = filepath.FromSlash(name)
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name)
+	}
+	return filepath.Join(vol, name)
+}
