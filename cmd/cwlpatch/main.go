@@ -10,16 +10,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/cliapp"
-	"github.com/eoap/cwlbuild/internal/imageref"
-	"github.com/eoap/cwlbuild/internal/publish"
-	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/textdiff"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
@@ -233,7 +229,7 @@ func finish(c *cli.Context, proj *builder.Plan, oc *cwlpatch.Outcome, source str
 // It returns the name to use for it in messages.
 func readBuilds(c *cli.Context, proj *builder.Plan, args, images []string) (*buildjson.Output, string, error) {
 	if len(images) > 0 {
-		out, err := resolveImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
+		out, err := cwlpatch.BuildsFromImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
 		return out, "--image", err
 	}
 	source := args[0]
@@ -276,72 +272,25 @@ func report(c *cli.Context, res *cwlpatch.Result, verb string) {
 		n, len(res.Pinned), verb, len(res.Changed()), len(res.Changes))
 }
 
-// checkPinned is the end of every --check: every CommandLineTool the
-// package runs must run a digest-pinned image (cwlpatch.Unpinned, the rule
-// cwlbuild check and a release share).
+// checkPinned is the end of every --check: cwlpatch.CheckPins, printed.
 func checkPinned(c *cli.Context, proj *builder.Plan) error {
-	problems, processes, err := cwlpatch.Unpinned(proj)
+	rep, err := cwlpatch.CheckPins(c.Context, proj, cwlpatch.CheckOptions{Registry: c.Bool("registry"), Insecure: c.StringSlice("insecure-registry")})
 	if err != nil {
 		return exit1("%v", err)
 	}
-	for _, p := range problems {
+	for _, p := range rep.Problems {
 		fmt.Fprintln(c.App.Writer, p)
 	}
-	if len(problems) > 0 {
-		return exit1("%d problem(s): not every CommandLineTool runs a digest-pinned image", len(problems))
-	}
-	if c.Bool("registry") {
-		insecure := c.StringSlice("insecure-registry")
-		if len(insecure) == 0 {
-			insecure = proj.Kaniko.Insecure
-		}
-		missing := publish.MissingPins(c.Context, proj, insecure)
-		for _, m := range missing {
-			fmt.Fprintln(c.App.Writer, m)
-		}
-		if len(missing) > 0 {
-			return exit1("%d pinned image(s) the registry does not serve", len(missing))
-		}
+	if len(rep.Problems) > 0 {
+		return exit1("%d problem(s): not every CommandLineTool runs a digest-pinned image the registry serves", len(rep.Problems))
 	}
 	if !c.Bool("quiet") {
 		// Images no tool builds pass on their digest alone: list them, so
 		// that a reviewer sees what else the package runs.
-		pins, err := cwlpatch.PinnedImages(proj)
-		if err != nil {
-			return exit1("%v", err)
+		for _, p := range rep.External {
+			fmt.Fprintf(c.App.ErrWriter, "external image, not built here: %s runs %s\n", p.Place, p.Ref)
 		}
-		for _, p := range pins {
-			if p.External {
-				fmt.Fprintf(c.App.ErrWriter, "external image, not built here: %s runs %s\n", p.Place, p.Ref)
-			}
-		}
-		fmt.Fprintf(c.App.ErrWriter, "all %d processes are pinned by digest (%d tools)\n", processes, len(proj.Artifacts))
+		fmt.Fprintf(c.App.ErrWriter, "all %d processes are pinned by digest (%d tools)\n", rep.Processes, len(proj.Artifacts))
 	}
 	return nil
-}
-
-// resolveImages turns hook-mode images (repo:tag, as SKAFFOLD_IMAGE gives
-// them) into builds with digests, asking the registry for any not given.
-func resolveImages(ctx context.Context, proj *builder.Plan, images, insecure []string) (*buildjson.Output, error) {
-	if len(insecure) == 0 {
-		insecure = proj.Kaniko.Insecure
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	out := &buildjson.Output{}
-	for _, img := range images {
-		ref, err := imageref.Parse(img)
-		if err != nil {
-			return nil, fmt.Errorf("--image %v", err)
-		}
-		if ref.Digest == "" {
-			digest, err := remote.Digest(ctx, img, insecure)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read the digest of the image just built: %v", err)
-			}
-			ref.Digest = digest
-		}
-		out.Builds = append(out.Builds, buildjson.Build{ImageName: ref.Repo, Tag: ref.String()})
-	}
-	return out, nil
 }

@@ -193,7 +193,7 @@ func release(w builder.ProcessRef, prefix string, tags []string, ann map[string]
 // error after the first manifest says exactly which references were
 // published.
 func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure []string) error {
-	if errs := MissingPins(ctx, plan, insecure); len(errs) > 0 {
+	if errs := cwlpatch.MissingPins(ctx, plan, insecure); len(errs) > 0 {
 		return fmt.Errorf("nothing pushed:\n%w", builder.Errors(errs))
 	}
 	for _, r := range releases {
@@ -218,30 +218,6 @@ func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure
 		}
 	}
 	return nil
-}
-
-// MissingPins asks the registry, with the Docker config's credentials, for
-// the manifest of every image the package's CommandLineTools run by digest
-// (cwlpatch.PinnedImages) and lists, with the place that pins it, each one
-// it does not serve: what `cwlpatch --check --registry` and a release
-// refuse.
-func MissingPins(ctx context.Context, plan *builder.Plan, insecure []string) []error {
-	pins, err := cwlpatch.PinnedImages(plan)
-	if err != nil {
-		return []error{err}
-	}
-	var errs []error
-	for _, p := range pins {
-		digest, err := remote.Digest(ctx, p.Ref, insecure)
-		want := p.Ref[strings.LastIndexByte(p.Ref, '@')+1:]
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s pins an image the registry does not serve: %v", p.Place, err))
-		case digest != want:
-			errs = append(errs, fmt.Errorf("%s pins %s, but the registry serves %s for it", p.Place, p.Ref, digest))
-		}
-	}
-	return errs
 }
 
 func digestOf(b []byte) string {

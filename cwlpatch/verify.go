@@ -1,0 +1,123 @@
+package cwlpatch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/registry/remote"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
+)
+
+// CheckOptions tune CheckPins.
+type CheckOptions struct {
+	// Registry also asks the registry for every pinned image (MissingPins).
+	Registry bool
+	// Insecure lists registries reached over plain HTTP besides loopback
+	// ones (default: the project's).
+	Insecure []string
+}
+
+// CheckReport is what CheckPins found.
+type CheckReport struct {
+	// Problems are Unpinned's lines, then the registry's (MissingPins).
+	Problems []string
+	// Processes counts the CommandLineTools checked.
+	Processes int
+	// External are the digest-pinned images no tool builds: accepted, and
+	// listed for a reviewer.
+	External []PinnedImage
+}
+
+// CheckPins is `cwlpatch --check`'s verdict on the package as it is on
+// disk: every CommandLineTool runs an image pinned by digest (Unpinned),
+// and, with opts.Registry, the registry serves each pinned image. A report
+// with problems is a failed check; an error is a package that does not
+// load.
+func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckReport, error) {
+	problems, n, err := Unpinned(p)
+	if err != nil {
+		return nil, err
+	}
+	rep := &CheckReport{Processes: n}
+	for _, pr := range problems {
+		rep.Problems = append(rep.Problems, pr.Message)
+	}
+	if len(rep.Problems) > 0 {
+		return rep, nil
+	}
+	pins, err := PinnedImages(p)
+	if err != nil {
+		return nil, err
+	}
+	for _, pin := range pins {
+		if pin.External {
+			rep.External = append(rep.External, pin)
+		}
+	}
+	if opts.Registry {
+		insecure := opts.Insecure
+		if len(insecure) == 0 {
+			insecure = p.Kaniko.Insecure
+		}
+		for _, e := range MissingPins(ctx, p, insecure) {
+			rep.Problems = append(rep.Problems, e.Error())
+		}
+	}
+	return rep, nil
+}
+
+// MissingPins asks the registry, with the Docker config's credentials, for
+// the manifest of every image the package's CommandLineTools run by digest
+// (PinnedImages) and lists, with the place that pins it, each one
+// it does not serve: what `cwlpatch --check --registry` and a release
+// refuse.
+func MissingPins(ctx context.Context, plan *builder.Plan, insecure []string) []error {
+	pins, err := PinnedImages(plan)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, p := range pins {
+		digest, err := remote.Digest(ctx, p.Ref, insecure)
+		want := p.Ref[strings.LastIndexByte(p.Ref, '@')+1:]
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s pins an image the registry does not serve: %v", p.Place, err))
+		case digest != want:
+			errs = append(errs, fmt.Errorf("%s pins %s, but the registry serves %s for it", p.Place, p.Ref, digest))
+		}
+	}
+	return errs
+}
+
+// BuildsFromImages is the build output of a Skaffold after-build hook:
+// each image (repo:tag, as SKAFFOLD_IMAGE names it) with its digest, asked
+// of the registry with the Docker config's credentials when the reference
+// has none.
+func BuildsFromImages(ctx context.Context, p *builder.Plan, images, insecure []string) (*buildjson.Output, error) {
+	if len(insecure) == 0 {
+		insecure = p.Kaniko.Insecure
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out := &buildjson.Output{}
+	for _, img := range images {
+		ref, err := imageref.Parse(img)
+		if err != nil {
+			return nil, fmt.Errorf("--image %v", err)
+		}
+		if ref.Digest == "" {
+			digest, err := remote.Digest(ctx, img, insecure)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read the digest of the image just built: %v", err)
+			}
+			ref.Digest = digest
+		}
+		out.Builds = append(out.Builds, buildjson.Build{ImageName: ref.Repo, Tag: ref.String()})
+	}
+	return out, nil
+}
