@@ -303,6 +303,7 @@ func LoadContext(ctx context.Context, file string, opts LoadOptions) (*Plan, err
 
 // NewPlan resolves a validated project.
 func NewPlan(p *Project) *Plan {
+	p.applyDefaults() // a no-op for a loaded project; a hand-built one gets them too
 	b := &p.Build
 	plan := &Plan{
 		Name:        p.Project.Name,
@@ -328,14 +329,11 @@ func NewPlan(p *Project) *Plan {
 			Insecure:  b.Kaniko.InsecureRegistries,
 		},
 		TTLDuration:       b.TTL.Duration,
-		Reproducible:      b.Reproducible == nil || *b.Reproducible,
+		Reproducible:      *b.Reproducible,
 		AllowOutsidePaths: p.opts.AllowOutsidePaths,
 		Pin:               PinTagDigest,
 		Warnings:          p.Warnings,
 		pos:               p.pos,
-	}
-	if plan.Engine == "" {
-		plan.Engine = EngineCluster
 	}
 	if plan.Reproducible {
 		plan.Timestamp = new(int64)
@@ -343,21 +341,7 @@ func NewPlan(p *Project) *Plan {
 	if b.Kaniko.Concurrency != nil {
 		plan.Cluster.Concurrency = *b.Kaniko.Concurrency
 	}
-	plan.Local = LocalPlan{Push: b.Local.Push == nil || *b.Local.Push, Concurrency: b.Local.Concurrency}
-	switch {
-	case plan.Runtime == RuntimeKaniko:
-		// The executor owns the root filesystem of the container it runs
-		// in (a CI job in the Kaniko image): two at once corrupt each
-		// other's builds.
-		one := 1
-		plan.Local.Concurrency = &one
-	case plan.Local.Concurrency == nil && plan.Runtime != RuntimeDocker:
-		// Daemonless builds of different tools share nothing but the
-		// storage, which buildah and podman lock: build them all at once
-		// (Skaffold's own local default is one at a time).
-		unlimited := 0
-		plan.Local.Concurrency = &unlimited
-	}
+	plan.Local = LocalPlan{Push: *b.Local.Push, Concurrency: b.Local.Concurrency}
 	for _, prof := range Profiles {
 		plan.Registries[prof] = p.Registry(prof)
 	}

@@ -338,6 +338,8 @@ func (p *Project) Errorf(key, format string, args ...any) error {
 	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
+// applyDefaults is the one place a default of project.toml is set: every
+// later stage reads the plan, and NewPlan only copies.
 func (p *Project) applyDefaults() {
 	b := &p.Build
 	if b.TTL.Registry == "" {
@@ -351,6 +353,30 @@ func (p *Project) applyDefaults() {
 	}
 	if b.Local.Runtime == "" {
 		b.Local.Runtime = RuntimeDocker
+	}
+	yes := true
+	if b.Reproducible == nil {
+		b.Reproducible = &yes
+	}
+	if b.Local.Push == nil {
+		// cwlpatch needs the digest a registry reports.
+		b.Local.Push = &yes
+	}
+	if b.Local.Concurrency == nil {
+		switch b.Local.Runtime {
+		case RuntimeKaniko:
+			// The executor owns the root filesystem of the container it
+			// runs in (a CI job in the Kaniko image): two at once corrupt
+			// each other's builds.
+			one := 1
+			b.Local.Concurrency = &one
+		case RuntimePodman, RuntimeBuildah:
+			// Daemonless builds of different tools share nothing but the
+			// storage, which buildah and podman lock: build them all at
+			// once (Skaffold's own local default is one at a time).
+			unlimited := 0
+			b.Local.Concurrency = &unlimited
+		}
 	}
 	for _, t := range p.Tools {
 		if t.Dockerfile == "" {
