@@ -54,8 +54,15 @@ type Project struct {
 
 // ProjectInfo is the [project] table.
 type ProjectInfo struct {
-	Name        string `toml:"name"`
-	Version     string `toml:"version"`
+	// Name names the Skaffold config and, on the ttl registry, prefixes
+	// every image (PROJECT-TOOL). Default: none.
+	Name string `toml:"name"`
+	// Version tags the images (VERSION, or VERSION-COMMIT in a git work
+	// tree) and the published workflows. Default: none (Skaffold's sha256
+	// tagger, "latest"; `cwlbuild publish` needs one).
+	Version string `toml:"version"`
+	// Description is the images' and releases' description label. Default:
+	// none.
 	Description string `toml:"description"`
 	// Repository is the package's source repository URL, recorded in image
 	// labels and release annotations (default: the git remote "origin").
@@ -70,76 +77,127 @@ type Build struct {
 	// Reproducible (default true) builds images without timestamps, so one
 	// context gives one digest: Kaniko's --reproducible, buildah's and
 	// podman's --timestamp SOURCE_DATE_EPOCH.
-	Reproducible *bool         `toml:"reproducible"`
-	Local        LocalBuild    `toml:"local"`
-	Cluster      ClusterBuild  `toml:"cluster"`
-	Kaniko       KanikoOptions `toml:"kaniko"`
-	TTL          TTLBuild      `toml:"ttl"`
+	Reproducible *bool `toml:"reproducible"`
+	// Local is [build.local], builds on this machine.
+	Local LocalBuild `toml:"local"`
+	// Cluster is [build.cluster], builds in Kubernetes with Kaniko pods.
+	Cluster ClusterBuild `toml:"cluster"`
+	// Kaniko is [build.kaniko], how Kaniko builds wherever it runs.
+	Kaniko KanikoOptions `toml:"kaniko"`
+	// TTL is [build.ttl], the anonymous registry of the ttl profile.
+	TTL TTLBuild `toml:"ttl"`
 }
 
 // LocalBuild is [build.local].
 type LocalBuild struct {
-	Runtime  Runtime `toml:"runtime"`
-	Registry string  `toml:"registry"`
-	// Push defaults to true: cwlpatch needs the digest a registry reports.
-	Push        *bool `toml:"push"`
-	Concurrency *int  `toml:"concurrency"`
+	// Runtime builds the images: "docker" (Skaffold's own builder, a
+	// Docker API), "podman", "buildah" or "kaniko" (`cwlbuild plugin` as
+	// Skaffold's custom builder). Default: "docker".
+	Runtime Runtime `toml:"runtime"`
+	// Registry is where the local profile pushes (host and optional path).
+	// Default: [build.cluster] registry.
+	Registry string `toml:"registry"`
+	// Push sends each image to its registry. Default: true (cwlpatch needs
+	// the digest a registry reports).
+	Push *bool `toml:"push"`
+	// Concurrency is how many images Skaffold builds at once (0: all).
+	// Default: 0 for podman and buildah, 1 for kaniko (the only value it
+	// accepts), Skaffold's own for docker.
+	Concurrency *int `toml:"concurrency"`
 }
 
 // ClusterBuild is [build.cluster].
 type ClusterBuild struct {
-	Namespace      string `toml:"namespace"`
+	// Namespace runs the Kaniko pods. Default: Skaffold's (the current
+	// context's).
+	Namespace string `toml:"namespace"`
+	// ServiceAccount runs the Kaniko pods. Default: the namespace's
+	// default account.
 	ServiceAccount string `toml:"serviceAccount"`
-	Registry       string `toml:"registry"`
-	// Secret names a kubernetes.io/dockerconfigjson secret in Namespace.
+	// Registry is where the cluster profile pushes (host and optional
+	// path). Default: [build.local] registry.
+	Registry string `toml:"registry"`
+	// Secret names a kubernetes.io/dockerconfigjson secret in Namespace,
+	// mounted as /kaniko/.docker/config.json to push. Default: none.
 	Secret string `toml:"secret"`
 }
 
 // KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
 // `cwlbuild plugin --backend kaniko` alike.
 type KanikoOptions struct {
+	// Image is the executor image of the cluster's pods, pinned (a floating
+	// tag is refused). Default: DefaultExecutorImage, a maintained fork
+	// pinned by digest.
 	Image string `toml:"image"`
 	// InitImage is the image of the init container Skaffold's Kaniko pods
 	// receive the build context through (it needs sh and tar). Skaffold's
 	// default comes from gcr.io, which air-gapped and mirrored clusters
 	// cannot pull: their pods would wait until Skaffold's timeout.
-	InitImage          string            `toml:"initImage"`
-	Cache              *KanikoCache      `toml:"cache"`
-	RegistryMirrors    []string          `toml:"registryMirrors"`
-	RegistryMap        map[string]string `toml:"registryMap"`
-	SnapshotMode       string            `toml:"snapshotMode"`
-	UseNewRun          bool              `toml:"useNewRun"`
-	CompressedCaching  *bool             `toml:"compressedCaching"`
-	InsecureRegistries []string          `toml:"insecureRegistries"`
-	Resources          *Resources        `toml:"resources"`
-	Timeout            string            `toml:"timeout"`
-	Concurrency        *int              `toml:"concurrency"`
+	// Default: Skaffold's (gcr.io/k8s-skaffold/skaffold-helpers/busybox).
+	InitImage string `toml:"initImage"`
+	// Cache is Kaniko's layer cache. Default: none.
+	Cache *KanikoCache `toml:"cache"`
+	// RegistryMirrors are pull-through mirrors of Docker Hub, tried in
+	// order. Default: none.
+	RegistryMirrors []string `toml:"registryMirrors"`
+	// RegistryMap rewrites base images' registries: "index.docker.io" =
+	// "harbor.example/hub", or "a;b" to try two in turn. Default: none.
+	RegistryMap map[string]string `toml:"registryMap"`
+	// SnapshotMode is Kaniko's --snapshot-mode (full, redo, time).
+	// Default: Kaniko's (full).
+	SnapshotMode string `toml:"snapshotMode"`
+	// UseNewRun is Kaniko's --use-new-run. Default: false.
+	UseNewRun bool `toml:"useNewRun"`
+	// CompressedCaching is Kaniko's --compressed-caching (false avoids
+	// out-of-memory kills on large images; `cwlbuild plugin` and `tar`
+	// only). Default: Kaniko's (true).
+	CompressedCaching *bool `toml:"compressedCaching"`
+	// InsecureRegistries are reached over plain HTTP, besides loopback
+	// ones (always). Default: none.
+	InsecureRegistries []string `toml:"insecureRegistries"`
+	// Resources are the Kaniko pods' requests and limits. Default: none.
+	Resources *Resources `toml:"resources"`
+	// Timeout bounds each cluster build (Skaffold's duration syntax).
+	// Default: Skaffold's (20m).
+	Timeout string `toml:"timeout"`
+	// Concurrency is how many Kaniko pods run at once (0: all). Default: 0.
+	Concurrency *int `toml:"concurrency"`
 }
 
 // KanikoCache is [build.kaniko.cache].
 type KanikoCache struct {
-	Repo       string `toml:"repo"`
-	TTL        string `toml:"ttl"`
-	RunLayers  *bool  `toml:"runLayers"`
-	CopyLayers bool   `toml:"copyLayers"`
+	// Repo holds the cached layers. Default: Kaniko's (the destination's
+	// repository/cache).
+	Repo string `toml:"repo"`
+	// TTL is how long a cached layer is used. Default: Kaniko's (2 weeks).
+	TTL string `toml:"ttl"`
+	// RunLayers caches RUN layers. Default: Kaniko's (true).
+	RunLayers *bool `toml:"runLayers"`
+	// CopyLayers caches COPY layers. Default: false.
+	CopyLayers bool `toml:"copyLayers"`
 }
 
 // Resources is [build.kaniko.resources]: the Kaniko pod's requests and limits.
 type Resources struct {
+	// Requests are what the scheduler reserves. Default: none.
 	Requests *ResourceAmounts `toml:"requests"`
-	Limits   *ResourceAmounts `toml:"limits"`
+	// Limits are what the pod may use. Default: none.
+	Limits *ResourceAmounts `toml:"limits"`
 }
 
 // ResourceAmounts are Kubernetes quantities ("500m", "2Gi").
 type ResourceAmounts struct {
-	CPU              string `toml:"cpu"`
-	Memory           string `toml:"memory"`
-	EphemeralStorage string `toml:"ephemeralStorage"`
+	CPU              string `toml:"cpu"`              // default: none
+	Memory           string `toml:"memory"`           // default: none
+	EphemeralStorage string `toml:"ephemeralStorage"` // default: none
 }
 
 // TTLBuild is [build.ttl]: an anonymous registry whose images expire.
 type TTLBuild struct {
+	// Registry is the anonymous registry. Default: "ttl.sh".
 	Registry string `toml:"registry"`
+	// Duration is how long it keeps an image, and the images' tag: a
+	// number and s, m, h or d. Default: "2h".
 	Duration string `toml:"duration"`
 }
 
@@ -154,27 +212,40 @@ type Tool struct {
 	RawPath any `toml:"path"`
 	// Paths are the CWL processes whose DockerRequirement cwlpatch pins to
 	// this tool's image (besides their copies in every [[workflows]] file).
-	Paths      []string          `toml:"-"`
-	Dockerfile string            `toml:"dockerfile"`
-	Target     string            `toml:"target"`
-	BuildArgs  map[string]string `toml:"buildArgs"`
+	Paths []string `toml:"-"`
+	// Dockerfile is relative to Context and inside it. Default:
+	// "Dockerfile".
+	Dockerfile string `toml:"dockerfile"`
+	// Target is the Dockerfile stage to build. Default: the last.
+	Target string `toml:"target"`
+	// BuildArgs are the Dockerfile's ARG values. Default: none.
+	BuildArgs map[string]string `toml:"buildArgs"`
 	// Image overrides the image name (registry and repository, no tag).
-	Image string  `toml:"image"`
+	// Default: REGISTRY/TOOL under each profile.
+	Image string `toml:"image"`
+	// Tests are [[tools.NAME.tests]]: CWL tests of the tool's process.
 	Tests []*Test `toml:"tests"`
 }
 
 // Workflow is one [[workflows]] entry.
 type Workflow struct {
-	Path  string  `toml:"path"`
+	// Path is the workflow's CWL file, "FILE" or "FILE#ID" (a $graph file
+	// without an id runs #main). Required.
+	Path string `toml:"path"`
+	// Tests are [[workflows.tests]]: CWL tests of the workflow.
 	Tests []*Test `toml:"tests"`
 }
 
 // Test is one [[tools.NAME.tests]] or [[workflows.tests]] entry.
 type Test struct {
-	Name        string         `toml:"name"`
-	Description string         `toml:"description"`
-	Params      map[string]any `toml:"params"`
-	Execution   Execution      `toml:"execution"`
+	// Name selects the test (`cwlbuild test --name`). Default: its id.
+	Name        string `toml:"name"`
+	Description string `toml:"description"`
+	// Params is the CWL job: File and Directory paths relative to
+	// project.toml. Default: none.
+	Params map[string]any `toml:"params"`
+	// Execution is where the run writes, and Calrissian's options.
+	Execution Execution `toml:"execution"`
 }
 
 // Execution is a test's execution table.
@@ -185,22 +256,27 @@ type Execution struct {
 
 // ClusterExecution holds Calrissian's resource and account options.
 type ClusterExecution struct {
-	MaxRAM            string `toml:"max_ram"`
-	MaxCores          any    `toml:"max_cores"`
-	PodServiceAccount string `toml:"pod_serviceaccount"`
-	UsageReport       string `toml:"usage_report"`
-	ToolLogsBasepath  string `toml:"tool_logs_basepath"`
-	DaskGateway       bool   `toml:"dask_gateway"`
-	Debug             bool   `toml:"debug"`
+	MaxRAM            string `toml:"max_ram"`            // --max-ram; default: Calrissian's
+	MaxCores          any    `toml:"max_cores"`          // --max-cores; default: Calrissian's
+	PodServiceAccount string `toml:"pod_serviceaccount"` // --pod-serviceaccount; default: the namespace's
+	// UsageReport and ToolLogsBasepath are under the volume unless
+	// absolute. Default: none.
+	UsageReport      string `toml:"usage_report"`
+	ToolLogsBasepath string `toml:"tool_logs_basepath"`
+	// DaskGateway passes DASK_GATEWAY_ADDRESS as --dask-gateway-url.
+	DaskGateway bool `toml:"dask_gateway"`
+	Debug       bool `toml:"debug"` // --debug
 }
 
 // ExecutionPaths places a test's files under its own volume.
 type ExecutionPaths struct {
-	Volume          string `toml:"volume"`
-	Stdout          string `toml:"stdout"`
-	Stderr          string `toml:"stderr"`
-	TmpOutdirPrefix string `toml:"tmp_outdir_prefix"`
-	Outdir          string `toml:"outdir"`
+	// Volume holds every file of the run. Default: .cwlbuild/tests/ID.
+	Volume string `toml:"volume"`
+	// The rest are under the volume unless absolute (and must stay in it).
+	Stdout          string `toml:"stdout"`            // default: ID-NAME.stdout.json
+	Stderr          string `toml:"stderr"`            // default: ID-NAME.stderr.log
+	TmpOutdirPrefix string `toml:"tmp_outdir_prefix"` // default: tmp/
+	Outdir          string `toml:"outdir"`            // default: outputs
 }
 
 // LoadProject reads, decodes and validates project.toml. Decoding is strict:
