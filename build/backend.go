@@ -232,7 +232,7 @@ func (b *Spec) daemonless(backend, program string) ([]Command, error) {
 func (b *Spec) insecureHosts() []string {
 	set := map[string]bool{}
 	for _, r := range b.Insecure {
-		set[strings.TrimSuffix(r, "/")] = true
+		set[r] = true
 	}
 	cands := []string{imageref.Host(b.Image)}
 	if b.Kaniko.Cache != nil && b.Kaniko.Cache.Repo != "" {

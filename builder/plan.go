@@ -326,7 +326,7 @@ func NewPlan(p *Project) *Plan {
 			Image:     b.Kaniko.Image,
 			InitImage: b.Kaniko.InitImage,
 			Options:   kanikoOptions(&b.Kaniko),
-			Insecure:  b.Kaniko.InsecureRegistries,
+			Insecure:  trimSlashes(b.Kaniko.InsecureRegistries),
 		},
 		TTLDuration:       b.TTL.Duration,
 		Reproducible:      *b.Reproducible,
