@@ -26,14 +26,32 @@ mkdir -p "$demo"
 cp -r testdata/projects/sample/. "$demo/"
 # The sample with engine = "cluster": images pushed to the cluster's
 # registry (login required), the executor and init images and Docker Hub's
-# base images taken from the mirror the pods can reach.
-sed -i \
-  -e 's|^engine = "local"$|engine = "cluster"|' \
-  -e "s|^registry = \"ghcr.io/eoap/sample\"$|registry = \"$CLUSTER_PUSH_REGISTRY/eoap-sample\"|" \
-  -e "s|^registryMap = { \"index.docker.io\" = \"127.0.0.1:5000\" }$|image = \"$CLUSTER_KANIKO_IMAGE\"\ninitImage = \"$CLUSTER_INIT_IMAGE\"\nregistryMap = { \"index.docker.io\" = \"$CLUSTER_MIRROR\" }|" \
-  "$demo/project.toml"
-grep -q '^engine = "cluster"' "$demo/project.toml" && grep -q '^initImage' "$demo/project.toml" ||
-  { echo "demo-cluster: the sample's project.toml no longer has the lines this script edits" >&2; exit 1; }
+# base images taken from the mirror the pods can reach. The [project] and
+# [build] tables are written here whole; the sample's tools and workflows
+# (everything from its first [tools.] table on) are kept as they are.
+{
+  awk '/^\[project\]/ {p = 1} /^\[build/ {exit} p' testdata/projects/sample/project.toml
+  cat <<TOML
+[build]
+engine = "cluster"
+
+[build.cluster]
+namespace = "eoap-sample"
+serviceAccount = "kaniko-sa"
+registry = "$CLUSTER_PUSH_REGISTRY/eoap-sample"
+secret = "kaniko-secret"
+
+[build.kaniko]
+image = "$CLUSTER_KANIKO_IMAGE"
+initImage = "$CLUSTER_INIT_IMAGE"
+registryMap = { "index.docker.io" = "$CLUSTER_MIRROR" }
+
+TOML
+  awk '/^\[tools\./ {p = 1} p' testdata/projects/sample/project.toml
+} >"$demo/project.toml"
+grep -q '^\[tools\.' "$demo/project.toml" && ! awk '/^\[tools\./ {t = 1} t && /^\[build/ {bad = 1} END {exit !bad}' "$demo/project.toml" ||
+  { echo "demo-cluster: the sample's project.toml no longer has [build] before its [tools.] tables" >&2; exit 1; }
+cwlbuild check -f "$demo/project.toml" >/dev/null
 
 # Skaffold reads the pushed digests, and cwltool's podman pulls the images,
 # with the same login.
