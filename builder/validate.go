@@ -90,6 +90,7 @@ func (p *Project) validate() error {
 		add(err)
 		t.Paths = paths
 		for i, ref := range paths {
+			add(checkNotOption(p, ref, t.PathKey(i)))
 			if !p.opts.SkipCWL {
 				add(p.checkCWLFile(ref, t.PathKey(i)))
 			}
@@ -143,6 +144,7 @@ func (p *Project) validate() error {
 			add(p.Errorf(key, "workflows[%d].path is not set", i))
 			continue
 		}
+		add(checkNotOption(p, w.Path, key+".path"))
 		if !p.opts.SkipCWL {
 			add(p.checkCWLFile(w.Path, key+".path"))
 		}
@@ -367,6 +369,15 @@ func (p *Project) checkTestPaths(tp *TestPlan) []error {
 	return errs
 }
 
+// checkNotOption refuses a CWL reference that starts with '-': cwltool and
+// Calrissian take it as an argument, and it must never read as an option.
+func checkNotOption(p *Project, ref, key string) error {
+	if strings.HasPrefix(ref, "-") {
+		return p.Errorf(key, "%s %q: starts with '-', which cwltool would read as an option; write ./%s", key, ref, ref)
+	}
+	return nil
+}
+
 // checkCWLFile checks that the file part of "FILE#ID" exists. Whether the id
 // is in it is cwlpatch's business (`cwlbuild check` asks it).
 func (p *Project) checkCWLFile(ref, key string) error {
@@ -374,6 +385,7 @@ func (p *Project) checkCWLFile(ref, key string) error {
 	if file == "" {
 		return p.Errorf(key, "%s %q: no file before '#'", key, ref)
 	}
+
 	if err := p.checkInside(file, key); err != nil {
 		return err
 	}
