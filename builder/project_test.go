@@ -210,7 +210,9 @@ func TestProjectErrors(t *testing.T) {
 			`2:`},
 		{"wrong type", func(s string) string { return strings.Replace(s, `namespace = "ns"`, `namespace = 3`, 1) },
 			`8:`},
-		{"a path read as an option", func(s string) string { return strings.Replace(s, `path = "app.cwl#b"`, `path = "--print-deps.cwl#b"`, 1) },
+		{"a path read as an option", func(s string) string {
+			return strings.Replace(s, `path = "app.cwl#b"`, `path = "--print-deps.cwl#b"`, 1)
+		},
 			`tools.b.path "--print-deps.cwl#b": starts with '-', which cwltool would read as an option`},
 		{"template in a value", func(s string) string { return strings.Replace(s, `namespace = "ns"`, `namespace = "{{.CI_TOKEN}}"`, 1) },
 			`build.cluster.namespace "{{.CI_TOKEN}}": "{{" is not allowed here (Skaffold would evaluate it as a template)`},
