@@ -43,16 +43,17 @@ func (d Diagnostic) String() string {
 var positioned = regexp.MustCompile(`^([^\s:]+):(\d+): (?s:(.*))$`)
 
 // Diagnose turns err into diagnostics of severity sev, one per problem:
-// each *Error of a load (with its key) and each element of an Errors
-// becomes one; a message that starts "file:line: " keeps that place.
+// each *Error of a load (with its key) and each error of a list (Errors,
+// errors.Join) becomes one; a message that starts "file:line: " keeps that
+// place.
 func Diagnose(err error, sev Severity) []Diagnostic {
 	if err == nil {
 		return nil
 	}
 	switch e := err.(type) {
-	case Errors:
+	case interface{ Unwrap() []error }: // Errors, errors.Join
 		var out []Diagnostic
-		for _, one := range e {
+		for _, one := range e.Unwrap() {
 			out = append(out, Diagnose(one, sev)...)
 		}
 		return out

@@ -540,10 +540,11 @@ func editsAreNoOps(data []byte, edits []Edit) bool {
 	return true
 }
 
-// joinErrors is every problem of a run as one error, one per line; errors.As
-// and errors.Is see each of them (builder.Errors unwraps to the list).
+// joinErrors is every problem of a run as one error, one per line;
+// errors.As and errors.Is see each of them, and builder.Diagnose makes one
+// diagnostic of each.
 func joinErrors(errs []error) error {
-	return builder.Errors(append([]error(nil), errs...))
+	return errors.Join(errs...)
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats, since the caller

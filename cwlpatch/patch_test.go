@@ -16,7 +16,7 @@ import (
 )
 
 // TestEveryProblemReported: a plan with several problems reports all of
-// them, each reachable through errors.As as one element of builder.Errors.
+// them, each one error of the list the error unwraps to.
 func TestEveryProblemReported(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte("cwlVersion: v1.2\n$graph:\n- {class: CommandLineTool, id: a}\n- {class: Workflow, id: main, steps: []}\n"), 0o644)
@@ -39,10 +39,11 @@ func TestEveryProblemReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = planEdits(p, matches)
-	var list builder.Errors
-	if !errors.As(err, &list) || len(list) != 3 {
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 3 {
 		t.Fatalf("Plan: %v", err)
 	}
+	list := joined.Unwrap()
 	for i, want := range []string{`no process with id "nope"`, `names "main", a Workflow`, "gone.cwl: no such file"} {
 		found := false
 		for _, e := range list {

@@ -86,7 +86,7 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 		errs = append(errs, stale(ctx, plan, opts.BuildJSON)...)
 	}
 	if len(errs) > 0 {
-		return nil, builder.Errors(errs)
+		return nil, errors.Join(errs...)
 	}
 	tags := append([]string{plan.Version}, opts.Tags...)
 	var out []*Release
@@ -104,7 +104,7 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 		out = append(out, r)
 	}
 	if len(errs) > 0 {
-		return nil, builder.Errors(errs)
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }
@@ -194,7 +194,7 @@ func release(w builder.ProcessRef, prefix string, tags []string, ann map[string]
 // published.
 func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure []string) error {
 	if errs := cwlpatch.MissingPins(ctx, plan, insecure); len(errs) > 0 {
-		return fmt.Errorf("nothing pushed:\n%w", builder.Errors(errs))
+		return fmt.Errorf("nothing pushed:\n%w", errors.Join(errs...))
 	}
 	for _, r := range releases {
 		if err := remote.PushBlobs(ctx, r.Repo, r.Artifact, insecure); err != nil {

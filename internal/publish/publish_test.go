@@ -298,12 +298,12 @@ func TestOneUnpinnedRule(t *testing.T) {
 		t.Fatalf("Unpinned: %d problems, %d external:\n%s", len(all), len(external), strings.Join(all, "\n"))
 	}
 	_, err = Prepare(context.Background(), plan, Options{})
-	var refused builder.Errors
+	var refused interface{ Unwrap() []error }
 	if !errors.As(err, &refused) {
 		t.Fatalf("Prepare: %v", err)
 	}
 	var got []string
-	for _, e := range refused {
+	for _, e := range refused.Unwrap() {
 		got = append(got, e.Error())
 	}
 	if strings.Join(got, "\n") != strings.Join(all, "\n") {
