@@ -39,6 +39,18 @@ func (d Diagnostic) String() string {
 	return d.Message
 }
 
+// Error makes a diagnostic an error too, reading as String.
+func (d Diagnostic) Error() string { return d.String() }
+
+// Warnings are diagnostics of severity warning made of errors.
+func warnings(errs []error) []Diagnostic {
+	var out []Diagnostic
+	for _, e := range errs {
+		out = append(out, Diagnose(e, SeverityWarning)...)
+	}
+	return out
+}
+
 // positioned is an error message of another stage: "file:line: message".
 var positioned = regexp.MustCompile(`^([^\s:]+):(\d+): (?s:(.*))$`)
 
@@ -72,9 +84,5 @@ func Diagnose(err error, sev Severity) []Diagnostic {
 // warnings, and the images a cluster build's pods pull from registries
 // project.toml names nowhere else (PodImageWarnings).
 func Check(p *Plan) []Diagnostic {
-	var out []Diagnostic
-	for _, w := range append(append([]error(nil), p.Warnings...), p.PodImageWarnings()...) {
-		out = append(out, Diagnose(w, SeverityWarning)...)
-	}
-	return out
+	return append(append([]Diagnostic(nil), p.Warnings...), p.PodImageWarnings()...)
 }

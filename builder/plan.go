@@ -138,7 +138,7 @@ type Plan struct {
 	// in project.toml order, then workflow tests.
 	Tests []*TestPlan
 	// Warnings are problems that did not stop the load.
-	Warnings []error
+	Warnings []Diagnostic
 
 	// pos is project.toml's key to line index: the plan is self-contained,
 	// with no way back to the raw project (nil for a plan built by hand).
@@ -332,7 +332,7 @@ func NewPlan(p *Project) *Plan {
 		Reproducible:      *b.Reproducible,
 		AllowOutsidePaths: p.opts.AllowOutsidePaths,
 		Pin:               PinTagDigest,
-		Warnings:          p.Warnings,
+		Warnings:          warnings(p.Warnings),
 		pos:               p.pos,
 	}
 	if plan.Reproducible {
@@ -609,7 +609,7 @@ const SkaffoldInitImage = "gcr.io/k8s-skaffold/skaffold-helpers/busybox"
 // registry map targets, mirrors, the cache, insecure registries). In an
 // air-gapped or mirrored cluster such pods wait in ImagePullBackOff until
 // Skaffold's timeout; nothing fails sooner.
-func (p *Plan) PodImageWarnings() []error {
+func (p *Plan) PodImageWarnings() []Diagnostic {
 	if p.Engine != EngineCluster {
 		return nil
 	}
@@ -650,5 +650,5 @@ func (p *Plan) PodImageWarnings() []error {
 	} else {
 		check("build.kaniko.initImage", p.Kaniko.InitImage, "the init image")
 	}
-	return out
+	return warnings(out)
 }

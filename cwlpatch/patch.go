@@ -42,9 +42,10 @@ type Pinned struct {
 
 // Result is every edit of a run, computed before anything is written.
 type Result struct {
-	Changes  []*Change
-	Pinned   []Pinned
-	Warnings []string
+	Changes []*Change
+	Pinned  []Pinned
+	// Warnings are what may still defeat a pin (a dockerImageId beside it).
+	Warnings []builder.Diagnostic
 	// Overrides are enclosing workflows' DockerRequirements that beat a
 	// pinned tool's hint: cwltool would not run the pin. A warning when
 	// patching, an error under --check.
@@ -187,7 +188,9 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 				s.errs = append(s.errs, err)
 				continue
 			}
-			res.Warnings = append(res.Warnings, warnings...)
+			for _, w := range warnings {
+				res.Warnings = append(res.Warnings, builder.Diagnose(errors.New(w), builder.SeverityWarning)...)
+			}
 			for _, o := range overrides {
 				res.Overrides = append(res.Overrides, o.String())
 			}

@@ -259,7 +259,8 @@ func TestCompressedCachingWarning(t *testing.T) {
 		}
 		n := 0
 		for _, w := range gen.Warnings {
-			if strings.Contains(w, "build.kaniko.compressedCaching applies to `cwlbuild plugin` and `cwlbuild tar` only") {
+			if strings.Contains(w.Message, "build.kaniko.compressedCaching applies to `cwlbuild plugin` and `cwlbuild tar` only") &&
+				w.Key == "build.kaniko.compressedCaching" && w.Line > 0 && w.Severity == builder.SeverityWarning {
 				n++
 			}
 		}

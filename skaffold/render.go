@@ -64,7 +64,7 @@ type Options struct {
 // Generate writes nothing: it renders a loaded project to the bytes of
 // skaffold-auto.yaml, plus warnings for the user. It reads the Dockerfiles
 // when the cluster builder needs derived ones (see LookupDockerfiles).
-func Generate(plan *builder.Plan, opts Options) ([]byte, []string, error) {
+func Generate(plan *builder.Plan, opts Options) ([]byte, []builder.Diagnostic, error) {
 	out, err := GenerateAll(plan, opts)
 	if err != nil {
 		return nil, nil, err
@@ -78,7 +78,7 @@ type Generated struct {
 	Config      []byte
 	Dockerfiles []LookupDockerfile
 	Stale       []StaleDockerfile
-	Warnings    []string
+	Warnings    []builder.Diagnostic
 }
 
 // GenerateAll is Generate with the derived Dockerfiles the config names.
@@ -111,7 +111,7 @@ func GenerateAll(plan *builder.Plan, opts Options) (*Generated, error) {
 // version bump: the default build section of [build] engine, plus the
 // cluster, local and ttl profiles. It also returns warnings about options
 // the chosen builders cannot honour.
-func Render(plan *builder.Plan, opts Options) (*latest.SkaffoldConfig, []string) {
+func Render(plan *builder.Plan, opts Options) (*latest.SkaffoldConfig, []builder.Diagnostic) {
 	if opts.PluginCommand == "" {
 		opts.PluginCommand = "cwlbuild"
 	}
@@ -235,18 +235,19 @@ func commentSafe(name string) string {
 type renderer struct {
 	p        *builder.Plan
 	opts     Options
-	warnings []string
+	warnings []builder.Diagnostic
 	warned   map[string]bool
 }
 
-func (r *renderer) warn(format string, args ...any) {
+// warn notes, once, an option of key the chosen builders cannot honour.
+func (r *renderer) warn(key, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if r.warned == nil {
 		r.warned = map[string]bool{}
 	}
 	if !r.warned[msg] {
 		r.warned[msg] = true
-		r.warnings = append(r.warnings, msg)
+		r.warnings = append(r.warnings, builder.Diagnostic{File: r.p.File, Line: r.p.Line(key), Key: key, Severity: builder.SeverityWarning, Message: msg})
 	}
 }
 
@@ -358,7 +359,7 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 		ka.VolumeMounts = []v1.VolumeMount{{Name: s, MountPath: DockerConfigDir}}
 	}
 	if k.CompressedCaching != nil {
-		r.warn("build.kaniko.compressedCaching applies to `cwlbuild plugin` and `cwlbuild tar` only: Skaffold's cluster builder has no way to pass it")
+		r.warn("build.kaniko.compressedCaching", "build.kaniko.compressedCaching applies to `cwlbuild plugin` and `cwlbuild tar` only: Skaffold's cluster builder has no way to pass it")
 	}
 	return ka
 }
