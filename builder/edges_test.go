@@ -32,9 +32,11 @@ func TestLineOf(t *testing.T) {
 		{"data copied out", unstable.Node{Data: []byte("bb")}, 0},
 		{"nothing", unstable.Node{}, 0},
 	} {
-		if got := x.lineOf(&tc.n); got != tc.want {
-			t.Errorf("%s: line %d, want %d", tc.name, got, tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			if got := x.lineOf(&tc.n); got != tc.want {
+				t.Errorf("%s: line %d, want %d", tc.name, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -46,9 +48,11 @@ func TestPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]int{"tools.b": 1, "tools.a": 3, "tools.a.context": 4, "tools.a.path": 5, "tools.a.nothing.deeper": 3, "absent": 0, "": 0} {
-		if got := pos.line(path); got != want {
-			t.Errorf("line(%q) = %d, want %d", path, got, want)
-		}
+		t.Run(fmt.Sprint(path), func(t *testing.T) {
+			if got := pos.line(path); got != want {
+				t.Errorf("line(%q) = %d, want %d", path, got, want)
+			}
+		})
 	}
 	if got := strings.Join(pos.toolOrder, ","); got != "b,a" {
 		t.Errorf("tool order %s", got)
@@ -77,9 +81,11 @@ func TestSuggestTies(t *testing.T) {
 		{"zzzzzz", []string{"context"}, ""},
 		{"abc", []string{"xyz"}, ""},
 	} {
-		if got := Suggest(tc.name, tc.cands); got != tc.want {
-			t.Errorf("Suggest(%q, %v) = %q, want %q", tc.name, tc.cands, got, tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			if got := Suggest(tc.name, tc.cands); got != tc.want {
+				t.Errorf("Suggest(%q, %v) = %q, want %q", tc.name, tc.cands, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -87,11 +93,13 @@ func TestSuggestTies(t *testing.T) {
 // room in the 128 of a tag for "-" and the commit.
 func TestVersionLength(t *testing.T) {
 	for n, ok := range map[int]bool{100: true, 101: false} {
-		file := writeProject(t, strings.Replace(base, `name = "p"`, `name = "p"`+"\nversion = \""+strings.Repeat("v", n)+"\"", 1))
-		_, err := Load(file, LoadOptions{SkipCWL: true})
-		if (err == nil) != ok {
-			t.Errorf("version of %d characters: %v", n, err)
-		}
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			file := writeProject(t, strings.Replace(base, `name = "p"`, `name = "p"`+"\nversion = \""+strings.Repeat("v", n)+"\"", 1))
+			_, err := Load(file, LoadOptions{SkipCWL: true})
+			if (err == nil) != ok {
+				t.Errorf("version of %d characters: %v", n, err)
+			}
+		})
 	}
 }
 
@@ -125,18 +133,20 @@ func TestLabelsAndSource(t *testing.T) {
 func TestTimestamp(t *testing.T) {
 	file := writeProject(t, base)
 	for env, want := range map[string]int64{"": 0, "1700000000": 1700000000, "0": 0, "-5": -1, "soon": -1} {
-		t.Setenv("SOURCE_DATE_EPOCH", env)
-		p, err := Load(file, LoadOptions{SkipCWL: true})
-		switch {
-		case want < 0:
-			if err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH=") {
-				t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want an error", env, err)
+		t.Run(fmt.Sprint(env), func(t *testing.T) {
+			t.Setenv("SOURCE_DATE_EPOCH", env)
+			p, err := Load(file, LoadOptions{SkipCWL: true})
+			switch {
+			case want < 0:
+				if err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH=") {
+					t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want an error", env, err)
+				}
+			case err != nil:
+				t.Errorf("SOURCE_DATE_EPOCH=%q: %v", env, err)
+			case p.Timestamp == nil || *p.Timestamp != want:
+				t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want %d", env, p.Timestamp, want)
 			}
-		case err != nil:
-			t.Errorf("SOURCE_DATE_EPOCH=%q: %v", env, err)
-		case p.Timestamp == nil || *p.Timestamp != want:
-			t.Errorf("SOURCE_DATE_EPOCH=%q: %v, want %d", env, p.Timestamp, want)
-		}
+		})
 	}
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	os.WriteFile(file, []byte(strings.Replace(base, "[build]\n", "[build]\nreproducible = false\n", 1)), 0o644)

@@ -25,10 +25,12 @@ func TestOutcome(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", cli.Exit("inner", 4)), 4, "inner"},
 		{errors.New("boom"), 2, "prog: boom"},
 	} {
-		code, msg := Outcome(app, tc.err, 2)
-		if code != tc.code || msg != tc.msg {
-			t.Errorf("Outcome(%v) = %d %q, want %d %q", tc.err, code, msg, tc.code, tc.msg)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			code, msg := Outcome(app, tc.err, 2)
+			if code != tc.code || msg != tc.msg {
+				t.Errorf("Outcome(%v) = %d %q, want %d %q", tc.err, code, msg, tc.code, tc.msg)
+			}
+		})
 	}
 }
 
@@ -88,9 +90,11 @@ func TestFlagsFirst(t *testing.T) {
 		{"p a -- --dry-run b", "p a -- --dry-run b"},
 		{"p --dry-run -- a", "p --dry-run -- a"},
 	} {
-		if got := strings.Join(FlagsFirst(app, strings.Fields(tc.in)), " "); got != tc.want {
-			t.Errorf("FlagsFirst(%q) = %q, want %q", tc.in, got, tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			if got := strings.Join(FlagsFirst(app, strings.Fields(tc.in)), " "); got != tc.want {
+				t.Errorf("FlagsFirst(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 	withCommands := &cli.App{Commands: []*cli.Command{{Name: "x"}}, Flags: app.Flags}
 	if got := strings.Join(FlagsFirst(withCommands, strings.Fields("p x a --dry-run")), " "); got != "p x a --dry-run" {
@@ -137,9 +141,11 @@ func TestVersionOf(t *testing.T) {
 		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "true"), "(devel) (commit cafe, modified)"},
 		{info("v1.2.0", "vcs.modified", "true"), "v1.2.0"},
 	} {
-		if got := versionOf(tc.bi); got != tc.want {
-			t.Errorf("versionOf(%+v) = %q, want %q", tc.bi, got, tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			if got := versionOf(tc.bi); got != tc.want {
+				t.Errorf("versionOf(%+v) = %q, want %q", tc.bi, got, tc.want)
+			}
+		})
 	}
 }
 

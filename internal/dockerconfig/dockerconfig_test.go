@@ -24,9 +24,11 @@ func TestKey(t *testing.T) {
 		"http://127.0.0.1:5000":       "127.0.0.1:5000",
 		"quay.io/docker.io":           "quay.io/docker.io",
 	} {
-		if got := Key(in); got != want {
-			t.Errorf("Key(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(fmt.Sprint(in), func(t *testing.T) {
+			if got := Key(in); got != want {
+				t.Errorf("Key(%q) = %q, want %q", in, got, want)
+			}
+		})
 	}
 }
 
@@ -42,10 +44,12 @@ func TestValidate(t *testing.T) {
 		{Credential{Registry: "r", Username: "u"}, "no password"},
 		{Credential{Registry: "r", Username: "u:v", Password: "p"}, "contains ':'"},
 	} {
-		err := tc.c.Validate()
-		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			err := tc.c.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -101,10 +105,12 @@ func TestMerge(t *testing.T) {
 		`[1]`:             "not a Docker config file",
 		`{"auths": [1]}`:  "its auths are not a JSON object",
 	} {
-		out, err := Merge([]byte(in), Credential{Registry: "r.io", Username: "u", Password: "p"})
-		if want == "" && (err != nil || len(auths(t, out)) != 1) || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
-			t.Errorf("Merge(%q): %v %s, want %q", in, err, out, want)
-		}
+		t.Run(fmt.Sprint(in), func(t *testing.T) {
+			out, err := Merge([]byte(in), Credential{Registry: "r.io", Username: "u", Password: "p"})
+			if want == "" && (err != nil || len(auths(t, out)) != 1) || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Errorf("Merge(%q): %v %s, want %q", in, err, out, want)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package genfile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,16 +31,18 @@ func TestRefusesLinks(t *testing.T) {
 		{"fifo-dir", "not a regular file"},
 		{"../escape", "outside"},
 	} {
-		path := filepath.Join(root, tc.path)
-		if err := Check(root, path); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Check %s: %v, want %q", tc.path, err, tc.want)
-		}
-		if data, err := Read(root, path); err == nil || len(data) > 0 {
-			t.Errorf("Read %s: %q %v", tc.path, data, err)
-		}
-		if err := WriteAll(context.Background(), []File{{Root: root, Path: path, Data: []byte("pwned")}}); err == nil {
-			t.Errorf("WriteAll %s: no error", tc.path)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			path := filepath.Join(root, tc.path)
+			if err := Check(root, path); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Check %s: %v, want %q", tc.path, err, tc.want)
+			}
+			if data, err := Read(root, path); err == nil || len(data) > 0 {
+				t.Errorf("Read %s: %q %v", tc.path, data, err)
+			}
+			if err := WriteAll(context.Background(), []File{{Root: root, Path: path, Data: []byte("pwned")}}); err == nil {
+				t.Errorf("WriteAll %s: no error", tc.path)
+			}
+		})
 	}
 	if data, _ := os.ReadFile(secret); string(data) != "SECRET=1\n" {
 		t.Errorf("the file outside changed: %q", data)

@@ -1,6 +1,7 @@
 package gitinfo
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,9 +79,11 @@ func TestRead(t *testing.T) {
 		`ci:SECRET@gitlab.example:org/pkg.git`:                            "gitlab.example:org/pkg.git",
 		`"https://gitlab.example/a\"b"`:                                   "",
 	} {
-		write(t, filepath.Join(main, ".git", "config"), "[remote \"origin\"]\n\turl = "+in+"\n")
-		if got := Read(main).Remote; got != want {
-			t.Errorf("remote %s: %q, want %q", in, got, want)
-		}
+		t.Run(fmt.Sprint(in), func(t *testing.T) {
+			write(t, filepath.Join(main, ".git", "config"), "[remote \"origin\"]\n\turl = "+in+"\n")
+			if got := Read(main).Remote; got != want {
+				t.Errorf("remote %s: %q, want %q", in, got, want)
+			}
+		})
 	}
 }

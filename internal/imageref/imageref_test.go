@@ -1,6 +1,7 @@
 package imageref
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -14,13 +15,15 @@ func TestSplit(t *testing.T) {
 		{"localhost:5000/crop", "localhost:5000/crop", "", ""},
 		{"busybox:1.36", "busybox", "1.36", ""},
 	} {
-		r, err := Split(tc.in)
-		if err != nil || r.Repo != tc.repo || r.Tag != tc.tag || r.Digest != tc.digest {
-			t.Errorf("Split(%q) = %+v, %v", tc.in, r, err)
-		}
-		if r.String() != tc.in {
-			t.Errorf("String() = %q, want %q", r.String(), tc.in)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			r, err := Split(tc.in)
+			if err != nil || r.Repo != tc.repo || r.Tag != tc.tag || r.Digest != tc.digest {
+				t.Errorf("Split(%q) = %+v, %v", tc.in, r, err)
+			}
+			if r.String() != tc.in {
+				t.Errorf("String() = %q, want %q", r.String(), tc.in)
+			}
+		})
 	}
 	for _, bad := range []string{"x@sha256:12", "x@sha256:" + strings.Repeat("A", 64), "x@sha256:" + strings.Repeat("g", 64), "x@sha256:" + strings.Repeat("0", 65), "x@md5:" + strings.Repeat("0", 64), "@" + d1, ":tag", "x:-bad", "x:" + strings.Repeat("t", 129)} {
 		if _, err := Split(bad); err == nil {
@@ -76,9 +79,11 @@ func TestNormalize(t *testing.T) {
 		"localhost/x":                     "localhost/x",
 		"localhost:5000/x":                "localhost:5000/x",
 	} {
-		if got := Normalize(in); got != want {
-			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(fmt.Sprint(in), func(t *testing.T) {
+			if got := Normalize(in); got != want {
+				t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+			}
+		})
 	}
 }
 
@@ -114,17 +119,21 @@ func TestTagBoundaries(t *testing.T) {
 func TestCharacterClassBoundaries(t *testing.T) {
 	hex := func(c byte) string { return "sha256:" + strings.Repeat("a", 63) + string(c) }
 	for c, ok := range map[byte]bool{'0': true, '9': true, 'a': true, 'f': true, '/': false, ':': false, '`': false, 'g': false, 'A': false} {
-		if got := isSHA256Digest(hex(c)); got != ok {
-			t.Errorf("digest ending in %q: %v, want %v", c, got, ok)
-		}
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			if got := isSHA256Digest(hex(c)); got != ok {
+				t.Errorf("digest ending in %q: %v, want %v", c, got, ok)
+			}
+		})
 	}
 	for c, ok := range map[byte]bool{'a': true, 'z': true, '0': true, '9': true, '`': false, '{': false, '/': false, ':': false, 'A': false} {
-		if got := isAlnum(c); got != ok {
-			t.Errorf("isAlnum(%q) = %v", c, got)
-		}
-		if got := validComponent("x" + string(c) + "y"); got != ok {
-			t.Errorf("component x%cy: %v, want %v", c, got, ok)
-		}
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			if got := isAlnum(c); got != ok {
+				t.Errorf("isAlnum(%q) = %v", c, got)
+			}
+			if got := validComponent("x" + string(c) + "y"); got != ok {
+				t.Errorf("component x%cy: %v, want %v", c, got, ok)
+			}
+		})
 	}
 	for c, ok := range map[byte]bool{'a': true, 'z': true, 'A': true, 'Z': true, '0': true, '9': true, '_': true, '.': true, '-': true,
 		'`': false, '{': false, '@': false, '[': false, '/': false, ':': false, '^': false} {
@@ -138,9 +147,11 @@ func TestCharacterClassBoundaries(t *testing.T) {
 		"h.example:1": true, "h.example:65535": true, "h.example:99999": true, "h.example:123456": false,
 		"h.example:": false, "h.example:1/": false, "h.example:a1": false,
 	} {
-		if got := validHost(host); got != ok {
-			t.Errorf("validHost(%q) = %v, want %v", host, got, ok)
-		}
+		t.Run(fmt.Sprint(host), func(t *testing.T) {
+			if got := validHost(host); got != ok {
+				t.Errorf("validHost(%q) = %v, want %v", host, got, ok)
+			}
+		})
 	}
 	// A tag given with the name is named as such, on the last component only.
 	if err := ValidName("ghcr.io/eoap/crop:1.0"); err == nil || !strings.Contains(err.Error(), "without tag") {
@@ -163,8 +174,10 @@ func TestComponentSeparators(t *testing.T) {
 		"a.-b": false, "a._b": false, "a..b": false, "a___b": false, "a_.b": false, "a-.b": false, "a-_b": false,
 		".a": false, "a.": false, "_a": false, "a_": false, "-a": false, "a-": false, "": false,
 	} {
-		if got := validComponent(c); got != ok {
-			t.Errorf("validComponent(%q) = %v, want %v", c, got, ok)
-		}
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			if got := validComponent(c); got != ok {
+				t.Errorf("validComponent(%q) = %v, want %v", c, got, ok)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package scrub
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -38,13 +39,15 @@ func TestURL(t *testing.T) {
 		{"https://u:abSECRET/x", ""},
 		{"http://[::1]/a", "http://[::1]/a"},
 	} {
-		got := URL(tc.in)
-		if got != tc.want {
-			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-		if strings.Contains(got, "SECRET") {
-			t.Errorf("URL(%q) leaks: %q", tc.in, got)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			got := URL(tc.in)
+			if got != tc.want {
+				t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if strings.Contains(got, "SECRET") {
+				t.Errorf("URL(%q) leaks: %q", tc.in, got)
+			}
+		})
 	}
 }
 

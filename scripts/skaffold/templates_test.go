@@ -8,6 +8,7 @@ package interop
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -212,17 +213,19 @@ func tomlString(s string) string {
 func TestRevisionTemplate(t *testing.T) {
 	v := skaffold.RevisionTemplate
 	for _, tc := range []struct{ env, want string }{{"", ""}, {"0123abc", "0123abc"}} {
-		if tc.env != "" {
-			t.Setenv("CWLBUILD_REVISION", tc.env)
-		} else {
-			os.Unsetenv("CWLBUILD_REVISION")
-		}
-		got, err := util.EvaluateEnvTemplateMap(map[string]*string{"r": &v})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if *got["r"] != tc.want {
-			t.Errorf("CWLBUILD_REVISION=%q: label %q, want %q", tc.env, *got["r"], tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("CWLBUILD_REVISION", tc.env)
+			} else {
+				os.Unsetenv("CWLBUILD_REVISION")
+			}
+			got, err := util.EvaluateEnvTemplateMap(map[string]*string{"r": &v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *got["r"] != tc.want {
+				t.Errorf("CWLBUILD_REVISION=%q: label %q, want %q", tc.env, *got["r"], tc.want)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package buildjson
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -37,10 +38,12 @@ func TestParse(t *testing.T) {
 		{`{"builds":[{"imageName":"x","tag":"x"}]} {}`, "unexpected data"},
 		{"{\n\"builds\": [,]}", "build.json:2: not valid JSON"},
 	} {
-		_, err := Parse("build.json", []byte(tc.in))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Parse(%q) = %v, want an error containing %q", tc.in, err, tc.want)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			_, err := Parse("build.json", []byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse(%q) = %v, want an error containing %q", tc.in, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -65,16 +68,20 @@ func TestParseEdges(t *testing.T) {
 		{"{\"builds\":[\n\n\n{\"imageName\":\"a\",\"tag\":\"a\"}\n]}", 4},
 		{"{\"builds\":[\r\n  {\"imageName\":\"a\",\"tag\":\"a\"}]}", 2},
 	} {
-		out, err := Parse("b.json", []byte(tc.in))
-		if err != nil || out.Builds[0].Line != tc.line {
-			t.Errorf("%q: line %d (%v), want %d", tc.in, out.Builds[0].Line, err, tc.line)
-		}
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			out, err := Parse("b.json", []byte(tc.in))
+			if err != nil || out.Builds[0].Line != tc.line {
+				t.Errorf("%q: line %d (%v), want %d", tc.in, out.Builds[0].Line, err, tc.line)
+			}
+		})
 	}
 	idx := newLineIndex([]byte("ab\ncd\n"))
 	for off, want := range map[int64]int{0: 1, 2: 1, 3: 2, 5: 2, 6: 3} {
-		if got := idx.line(off); got != want {
-			t.Errorf("line(%d) = %d, want %d", off, got, want)
-		}
+		t.Run(fmt.Sprint(off), func(t *testing.T) {
+			if got := idx.line(off); got != want {
+				t.Errorf("line(%d) = %d, want %d", off, got, want)
+			}
+		})
 	}
 }
 
@@ -136,9 +143,11 @@ func TestReadFile(t *testing.T) {
 		big:                        "larger than any build output",
 		exact:                      "not valid JSON", // read, then refused by the parser
 	} {
-		if _, err := ReadFile(name, nil); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", name, err, want)
-		}
+		t.Run(fmt.Sprint(name), func(t *testing.T) {
+			if _, err := ReadFile(name, nil); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want %q", name, err, want)
+			}
+		})
 	}
 	if _, err := ReadFile("-", io.LimitReader(zeros{}, MaxSize+1)); err == nil || !strings.Contains(err.Error(), "<stdin>: larger than") {
 		t.Errorf("stdin over the limit: %v", err)
