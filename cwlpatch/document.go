@@ -14,8 +14,8 @@ import (
 	"github.com/eoap/cwlbuild/builder"
 )
 
-// Document is one parsed CWL file and the processes it holds.
-type Document struct {
+// cwlDocument is one parsed CWL file and the processes it holds.
+type cwlDocument struct {
 	// File names the file in messages, as project.toml spells it; path is
 	// its absolute path, "" for a document parsed from bytes alone.
 	File string
@@ -26,12 +26,12 @@ type Document struct {
 	JSON bool
 	// Newline is "\r\n" for CRLF files, else "\n".
 	Newline   string
-	Processes []*Process
+	Processes []*cwlProcess
 
 	root      *yaml.Node
 	lineStart []int
-	byID      map[string][]*Process // built by ParseDocument
-	graph     bool                  // the document is a $graph
+	byID      map[string][]*cwlProcess // built by parseDocument
+	graph     bool                     // the document is a $graph
 
 	// parsed is what yaml.v3 read when it differs from Data: JSON's "\/"
 	// escape, which YAML 1.1 parsers refuse, taken out. removed holds the
@@ -42,12 +42,12 @@ type Document struct {
 	removed     []int
 	// imports resolves "$import" references against this file's directory
 	// (set by the set of documents a project loads, so one imported file is
-	// one Document however many files import it).
-	imports func(from *Document, ref string) (*Document, error)
+	// one document however many files import it).
+	imports func(from *cwlDocument, ref string) (*cwlDocument, error)
 }
 
-// Process is a CWL process object (CommandLineTool, Workflow, ...).
-type Process struct {
+// cwlProcess is a CWL process object (CommandLineTool, Workflow, ...).
+type cwlProcess struct {
 	// ID is the process id without its leading '#'; "" for an anonymous
 	// top-level process.
 	ID    string
@@ -58,15 +58,15 @@ type Process struct {
 	TopLevel bool
 	// Parent is the workflow whose step Step holds this process inline
 	// (steps[].run is a mapping); both nil for a top-level process.
-	Parent *Process
+	Parent *cwlProcess
 	Step   *yaml.Node
 	// Doc is the file the process is written in.
-	Doc *Document
+	Doc *cwlDocument
 }
 
 // Name is how messages call the process: its quoted id, or, for the
 // anonymous process of a single-process file, its class and file.
-func (p *Process) Name() string {
+func (p *cwlProcess) Name() string {
 	switch {
 	case p.ID != "":
 		return fmt.Sprintf("%q", p.ID)
@@ -78,7 +78,7 @@ func (p *Process) Name() string {
 
 // Desc is Name with "process" (or "workflow") before an id: `process
 // "crop"`, `workflow "main"`.
-func (p *Process) Desc() string {
+func (p *cwlProcess) Desc() string {
 	switch {
 	case p.ID == "":
 		return p.Name()
@@ -89,7 +89,7 @@ func (p *Process) Desc() string {
 }
 
 // parseDocument parses CWL in YAML or JSON and indexes its processes.
-func parseDocument(file string, data []byte) (*Document, error) {
+func parseDocument(file string, data []byte) (*cwlDocument, error) {
 	d, err := newDocument(file, data)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func parseDocument(file string, data []byte) (*Document, error) {
 		}
 		d.addProcess(top, true, nil, nil)
 	}
-	d.byID = map[string][]*Process{}
+	d.byID = map[string][]*cwlProcess{}
 	for _, p := range d.Processes {
 		d.byID[p.ID] = append(d.byID[p.ID], p)
 	}
@@ -123,8 +123,8 @@ func parseDocument(file string, data []byte) (*Document, error) {
 
 // newDocument parses data as a YAML or JSON file, noting its line endings
 // and whether it is JSON (what is added to it must be JSON too).
-func newDocument(file string, data []byte) (*Document, error) {
-	d := &Document{File: file, Data: data, Newline: newlineOf(data)}
+func newDocument(file string, data []byte) (*cwlDocument, error) {
+	d := &cwlDocument{File: file, Data: data, Newline: newlineOf(data)}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	d.JSON = len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	if err := d.parse(); err != nil {
@@ -135,11 +135,11 @@ func newDocument(file string, data []byte) (*Document, error) {
 
 // isFragment reports a document parsed as an imported piece, not a CWL
 // file: it holds no processes.
-func (d *Document) isFragment() bool { return d.byID == nil }
+func (d *cwlDocument) isFragment() bool { return d.byID == nil }
 
 // parse reads Data as YAML (JSON is YAML, but for the "\/" escape) into
 // root, and indexes line starts for position arithmetic.
-func (d *Document) parse() error {
+func (d *cwlDocument) parse() error {
 	if err := checkLineBreaks(d.File, d.Data); err != nil {
 		return err
 	}
@@ -209,8 +209,8 @@ func unescapeSolidus(data []byte) ([]byte, []int) {
 	return out, removed
 }
 
-func (d *Document) addProcess(n *yaml.Node, top bool, parent *Process, step *yaml.Node) {
-	p := &Process{Node: n, TopLevel: top, Parent: parent, Step: step, Doc: d}
+func (d *cwlDocument) addProcess(n *yaml.Node, top bool, parent *cwlProcess, step *yaml.Node) {
+	p := &cwlProcess{Node: n, TopLevel: top, Parent: parent, Step: step, Doc: d}
 	if v := mapGet(n, "id"); v != nil && v.Kind == yaml.ScalarNode {
 		p.ID = normalizeID(v.Value)
 	}
@@ -240,13 +240,13 @@ func normalizeID(id string) string {
 // Find returns the process with id; with id "" it returns "main" in a
 // $graph document (as cwltool runs it) and the process itself in a
 // single-process document.
-func (d *Document) Find(id string) (*Process, error) {
+func (d *cwlDocument) Find(id string) (*cwlProcess, error) {
 	id = normalizeID(id)
 	if id == "" && d.graph {
 		id = "main"
 	}
 	if id == "" {
-		var tops []*Process
+		var tops []*cwlProcess
 		for _, p := range d.Processes {
 			if p.TopLevel {
 				tops = append(tops, p)
@@ -278,7 +278,7 @@ func (d *Document) Find(id string) (*Process, error) {
 
 // offset converts a node's line and column (1-based, counted in characters)
 // to a byte offset in Data.
-func (d *Document) offset(n *yaml.Node) int {
+func (d *cwlDocument) offset(n *yaml.Node) int {
 	if n.Line < 1 || n.Line > len(d.parsedLines) {
 		return -1
 	}
@@ -292,7 +292,7 @@ func (d *Document) offset(n *yaml.Node) int {
 }
 
 // lineIndent returns the leading whitespace of the line holding offset off.
-func (d *Document) lineIndent(off int) (start int, indent string) {
+func (d *cwlDocument) lineIndent(off int) (start int, indent string) {
 	off = min(max(off, 0), len(d.Data))
 	start = bytes.LastIndexByte(d.Data[:off], '\n') + 1
 	end := start
@@ -303,7 +303,7 @@ func (d *Document) lineIndent(off int) (start int, indent string) {
 }
 
 // lineOf returns the 1-based line holding byte offset off.
-func (d *Document) lineOf(off int) int {
+func (d *cwlDocument) lineOf(off int) int {
 	return sort.Search(len(d.lineStart), func(i int) bool { return d.lineStart[i] > off })
 }
 

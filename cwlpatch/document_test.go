@@ -33,7 +33,7 @@ func TestFindProcesses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := parseDocument("f.cwl", []byte(tc.doc))
-			var p *Process
+			var p *cwlProcess
 			if err == nil {
 				p, err = d.Find(tc.id)
 			}

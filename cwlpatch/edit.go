@@ -9,19 +9,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Edit replaces Length bytes at Offset with Text in Doc's file.
-type Edit struct {
+// byteEdit replaces Length bytes at Offset with Text in Doc's file.
+type byteEdit struct {
 	Offset, Length int
 	Text           string
 	// Doc is the file the edit is for: the process's own, or the file it
 	// $imports its DockerRequirement from.
-	Doc *Document
+	Doc *cwlDocument
 }
 
 // applyEdits returns data with non-overlapping edits applied, in one pass so that
 // a file with thousands of edits costs no more than copying it once.
-func applyEdits(data []byte, edits []Edit) []byte {
-	sorted := append([]Edit(nil), edits...)
+func applyEdits(data []byte, edits []byteEdit) []byte {
+	sorted := append([]byteEdit(nil), edits...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Offset < sorted[j].Offset })
 	size := len(data)
 	for _, e := range sorted {
@@ -42,7 +42,7 @@ func applyEdits(data []byte, edits []Edit) []byte {
 // requirements (through aliases and $imports) is rewritten, or, when there
 // is none, a DockerRequirement is added to requirements in the form the
 // document uses. Warnings name what may still defeat the pin.
-func (d *Document) PinEdits(p *Process, image string) ([]Edit, []string, error) {
+func (d *cwlDocument) PinEdits(p *cwlProcess, image string) ([]byteEdit, []string, error) {
 	s := singleSet(d)
 	sites, err := processSites(p)
 	if err != nil {
@@ -58,8 +58,8 @@ func (d *Document) PinEdits(p *Process, image string) ([]Edit, []string, error) 
 // pinEdits is PinEdits within a set of documents, given the process's
 // DockerRequirements (processSites); overrides are returned on their own,
 // since --check treats them as errors.
-func (s *set) pinEdits(p *Process, sites []site, image string) ([]Edit, []string, []override, error) {
-	var edits []Edit
+func (s *set) pinEdits(p *cwlProcess, sites []site, image string) ([]byteEdit, []string, []override, error) {
+	var edits []byteEdit
 	var warnings []string
 	for _, st := range sites {
 		e, w, err := st.pinEdit(p, image)
@@ -75,7 +75,7 @@ func (s *set) pinEdits(p *Process, sites []site, image string) ([]Edit, []string
 			return nil, nil, nil, err
 		}
 		e.Doc = p.Doc
-		return []Edit{e}, nil, nil, nil
+		return []byteEdit{e}, nil, nil, nil
 	}
 	var overrides []override
 	if hintOnly(sites) {
@@ -86,7 +86,7 @@ func (s *set) pinEdits(p *Process, sites []site, image string) ([]Edit, []string
 
 // pinEdit rewrites one DockerRequirement's dockerPull, or says why it
 // cannot be: cwltool would then run something cwlpatch did not write.
-func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
+func (st site) pinEdit(p *cwlProcess, image string) (byteEdit, []string, error) {
 	d := st.doc
 	where := fmt.Sprintf("%s:%d: %s.DockerRequirement of %s", d.File, st.req.Line, st.section, p.Desc())
 	if st.via != "" {
@@ -100,15 +100,15 @@ func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
 			}
 		}
 		if len(has) > 0 {
-			return Edit{}, nil, fmt.Errorf("%s has %s and no dockerPull: cwltool would use that, not the built image; replace it with dockerPull", where, strings.Join(has, " and "))
+			return byteEdit{}, nil, fmt.Errorf("%s has %s and no dockerPull: cwltool would use that, not the built image; replace it with dockerPull", where, strings.Join(has, " and "))
 		}
-		return Edit{}, nil, fmt.Errorf("%s has no dockerPull to pin", where)
+		return byteEdit{}, nil, fmt.Errorf("%s has no dockerPull to pin", where)
 	}
 	if st.pull.Kind != yaml.ScalarNode {
 		if inc := mapGet(st.pull, "$include"); inc != nil {
-			return Edit{}, nil, fmt.Errorf("%s: dockerPull is the text of %s ($include): write the image in place so that cwlpatch can pin it", where, inc.Value)
+			return byteEdit{}, nil, fmt.Errorf("%s: dockerPull is the text of %s ($include): write the image in place so that cwlpatch can pin it", where, inc.Value)
 		}
-		return Edit{}, nil, fmt.Errorf("%s: dockerPull is not a string", where)
+		return byteEdit{}, nil, fmt.Errorf("%s: dockerPull is not a string", where)
 	}
 	var warnings []string
 	if id := mapGet(st.req, "dockerImageId"); id != nil {
@@ -116,7 +116,7 @@ func (st site) pinEdit(p *Process, image string) (Edit, []string, error) {
 	}
 	e, err := d.replaceScalar(st.pullKey, st.pull, image)
 	if err != nil {
-		return Edit{}, nil, fmt.Errorf("%w (%s)", err, p.Desc())
+		return byteEdit{}, nil, fmt.Errorf("%w (%s)", err, p.Desc())
 	}
 	e.Doc = d
 	return e, warnings, nil
@@ -141,7 +141,7 @@ func forEachStep(steps *yaml.Node, f func(*yaml.Node)) {
 
 // replaceScalar rewrites one scalar in its own quoting style. An empty value
 // ("dockerPull:" with nothing after it) is written after its key's colon.
-func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) {
+func (d *cwlDocument) replaceScalar(key, v *yaml.Node, value string) (byteEdit, error) {
 	if v.Style == 0 && v.Value == "" {
 		off := d.offset(key)
 		if off >= 0 && key.Style == 0 && bytes.HasPrefix(d.Data[off:], []byte(key.Value)) {
@@ -150,14 +150,14 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 				colon++
 			}
 			if colon < len(d.Data) && d.Data[colon] == ':' && nothingBeforeLineEnd(d.Data[colon+1:]) {
-				return Edit{Offset: colon + 1, Text: " " + value}, nil
+				return byteEdit{Offset: colon + 1, Text: " " + value}, nil
 			}
 		}
-		return Edit{}, fmt.Errorf("%s:%d: dockerPull is empty in a form cwlpatch cannot fill in", d.File, v.Line)
+		return byteEdit{}, fmt.Errorf("%s:%d: dockerPull is empty in a form cwlpatch cannot fill in", d.File, v.Line)
 	}
 	start := d.offset(v)
 	if start < 0 || start >= len(d.Data) {
-		return Edit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
+		return byteEdit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
 	}
 	// The node starts at its properties ("&img", "!!str"); the value after.
 	for start < len(d.Data) && (v.Anchor != "" || v.Tag != "") && (d.Data[start] == '&' || d.Data[start] == '!') {
@@ -169,12 +169,12 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 		}
 	}
 	if start >= len(d.Data) {
-		return Edit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
+		return byteEdit{}, fmt.Errorf("%s:%d: cannot locate dockerPull", d.File, v.Line)
 	}
 	if v.Value == "" && v.Style&(yaml.LiteralStyle|yaml.FoldedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 		// "dockerPull: !!str" or "dockerPull: &a": the value would land
 		// among the properties.
-		return Edit{}, fmt.Errorf("%s:%d: dockerPull is empty in a form cwlpatch cannot fill in", d.File, v.Line)
+		return byteEdit{}, fmt.Errorf("%s:%d: dockerPull is empty in a form cwlpatch cannot fill in", d.File, v.Line)
 	}
 	style := v.Style &^ yaml.TaggedStyle
 	end := -1
@@ -214,16 +214,16 @@ func (d *Document) replaceScalar(key, v *yaml.Node, value string) (Edit, error) 
 		}
 	}
 	if end < 0 {
-		return Edit{}, fmt.Errorf("%s:%d: dockerPull is written in a form cwlpatch cannot rewrite in place", d.File, v.Line)
+		return byteEdit{}, fmt.Errorf("%s:%d: dockerPull is written in a form cwlpatch cannot rewrite in place", d.File, v.Line)
 	}
-	return Edit{Offset: start, Length: end - start, Text: text}, nil
+	return byteEdit{Offset: start, Length: end - start, Text: text}, nil
 }
 
 // replaceBlock rewrites a block scalar ("dockerPull: |-" and its indented
 // lines) as one line in its own indentation, keeping the header's style and
 // comment. The chomping indicator becomes "-": the value must be the image
 // and nothing else, not the image and a line break.
-func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edit, error) {
+func (d *cwlDocument) replaceBlock(key, v *yaml.Node, start int, value string) (byteEdit, error) {
 	data := d.Data
 	h := start + 1
 	for h < len(data) && (data[h] == '-' || data[h] == '+' || data[h] >= '1' && data[h] <= '9') {
@@ -234,7 +234,7 @@ func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edi
 		lineEnd++
 	}
 	if !nothingBeforeLineEnd(data[h:lineEnd]) || lineEnd == len(data) {
-		return Edit{}, fmt.Errorf("%s:%d: dockerPull is a block scalar cwlpatch cannot rewrite in place", d.File, v.Line)
+		return byteEdit{}, fmt.Errorf("%s:%d: dockerPull is a block scalar cwlpatch cannot rewrite in place", d.File, v.Line)
 	}
 	// The key's column is the indentation of the mapping holding it; the
 	// content is indented deeper (a "- " item's key sits right of its dash).
@@ -278,7 +278,7 @@ func (d *Document) replaceBlock(key, v *yaml.Node, start int, value string) (Edi
 		pos = stop
 	}
 	text := string(data[start:start+1]) + "-" + string(data[h:lineEnd]) + d.Newline + indent + value
-	return Edit{Offset: start, Length: end - start, Text: text}, nil
+	return byteEdit{Offset: start, Length: end - start, Text: text}, nil
 }
 
 // quoteDouble writes value as a double-quoted scalar, valid in YAML and JSON.
@@ -336,7 +336,7 @@ func nothingBeforeLineEnd(b []byte) bool {
 }
 
 // inject adds a DockerRequirement to the process's requirements.
-func (d *Document) inject(p *Process, image string) (Edit, error) {
+func (d *cwlDocument) inject(p *cwlProcess, image string) (byteEdit, error) {
 	nl := d.Newline
 	// image as a YAML plain scalar when it reads back as itself, else quoted;
 	// always quoted in JSON.
@@ -349,10 +349,10 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 	if raw, _ := rawEntry(p.Node, "requirements"); raw != nil && (raw.Kind == yaml.AliasNode || raw.Anchor != "" || importRef(raw) != "") {
 		// Adding to a shared or imported list would change it for every
 		// process that uses it.
-		return Edit{}, fmt.Errorf("%s: %s has no DockerRequirement and its requirements are shared (an alias, an anchor or an $import): add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Desc())
+		return byteEdit{}, fmt.Errorf("%s: %s has no DockerRequirement and its requirements are shared (an alias, an anchor or an $import): add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Desc())
 	}
 	if p.Node.Anchor != "" {
-		return Edit{}, fmt.Errorf("%s: %s has no DockerRequirement and is itself anchored for reuse: add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Desc())
+		return byteEdit{}, fmt.Errorf("%s: %s has no DockerRequirement and is itself anchored for reuse: add a DockerRequirement with a dockerPull to it, and cwlpatch will pin that", where, p.Desc())
 	}
 	listForm := false
 	if reqs != nil {
@@ -378,7 +378,7 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 		if reqs.Style&yaml.FlowStyle != 0 || len(reqs.Content) == 0 {
 			off := d.offset(reqs)
 			if off < 0 || off >= len(d.Data) || (d.Data[off] != '{' && d.Data[off] != '[') {
-				return Edit{}, fmt.Errorf("%s: cannot locate requirements of %q", where, p.ID)
+				return byteEdit{}, fmt.Errorf("%s: cannot locate requirements of %q", where, p.ID)
 			}
 			return d.insertFlow(reqs, off, 0, entry(true)), nil
 		}
@@ -397,19 +397,19 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 			// "  - class: X": the dash sits inside indent's line, before the key.
 			dash := bytes.LastIndexByte(d.Data[lineStart:keyOff], '-')
 			if dash < 0 || strings.TrimSpace(string(d.Data[lineStart:lineStart+dash])) != "" {
-				return Edit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
+				return byteEdit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
 			}
 			// "-   class: X" keeps its padding; a bare "-" item gets "- ".
 			pad := strings.Repeat(" ", max(2, keyOff-(lineStart+dash)))
 			ind := string(d.Data[lineStart : lineStart+dash])
 			text := ind + "-" + pad[1:] + "class: DockerRequirement" + nl + ind + pad + "dockerPull: " + pull + nl
-			return Edit{Offset: lineStart, Text: text}, nil
+			return byteEdit{Offset: lineStart, Text: text}, nil
 		}
 		if strings.TrimSpace(string(d.Data[lineStart:keyOff])) != "" {
-			return Edit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
+			return byteEdit{}, fmt.Errorf("%s: requirements of %q are laid out in a way cwlpatch cannot extend", where, p.ID)
 		}
 		text := indent + "DockerRequirement:" + nl + indent + step + "dockerPull: " + pull + nl
-		return Edit{Offset: lineStart, Text: text}, nil
+		return byteEdit{Offset: lineStart, Text: text}, nil
 	}
 	// No requirements key: add one.
 	at := 2 // the first key after the identifying ones (class, id, ...)
@@ -419,7 +419,7 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 	if p.Node.Style&yaml.FlowStyle != 0 {
 		off := d.offset(p.Node)
 		if off < 0 || off >= len(d.Data) || d.Data[off] != '{' {
-			return Edit{}, fmt.Errorf("%s: cannot locate process %q", where, p.ID)
+			return byteEdit{}, fmt.Errorf("%s: cannot locate process %q", where, p.ID)
 		}
 		var text string
 		switch {
@@ -437,18 +437,18 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 	// Insert before that key; never before the first key, which may share
 	// the line of a "- " list item.
 	if at >= len(p.Node.Content) {
-		return Edit{}, fmt.Errorf("%s: process %q has no key to add requirements before", where, p.ID)
+		return byteEdit{}, fmt.Errorf("%s: process %q has no key to add requirements before", where, p.ID)
 	}
 	off := d.offset(p.Node.Content[at])
 	lineStart, indent := d.lineIndent(off)
 	if strings.TrimSpace(string(d.Data[lineStart:off])) != "" {
-		return Edit{}, fmt.Errorf("%s: process %q is laid out in a way cwlpatch cannot extend", where, p.ID)
+		return byteEdit{}, fmt.Errorf("%s: process %q is laid out in a way cwlpatch cannot extend", where, p.ID)
 	}
 	step := "  "
 	if listForm {
-		return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "- class: DockerRequirement" + nl + indent + step + "  dockerPull: " + pull + nl}, nil
+		return byteEdit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "- class: DockerRequirement" + nl + indent + step + "  dockerPull: " + pull + nl}, nil
 	}
-	return Edit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "DockerRequirement:" + nl + indent + step + step + "dockerPull: " + pull + nl}, nil
+	return byteEdit{Offset: lineStart, Text: indent + "requirements:" + nl + indent + step + "DockerRequirement:" + nl + indent + step + step + "dockerPull: " + pull + nl}, nil
 }
 
 // insertFlow adds an entry to a flow collection ({...} or [...], which
@@ -456,22 +456,22 @@ func (d *Document) inject(p *Process, image string) (Edit, error) {
 // when at is past the end). When that node starts its own line, as in
 // pretty-printed JSON, the new entry gets a line of its own with the same
 // indentation; otherwise it goes on the same line, just before it.
-func (d *Document) insertFlow(coll *yaml.Node, open, at int, text string) Edit {
+func (d *cwlDocument) insertFlow(coll *yaml.Node, open, at int, text string) byteEdit {
 	if len(coll.Content) == 0 {
-		return Edit{Offset: open + 1, Text: text}
+		return byteEdit{Offset: open + 1, Text: text}
 	}
 	if at >= len(coll.Content) {
 		at = 0
 	}
 	off := d.offset(coll.Content[at])
 	if off <= open || off >= len(d.Data) {
-		return Edit{Offset: open + 1, Text: text + ", "}
+		return byteEdit{Offset: open + 1, Text: text + ", "}
 	}
 	lineStart, indent := d.lineIndent(off)
 	if lineStart > open && lineStart+len(indent) == off {
-		return Edit{Offset: lineStart, Text: indent + text + "," + d.Newline}
+		return byteEdit{Offset: lineStart, Text: indent + text + "," + d.Newline}
 	}
-	return Edit{Offset: off, Text: text + ", "}
+	return byteEdit{Offset: off, Text: text + ", "}
 }
 
 // leadingKeys stay at the top of a process when requirements are added.

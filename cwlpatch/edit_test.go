@@ -207,7 +207,7 @@ func TestPatchedAnchorValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var edits []Edit
+	var edits []byteEdit
 	for _, id := range []string{"crop", "norm_diff", "otsu", "stac", "stac-geoparquet"} {
 		p, err := d.Find(id)
 		if err != nil {
@@ -235,7 +235,7 @@ func TestPatchedAnchorValidates(t *testing.T) {
 
 // findProcess parses a CWL document given as text and finds a process in
 // it, failing the test if either goes wrong.
-func findProcess(t *testing.T, src, id string) (*Document, *Process) {
+func findProcess(t *testing.T, src, id string) (*cwlDocument, *cwlProcess) {
 	t.Helper()
 	d, err := parseDocument("t.cwl", []byte(src))
 	if err != nil {

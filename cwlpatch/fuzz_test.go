@@ -79,7 +79,7 @@ func FuzzPinEdits(f *testing.F) {
 
 // sameProcess finds p again in a re-parsed document: by id, or by position
 // for anonymous processes.
-func sameProcess(d *Document, p *Process, index int) *Process {
+func sameProcess(d *cwlDocument, p *cwlProcess, index int) *cwlProcess {
 	if index < len(d.Processes) && d.Processes[index].ID == p.ID && d.Processes[index].Class == p.Class {
 		return d.Processes[index]
 	}

@@ -155,14 +155,14 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 		byTool[tg.tool] = tg
 	}
 	res := &Result{}
-	pinnedTo := map[*Process]Match{}
+	pinnedTo := map[*cwlProcess]Match{}
 	for _, m := range matches {
 		for _, proc := range byTool[m.Tool].procs {
 			pinnedTo[proc] = m
 		}
 	}
-	var order []*Document
-	byDoc := map[*Document][]Edit{}
+	var order []*cwlDocument
+	byDoc := map[*cwlDocument][]byteEdit{}
 	seen := map[editKey]bool{}
 	for _, m := range matches {
 		tg := byTool[m.Tool]
@@ -204,7 +204,7 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 					order = append(order, e.Doc)
 				}
 				byDoc[e.Doc] = append(byDoc[e.Doc], e)
-				if !editsAreNoOps(e.Doc.Data, []Edit{e}) {
+				if !editsAreNoOps(e.Doc.Data, []byteEdit{e}) {
 					pin.Changed = true
 				}
 			}
@@ -234,14 +234,14 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 }
 
 type editKey struct {
-	doc *Document
+	doc *cwlDocument
 	off int
 }
 
 // checkShared refuses to edit a dockerPull that another process or step
 // also resolves to, unless that one is pinned to the same image: editing
 // the anchored scalar (or the imported file) changes it for every alias.
-func (s *set) checkShared(proc *Process, sites []site, m Match, pinnedTo map[*Process]Match) error {
+func (s *set) checkShared(proc *cwlProcess, sites []site, m Match, pinnedTo map[*cwlProcess]Match) error {
 	for _, st := range sites {
 		if st.pull == nil {
 			continue
@@ -286,7 +286,7 @@ func shareSite(st site) string {
 // and every changed file must read, node for node, as it did, but for those
 // pins and the DockerRequirements added to hold them. A failure is a bug in
 // cwlpatch, reported before anything is written.
-func verify(p *builder.Plan, res *Result, matches []Match, olds []*Document) error {
+func verify(p *builder.Plan, res *Result, matches []Match, olds []*cwlDocument) error {
 	s := newSet(p)
 	s.overlay = map[string][]byte{}
 	for _, c := range res.Changes {
@@ -491,7 +491,7 @@ func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
 // runningProcess is a CommandLineTool the package runs, and the tool whose
 // image it runs (nil for an image no tool builds).
 type runningProcess struct {
-	proc *Process
+	proc *cwlProcess
 	tool *builder.Artifact
 }
 
@@ -505,7 +505,7 @@ func runningProcesses(p *builder.Plan) (*set, []runningProcess, error) {
 		return nil, nil, joinErrors(s.errs)
 	}
 	var out []runningProcess
-	seen := map[*Process]bool{}
+	seen := map[*cwlProcess]bool{}
 	for _, tg := range targets {
 		for _, proc := range tg.procs {
 			seen[proc] = true
@@ -534,7 +534,7 @@ func toolRepos(t *builder.Artifact) map[string]bool {
 	return repos
 }
 
-func editsAreNoOps(data []byte, edits []Edit) bool {
+func editsAreNoOps(data []byte, edits []byteEdit) bool {
 	for _, e := range edits {
 		if e.Length != len(e.Text) || string(data[e.Offset:e.Offset+e.Length]) != e.Text {
 			return false
@@ -585,7 +585,7 @@ func readCWL(path string) ([]byte, error) {
 // another repository; who (`tool "crop": ` or "") follows the position, fix
 // ends an unpinned pull's line. It also returns the process's
 // DockerRequirements.
-func pinProblems(proc *Process, who, fix string, repos map[string]bool) ([]site, []string, error) {
+func pinProblems(proc *cwlProcess, who, fix string, repos map[string]bool) ([]site, []string, error) {
 	sites, err := processSites(proc)
 	if err != nil {
 		return nil, nil, err

@@ -75,7 +75,7 @@ func importRef(n *yaml.Node) string {
 // resolved is a node and the file it is written in, which differs from the
 // process's file once an $import has been followed.
 type resolved struct {
-	doc  *Document
+	doc  *cwlDocument
 	node *yaml.Node
 	// via names the $import that led here ("docker.yml, imported at
 	// app.cwl:12"), "" when none did.
@@ -83,7 +83,7 @@ type resolved struct {
 }
 
 // follow resolves n, loading the file when it is an $import.
-func (d *Document) follow(n *yaml.Node) (resolved, error) {
+func (d *cwlDocument) follow(n *yaml.Node) (resolved, error) {
 	n = deref(n)
 	ref := importRef(n)
 	if ref == "" {
@@ -101,15 +101,15 @@ func (d *Document) follow(n *yaml.Node) (resolved, error) {
 
 // parseFragment parses a file that is not a process: an imported
 // requirement, or list of them.
-func parseFragment(file string, data []byte) (*Document, error) {
+func parseFragment(file string, data []byte) (*cwlDocument, error) {
 	return newDocument(file, data)
 }
 
 // site is one DockerRequirement that applies to a process: where it is
 // written, and its dockerPull.
 type site struct {
-	doc     *Document // the file it is written in
-	section string    // "hints" or "requirements"
+	doc     *cwlDocument // the file it is written in
+	section string       // "hints" or "requirements"
 	req     *yaml.Node
 	pull    *yaml.Node // dockerPull's value; nil when absent
 	pullKey *yaml.Node
@@ -121,7 +121,7 @@ type site struct {
 
 // sites returns the DockerRequirements of a process node (a process, or a
 // workflow step) in section, in the order cwltool reads them.
-func (d *Document) sites(owner *yaml.Node, section string) ([]site, error) {
+func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
 	sec := mapGet(owner, section)
 	if sec == nil {
 		return nil, nil

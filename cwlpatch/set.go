@@ -20,21 +20,21 @@ import (
 
 // set is the CWL files of one package, each parsed once: the files tools'
 // paths name, every [[workflows]] file, and what they $import. One file is
-// one Document however it is spelt ("app.cwl", "./app.cwl", a symlink), so
+// one document however it is spelt ("app.cwl", "./app.cwl", a symlink), so
 // its edits are made together.
 type set struct {
 	p    *builder.Plan // nil for a document checked on its own
-	docs map[fileID]*Document
+	docs map[fileID]*cwlDocument
 	errs []error
 	// overlay replaces files' contents when the set is loaded again to
 	// check an edit's outcome before anything is written.
 	overlay map[string][]byte
 
-	runners map[*Process][]stepRun // built on first use
-	users   map[*yaml.Node][]user  // built on first use
-	ids     map[string]fileID      // identify's answers, by path
-	wfDocs  []*Document            // workflowDocs' answer
-	ran     []*Document            // files the workflows run (loadRuns)
+	runners map[*cwlProcess][]stepRun // built on first use
+	users   map[*yaml.Node][]user     // built on first use
+	ids     map[string]fileID         // identify's answers, by path
+	wfDocs  []*cwlDocument            // workflowDocs' answer
+	ran     []*cwlDocument            // files the workflows run (loadRuns)
 }
 
 // fileID names a file by its identity, not its spelling.
@@ -67,12 +67,12 @@ func statID(path string) fileID {
 }
 
 func newSet(p *builder.Plan) *set {
-	return &set{p: p, docs: map[fileID]*Document{}}
+	return &set{p: p, docs: map[fileID]*cwlDocument{}}
 }
 
 // singleSet is the set of one document parsed on its own; its $imports are
 // read relative to its File.
-func singleSet(d *Document) *set {
+func singleSet(d *cwlDocument) *set {
 	s := newSet(nil)
 	s.docs[fileID{path: d.File}] = d
 	if d.imports == nil {
@@ -84,7 +84,7 @@ func singleSet(d *Document) *set {
 // load returns the document at path (absolute), reading and parsing it the
 // first time; name is how messages call it. A file that failed to load is
 // remembered as nil.
-func (s *set) load(path, name string, fragment bool) (*Document, error) {
+func (s *set) load(path, name string, fragment bool) (*cwlDocument, error) {
 	id := s.identify(path)
 	if d, ok := s.docs[id]; ok {
 		if d == nil {
@@ -100,7 +100,7 @@ func (s *set) load(path, name string, fragment bool) (*Document, error) {
 			err = readError{name, unwrapPathError(err)}
 		}
 	}
-	var d *Document
+	var d *cwlDocument
 	if err == nil {
 		if fragment {
 			d, err = parseFragment(name, data)
@@ -120,7 +120,7 @@ func (s *set) load(path, name string, fragment bool) (*Document, error) {
 
 // loadRef loads the file of a project path, which must be inside the
 // package (see inside).
-func (s *set) loadRef(ref builder.ProcessRef) (*Document, error) {
+func (s *set) loadRef(ref builder.ProcessRef) (*cwlDocument, error) {
 	if err := s.inside(ref.Path); err != nil {
 		return nil, fmt.Errorf("%s: %w", ref.File, err)
 	}
@@ -141,7 +141,7 @@ var errReported = fmt.Errorf("reported")
 
 // importer loads an $import-ed file into the set, relative to the file that
 // imports it.
-func (s *set) importer(from *Document, ref string) (*Document, error) {
+func (s *set) importer(from *cwlDocument, ref string) (*cwlDocument, error) {
 	if strings.Contains(ref, "://") {
 		return nil, fmt.Errorf("only local files can be followed")
 	}
@@ -167,7 +167,7 @@ func (s *set) importer(from *Document, ref string) (*Document, error) {
 
 // process finds the process a project path ("file.cwl#id") names; its key
 // says where project.toml holds that path, for the error message.
-func (s *set) process(ref builder.ProcessRef) *Process {
+func (s *set) process(ref builder.ProcessRef) *cwlProcess {
 	where := fmt.Sprintf("%s, %s:%d", ref.Key, s.p.File, s.p.Line(ref.Key))
 	doc, err := s.loadRef(ref)
 	if err != nil {
@@ -248,8 +248,8 @@ func (s *set) loadImporters() {
 // file that does not load, or lies outside the package, is an error at
 // the step's line. s.ran lists them, in the order they were reached.
 func (s *set) loadRuns() {
-	queue := append([]*Document(nil), s.workflowDocs()...)
-	seen := map[*Document]bool{}
+	queue := append([]*cwlDocument(nil), s.workflowDocs()...)
+	seen := map[*cwlDocument]bool{}
 	for _, d := range queue {
 		seen[d] = true
 	}
@@ -272,7 +272,7 @@ func (s *set) loadRuns() {
 }
 
 // loadRun loads the file a step's run names, when it names one.
-func (s *set) loadRun(from *Document, run *yaml.Node) *Document {
+func (s *set) loadRun(from *cwlDocument, run *yaml.Node) *cwlDocument {
 	if run == nil || run.Kind != yaml.ScalarNode || from.path == "" {
 		return nil
 	}
@@ -283,7 +283,7 @@ func (s *set) loadRun(from *Document, run *yaml.Node) *Document {
 	path := filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file))
 	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(file))
 	err := s.inside(path)
-	var d *Document
+	var d *cwlDocument
 	if err == nil {
 		d, err = s.load(path, name, false)
 	}
@@ -319,12 +319,12 @@ func (s *set) inside(path string) error {
 }
 
 // workflowDocs are the documents of [[workflows]], each once.
-func (s *set) workflowDocs() []*Document {
+func (s *set) workflowDocs() []*cwlDocument {
 	if s.wfDocs != nil {
 		return s.wfDocs
 	}
-	seen := map[*Document]bool{}
-	s.wfDocs = []*Document{}
+	seen := map[*cwlDocument]bool{}
+	s.wfDocs = []*cwlDocument{}
 	for _, w := range s.p.Workflows {
 		d := s.docs[s.identify(w.Path)]
 		if d != nil && !seen[d] {
@@ -340,7 +340,7 @@ func (s *set) workflowDocs() []*Document {
 // runs) that is a copy of one of them or pulls the tool's repository.
 type target struct {
 	tool  *builder.Artifact
-	procs []*Process
+	procs []*cwlProcess
 }
 
 // targets resolves every tool's processes, in project.toml order. A process
@@ -357,10 +357,10 @@ type target struct {
 // Problems (a path naming a Workflow, two tools claiming one process) go to
 // s.errs.
 func (s *set) targets() []target {
-	owner := map[*Process]*builder.Artifact{}
-	reported := map[*Process]bool{}
+	owner := map[*cwlProcess]*builder.Artifact{}
+	reported := map[*cwlProcess]bool{}
 	out := make([]target, len(s.p.Artifacts))
-	claim := func(i int, proc *Process) {
+	claim := func(i int, proc *cwlProcess) {
 		t := s.p.Artifacts[i]
 		if other, ok := owner[proc]; ok {
 			if other != t && !reported[proc] {
@@ -374,7 +374,7 @@ func (s *set) targets() []target {
 	}
 	for i, t := range s.p.Artifacts {
 		out[i].tool = t
-		var named []*Process
+		var named []*cwlProcess
 		for _, ref := range t.Processes {
 			proc := s.process(ref)
 			if proc == nil {
@@ -415,7 +415,7 @@ func (s *set) targets() []target {
 // packedIDs are the ids a process of named may have in d: its own, and,
 // for the process of a single-process file, the ids `cwltool --pack` gives
 // it in a packed d (the file's name, and its path from d's directory).
-func packedIDs(named []*Process, d *Document) []string {
+func packedIDs(named []*cwlProcess, d *cwlDocument) []string {
 	var ids []string
 	for _, proc := range named {
 		if proc.ID != "" {
@@ -448,7 +448,7 @@ func (s *set) repositories() map[string]int {
 
 // pulledRepo is the normalized repository of the first dockerPull string
 // among a process's own DockerRequirements, "" when there is none.
-func pulledRepo(proc *Process) string {
+func pulledRepo(proc *cwlProcess) string {
 	sites, err := processSites(proc)
 	if err != nil {
 		return ""
@@ -476,24 +476,24 @@ func pulledRepoOf(pull string) string {
 // runDocs are the [[workflows]] documents and every file their steps run,
 // each once: every CommandLineTool a workflow of the package runs is in
 // one of them.
-func (s *set) runDocs() []*Document {
-	return append(append([]*Document(nil), s.workflowDocs()...), s.ran...)
+func (s *set) runDocs() []*cwlDocument {
+	return append(append([]*cwlDocument(nil), s.workflowDocs()...), s.ran...)
 }
 
 // stepRun is a workflow step that runs a process.
 type stepRun struct {
-	workflow *Process
+	workflow *cwlProcess
 	step     *yaml.Node
 }
 
 // stepsRunning indexes, once per set, the steps that run each process, by
 // reference ("run: '#crop'", "run: tools.cwl#crop") or inline, so that
 // checking n tools costs one walk of the workflows, not n.
-func (s *set) stepsRunning() map[*Process][]stepRun {
+func (s *set) stepsRunning() map[*cwlProcess][]stepRun {
 	if s.runners != nil {
 		return s.runners
 	}
-	s.runners = map[*Process][]stepRun{}
+	s.runners = map[*cwlProcess][]stepRun{}
 	for _, d := range s.sortedDocs() {
 		for _, wf := range d.Processes {
 			if wf.Parent != nil {
@@ -519,7 +519,7 @@ func (s *set) stepsRunning() map[*Process][]stepRun {
 // resolveRun finds the process a step's run reference names, among the
 // loaded documents: "#id" in the same file, "file.cwl#id" or "file.cwl"
 // relative to it.
-func (s *set) resolveRun(from *Document, ref string) *Process {
+func (s *set) resolveRun(from *cwlDocument, ref string) *cwlProcess {
 	file, id, _ := strings.Cut(ref, "#")
 	d := from
 	if file != "" {
@@ -544,7 +544,7 @@ func (s *set) resolveRun(from *Document, ref string) *Process {
 // override is a DockerRequirement in an enclosing workflow's or step's
 // requirements, which cwltool prefers to a tool's hint.
 type override struct {
-	proc *Process
+	proc *cwlProcess
 	at   string // file:line of the overriding requirement
 	by   user   // the step, or the workflow, that requires it
 	pull string
@@ -564,11 +564,11 @@ func (o override) String() string {
 // step, up to the outermost. A process whose own requirements carry a
 // DockerRequirement is never overridden (cwltool takes the innermost
 // requirement).
-func (s *set) overrides(p *Process) []override {
+func (s *set) overrides(p *cwlProcess) []override {
 	var out []override
-	seen := map[*Process]bool{}
-	var walk func(q *Process)
-	walk = func(q *Process) {
+	seen := map[*cwlProcess]bool{}
+	var walk func(q *cwlProcess)
+	walk = func(q *cwlProcess) {
 		if seen[q] {
 			return
 		}
@@ -593,7 +593,7 @@ func (s *set) overrides(p *Process) []override {
 }
 
 // requires reports a DockerRequirement in the requirements of node.
-func (s *set) requires(p *Process, d *Document, node *yaml.Node, by user) (override, bool) {
+func (s *set) requires(p *cwlProcess, d *cwlDocument, node *yaml.Node, by user) (override, bool) {
 	sites, err := d.sites(node, "requirements")
 	if err != nil || len(sites) == 0 {
 		return override{}, false
@@ -607,7 +607,7 @@ func (s *set) requires(p *Process, d *Document, node *yaml.Node, by user) (overr
 }
 
 // stepName is a step's id: its key in map-form steps, else its id field.
-func stepName(wf *Process, step *yaml.Node) string {
+func stepName(wf *cwlProcess, step *yaml.Node) string {
 	if steps := mapGet(wf.Node, "steps"); steps != nil && steps.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(steps.Content); i += 2 {
 			if deref(steps.Content[i+1]) == step {
@@ -623,8 +623,8 @@ func stepName(wf *Process, step *yaml.Node) string {
 
 // sortedDocs are the loaded documents in the order of their names, so that
 // what is indexed over them is reported in the same order on every run.
-func (s *set) sortedDocs() []*Document {
-	var out []*Document
+func (s *set) sortedDocs() []*cwlDocument {
+	var out []*cwlDocument
 	for _, d := range s.docs {
 		if d != nil {
 			out = append(out, d)
@@ -637,8 +637,8 @@ func (s *set) sortedDocs() []*Document {
 // user is a process or a workflow step whose DockerRequirement is one
 // dockerPull scalar; several share it through an alias or an $import.
 type user struct {
-	proc *Process   // the process, or the workflow of the step
-	step *yaml.Node // nil for a process
+	proc *cwlProcess // the process, or the workflow of the step
+	step *yaml.Node  // nil for a process
 }
 
 func (u user) String() string {
@@ -667,7 +667,7 @@ func (s *set) usersOf(pull *yaml.Node) []user {
 	return s.users[pull]
 }
 
-func (s *set) indexUser(d *Document, node *yaml.Node, u user) {
+func (s *set) indexUser(d *cwlDocument, node *yaml.Node, u user) {
 	for _, section := range []string{"hints", "requirements"} {
 		sites, _ := d.sites(node, section)
 		for _, st := range sites {
@@ -679,7 +679,7 @@ func (s *set) indexUser(d *Document, node *yaml.Node, u user) {
 }
 
 // processSites returns every DockerRequirement of a process, hints first.
-func processSites(p *Process) ([]site, error) {
+func processSites(p *cwlProcess) ([]site, error) {
 	hints, err := p.Doc.sites(p.Node, "hints")
 	if err != nil {
 		return nil, err
