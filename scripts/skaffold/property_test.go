@@ -265,6 +265,7 @@ func TestEveryStringIsLiteral(t *testing.T) {
 	if loaded == 0 {
 		t.Fatal("no hostile value loaded: the property says nothing")
 	}
+	t.Logf("%d strings of project.toml, %d variants: %d loads rendered and evaluated, the rest refused", len(sites), len(variants), loaded)
 }
 
 // configStrings is every string of a decoded Skaffold config.
