@@ -431,6 +431,12 @@ func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	out, err := s.unpinned(runs)
+	return out, len(runs), err
+}
+
+// unpinned is Unpinned on processes already loaded.
+func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
 	var out []Problem
 	for _, r := range runs {
 		who, fix := "", " (no tool of this package builds it: pin it by digest by hand)"
@@ -440,7 +446,7 @@ func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 		}
 		sites, problems, err := pinProblems(r.proc, who, fix, repos)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		for _, m := range problems {
 			out = append(out, Problem{m, r.tool})
@@ -451,7 +457,7 @@ func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 			}
 		}
 	}
-	return out, len(runs), nil
+	return out, nil
 }
 
 // PinnedImage is an image a CommandLineTool of the package runs by digest,
@@ -470,6 +476,11 @@ func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
 	if err != nil {
 		return nil, err
 	}
+	return pinnedImages(runs)
+}
+
+// pinnedImages is PinnedImages on processes already loaded.
+func pinnedImages(runs []runningProcess) ([]PinnedImage, error) {
 	var out []PinnedImage
 	seen := map[string]bool{}
 	for _, r := range runs {

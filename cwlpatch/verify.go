@@ -38,18 +38,22 @@ type CheckReport struct {
 // with problems is a failed check; an error is a package that does not
 // load.
 func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckReport, error) {
-	problems, n, err := Unpinned(p)
+	s, runs, err := runningProcesses(p)
 	if err != nil {
 		return nil, err
 	}
-	rep := &CheckReport{Processes: n}
+	problems, err := s.unpinned(runs)
+	if err != nil {
+		return nil, err
+	}
+	rep := &CheckReport{Processes: len(runs)}
 	for _, pr := range problems {
 		rep.Problems = append(rep.Problems, pr.Message)
 	}
 	if len(rep.Problems) > 0 {
 		return rep, nil
 	}
-	pins, err := PinnedImages(p)
+	pins, err := pinnedImages(runs)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +67,7 @@ func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckR
 		if len(insecure) == 0 {
 			insecure = p.Kaniko.Insecure
 		}
-		for _, e := range MissingPins(ctx, p, insecure) {
+		for _, e := range missingPins(ctx, pins, insecure) {
 			rep.Problems = append(rep.Problems, e.Error())
 		}
 	}
@@ -80,6 +84,11 @@ func MissingPins(ctx context.Context, plan *builder.Plan, insecure []string) []e
 	if err != nil {
 		return []error{err}
 	}
+	return missingPins(ctx, pins, insecure)
+}
+
+// missingPins is MissingPins on pins already listed.
+func missingPins(ctx context.Context, pins []PinnedImage, insecure []string) []error {
 	var errs []error
 	for _, p := range pins {
 		digest, err := remote.Digest(ctx, p.Ref, insecure)
