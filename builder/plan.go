@@ -3,6 +3,7 @@ package builder
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,6 +141,8 @@ type Plan struct {
 	// Warnings are problems that did not stop the load.
 	Warnings []Diagnostic
 
+	// realDir is Dir with symlinks resolved, read by Load (Inside).
+	realDir string
 	// pos is project.toml's key to line index: the plan is self-contained,
 	// with no way back to the raw project (nil for a plan built by hand).
 	pos *positions
@@ -267,6 +270,7 @@ func Load(file string, opts LoadOptions) (*Plan, error) {
 	}
 	plan := NewPlan(p)
 	plan.Git = gitinfo.Read(p.Dir)
+	plan.realDir = p.realDir()
 	t, err := sourceDateEpoch()
 	if err != nil {
 		return nil, err
@@ -455,6 +459,31 @@ func (p *Plan) ToolNames() []string {
 		out[i] = a.Tool
 	}
 	return out
+}
+
+// Inside refuses a file outside the package directory, symlinks resolved,
+// unless the project allows outside paths: the rule validate applies to the
+// paths project.toml names, for the files later stages reach on their own
+// (cwlpatch through `run:` and `$import`).
+func (p *Plan) Inside(path string) error {
+	if p.AllowOutsidePaths {
+		return nil
+	}
+	dir := p.realDir
+	if dir == "" { // a plan built by hand
+		dir = p.Dir
+		if real, err := filepath.EvalSymlinks(p.Dir); err == nil {
+			dir = real
+		}
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		real = filepath.Clean(path)
+	}
+	if !within(dir, real) {
+		return errors.New("outside the package directory (allow with --allow-outside-paths)")
+	}
+	return nil
 }
 
 // Line returns the line of a dotted key of project.toml, 0 when unknown.

@@ -390,3 +390,40 @@ func oneToolPackage(t *testing.T) (*builder.Plan, string) {
 	os.WriteFile(cwl, []byte("cwlVersion: v1.2\n$graph:\n- class: CommandLineTool\n  id: a\n  hints:\n    DockerRequirement:\n      dockerPull: old\n"), 0o644)
 	return loadTOML(t, dir, localRegistry+"[tools.a]\ncontext = \".\"\npath = \"app.cwl#a\"\n"), cwl
 }
+
+// TestFollowedFilesStayInside: a `run:` or an `$import` that leaves the
+// package, by path or through a symlink committed in it, is an error naming
+// the file and line, and the file outside is never read into the plan nor
+// written; with AllowOutsidePaths it is followed.
+func TestFollowedFilesStayInside(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "tool.cwl"), []byte("cwlVersion: v1.2\nclass: CommandLineTool\nhints: {DockerRequirement: {dockerPull: localhost:5000/a:old}}\n"), 0o644)
+	os.WriteFile(filepath.Join(outside, "docker.yml"), []byte("class: DockerRequirement\ndockerPull: localhost:5000/a:old\n"), 0o644)
+	const tool = "cwlVersion: v1.2\nclass: CommandLineTool\nhints: {DockerRequirement: {dockerPull: localhost:5000/a:old}}\n"
+	for _, tc := range []struct{ name, steps, tool, want string }{
+		{"run by absolute path", "  s: {run: OUTSIDE/tool.cwl, in: [], out: []}\n", tool, "wf.cwl:6: run OUTSIDE/tool.cwl: outside the package directory"},
+		{"run through a symlink", "  s: {run: link/tool.cwl, in: [], out: []}\n", tool, "wf.cwl:6: run link/tool.cwl: outside the package directory"},
+		{"import through a symlink", "  s: {run: a.cwl, in: [], out: []}\n", "cwlVersion: v1.2\nclass: CommandLineTool\nhints:\n- $import: link/docker.yml\n",
+			"a.cwl:4: $import link/docker.yml: outside the package directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.Symlink(outside, filepath.Join(dir, "link"))
+			wf := "cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n" + strings.ReplaceAll(tc.steps, "OUTSIDE", outside)
+			os.WriteFile(filepath.Join(dir, "wf.cwl"), []byte(wf), 0o644)
+			os.WriteFile(filepath.Join(dir, "a.cwl"), []byte(tc.tool), 0o644)
+			p := loadTOML(t, dir, localRegistry+"[tools.a]\ncontext = \".\"\npath = \"a.cwl\"\n[[workflows]]\npath = \"wf.cwl\"\n")
+			want := strings.ReplaceAll(tc.want, "OUTSIDE", outside)
+			if _, err := planEdits(p, matchAll(t, p)); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want %q", err, want)
+			}
+			p.AllowOutsidePaths = true
+			if _, err := planEdits(p, matchAll(t, p)); err != nil {
+				t.Errorf("allowed: %v", err)
+			}
+		})
+	}
+	if data, _ := os.ReadFile(filepath.Join(outside, "tool.cwl")); !strings.Contains(string(data), ":old") {
+		t.Errorf("the file outside was written: %s", data)
+	}
+}

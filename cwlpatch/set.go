@@ -127,6 +127,17 @@ func (s *set) loadRef(ref builder.ProcessRef) (*cwlDocument, error) {
 	return s.load(ref.Path, ref.File, false)
 }
 
+// beside is where a reference a CWL file makes (`run:`, `$import`, slash
+// separated) points: relative to that file's directory, or itself when
+// absolute, as cwltool reads it.
+func beside(file, ref string) string {
+	ref = filepath.FromSlash(ref)
+	if filepath.IsAbs(ref) {
+		return filepath.Clean(ref)
+	}
+	return filepath.Join(filepath.Dir(file), ref)
+}
+
 // readError is a file that could not be read, named as messages call it.
 type readError struct {
 	name string
@@ -145,12 +156,12 @@ func (s *set) importer(from *cwlDocument, ref string) (*cwlDocument, error) {
 	if strings.Contains(ref, "://") {
 		return nil, fmt.Errorf("only local files can be followed")
 	}
-	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(ref))
+	name := beside(from.File, ref)
 	base := from.path
 	if base == "" { // parsed from bytes: File is all there is
 		base = from.File
 	}
-	path := filepath.Join(filepath.Dir(base), filepath.FromSlash(ref))
+	path := beside(base, ref)
 	if err := s.inside(path); err != nil {
 		return nil, err
 	}
@@ -280,8 +291,7 @@ func (s *set) loadRun(from *cwlDocument, run *yaml.Node) *cwlDocument {
 	if file == "" || strings.Contains(file, "://") {
 		return nil
 	}
-	path := filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file))
-	name := filepath.Join(filepath.Dir(from.File), filepath.FromSlash(file))
+	path, name := beside(from.path, file), beside(from.File, file)
 	err := s.inside(path)
 	var d *cwlDocument
 	if err == nil {
@@ -297,25 +307,13 @@ func (s *set) loadRun(from *cwlDocument, run *yaml.Node) *cwlDocument {
 	return d
 }
 
-// inside refuses a file outside the package directory (after symlinks),
-// unless the project allows outside paths: a hostile package must not make
-// cwlpatch read, or rewrite, another tree's files.
+// inside is the plan's containment rule (builder.Plan.Inside); a document
+// checked on its own has no package to stay in.
 func (s *set) inside(path string) error {
-	if s.p == nil || s.p.AllowOutsidePaths {
+	if s.p == nil {
 		return nil
 	}
-	dir, err := filepath.EvalSymlinks(s.p.Dir)
-	if err != nil {
-		dir = s.p.Dir
-	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		real = filepath.Clean(path)
-	}
-	if rel, err := filepath.Rel(dir, real); err != nil || !filepath.IsLocal(rel) {
-		return fmt.Errorf("outside the package directory (allow with --allow-outside-paths)")
-	}
-	return nil
+	return s.p.Inside(path)
 }
 
 // workflowDocs are the documents of [[workflows]], each once.
@@ -526,7 +524,7 @@ func (s *set) resolveRun(from *cwlDocument, ref string) *cwlProcess {
 		if strings.Contains(file, "://") || from.path == "" {
 			return nil
 		}
-		d = s.docs[s.identify(filepath.Join(filepath.Dir(from.path), filepath.FromSlash(file)))]
+		d = s.docs[s.identify(beside(from.path, file))]
 		if d == nil {
 			return nil
 		}
