@@ -114,22 +114,27 @@ func WriteAll(ctx context.Context, files []File) error {
 	paths := make([]string, len(files))
 	contents := make([][]byte, len(files))
 	for i, f := range files {
-		old, err := Read(f.Root, f.Path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
+		if err := Check(f.Root, f.Path); err != nil {
 			return err
-		case f.Ours != nil && !f.Ours(old):
-			return Foreign(f.Path)
+		}
+		if f.Ours != nil { // only then is the old content needed
+			old, err := Read(f.Root, f.Path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return err
+			case !f.Ours(old):
+				return Foreign(f.Path)
+			}
 		}
 		paths[i], contents[i] = f.Path, f.Data
 	}
 	for _, f := range files {
-		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
+		if err := MkdirAll(f.Root, filepath.Dir(f.Path)); err != nil {
 			return err
 		}
-		// MkdirAll followed nothing the check did not see, unless the tree
-		// changed under us: check again before writing.
+		// The directories followed nothing the check did not see, unless
+		// the tree changed under us: check again before writing.
 		if err := Check(f.Root, f.Path); err != nil {
 			return err
 		}
