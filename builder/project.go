@@ -22,6 +22,13 @@ const (
 	DefaultTTLRegistry   = "ttl.sh"
 	DefaultTTLDuration   = "2h"
 	DefaultDockerfile    = "Dockerfile"
+	// Calrissian's --max-ram and --max-cores, which it requires.
+	DefaultCalrissianMaxRAM   = "1G"
+	DefaultCalrissianMaxCores = "1"
+	// A Calrissian Job's claim size and time bounds (Go durations).
+	DefaultCalrissianVolumeSize   = "1Gi"
+	DefaultCalrissianStartTimeout = "5m"
+	DefaultCalrissianTimeout      = "1h"
 )
 
 // Project is project.toml as written, plus where it was read from. Files in
@@ -86,6 +93,49 @@ type Build struct {
 	Kaniko KanikoOptions `toml:"kaniko"`
 	// TTL is [build.ttl], the anonymous registry of the ttl profile.
 	TTL TTLBuild `toml:"ttl"`
+	// Calrissian is [build.calrissian], how `cwlbuild test --engine
+	// cluster` runs a test as a Calrissian Job from outside the cluster.
+	Calrissian CalrissianOptions `toml:"calrissian"`
+}
+
+// CalrissianOptions is [build.calrissian]: the Job each test runs as when
+// cwlbuild runs outside the cluster (with a kubeconfig), and the volume the
+// test's files are staged in.
+type CalrissianOptions struct {
+	// Image is Calrissian's image, pinned (a floating tag is refused); a
+	// test's execution.cluster.calrissian_image overrides it. Default:
+	// none, a Job run asks for it (Calrissian publishes no image of its
+	// own that could be pinned here).
+	Image string `toml:"image"`
+	// InitImage is CALRISSIAN_INIT_IMAGE, the init container of every tool
+	// pod (it needs sh). Default: Calrissian's, alpine:3.10 from Docker
+	// Hub, which mirrored and air-gapped clusters cannot pull.
+	InitImage string `toml:"initImage"`
+	// ServiceAccount runs Calrissian and its tool pods (it needs a Role on
+	// pods, and the pull secrets of the tools' registries); a test's
+	// execution.cluster.pod_serviceaccount overrides it. Default: the
+	// namespace's default account.
+	ServiceAccount string `toml:"serviceAccount"`
+	// Namespace runs the Jobs; a test's execution.cluster.namespace
+	// overrides it. Default: [build.cluster] namespace, else the
+	// kubeconfig context's.
+	Namespace string `toml:"namespace"`
+	// Claim is an existing ReadWriteMany PersistentVolumeClaim in the
+	// namespace that holds every run's files. Default: none, each run
+	// creates a claim of StorageClass and deletes it afterwards.
+	Claim string `toml:"claim"`
+	// StorageClass is the class of the claims runs create. Default: the
+	// cluster's default class.
+	StorageClass string `toml:"storageClass"`
+	// VolumeSize is the size of the claims runs create. Default: "1Gi".
+	VolumeSize string `toml:"volumeSize"`
+	// StartTimeout bounds how long a pod of the run may take to start
+	// (its claim to bind, its image to pull); an image that cannot be
+	// pulled fails at once. Default: "5m".
+	StartTimeout string `toml:"startTimeout"`
+	// Timeout bounds each test's Job (the Job's activeDeadlineSeconds).
+	// Default: "1h".
+	Timeout string `toml:"timeout"`
 }
 
 // LocalBuild is [build.local].
@@ -256,9 +306,12 @@ type Execution struct {
 
 // ClusterExecution holds Calrissian's resource and account options.
 type ClusterExecution struct {
-	MaxRAM            string `toml:"max_ram"`            // --max-ram; default: Calrissian's
-	MaxCores          any    `toml:"max_cores"`          // --max-cores; default: Calrissian's
-	PodServiceAccount string `toml:"pod_serviceaccount"` // --pod-serviceaccount; default: the namespace's
+	// MaxRAM and MaxCores bound what Calrissian runs at once (it requires
+	// both). Default: DefaultCalrissianMaxRAM and DefaultCalrissianMaxCores,
+	// the seed's values.
+	MaxRAM            string `toml:"max_ram"`            // --max-ram
+	MaxCores          any    `toml:"max_cores"`          // --max-cores
+	PodServiceAccount string `toml:"pod_serviceaccount"` // --pod-serviceaccount; default: [build.calrissian] serviceAccount
 	// UsageReport and ToolLogsBasepath are under the volume unless
 	// absolute. Default: none.
 	UsageReport      string `toml:"usage_report"`
@@ -266,6 +319,11 @@ type ClusterExecution struct {
 	// DaskGateway passes DASK_GATEWAY_ADDRESS as --dask-gateway-url.
 	DaskGateway bool `toml:"dask_gateway"`
 	Debug       bool `toml:"debug"` // --debug
+	// Namespace runs the test's Job. Default: [build.calrissian] namespace.
+	Namespace string `toml:"namespace"`
+	// CalrissianImage runs the test's Job. Default: [build.calrissian]
+	// image.
+	CalrissianImage string `toml:"calrissian_image"`
 }
 
 // ExecutionPaths places a test's files under its own volume.
@@ -426,6 +484,18 @@ func (p *Project) applyDefaults() {
 	}
 	if b.Kaniko.Image == "" {
 		b.Kaniko.Image = DefaultExecutorImage
+	}
+	if b.Calrissian.Namespace == "" {
+		b.Calrissian.Namespace = b.Cluster.Namespace
+	}
+	if b.Calrissian.VolumeSize == "" {
+		b.Calrissian.VolumeSize = DefaultCalrissianVolumeSize
+	}
+	if b.Calrissian.StartTimeout == "" {
+		b.Calrissian.StartTimeout = DefaultCalrissianStartTimeout
+	}
+	if b.Calrissian.Timeout == "" {
+		b.Calrissian.Timeout = DefaultCalrissianTimeout
 	}
 	if b.Local.Runtime == "" {
 		b.Local.Runtime = RuntimeDocker

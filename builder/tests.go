@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // TestPlan is one [[tools.NAME.tests]] or [[workflows.tests]] entry,
@@ -42,8 +43,21 @@ type TestPlan struct {
 	MaxRAM, MaxCores, PodServiceAccount string
 	UsageReport, ToolLogsBasepath       string
 	Debug, DaskGateway                  bool
+	// The Job a run from outside the cluster makes ([build.calrissian],
+	// the test's execution.cluster overriding namespace and image).
+	Job CalrissianJob
 
 	raw *Test // what validate checks the resolved paths against
+}
+
+// CalrissianJob is where and how a test runs as a Calrissian Job.
+type CalrissianJob struct {
+	// Namespace is "" for the kubeconfig context's.
+	Namespace, Image, InitImage string
+	// Claim is an existing claim; "" to create one of StorageClass and
+	// VolumeSize for the run.
+	Claim, StorageClass, VolumeSize string
+	StartTimeout, Timeout           time.Duration
 }
 
 // DisplayName is the test's name, or its ID when it has none.
@@ -106,12 +120,21 @@ func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan
 		Stderr:            under(paths.Stderr, base+".stderr.log"),
 		Outdir:            under(paths.Outdir, "outputs"),
 		TmpOutdirPrefix:   under(paths.TmpOutdirPrefix, "tmp") + string(filepath.Separator),
-		MaxRAM:            cl.MaxRAM,
-		PodServiceAccount: cl.PodServiceAccount,
+		MaxRAM:            firstSet(cl.MaxRAM, DefaultCalrissianMaxRAM),
+		MaxCores:          DefaultCalrissianMaxCores,
+		PodServiceAccount: firstSet(cl.PodServiceAccount, p.Build.Calrissian.ServiceAccount),
 		Debug:             cl.Debug,
 		DaskGateway:       cl.DaskGateway,
 		raw:               tc,
 	}
+	c := p.Build.Calrissian
+	tp.Job = CalrissianJob{
+		Namespace: firstSet(cl.Namespace, c.Namespace), Image: firstSet(cl.CalrissianImage, c.Image),
+		InitImage: c.InitImage, Claim: c.Claim, StorageClass: c.StorageClass, VolumeSize: c.VolumeSize,
+	}
+	// Checked by validate; a bad value leaves the bound unset.
+	tp.Job.StartTimeout, _ = time.ParseDuration(c.StartTimeout)
+	tp.Job.Timeout, _ = time.ParseDuration(c.Timeout)
 	if cl.MaxCores != nil {
 		tp.MaxCores = fmt.Sprint(cl.MaxCores)
 	}
@@ -122,6 +145,15 @@ func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan
 		tp.ToolLogsBasepath = under(cl.ToolLogsBasepath, "")
 	}
 	return tp
+}
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // underVolume is name (slash-separated, as project.toml writes it) in the

@@ -7,8 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
@@ -131,9 +135,15 @@ func (p *Project) validate() error {
 			images[k] = t.Name
 		}
 	}
+	for _, err := range p.checkCalrissian() {
+		add(err)
+	}
 	if !p.opts.SkipTests {
 		for _, tp := range p.testPlans() {
 			for _, err := range p.checkTestPaths(tp) {
+				add(err)
+			}
+			for _, err := range p.checkTestCluster(tp) {
 				add(err)
 			}
 		}
@@ -367,6 +377,81 @@ func (p *Project) checkTestPaths(tp *TestPlan) []error {
 		}
 	}
 	return errs
+}
+
+// k8sName is a Kubernetes object name (RFC 1123 subdomain); namespaces are
+// labels (no dots), checked with k8sLabel.
+var (
+	k8sName  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	k8sLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+)
+
+// checkCalrissian checks [build.calrissian]: the images pinned, the names
+// Kubernetes accepts, the size a quantity, the bounds durations.
+func (p *Project) checkCalrissian() []error {
+	c := p.Build.Calrissian
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(p.checkPinnedImage("build.calrissian.image", c.Image))
+	if c.InitImage != "" {
+		if err := checkReference(c.InitImage); err != nil {
+			add(p.Errorf("build.calrissian.initImage", "build.calrissian.initImage %q: %v", c.InitImage, err))
+		}
+	}
+	add(p.checkK8sName("build.calrissian.namespace", c.Namespace, k8sLabel, 63))
+	add(p.checkK8sName("build.calrissian.serviceAccount", c.ServiceAccount, k8sName, 253))
+	add(p.checkK8sName("build.calrissian.claim", c.Claim, k8sName, 253))
+	add(p.checkK8sName("build.calrissian.storageClass", c.StorageClass, k8sName, 253))
+	if _, err := resource.ParseQuantity(c.VolumeSize); err != nil {
+		add(p.Errorf("build.calrissian.volumeSize", "build.calrissian.volumeSize %q: not a Kubernetes quantity (\"1Gi\", \"500Mi\")", c.VolumeSize))
+	}
+	for _, d := range []struct{ key, value string }{{"startTimeout", c.StartTimeout}, {"timeout", c.Timeout}} {
+		if v, err := time.ParseDuration(d.value); err != nil || v <= 0 {
+			add(p.Errorf("build.calrissian."+d.key, "build.calrissian.%s %q: not a positive duration (\"90s\", \"10m\", \"1h\")", d.key, d.value))
+		}
+	}
+	return errs
+}
+
+// checkTestCluster checks a test's own Calrissian image and namespace.
+func (p *Project) checkTestCluster(tp *TestPlan) []error {
+	cl := tp.raw.Execution.Cluster
+	var errs []error
+	if err := p.checkPinnedImage(tp.Key+".execution.cluster.calrissian_image", cl.CalrissianImage); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.checkK8sName(tp.Key+".execution.cluster.namespace", cl.Namespace, k8sLabel, 63); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// checkPinnedImage refuses an image reference that does not parse or
+// floats (no tag, or latest): a run must not change under the user's feet.
+func (p *Project) checkPinnedImage(key, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	if err := checkReference(ref); err != nil {
+		return p.Errorf(key, "%s %q: %v", key, ref, err)
+	}
+	if isFloating(ref) {
+		return p.Errorf(key, "%s %q: pin a version tag or digest, not a floating tag", key, ref)
+	}
+	return nil
+}
+
+// checkK8sName refuses what the Kubernetes API would refuse later, in the
+// middle of a run.
+func (p *Project) checkK8sName(key, name string, re *regexp.Regexp, max int) error {
+	if name == "" || len(name) <= max && re.MatchString(name) {
+		return nil
+	}
+	return p.Errorf(key, "%s %q: not a Kubernetes name (lower-case letters, digits and '-', at most %d characters)", key, name, max)
 }
 
 // checkNotOption refuses a CWL reference that starts with '-': cwltool and

@@ -2,8 +2,11 @@ package cwlpatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sort"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
@@ -92,4 +95,24 @@ func Lock(p *builder.Plan, complete bool) (unlock func(), recovered int, err err
 		return nil, 0, fmt.Errorf("completing an interrupted run: %w", err)
 	}
 	return unlock, recovered, nil
+}
+
+// Files lists, sorted, the absolute paths of every CWL file the package's
+// tools and workflows reach (the files they name, what their steps run,
+// what they $import): what a run elsewhere (a Calrissian Job) needs copied
+// to resolve them as they resolve here. A file that cannot be read or is
+// outside the package is an error.
+func Files(p *builder.Plan) ([]string, error) {
+	s := loadProject(p)
+	if len(s.errs) > 0 {
+		return nil, errors.Join(s.errs...)
+	}
+	var out []string
+	for _, d := range s.docs {
+		if d.path != "" {
+			out = append(out, d.path)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out), nil
 }

@@ -10,10 +10,13 @@
 #   scripts/cluster.sh down    stops exactly what `up` started, removes the bridge
 #
 # Parts: Kubernetes v1.31.4 (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet) built from the k8s.io/kubernetes Go module pinned
-# in scripts/cluster/go.mod; Debian's etcd, containerd, runc and CNI plugins;
-# a bridge (cwlbr0, 10.244.0.1/24) that pods reach the host through; and two
-# registries on that address, which pods can reach (127.0.0.1 they cannot):
+# kube-scheduler, kubelet, kube-proxy) built from the k8s.io/kubernetes Go
+# module pinned in scripts/cluster/go.mod; Debian's etcd, containerd, runc and
+# CNI plugins; a bridge (cwlbr0, 10.244.0.1/24) that pods reach the host
+# through. The apiserver listens on that address and kube-proxy routes the
+# service address 10.96.0.1 to it, so pods reach the API the way they do in
+# any cluster (Calrissian's Jobs talk to it). Two registries on the bridge
+# address, which pods can reach (127.0.0.1 they cannot):
 #   10.244.0.1:5001  images the cluster pulls (pause, busybox, the Kaniko
 #                    executor, base images), anonymous
 #   10.244.0.1:5002  where builds push; htpasswd login required
@@ -29,11 +32,13 @@ NODE=cwlbuild-node
 MIRROR=$NODE_IP:5001
 PUSH=$NODE_IP:5002
 PUSH_USER=cwlbuild
-K8S=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+K8S=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 # The executor's version is the one scripts/kaniko/go.mod builds.
 KANIKO_VERSION=$(awk '$1 == "require" && $2 == "github.com/chainguard-dev/kaniko" {print $3; exit}' "$(dirname "$0")/kaniko/go.mod")
 KANIKO_IMAGE=localhost/cwlbuild/kaniko:$KANIKO_VERSION
 BUSYBOX_IMAGE=docker.io/library/busybox:1.36
+# Calrissian's image (scripts/setup.sh builds it when it has the source).
+CALRISSIAN_IMAGE=localhost/cwlbuild/calrissian:0.14.0
 
 log() { echo "cluster: $*" >&2; }
 die() { echo "cluster: $*" >&2; exit 1; }
@@ -90,7 +95,7 @@ kind: Config
 clusters:
 - name: cwlbuild
   cluster:
-    server: https://127.0.0.1:6443
+    server: https://$NODE_IP:6443
     insecure-skip-tls-verify: true
 users:
 - name: admin
@@ -169,8 +174,9 @@ EOF
 }
 
 # seed_images pushes what the cluster pulls to the mirror: the sandbox
-# ("pause") image, busybox (Skaffold's init container and the samples' base
-# image, under Docker Hub's path library/busybox) and the Kaniko executor.
+# ("pause") image, busybox (Skaffold's and Calrissian's init container and
+# the samples' base image, under Docker Hub's path library/busybox), the
+# Kaniko executor and Calrissian (when setup built it).
 seed_images() {
   if ! skopeo inspect --tls-verify=false "docker://$MIRROR/cwlbuild/pause:1" >/dev/null 2>&1; then
     log "making the sandbox image $MIRROR/cwlbuild/pause:1"
@@ -191,6 +197,10 @@ seed_images() {
     log "pushing $src to $dst"
     podman push --quiet --tls-verify=false "$src" "docker://$dst"
   done
+  if podman image exists "$CALRISSIAN_IMAGE" && ! skopeo inspect --tls-verify=false "docker://$MIRROR/cwlbuild/calrissian:0.14.0" >/dev/null 2>&1; then
+    log "pushing $CALRISSIAN_IMAGE to $MIRROR/cwlbuild/calrissian:0.14.0"
+    podman push --quiet --tls-verify=false "$CALRISSIAN_IMAGE" "docker://$MIRROR/cwlbuild/calrissian:0.14.0"
+  fi
 }
 
 containerd_up() {
@@ -226,7 +236,7 @@ control_plane() {
     --initial-cluster cwlbuild=http://127.0.0.1:2380
   wait_for etcd 30 curl -fsS http://127.0.0.1:2379/health
   start kube-apiserver "$S/bin/kube-apiserver" "$S/bin/kube-apiserver" \
-    --etcd-servers http://127.0.0.1:2379 --bind-address 127.0.0.1 --advertise-address "$NODE_IP" \
+    --etcd-servers http://127.0.0.1:2379 --bind-address "$NODE_IP" --advertise-address "$NODE_IP" \
     --secure-port 6443 --cert-dir "$S/pki/apiserver" --token-auth-file "$S/pki/tokens.csv" \
     --kubelet-preferred-address-types InternalIP \
     --authorization-mode RBAC --service-account-key-file "$S/pki/sa.pub" \
@@ -268,6 +278,13 @@ EOF
   # The node lifecycle controller is off (it needs a cloud of nodes to
   # judge), so nobody else lifts the taint a new node starts with.
   kubectl --kubeconfig "$S/kubeconfig" taint nodes "$NODE" node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  # The service address of the API (10.96.0.1:443) leads to the apiserver
+  # on the bridge; in iptables mode, the one Debian's kernel and iptables
+  # give every machine of this kind.
+  start kube-proxy "$S/bin/kube-proxy" "$S/bin/kube-proxy" --kubeconfig "$S/kubeconfig" \
+    --hostname-override "$NODE" --cluster-cidr "$POD_CIDR" --proxy-mode iptables \
+    --conntrack-max-per-core 0 --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256
+  wait_for kube-proxy 60 sh -c "iptables -t nat -S KUBE-SERVICES | grep -q 10.96.0.1/32"
   wait_for "service account default" 60 kubectl --kubeconfig "$S/kubeconfig" get serviceaccount default -n default
 }
 
@@ -281,11 +298,16 @@ CLUSTER_PUSH_PASSWORD_FILE=$S/registry/push.password
 CLUSTER_KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION
 CLUSTER_INIT_IMAGE=$MIRROR/library/busybox:1.36
 EOF
+  # Calrissian's image, pinned by digest as project.toml must name it;
+  # empty when setup had no Calrissian source to build it from.
+  local digest=""
+  digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$MIRROR/cwlbuild/calrissian:0.14.0" 2>/dev/null) || digest=""
+  echo "CLUSTER_CALRISSIAN_IMAGE=${digest:+$MIRROR/cwlbuild/calrissian:0.14.0@$digest}"
 }
 
 up() {
   [ "$(id -u)" = 0 ] || die "needs root: containerd, the kubelet and the bridge do"
-  for cmd in etcd containerd runc ctr docker-registry htpasswd kubectl openssl skopeo podman buildah; do
+  for cmd in etcd containerd runc ctr docker-registry htpasswd kubectl openssl skopeo podman buildah iptables; do
     command -v "$cmd" >/dev/null || die "$cmd is missing: run scripts/setup.sh"
   done
   [ -x /usr/lib/cni/bridge ] || die "CNI plugins are missing: run scripts/setup.sh"
@@ -305,7 +327,7 @@ up() {
 status() {
   local rc=0 name match
   for pair in etcd:"$S/etcd" kube-apiserver:kube-apiserver kube-controller-manager:kube-controller-manager \
-    kube-scheduler:kube-scheduler containerd:containerd kubelet:kubelet registry-mirror:mirror.yml registry-push:push.yml; do
+    kube-scheduler:kube-scheduler containerd:containerd kubelet:kubelet kube-proxy:kube-proxy registry-mirror:mirror.yml registry-push:push.yml; do
     name=${pair%%:*} match=${pair#*:}
     if running "$name" "$match"; then echo "$name: running (pid $(cat "$S/run/$name.pid"))"; else echo "$name: stopped"; rc=1; fi
   done
@@ -325,6 +347,7 @@ stop() { # stop NAME MATCH: TERM, then KILL after 10 s
 
 down() {
   [ -d "$S/run" ] || { log "nothing to stop"; return 0; }
+  stop kube-proxy kube-proxy
   stop kubelet kubelet
   # The pods' containers run under shims of our containerd: they are known by
   # its socket path, which no other containerd uses.
@@ -339,6 +362,8 @@ down() {
   # Volumes and root filesystems the kubelet and containerd mounted.
   awk -v s="$S/" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   ip link del "$BRIDGE" 2>/dev/null || true
+  # kube-proxy's rules lead to an address that no longer exists.
+  "$S/bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
   rm -f /etc/containers/registries.conf.d/60-cwlbuild-cluster.conf
   log "stopped; state kept in $S (remove it to start afresh)"
 }

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl
-  etcd-server containerd containernetworking-plugins apache2-utils iproute2 openssl)
+  etcd-server containerd containernetworking-plugins apache2-utils iproute2 iptables openssl
+  python3-kubernetes python3-tenacity python3-pip debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -93,6 +94,21 @@ ENTRYPOINT ["/kaniko/executor"]
 DOCKERFILE
   buildah bud --quiet --isolation chroot -t "$kaniko" "$tmp" >/dev/null
   rm -rf "$tmp"
+fi
+
+# Calrissian, which `cwlbuild test --engine cluster` runs as a Job: its image
+# is made from Debian packages and a Calrissian source tarball
+# (scripts/calrissian-image.sh), since it cannot be pulled here. The tarball
+# is $CWLBUILD_CALRISSIAN_SOURCE (CI sets it); without it, the image is left
+# out and the cluster test tests say how to make it.
+calrissian=localhost/cwlbuild/calrissian:0.14.0
+if ! podman image exists "$calrissian" 2>/dev/null; then
+  if [ -n "${CWLBUILD_CALRISSIAN_SOURCE:-}" ] && [ "$(id -u)" = 0 ]; then
+    echo "setup: building the Calrissian image $calrissian (about two minutes)"
+    scripts/calrissian-image.sh "$CWLBUILD_CALRISSIAN_SOURCE" "$calrissian"
+  else
+    echo "setup: no Calrissian image: run as root with CWLBUILD_CALRISSIAN_SOURCE=calrissian-0.14.0-debian.tar.gz to build it"
+  fi
 fi
 
 # Skaffold (pinned in scripts/skaffold/go.mod), go-task and oras (in go.mod;

@@ -72,7 +72,7 @@ func TestWorkflowTestsOnly(t *testing.T) {
 		t.Errorf("check: exit %d\n%s%s", code, out, stderr)
 	}
 	t.Setenv("DASK_GATEWAY_ADDRESS", "")
-	out, stderr, code := run(t, "test", "-f", proj, "--dry-run", "--engine", "cluster")
+	out, stderr, code := run(t, "test", "-f", proj, "--dry-run", "--engine", "cluster", "--cluster-mode", "pod")
 	if code != 0 || !strings.Contains(out, "calrissian") || !strings.Contains(out, "cwl-workflow/app-water-bodies.cwl ") {
 		t.Errorf("test --dry-run: exit %d\n%s%s", code, out, stderr)
 	}

@@ -14,17 +14,29 @@ func testCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "test",
 		Usage:     "run the CWL tests project.toml declares, with cwltool or Calrissian",
-		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--dry-run] [--keep-going]",
+		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going]",
 		Description: `Without selectors: every tool test in file order, then every workflow test.
 Each test's params are written as YAML into its own volume (execution.paths.volume,
 created if missing; default .cwlbuild/tests/ID), under a name no other test uses.
-cluster runs calrissian with the test's execution.cluster options; local runs
-cwltool (--podman when [build.local] runtime = "podman"). Commands are argv, never
-shell strings: values with spaces, quotes or $(...) are passed literally.
+local runs cwltool (--podman when [build.local] runtime = "podman"). cluster runs
+Calrissian with the test's execution.cluster options, in one of two modes:
+  pod  in a pod of the cluster with calrissian installed (a code-server or Jupyter
+       pod): calrissian runs here, on the volume mounted here;
+  job  from outside the cluster (a kubeconfig): each test runs as a Kubernetes Job
+       of [build.calrissian] image, through cwlbuild-calrissian; the CWL and the
+       params' files are staged into a ReadWriteMany claim, one line is printed per
+       tool pod, and the outputs, stdout, stderr, usage report and tool logs are
+       copied back into the test's volume. The Job, its pods and a claim it made are
+       deleted afterwards, or kept (--keep, or on failure) with the command that
+       shows them.
+auto (the default) is pod inside a pod with calrissian on PATH, job otherwise.
+Commands are argv, never shell strings: values with spaces, quotes or $(...) are
+passed literally.
 
 Examples:
    cwlbuild test                              # everything, engine from [build] engine
    cwlbuild test --tool crop --engine local   # crop's tests with cwltool
+   cwlbuild test --engine cluster --keep      # Calrissian Jobs, kept to look at
    cwlbuild test --workflow 0 --dry-run       # print the commands, run nothing
    cwlbuild test --keep-going                 # run all, report every failure`,
 		Flags: []cli.Flag{
@@ -33,6 +45,8 @@ Examples:
 			&cli.StringSliceFlag{Name: "workflow", Usage: "run the tests of workflow `INDEX` (0-based) or PATH (repeatable)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "run only tests named `TEST` (repeatable)"},
 			&cli.StringFlag{Name: "engine", Usage: "cluster (calrissian) or local (cwltool); default: [build] engine"},
+			&cli.StringFlag{Name: "cluster-mode", Value: cwltest.ModeAuto, Usage: "how the cluster engine runs Calrissian: pod (here, in a pod), job (a Job, from outside), or auto"},
+			&cli.BoolFlag{Name: "keep", Usage: "keep each test's Job, pods and claim in the cluster after a success"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print each command, shell-quoted; write and run nothing"},
 			&cli.BoolFlag{Name: "keep-going", Aliases: []string{"k"}, Usage: "run the remaining tests after a failure"},
 		},
@@ -52,7 +66,13 @@ func runTests(c *cli.Context) error {
 		engine = builder.Engine(e)
 	}
 	sel := cwltest.Selector{Tools: c.StringSlice("tool"), Workflows: c.StringSlice("workflow"), Names: c.StringSlice("name")}
-	runs, err := cwltest.PlanAll(proj, sel, cwltest.Options{Engine: engine, DryRun: c.Bool("dry-run")})
+	mode := c.String("cluster-mode")
+	switch mode {
+	case cwltest.ModeAuto, cwltest.ModePod, cwltest.ModeJob:
+	default:
+		return cli.Exit(fmt.Sprintf("cwlbuild test: --cluster-mode %q: want auto, pod or job", mode), 2)
+	}
+	runs, err := cwltest.PlanAll(proj, sel, cwltest.Options{Engine: engine, DryRun: c.Bool("dry-run"), Mode: mode, Keep: c.Bool("keep")})
 	if err != nil {
 		return cli.Exit("cwlbuild test: "+err.Error(), 1)
 	}

@@ -38,7 +38,7 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 	t.Chdir(cwd)
 
 	// --dry-run writes nothing and runs nothing.
-	out, stderr, code := run(t, "test", "-f", project, "--dry-run")
+	out, stderr, code := run(t, "test", "-f", project, "--dry-run", "--cluster-mode", "pod")
 	if code != 0 || strings.Count(out, "\n") != 3 {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, stderr)
 	}
@@ -51,14 +51,14 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 
 	// The volume is outside the project: the run writes there only when
 	// allowed.
-	_, stderr, code = run(t, "test", "-f", project)
+	_, stderr, code = run(t, "test", "-f", project, "--cluster-mode", "pod")
 	if code != 1 || !strings.Contains(stderr, `tools.echo.tests.0.execution.paths.volume "`+vol+`": outside the project directory (allow with --allow-outside-paths)`) {
 		t.Fatalf("volume outside the project: exit %d\n%s", code, stderr)
 	}
 	if _, err := os.Stat(vol); err == nil {
 		t.Fatal("a refused run created the volume")
 	}
-	out, stderr, code = run(t, "--allow-outside-paths", "test", "-f", project)
+	out, stderr, code = run(t, "--allow-outside-paths", "test", "-f", project, "--cluster-mode", "pod")
 	if code != 0 || !strings.Contains(out, "3 tests passed") {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
@@ -74,7 +74,7 @@ func TestCalrissianReceivesArgv(t *testing.T) {
 	cases, _ := cwltest.Select(p, cwltest.Selector{})
 	var want [][]string
 	for _, c := range cases {
-		r, err := cwltest.PlanRun(p, c, cwltest.Options{Engine: cwltest.EngineCluster})
+		r, err := cwltest.PlanRun(p, c, cwltest.Options{Engine: cwltest.EngineCluster, Mode: cwltest.ModePod})
 		if err != nil {
 			t.Fatal(err)
 		}

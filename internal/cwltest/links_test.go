@@ -43,7 +43,7 @@ func TestExecuteRefusesLinks(t *testing.T) {
 			vol := filepath.Join(pkg, ".cwlbuild", "tests", "t")
 			r := &Run{Dir: pkg, Argv: build.Command{"true"}, Volume: vol, Params: filepath.Join(vol, "t.params.yaml"),
 				ParamsYAML: []byte("x: 1\n"), Stdout: filepath.Join(vol, "t.stdout.json"), Stderr: filepath.Join(vol, "t.stderr.log"), Outdir: filepath.Join(vol, "outputs")}
-			err := Execute(context.Background(), r).Err
+			err := Execute(context.Background(), r, nil).Err
 			if tc.name == "none" {
 				if err != nil {
 					t.Fatal(err)

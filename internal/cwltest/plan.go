@@ -6,8 +6,10 @@
 package cwltest
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -94,6 +96,9 @@ type Run struct {
 	Stdout, Stderr string
 	// Outdir holds the outputs.
 	Outdir string
+	// Job is set when the test runs as a Calrissian Job (Argv runs the
+	// agent then).
+	Job *Job
 }
 
 // Options tune planning.
@@ -104,6 +109,11 @@ type Options struct {
 	// DryRun plans a command to print, not to run: an unset
 	// DASK_GATEWAY_ADDRESS becomes a placeholder instead of an error.
 	DryRun bool
+	// Mode is how the cluster engine runs Calrissian: ModePod, ModeJob, or
+	// ModeAuto ("" too), which ChooseMode resolves.
+	Mode string
+	// Keep leaves a Job's objects in the cluster after a success.
+	Keep bool
 }
 
 // DaskPlaceholder stands for an unset DASK_GATEWAY_ADDRESS in a dry run.
@@ -112,10 +122,7 @@ const DaskPlaceholder = "<DASK_GATEWAY_ADDRESS>"
 // PlanRun turns a test into the engine's command. It writes nothing, and
 // sets no path of its own: the test plan holds them all.
 func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+	getenv := opts.getenv()
 	params, err := ParamsYAML(p, c.Params)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %s.params: %v", p.File, p.Line(c.Key+".params"), c.Key, err)
@@ -133,37 +140,18 @@ func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
 	}
 	switch opts.Engine {
 	case EngineCluster:
-		a := build.Command{"calrissian", "--stdout", r.Stdout, "--stderr", r.Stderr}
-		if c.MaxRAM != "" {
-			a = append(a, "--max-ram", c.MaxRAM)
-		}
-		if c.MaxCores != "" {
-			a = append(a, "--max-cores", c.MaxCores)
-		}
-		a = append(a, "--tmp-outdir-prefix", c.TmpOutdirPrefix, "--outdir", r.Outdir)
-		if c.UsageReport != "" {
-			a = append(a, "--usage-report", c.UsageReport)
-		}
-		if c.ToolLogsBasepath != "" {
-			a = append(a, "--tool-logs-basepath", c.ToolLogsBasepath)
-		}
-		if c.PodServiceAccount != "" {
-			a = append(a, "--pod-serviceaccount", c.PodServiceAccount)
-		}
-		if c.Debug {
-			a = append(a, "--debug")
-		}
-		if c.DaskGateway {
-			addr := getenv("DASK_GATEWAY_ADDRESS")
-			if addr == "" && opts.DryRun {
-				addr = DaskPlaceholder
+		if ChooseMode(opts.Mode, getenv) == ModeJob {
+			if err := planJob(p, c, r, opts); err != nil {
+				return nil, err
 			}
-			if addr == "" {
-				return nil, fmt.Errorf("%s:%d: test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", p.File, p.Line(c.Key), c.DisplayName())
-			}
-			a = append(a, "--dask-gateway-url", addr)
+			break
 		}
-		r.Argv = append(a, c.Ref, r.Params)
+		same := func(path string) (string, error) { return path, nil }
+		a, err := calrissianArgs(p, c, r, opts, same)
+		if err != nil {
+			return nil, err
+		}
+		r.Argv = append(append(build.Command{"calrissian"}, a...), c.Ref, r.Params)
 	case EngineLocal:
 		a := build.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", c.TmpOutdirPrefix, "--strict-memory-limit", "--strict-cpu-limit"}
 		if p.Runtime == builder.RuntimePodman {
@@ -176,33 +164,107 @@ func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
 	return r, nil
 }
 
+// calrissianArgs are Calrissian's options for a test (the test's
+// execution.cluster), each path passed through where (the same path in a
+// pod, the cluster's in a Job).
+func calrissianArgs(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options, where func(string) (string, error)) (build.Command, error) {
+	var a build.Command
+	var errs []error
+	path := func(local string) string {
+		s, err := where(local)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return s
+	}
+	a = append(a, "--stdout", path(r.Stdout), "--stderr", path(r.Stderr))
+	if c.MaxRAM != "" {
+		a = append(a, "--max-ram", c.MaxRAM)
+	}
+	if c.MaxCores != "" {
+		a = append(a, "--max-cores", c.MaxCores)
+	}
+	// The prefix ends with a separator (tmp/): Calrissian appends to it.
+	a = append(a, "--tmp-outdir-prefix", strings.TrimSuffix(path(strings.TrimSuffix(c.TmpOutdirPrefix, string(filepath.Separator))), "/")+"/", "--outdir", path(r.Outdir))
+	if c.UsageReport != "" {
+		a = append(a, "--usage-report", path(c.UsageReport))
+	}
+	if c.ToolLogsBasepath != "" {
+		a = append(a, "--tool-logs-basepath", path(c.ToolLogsBasepath))
+	}
+	if c.PodServiceAccount != "" {
+		a = append(a, "--pod-serviceaccount", c.PodServiceAccount)
+	}
+	if c.Debug {
+		a = append(a, "--debug")
+	}
+	if c.DaskGateway {
+		addr := opts.getenv()("DASK_GATEWAY_ADDRESS")
+		if addr == "" && opts.DryRun {
+			addr = DaskPlaceholder
+		}
+		if addr == "" {
+			return nil, fmt.Errorf("%s:%d: test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", p.File, p.Line(c.Key), c.DisplayName())
+		}
+		a = append(a, "--dask-gateway-url", addr)
+	}
+	return a, errors.Join(errs...)
+}
+
+func (o Options) getenv() func(string) string {
+	if o.Getenv == nil {
+		return os.Getenv
+	}
+	return o.Getenv
+}
+
 // ParamsYAML renders a test's params table as the CWL job file. File and
 // Directory objects keep their shape; their relative paths are made absolute
 // against the project directory, since the job file lives in the volume and
 // CWL resolves relative paths against the job file.
 func ParamsYAML(p *builder.Plan, params map[string]any) ([]byte, error) {
+	return paramsYAML(p, params, nil)
+}
+
+// paramsYAML is ParamsYAML with each File and Directory path, once
+// absolute, passed through where (nil: kept).
+func paramsYAML(p *builder.Plan, params map[string]any, where func(string) (string, error)) ([]byte, error) {
 	if params == nil {
 		params = map[string]any{}
 	}
-	return yaml.Marshal(absolutize(p, params))
+	var errs []error
+	v := absolutize(p, params, func(local string) string {
+		if where == nil {
+			return local
+		}
+		s, err := where(local)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return s
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return yaml.Marshal(v)
 }
 
-func absolutize(p *builder.Plan, v any) any {
+func absolutize(p *builder.Plan, v any, where func(string) string) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		class, _ := x["class"].(string)
 		for k, val := range x {
 			if s, ok := val.(string); ok && (class == "File" || class == "Directory") && (k == "path" || k == "location") && !strings.Contains(s, "://") {
-				val = p.Abs(s)
+				val = where(p.Abs(s))
 			}
-			out[k] = absolutize(p, val)
+			out[k] = absolutize(p, val, where)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = absolutize(p, e)
+			out[i] = absolutize(p, e, where)
 		}
 		return out
 	}

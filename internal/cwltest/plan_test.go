@@ -35,7 +35,7 @@ func TestPlanGolden(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			var b strings.Builder
 			for _, c := range cases {
-				r, err := PlanRun(p, c, Options{Engine: engine, Getenv: env})
+				r, err := PlanRun(p, c, Options{Engine: engine, Getenv: env, Mode: ModePod})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -64,11 +64,11 @@ func TestPlanErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases, _ := Select(p, Selector{Names: []string{"hostile values"}})
-	if _, err := PlanRun(p, cases[0], Options{Engine: EngineCluster, Getenv: func(string) string { return "" }}); err == nil || !strings.Contains(err.Error(), "DASK_GATEWAY_ADDRESS") {
+	if _, err := PlanRun(p, cases[0], Options{Engine: EngineCluster, Mode: ModePod, Getenv: func(string) string { return "" }}); err == nil || !strings.Contains(err.Error(), "DASK_GATEWAY_ADDRESS") {
 		t.Errorf("a dask test without DASK_GATEWAY_ADDRESS: %v", err)
 	}
 	// A dry run only prints: it needs no gateway, and shows where it goes.
-	r, err := PlanRun(p, cases[0], Options{Engine: EngineCluster, DryRun: true, Getenv: func(string) string { return "" }})
+	r, err := PlanRun(p, cases[0], Options{Engine: EngineCluster, Mode: ModePod, DryRun: true, Getenv: func(string) string { return "" }})
 	if err != nil || !strings.Contains(r.Argv.String(), "--dask-gateway-url '"+DaskPlaceholder+"'") {
 		t.Errorf("dry run without DASK_GATEWAY_ADDRESS: %v %v", err, r)
 	}

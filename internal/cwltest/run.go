@@ -29,29 +29,46 @@ type Result struct {
 // its console goes to a log beside them.
 func (r *Run) engineLog() (stdout, stderr string) {
 	if r.Engine == EngineCluster {
-		log := strings.TrimSuffix(r.Params, ".params.yaml") + ".calrissian.log"
-		return log, log
+		return r.logFile(), r.logFile()
 	}
 	return r.Stdout, r.Stderr
 }
 
-// Execute writes the params into the volume and runs the engine.
-func Execute(ctx context.Context, r *Run) Result {
+// logFile is Calrissian's console log, beside the params (a Job's is its
+// pod's log, copied back).
+func (r *Run) logFile() string {
+	return strings.TrimSuffix(r.Params, ".params.yaml") + ".calrissian.log"
+}
+
+// Execute writes the params into the volume and runs the engine; progress
+// receives a Job's lines, one per pod as it starts and ends.
+func Execute(ctx context.Context, r *Run, progress io.Writer) Result {
 	start := time.Now()
-	err := execute(ctx, r)
+	err := execute(ctx, r, progress)
 	return Result{Run: r, Err: err, Duration: time.Since(start)}
 }
 
-func execute(ctx context.Context, r *Run) error {
+func execute(ctx context.Context, r *Run, progress io.Writer) error {
 	outLog, errLog := r.engineLog()
 	root := r.root()
-	for _, d := range []string{r.Volume, filepath.Dir(r.Stdout), filepath.Dir(r.Stderr), filepath.Dir(outLog), r.Outdir} {
+	dirs := []string{r.Volume, filepath.Dir(r.Stdout), filepath.Dir(r.Stderr), filepath.Dir(outLog), r.Outdir}
+	if r.Test != nil && r.Test.ToolLogsBasepath != "" {
+		// Calrissian 0.14.0 fails when it does not exist.
+		dirs = append(dirs, r.Test.ToolLogsBasepath)
+	}
+	for _, d := range dirs {
 		if err := genfile.MkdirAll(root, d); err != nil {
 			return err
 		}
 	}
 	if err := genfile.WriteAll(ctx, []genfile.File{{Root: root, Path: r.Params, Data: r.ParamsYAML}}); err != nil {
 		return err
+	}
+	if r.Job != nil {
+		if progress == nil {
+			progress = io.Discard
+		}
+		return executeJob(ctx, r, progress)
 	}
 	prog, err := exec.LookPath(r.Argv[0])
 	if err != nil {
@@ -154,7 +171,7 @@ func RunAll(ctx context.Context, runs []*Run, opts RunOptions) ([]Result, error)
 	failed := 0
 	for i, r := range runs {
 		fmt.Fprintf(progress, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Test.DisplayName(), r.Test.ID, r.Argv[0])
-		res := Execute(ctx, r)
+		res := Execute(ctx, r, progress)
 		results = append(results, res)
 		if res.Err == nil {
 			fmt.Fprintf(progress, "[%d/%d] %s: ok in %s, outputs in %s\n", i+1, len(runs), r.Test.DisplayName(), res.Duration.Round(time.Millisecond), r.Outdir)

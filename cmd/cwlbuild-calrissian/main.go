@@ -1,0 +1,92 @@
+// cwlbuild-calrissian runs one CWL test as a Calrissian Job in a Kubernetes
+// cluster, through the API: `cwlbuild test --engine cluster` calls it when
+// it runs outside the cluster. It reads the run's spec (JSON) from a file,
+// the files to stage as a tar stream on stdin, writes the results as a tar
+// stream on stdout, one progress line per pod on stderr, and exits 1 with
+// the cause on stderr when the test fails.
+//
+//	cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
+//
+// The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
+// current context), or the pod's own when run inside one.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
+       cwlbuild-calrissian --version
+
+Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
+`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
+		v := "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		fmt.Fprintln(stdout, "cwlbuild-calrissian", v)
+		return 0
+	}
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specFile := fs.String("spec", "", "the run's spec (JSON)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *specFile == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if err := runSpec(*specFile, stdin, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runSpec(file string, stdin io.Reader, stdout, stderr io.Writer) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var spec job.Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if spec.Name == "" {
+		return errors.New(file + ": no name")
+	}
+	client, err := job.NewClient()
+	if err != nil {
+		return err
+	}
+	// An interrupt cancels the run; Run then deletes what it made.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return client.Run(ctx, &spec, job.IO{Stage: stdin, Results: stdout, Progress: stderr})
+}
