@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The cluster path end to end, for real: starts the single-node cluster
-# (scripts/cluster.sh), copies the embedded sample to $DEMO_DIR with
+# The seed's four steps in the cluster, for real: starts the single-node
+# cluster (scripts/cluster.sh), copies the embedded sample to $DEMO_DIR with
 # engine = "cluster", and runs README's cluster recipe there (the namespace,
 # its service account, the push secret, Skaffold's Role, then `task build`:
 # cwlbuild generate, Skaffold's cluster builder starting one Kaniko pod per
-# tool, cwlpatch); shows the pinned references and the pods' events, and
-# runs the pinned workflow with cwltool.
+# tool, cwlpatch); shows the pinned references and the pods' events; runs
+# README's test recipe (Calrissian's service account with the push secret
+# as its pull secret, its Role, `cwlbuild test --engine cluster`: each test a
+# Calrissian Job whose tool pods pull the pinned images with that login);
+# then runs the pinned workflow with cwltool and compares the results.
 # Nothing tracked in this repository changes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +22,10 @@ eval "$(scripts/cluster.sh env | sed 's/^/export /')"
 # package's own Taskfile (cwlbuild init) calls them by name.
 go tool task bin
 export PATH=$repo/.bin:$repo/scripts/podman-docker:$PATH
+[ -n "$CLUSTER_CALRISSIAN_IMAGE" ] || {
+  echo "demo-cluster: no Calrissian image in the cluster's mirror: run scripts/setup.sh with CWLBUILD_CALRISSIAN_SOURCE set to Calrissian's source tarball, then scripts/cluster.sh up" >&2
+  exit 1
+}
 
 echo "== the sample, built in the cluster: $demo"
 rm -rf "$demo"
@@ -45,6 +52,14 @@ secret = "kaniko-secret"
 image = "$CLUSTER_KANIKO_IMAGE"
 initImage = "$CLUSTER_INIT_IMAGE"
 registryMap = { "index.docker.io" = "$CLUSTER_MIRROR" }
+
+# The tests, as Calrissian Jobs. This cluster has no volume provisioner:
+# the runs share one claim, bound to a hostPath volume (one node).
+[build.calrissian]
+image = "$CLUSTER_CALRISSIAN_IMAGE"
+initImage = "$CLUSTER_INIT_IMAGE"
+serviceAccount = "calrissian-sa"
+claim = "calrissian-data"
 
 TOML
   awk '/^\[tools\./ {p = 1} p' testdata/projects/sample/project.toml
@@ -90,7 +105,41 @@ kubectl -n "$ns" get events --sort-by=.metadata.creationTimestamp \
   -o custom-columns=TIME:.metadata.creationTimestamp,POD:.involvedObject.name,REASON:.reason,MESSAGE:.message |
   awk -v s="$since" 'NR == 1 || $1 >= s'
 
+# The claim the runs share: a hostPath volume, bound by name.
+mkdir -p "${CWLBUILD_CLUSTER_DIR:-/var/lib/cwlbuild-cluster}/volumes/$ns"
+command kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: $ns-calrissian}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: cwlbuild-hostpath
+  hostPath: {path: ${CWLBUILD_CLUSTER_DIR:-/var/lib/cwlbuild-cluster}/volumes/$ns, type: Directory}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: calrissian-data, namespace: $ns}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: cwlbuild-hostpath
+  volumeName: $ns-calrissian
+  resources: {requests: {storage: 1Gi}}
+YAML
+
+# README's test recipe (section "Running the tests in the cluster"), as
+# written: Calrissian's account, its pull secret, its Role, the tests.
+tests=$(awk '/^### Running the tests in the cluster/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' README.md)
+[[ $tests == *"cwlbuild test --engine cluster"* ]] || { echo "demo-cluster: README's test recipe no longer runs cwlbuild test --engine cluster" >&2; exit 1; }
+echo "== README's test recipe in $demo: the tests as Calrissian Jobs"
+echo "$tests"
+(cd "$demo" && bash -euo pipefail -c "$tests")
+cp "$demo/runs/water-bodies/results/water.csv" "$demo/water.calrissian.csv"
+
 echo "== the pinned workflow, run by cwltool"
 (cd "$demo" && task test-workflow WORKFLOW=0 ENGINE=local)
 echo "workflow result ($demo/runs/water-bodies/results/water.csv):"
 cat "$demo/runs/water-bodies/results/water.csv"
+cmp "$demo/water.calrissian.csv" "$demo/runs/water-bodies/results/water.csv"
+echo "water.csv: Calrissian's run in the cluster and cwltool's here are byte-identical"

@@ -46,7 +46,11 @@ func clusterEnv(t *testing.T) map[string]string {
 // are the registry's; every tool is pinned; cwltool ran the workflow. Then
 // the negative control: the same config with the tools' own Dockerfiles
 // fails in Skaffold's client-side ONBUILD lookup, so the derived Dockerfiles
-// are what makes the build work without Docker Hub.
+// are what makes the build work without Docker Hub. And the fourth step:
+// every test ran as a Calrissian Job whose tool pods ran the pinned digests,
+// pulled from a registry that refuses anonymous pulls; water.csv from the
+// cluster is byte-identical to cwltool's; the usage report parses; nothing
+// of the Jobs is left in the namespace.
 func TestClusterBuild(t *testing.T) {
 	env := clusterEnv(t)
 	sk := testenv.Skaffold(t)
@@ -153,6 +157,17 @@ func TestClusterBuild(t *testing.T) {
 		}
 	}
 
+	checkCalrissianRuns(t, string(out), demo, builds, kubectl, since)
+	for _, b := range builds.Builds {
+		// Tool pods pulled with the service account's pull secret: the
+		// registry refuses an anonymous pull.
+		anon := exec.Command("skopeo", "inspect", "--tls-verify=false", "--no-creds", "docker://"+b.Tag)
+		anon.Env = append(os.Environ(), "REGISTRY_AUTH_FILE=/nonexistent")
+		if o, err := anon.CombinedOutput(); err == nil || !regexp.MustCompile(`(?i)unauthorized|401|authentication required`).Match(o) {
+			t.Errorf("an anonymous pull of %s was not refused: %v\n%s", b.Tag, err, o)
+		}
+	}
+
 	// Negative control: the tools' own Dockerfiles name Docker Hub, which
 	// Skaffold cannot reach to look for ONBUILD triggers.
 	config, _ := os.ReadFile(filepath.Join(demo, "skaffold-auto.yaml"))
@@ -165,5 +180,50 @@ func TestClusterBuild(t *testing.T) {
 	sc.Env = append(cmd.Env, "KUBECONFIG="+env["KUBECONFIG"], "DOCKER_CONFIG="+filepath.Join(demo, ".docker"), "SKAFFOLD_UPDATE_CHECK=false")
 	if o, err := sc.CombinedOutput(); err == nil || !strings.Contains(string(o), "parsing ONBUILD instructions") {
 		t.Errorf("with the tools' own Dockerfiles Skaffold did not fail in its ONBUILD lookup: %v\n%s", err, o)
+	}
+}
+
+// checkCalrissianRuns checks the demo's `cwlbuild test --engine cluster`:
+// three tests, each a Job; every pinned image ran in a tool pod (the
+// progress lines come from the pods' specs, the Pulled or already-present
+// events from the kubelet); results identical to cwltool's; the usage
+// report parses; no Job, pod or run label left.
+func checkCalrissianRuns(t *testing.T, out, demo string, builds *buildjson.Output, kubectl func(...string) string, since string) {
+	t.Helper()
+	if !strings.Contains(out, "3 tests passed") {
+		t.Errorf("the Calrissian runs did not all pass:\n%s", out)
+	}
+	if n := len(regexp.MustCompile(`(?m)^    job eoap-sample/cwlbuild-\S+ created`).FindAllString(out, -1)); n != 3 {
+		t.Errorf("%d Jobs created, want 3 (one per test)", n)
+	}
+	events := kubectl("-n", "eoap-sample", "get", "events", "-o", "jsonpath={range .items[*]}{.metadata.creationTimestamp} {.involvedObject.name} {.message}{\"\\n\"}{end}")
+	for _, b := range builds.Builds {
+		if !strings.Contains(out, ": started (image "+b.Tag+")") {
+			t.Errorf("no tool pod ran %s", b.Tag)
+		}
+		ran := false
+		for _, line := range strings.Split(events, "\n") {
+			f := strings.Fields(line)
+			ran = ran || len(f) > 2 && f[0] >= since && strings.Contains(f[1], "-pod-") && strings.Contains(line, `"`+b.Tag+`"`)
+		}
+		if !ran {
+			t.Errorf("no tool pod's event names %s", b.Tag)
+		}
+	}
+	if !strings.Contains(out, "byte-identical") {
+		t.Errorf("water.csv from the cluster and from cwltool were not compared")
+	}
+	cluster, _ := os.ReadFile(filepath.Join(demo, "water.calrissian.csv"))
+	local, _ := os.ReadFile(filepath.Join(demo, "runs", "water-bodies", "results", "water.csv"))
+	if len(cluster) == 0 || string(cluster) != string(local) {
+		t.Errorf("water.csv: Calrissian's\n%s\ncwltool's\n%s", cluster, local)
+	}
+	var usage map[string]any
+	data, err := os.ReadFile(filepath.Join(demo, "runs", "water-bodies", "usage.json"))
+	if err != nil || json.Unmarshal(data, &usage) != nil || usage["children"] == nil {
+		t.Errorf("the usage report did not come back or does not parse: %v\n%s", err, data)
+	}
+	if left := kubectl("-n", "eoap-sample", "get", "jobs,pods,pvc", "-l", "cwlbuild.eoap.dev/run", "-o", "name"); strings.TrimSpace(left) != "" {
+		t.Errorf("left in the namespace after the tests passed:\n%s", left)
 	}
 }

@@ -38,6 +38,7 @@ var readmeRunners = []readmeRunner{
 	{`echo "$TOKEN" | cwlbuild auth`, readmeCommands, (*readmeSandbox).auth},
 	{"cwlpatch --dry-run build.json", readmeCommands, (*readmeSandbox).cwlpatch},
 	{"kubectl create namespace eoap-sample", "scripts/demo-cluster.sh", nil},
+	{"kubectl -n eoap-sample create serviceaccount calrissian-sa", "scripts/demo-cluster.sh", nil},
 	{"build-images:", "TestGitLabRecipe", nil},
 	{"steps:", readmeCommands, (*readmeSandbox).buildkite},
 	{"build:", "TestSkaffoldAfterBuildHook", nil},

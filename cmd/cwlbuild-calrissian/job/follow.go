@@ -207,6 +207,11 @@ func (r *run) observe(ctx context.Context, p *corev1.Pod, deleted bool, seen map
 	if t := trouble(p); t != "" {
 		return true, fmt.Errorf("%s %s cannot start: %s", kind, p.Name, t)
 	}
+	if role == roleCalrissian && !s.finished && (deleted || p.DeletionTimestamp != nil) {
+		// Calrissian, stopped by the deletion, deletes its tool pods and
+		// exits: the deletion is the cause, not its exit code.
+		return true, fmt.Errorf("Calrissian's pod %s was deleted before it finished", p.Name)
+	}
 	running, term := mainState(p)
 	if (running || term != nil) && !s.started {
 		s.started = true
@@ -235,9 +240,6 @@ func (r *run) observe(ctx context.Context, p *corev1.Pod, deleted bool, seen map
 				*toolFailure += ", its last lines:\n" + tail
 			}
 		}
-	}
-	if deleted && role == roleCalrissian && !s.finished {
-		return true, fmt.Errorf("Calrissian's pod %s was deleted before it finished", p.Name)
 	}
 	if !deleted && !s.started && p.Status.Phase == corev1.PodPending && time.Since(s.first) > time.Duration(r.s.StartTimeout) {
 		return true, fmt.Errorf("%s %s did not start in %s: %s", kind, p.Name, time.Duration(r.s.StartTimeout), r.pendingWhy(ctx, p))

@@ -13,6 +13,7 @@
 package job
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -346,14 +347,21 @@ func (r *run) cleanup(ctx context.Context, runErr error) error {
 	defer cancel()
 	var errs []error
 	now := int64(0)
+	selector := LabelRun + "=" + r.s.Name
+	keep := r.s.Keep || runErr != nil && ctx.Err() == nil
+	if !keep && !r.createdClaim && r.stagePod != "" {
+		// The run's files in a claim that outlives it.
+		var stderr bytes.Buffer
+		if err := r.exec(cctx, []string{"rm", "-rf", "--", RunDir(r.s.Name)}, nil, io.Discard, &stderr); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s from claim %s: %v: %s", RunDir(r.s.Name), r.claim, err, strings.TrimSpace(stderr.String())))
+		}
+	}
 	if r.stagePod != "" {
 		err := r.c.api.CoreV1().Pods(r.ns).Delete(cctx, r.stagePod, metav1.DeleteOptions{GracePeriodSeconds: &now})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting pod %s: %w", r.stagePod, err))
 		}
 	}
-	selector := LabelRun + "=" + r.s.Name
-	keep := r.s.Keep || runErr != nil && ctx.Err() == nil
 	if keep {
 		if runErr != nil {
 			errs = append(errs, r.stopRunning(cctx, selector))
