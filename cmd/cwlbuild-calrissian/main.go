@@ -6,6 +6,11 @@
 // the cause on stderr when the test fails.
 //
 //	cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
+//	cwlbuild-calrissian account [--namespace NS] [--service-account SA]
+//
+// account prints (JSON) a service account's imagePullSecrets and the
+// registries each has a login for: what `cwlbuild check` compares with the
+// registries of the pinned images.
 //
 // The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
 // current context), or the pod's own when run inside one.
@@ -23,6 +28,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
 )
@@ -32,6 +38,7 @@ func main() {
 }
 
 const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
+       cwlbuild-calrissian account [--namespace NS] [--service-account SA]
        cwlbuild-calrissian --version
 
 Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
@@ -45,6 +52,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, "cwlbuild-calrissian", v)
 		return 0
+	}
+	if len(args) > 0 && args[0] == "account" {
+		return account(args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprint(stderr, usage)
@@ -89,4 +99,32 @@ func runSpec(file string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return client.Run(ctx, &spec, job.IO{Stage: stdin, Results: stdout, Progress: stderr})
+}
+
+// account prints a service account's pull secrets as JSON.
+func account(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("account", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ns := fs.String("namespace", "", "the namespace (default: the kubeconfig's)")
+	sa := fs.String("service-account", "", "the service account (default: default)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	client, err := job.NewClient()
+	if err == nil {
+		var a *job.Account
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if a, err = client.Account(ctx, *ns, *sa); err == nil {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(a)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -15,7 +15,8 @@ import (
 // faultsCWL holds the tools of TestCalrissianJobFaults, each run by a
 // workflow of its own: one that works, one that fails with its own exit
 // code and message, one whose image does not exist, one that sleeps (its
-// Calrissian pod is deleted under it).
+// Calrissian pod is deleted under it). Calrissian names a tool pod after
+// its step: each step is named after its tool.
 const faultsCWL = `cwlVersion: v1.2
 $graph:
 - class: CommandLineTool
@@ -42,10 +43,10 @@ $graph:
   baseCommand: [sleep, "300"]
   inputs: []
   outputs: []
-- {class: Workflow, id: wf-ok, inputs: [], outputs: {out: {type: File, outputSource: s/out}}, steps: {s: {run: "#ok", in: [], out: [out]}}}
-- {class: Workflow, id: wf-fail, inputs: [], outputs: [], steps: {s: {run: "#fail", in: [], out: []}}}
-- {class: Workflow, id: wf-nopull, inputs: [], outputs: [], steps: {s: {run: "#nopull", in: [], out: []}}}
-- {class: Workflow, id: wf-sleep, inputs: [], outputs: [], steps: {s: {run: "#sleep", in: [], out: []}}}
+- {class: Workflow, id: wf-ok, inputs: [], outputs: {out: {type: File, outputSource: ok/out}}, steps: {ok: {run: "#ok", in: [], out: [out]}}}
+- {class: Workflow, id: wf-fail, inputs: [], outputs: [], steps: {fail: {run: "#fail", in: [], out: []}}}
+- {class: Workflow, id: wf-nopull, inputs: [], outputs: [], steps: {nopull: {run: "#nopull", in: [], out: []}}}
+- {class: Workflow, id: wf-sleep, inputs: [], outputs: [], steps: {sleep: {run: "#sleep", in: [], out: []}}}
 `
 
 // TestCalrissianJobFaults runs tests as Calrissian Jobs in the cluster
@@ -78,7 +79,9 @@ func TestCalrissianJobFaults(t *testing.T) {
 	if state == "" {
 		state = "/var/lib/cwlbuild-cluster"
 	}
+	// The claim's volume, emptied of what earlier runs of this test left.
 	vol := filepath.Join(state, "volumes", ns)
+	os.RemoveAll(vol)
 	os.MkdirAll(vol, 0o755)
 	kubectl(`apiVersion: v1
 kind: Namespace

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/cwltest"
 	"github.com/eoap/cwlbuild/skaffold"
 )
 
@@ -94,6 +95,7 @@ func checkAll(c *cli.Context) ([]builder.Diagnostic, *builder.Plan) {
 		diags = append(diags, builder.Diagnostic{Severity: builder.SeverityWarning, Message: w})
 	}
 	diags = append(diags, cwlpatch.Check(proj)...)
+	diags = append(diags, cwltest.PullSecrets(c.Context, proj, cwltest.PullSecretOptions{})...)
 	return append(diags, skaffold.Check(proj, filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile))...), proj
 }
 

@@ -123,6 +123,9 @@ func newRunName(id string) string {
 // planJob fills r for a Job: Calrissian's argv with every path in the
 // volume made the cluster's, the files to stage, what to copy back.
 func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
+	if c.Job.Image == "" && !opts.DryRun {
+		return fmt.Errorf("%s: test %q runs as a Calrissian Job (from outside the cluster) and no Calrissian image is set: set [build.calrissian] image, or the test's execution.cluster.calrissian_image (or run it in a pod: --cluster-mode pod)", p.File, c.DisplayName())
+	}
 	name := newRunName(c.ID)
 	runDir := jobMountPath + "/" + name
 	j := &Job{RunDir: runDir}

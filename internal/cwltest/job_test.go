@@ -25,6 +25,12 @@ func TestPlanJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := PlanAll(p, Selector{}, Options{Engine: EngineCluster, Mode: ModeJob}); err == nil || !strings.Contains(err.Error(), "[build.calrissian] image") {
+		t.Errorf("no Calrissian image: %v, want it asked for", err)
+	}
+	for _, c := range p.Tests {
+		c.Job.Image = "registry.example/calrissian:0.14.0"
+	}
 	runs, err := PlanAll(p, Selector{}, Options{Engine: EngineCluster, Mode: ModeJob})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +107,7 @@ func TestPlanJob(t *testing.T) {
 				t.Errorf("%s: the tool logs' directory is not made before Calrissian runs", r.Test.ID)
 			}
 		}
-		if s.Image != "" || s.StartTimeout != "5m0s" || s.Timeout != "1h0m0s" || s.VolumeSize != "1Gi" {
+		if s.Image != "registry.example/calrissian:0.14.0" || s.StartTimeout != "5m0s" || s.Timeout != "1h0m0s" || s.VolumeSize != "1Gi" {
 			t.Errorf("%s: defaults %+v", r.Test.ID, s)
 		}
 	}
@@ -182,5 +188,36 @@ func TestUnpackResults(t *testing.T) {
 	os.Symlink(t.TempDir(), filepath.Join(vol, "planted"))
 	if _, err := unpackResults(bytes.NewReader(tarOf([3]string{"planted/x", string(tar.TypeReg), "x"})), vol, vol, "/r", ""); err == nil {
 		t.Error("a file was written through a symlink planted in the volume")
+	}
+}
+
+// TestChooseMode: auto is a Job outside a pod (no service address), and
+// an explicit mode is kept.
+func TestChooseMode(t *testing.T) {
+	none := func(string) string { return "" }
+	inPod := func(k string) string {
+		if k == "KUBERNETES_SERVICE_HOST" {
+			return "10.96.0.1"
+		}
+		return ""
+	}
+	if m := ChooseMode(ModeAuto, none); m != ModeJob {
+		t.Errorf("outside a pod: %s, want job", m)
+	}
+	if m := ChooseMode("", none); m != ModeJob {
+		t.Errorf("unset mode outside a pod: %s, want job", m)
+	}
+	if m := ChooseMode(ModePod, none); m != ModePod {
+		t.Errorf("explicit pod: %s", m)
+	}
+	if m := ChooseMode(ModeJob, inPod); m != ModeJob {
+		t.Errorf("explicit job in a pod: %s", m)
+	}
+	// In a pod, auto is pod only with a service account token and
+	// calrissian on PATH, which this machine has not.
+	if _, err := os.Stat("/var/run/secrets/kubernetes.io/serviceaccount/token"); err != nil {
+		if m := ChooseMode(ModeAuto, inPod); m != ModeJob {
+			t.Errorf("no service account mounted: %s, want job", m)
+		}
 	}
 }

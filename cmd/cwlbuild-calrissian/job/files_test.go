@@ -139,3 +139,23 @@ func TestSpecJSON(t *testing.T) {
 		t.Error(`timeout "soon" was accepted`)
 	}
 }
+
+// TestSecretRegistries: the hosts of a pull secret's logins, in both
+// Docker config formats, Docker Hub's keys under one name.
+func TestSecretRegistries(t *testing.T) {
+	for _, tc := range []struct {
+		secret corev1.Secret
+		want   string
+	}{
+		{corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths": {"ghcr.io": {}, "https://index.docker.io/v1/": {}, "10.0.0.1:5002": {}}}`)}}, "10.0.0.1:5002 docker.io ghcr.io"},
+		{corev1.Secret{Type: corev1.SecretTypeDockercfg, Data: map[string][]byte{corev1.DockerConfigKey: []byte(`{"https://quay.io": {}}`)}}, "quay.io"},
+	} {
+		got, err := secretRegistries(&tc.secret)
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.secret.Type, got, err, tc.want)
+		}
+	}
+	if _, err := secretRegistries(&corev1.Secret{Type: corev1.SecretTypeOpaque}); err == nil {
+		t.Error("an Opaque secret read as a Docker config")
+	}
+}

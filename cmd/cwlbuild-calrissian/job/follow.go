@@ -229,9 +229,6 @@ func (r *run) observe(ctx context.Context, p *corev1.Pod, deleted bool, seen map
 			if *toolFailure != "" {
 				msg += "; " + *toolFailure
 			}
-			if tail := r.logTail(ctx, p.Name, 15); tail != "" {
-				msg += "\nlast lines of Calrissian's log:\n" + tail
-			}
 			return true, fmt.Errorf("%s", msg)
 		}
 		if term.ExitCode != 0 && *toolFailure == "" {

@@ -405,14 +405,32 @@ func (r *run) stopRunning(ctx context.Context, selector string) error {
 		return fmt.Errorf("listing the pods of %s: %w", r.s.Name, err)
 	}
 	var errs []error
+	var stopped []string
 	now := int64(0)
 	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		// A pod whose container ended keeps its log (its phase may not
+		// say so yet).
+		if _, term := mainState(&p); term != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		err := r.c.api.CoreV1().Pods(r.ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &now})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting pod %s: %w", p.Name, err))
+		}
+		stopped = append(stopped, p.Name)
+	}
+	// Stopped means gone, not terminating.
+	for _, name := range stopped {
+		for {
+			_, err := r.c.api.CoreV1().Pods(r.ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return errors.Join(append(errs, fmt.Errorf("pod %s still there: %w", name, ctx.Err()))...)
+			case <-time.After(300 * time.Millisecond):
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -10,11 +10,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -33,6 +36,25 @@ func Digest(ctx context.Context, image string, insecure []string) (string, error
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// NeedsLogin asks the registry, anonymously, for image's manifest: true
+// when it refuses (401 or 403), false when it serves it; an error when it
+// cannot tell (no answer, no such image).
+func NeedsLogin(ctx context.Context, image string, insecure []string) (bool, error) {
+	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	if err != nil {
+		return false, fmt.Errorf("%s: %v", image, err)
+	}
+	_, err = remote.Head(ref, remote.WithContext(ctx), remote.WithAuth(authn.Anonymous))
+	var terr *transport.Error
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		return true, nil
+	}
+	return false, fmt.Errorf("%s: %v", image, err)
 }
 
 // nameOptions reach a registry over plain HTTP where Docker would: loopback
