@@ -158,13 +158,16 @@ func TestClusterBuild(t *testing.T) {
 	}
 
 	checkCalrissianRuns(t, string(out), demo, builds, kubectl, since)
+	checkPullSecretWarning(t, env, demo, kubectl)
 	for _, b := range builds.Builds {
 		// Tool pods pulled with the service account's pull secret: the
 		// registry refuses an anonymous pull.
-		anon := exec.Command("skopeo", "inspect", "--tls-verify=false", "--no-creds", "docker://"+b.Tag)
+		// (skopeo takes a digest or a tag, not both)
+		byDigest := b.ImageName + b.Tag[strings.LastIndex(b.Tag, "@"):]
+		anon := exec.Command("skopeo", "inspect", "--tls-verify=false", "--no-creds", "docker://"+byDigest)
 		anon.Env = append(os.Environ(), "REGISTRY_AUTH_FILE=/nonexistent")
 		if o, err := anon.CombinedOutput(); err == nil || !regexp.MustCompile(`(?i)unauthorized|401|authentication required`).Match(o) {
-			t.Errorf("an anonymous pull of %s was not refused: %v\n%s", b.Tag, err, o)
+			t.Errorf("an anonymous pull of %s was not refused: %v\n%s", byDigest, err, o)
 		}
 	}
 
@@ -225,5 +228,35 @@ func checkCalrissianRuns(t *testing.T, out, demo string, builds *buildjson.Outpu
 	}
 	if left := kubectl("-n", "eoap-sample", "get", "jobs,pods,pvc", "-l", "cwlbuild.eoap.dev/run", "-o", "name"); strings.TrimSpace(left) != "" {
 		t.Errorf("left in the namespace after the tests passed:\n%s", left)
+	}
+}
+
+// checkPullSecretWarning: `cwlbuild check` on the pinned demo says nothing
+// of pull secrets while the tests' account holds the push login, and warns,
+// naming the registry, when the tests run as an account without it.
+func checkPullSecretWarning(t *testing.T, env map[string]string, demo string, kubectl func(...string) string) {
+	t.Helper()
+	apply := exec.Command("kubectl", "apply", "-f", "-")
+	apply.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+	apply.Stdin = strings.NewReader("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: no-pull-secret, namespace: eoap-sample}\n")
+	if o, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s", err, o)
+	}
+	project, _ := os.ReadFile(filepath.Join(demo, "project.toml"))
+	bare := strings.Replace(string(project), `serviceAccount = "calrissian-sa"`, `serviceAccount = "no-pull-secret"`, 1)
+	if bare == string(project) {
+		t.Fatal("the demo's project.toml no longer sets [build.calrissian] serviceAccount")
+	}
+	os.WriteFile(filepath.Join(demo, "bare.toml"), []byte(bare), 0o644)
+	bin := filepath.Join(testenv.ModuleRoot(), ".bin")
+	for file, want := range map[string]bool{"project.toml": false, "bare.toml": true} {
+		c := exec.Command(filepath.Join(bin, "cwlbuild"), "check", "-f", file)
+		c.Dir = demo
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"], "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		o, _ := c.CombinedOutput()
+		warned := regexp.MustCompile(`runs as service account eoap-sample/no-pull-secret, whose imagePullSecrets \(none\) hold no login for ` + regexp.QuoteMeta(env["CLUSTER_PUSH_REGISTRY"])).Match(o)
+		if warned != want || !want && strings.Contains(string(o), "imagePullSecrets") {
+			t.Errorf("cwlbuild check -f %s: pull secret warning %v, want %v:\n%s", file, warned, want, o)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -79,6 +80,11 @@ func runTests(c *cli.Context) error {
 	if c.Bool("dry-run") {
 		for _, r := range runs {
 			fmt.Fprintf(c.App.Writer, "cd %s && %s\n", shell.Quote(r.Dir), r.Argv)
+			if r.Job != nil {
+				// What the Job would run: the spec the command reads.
+				spec := strings.TrimRight(string(r.Job.SpecJSON()), "\n")
+				fmt.Fprintf(c.App.Writer, "# %s:\n# %s\n", r.Job.SpecFile, strings.ReplaceAll(spec, "\n", "\n# "))
+			}
 		}
 		return nil
 	}

@@ -313,16 +313,18 @@ func (j *Job) stageTar(w io.Writer) error {
 	return tw.Close()
 }
 
+// SpecJSON is the spec the agent reads, as written to SpecFile.
+func (j *Job) SpecJSON() []byte {
+	data, _ := json.MarshalIndent(j.Spec, "", "  ")
+	return append(data, '\n')
+}
+
 // executeJob runs the agent: the stage tar on its stdin, its results
 // unpacked into the volume, its progress lines passed on.
 func executeJob(ctx context.Context, r *Run, progress io.Writer) error {
 	j := r.Job
 	root := r.root()
-	spec, err := json.MarshalIndent(j.Spec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := genfile.WriteAll(ctx, []genfile.File{{Root: root, Path: j.SpecFile, Data: append(spec, '\n')}}); err != nil {
+	if err := genfile.WriteAll(ctx, []genfile.File{{Root: root, Path: j.SpecFile, Data: j.SpecJSON()}}); err != nil {
 		return err
 	}
 	prog, err := exec.LookPath(JobAgent)
