@@ -187,6 +187,11 @@ func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
 	// The params, their files staged and their paths made the cluster's.
 	n := 0
 	params, err := paramsYAML(p, c.Params, func(local string) (string, error) {
+		// What is staged leaves this machine: nothing outside the package
+		// (a hostile params table naming ~/.docker/config.json).
+		if err := p.Inside(local); err != nil {
+			return "", fmt.Errorf("%s: %v", local, err)
+		}
 		if st, err := os.Stat(local); opts.DryRun {
 			// A dry run stages nothing.
 		} else if err != nil {

@@ -221,3 +221,30 @@ func TestChooseMode(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanJobRefusesOutsideParams: a params file outside the package (or
+// reached through a committed symlink) is never staged into the cluster.
+func TestPlanJobRefusesOutsideParams(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(secret, []byte("{}"), 0o600)
+	for name, path := range map[string]string{"absolute": secret, "link": "data/link.json"} {
+		t.Run(name, func(t *testing.T) {
+			dir := testenv.CopyDir(t, filepath.Join("..", "..", "testdata", "projects", "sample"))
+			os.Symlink(secret, filepath.Join(dir, "data", "link.json"))
+			toml, _ := os.ReadFile(filepath.Join(dir, "project.toml"))
+			toml = []byte(strings.Replace(string(toml), `raster = { class = "File", path = "data/ndwi.csv" }`, `raster = { class = "File", path = "`+path+`" }`, 1))
+			os.WriteFile(filepath.Join(dir, "project.toml"), toml, 0o644)
+			p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.Tests {
+				c.Job.Image = "registry.example/calrissian:0.14.0"
+			}
+			_, err = PlanAll(p, Selector{Tools: []string{"otsu"}}, Options{Engine: EngineCluster, Mode: ModeJob})
+			if err == nil || !strings.Contains(err.Error(), "outside the package") || !strings.Contains(err.Error(), "tools.otsu.tests.0.params") {
+				t.Errorf("%s: %v, want it refused naming the test's params", path, err)
+			}
+		})
+	}
+}

@@ -149,9 +149,6 @@ func NewClient() (*Client, error) {
 	return &Client{api: api, config: config, Namespace: ns}, nil
 }
 
-// API is the client's typed clientset.
-func (c *Client) API() kubernetes.Interface { return c.api }
-
 // run is one Spec's progress, what cleanup must undo.
 type run struct {
 	c            *Client
