@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +64,9 @@ func TestCalrissianJobFaults(t *testing.T) {
 	if image == "" {
 		testenv.Missing(t, "the Calrissian image (scripts/setup.sh with CWLBUILD_CALRISSIAN_SOURCE)", nil)
 	}
-	const ns = "cwlbuild-faults"
+	// A namespace and volumes of this run's own: two runs of the suite on
+	// one cluster never touch each other's Jobs.
+	ns := "cwlbuild-faults-" + randomSuffix()
 	kubectl := func(stdin string, args ...string) string {
 		t.Helper()
 		c := exec.Command("kubectl", args...)
@@ -79,10 +82,17 @@ func TestCalrissianJobFaults(t *testing.T) {
 	if state == "" {
 		state = "/var/lib/cwlbuild-cluster"
 	}
-	// The claim's volume, emptied of what earlier runs of this test left.
 	vol := filepath.Join(state, "volumes", ns)
-	os.RemoveAll(vol)
 	os.MkdirAll(vol, 0o755)
+	t.Cleanup(func() {
+		for _, args := range [][]string{{"delete", "namespace", ns, "--wait=false"}, {"delete", "pv", ns, ns + "-fresh", "--ignore-not-found", "--wait=false"}} {
+			c := exec.Command("kubectl", args...)
+			c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+			c.Run()
+		}
+		os.RemoveAll(vol)
+		os.RemoveAll(vol + "-fresh")
+	})
 	kubectl(`apiVersion: v1
 kind: Namespace
 metadata: {name: `+ns+`}
@@ -122,8 +132,6 @@ spec:
   volumeName: `+ns+`
   resources: {requests: {storage: 1Gi}}
 `, "apply", "-f", "-")
-	// What an earlier run of this test left (its failures are kept).
-	kubectl("", "-n", ns, "delete", "job,pod", "-l", "cwlbuild.eoap.dev/run", "--wait=true")
 
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "faults.cwl"), []byte(strings.ReplaceAll(faultsCWL, "MIRROR", env["CLUSTER_MIRROR"])), 0o644)
@@ -229,7 +237,7 @@ name = "unbound-claim"
 	text := string(out)
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^ok +passes `),
-		regexp.MustCompile(`no-account: FAILED after .*service account "nobody" does not exist in namespace "cwlbuild-faults"`),
+		regexp.MustCompile(`no-account: FAILED after .*service account "nobody" does not exist in namespace "` + ns + `"`),
 		regexp.MustCompile(`(?s)failing-tool: FAILED after .*Calrissian exited 1 .*tool pod fail-pod-\S+ \(image \S+busybox:1.36\) exited 3, its last lines:\s+the tool broke`),
 		regexp.MustCompile(`missing-image: FAILED after .*tool pod nopull-pod-\S+ cannot start: (ImagePullBackOff|ErrImagePull): image \S+/cwlbuild/no-such-image:1`),
 		regexp.MustCompile(`deleted-pod: FAILED after .*Calrissian's pod \S+ was deleted before it finished`),
@@ -246,7 +254,7 @@ name = "unbound-claim"
 	}
 	// Each failure that made a Job left it, with the command that shows it,
 	// and nothing of it still runs.
-	kept := regexp.MustCompile(`kept for inspection: kubectl -n cwlbuild-faults get job,pod,pvc -l (cwlbuild\.eoap\.dev/run=\S+);`).FindAllStringSubmatch(text, -1)
+	kept := regexp.MustCompile(`kept for inspection: kubectl -n `+ns+` get job,pod,pvc -l (cwlbuild\.eoap\.dev/run=\S+);`).FindAllStringSubmatch(text, -1)
 	if len(kept) != 3 {
 		t.Errorf("%d failed runs said what they kept, want 3 (failing-tool, missing-image, deleted-pod)", len(kept))
 	}
@@ -259,7 +267,7 @@ name = "unbound-claim"
 			t.Errorf("%s: still running after the failure: %s", k[1], running)
 		}
 	}
-	passed := regexp.MustCompile(`job cwlbuild-faults/(\S+) created`).FindStringSubmatch(text)
+	passed := regexp.MustCompile(`job `+ns+`/(\S+) created`).FindStringSubmatch(text)
 	if passed == nil {
 		t.Fatal("no Job was created")
 	}
@@ -282,7 +290,54 @@ name = "unbound-claim"
 	if code := exitCode(err); code != 1 || !regexp.MustCompile(`unbound-claim: FAILED after .*did not start in 20s: .*claim cwlbuild-\S+ is Pending.*cwlbuild-no-such-class`).Match(out) {
 		t.Errorf("an unbound claim: exit %d:\n%s", code, out)
 	}
-	kubectl("", "-n", ns, "delete", "job,pod,pvc", "-l", "cwlbuild.eoap.dev/run", "--wait=false")
+	kubectl("", "-n", ns, "delete", "job,pod,pvc", "-l", "cwlbuild.eoap.dev/run", "--wait=true")
+
+	// A claim made for the run, of a class with a volume available: the
+	// run binds it, passes, and deletes it.
+	fresh := vol + "-fresh"
+	os.MkdirAll(fresh, 0o755)
+	kubectl(`apiVersion: v1
+kind: PersistentVolume
+metadata: {name: `+ns+`-fresh}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: `+ns+`-fresh
+  hostPath: {path: `+fresh+`, type: Directory}
+`, "apply", "-f", "-")
+	os.WriteFile(filepath.Join(dir, "created.toml"), []byte(build+`storageClass = "`+ns+`-fresh"
+volumeSize = "100Mi"
+
+[[workflows]]
+path = "faults.cwl#wf-ok"
+
+[[workflows.tests]]
+name = "created-claim"
+`), 0o644)
+	cmd = exec.Command(cwlbuild, "test", "-f", "created.toml", "--engine", "cluster", "--cluster-mode", "job")
+	cmd.Dir, cmd.Env = dir, cmdEnv
+	out, err = cmd.CombinedOutput()
+	if err != nil || !regexp.MustCompile(`claim cwlbuild-workflows-0-0-\S+ created \(100Mi, class `+ns+`-fresh\)`).Match(out) {
+		t.Errorf("a claim made for the run: %v\n%s", err, out)
+	}
+	if left := kubectl("", "-n", ns, "get", "job,pod,pvc", "-l", "cwlbuild.eoap.dev/run", "-o", "name"); strings.TrimSpace(left) != "" {
+		t.Errorf("the run left %s", left)
+	}
+	if phase := kubectl("", "get", "pv", ns+"-fresh", "-o", "jsonpath={.status.phase}"); phase != "Released" {
+		t.Errorf("the volume is %s, want Released (the claim the run made was deleted)", phase)
+	}
+}
+
+// randomSuffix is five random lower-case letters and digits.
+func randomSuffix() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 5)
+	rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
 }
 
 // exitCode is a finished command's exit status (0 when err is nil).
