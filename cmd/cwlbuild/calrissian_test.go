@@ -267,7 +267,7 @@ name = "unbound-claim"
 			t.Errorf("%s: still running after the failure: %s", k[1], running)
 		}
 	}
-	passed := regexp.MustCompile(`job `+ns+`/(\S+) created`).FindStringSubmatch(text)
+	passed := regexp.MustCompile(`job ` + ns + `/(\S+) created`).FindStringSubmatch(text)
 	if passed == nil {
 		t.Fatal("no Job was created")
 	}
