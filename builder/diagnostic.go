@@ -26,6 +26,9 @@ type Diagnostic struct {
 	Key      string   `json:"key,omitempty"` // the project.toml key, when it is about one
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"` // without the file:line prefix
+	// Rule names the application-package rule a conformance finding is
+	// about ("app-package/docker"); `check --strict` makes those errors.
+	Rule string `json:"rule,omitempty"`
 }
 
 // String is the diagnostic as a line of text: "file:line: message".

@@ -21,18 +21,27 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "validate project.toml, build contexts, Dockerfiles and CWL references",
-		UsageText: "cwlbuild check [-f project.toml] [--format text|json]",
+		UsageText: "cwlbuild check [-f project.toml] [--format text|json] [--strict]",
 		Description: `Prints one line per problem (errors on stdout, warnings on stderr) and exits 1
 if there is any error. With --format json, prints every diagnostic as one JSON array
-on stdout: {"file", "line", "key", "severity": "error"|"warning", "message"}, for CI
-annotations.
+on stdout: {"file", "line", "key", "severity": "error"|"warning", "message", "rule"},
+for CI annotations.
+
+The application-package rules (OGC 20-089, and the community's release contract) are
+checked on every [[workflows]] file: a Workflow and a CommandLineTool in each; every
+CommandLineTool with id, baseCommand, inputs and a DockerRequirement in requirements;
+the Workflow and its inputs with label and doc; s:softwareVersion equal to [project]
+version. They are warnings; --strict (what a release runs) makes them errors, except a
+DockerRequirement only in hints, which stays a warning.
 
 Examples:
    cwlbuild check -f project.toml
+   cwlbuild check --strict            # before a release
    cwlbuild check --format json | jq -r '.[] | "::\(.severity) file=\(.file),line=\(.line)::\(.message)"'`,
 		Flags: []cli.Flag{
 			projectFlag(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
+			&cli.BoolFlag{Name: "strict", Usage: "application-package rules are errors, not warnings"},
 		},
 		Action: runCheck,
 	}
@@ -44,6 +53,13 @@ func runCheck(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("cwlbuild check: --format %q: want text or json", format), 2)
 	}
 	diags, proj := checkAll(c)
+	if c.Bool("strict") {
+		for i, d := range diags {
+			if d.Rule != "" && d.Rule != cwlpatch.RuleDockerHint {
+				diags[i].Severity = builder.SeverityError
+			}
+		}
+	}
 	errs := 0
 	for _, d := range diags {
 		if d.Severity == builder.SeverityError {
@@ -95,6 +111,7 @@ func checkAll(c *cli.Context) ([]builder.Diagnostic, *builder.Plan) {
 		diags = append(diags, builder.Diagnostic{Severity: builder.SeverityWarning, Message: w})
 	}
 	diags = append(diags, cwlpatch.Check(proj)...)
+	diags = append(diags, cwlpatch.Conformance(proj)...)
 	diags = append(diags, cwltest.PullSecrets(c.Context, proj, cwltest.PullSecretOptions{})...)
 	return append(diags, skaffold.Check(proj, filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile))...), proj
 }

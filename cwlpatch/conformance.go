@@ -1,0 +1,152 @@
+package cwlpatch
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+// Rules of the OGC application-package best practice (OGC 20-089) and of
+// the release contract the community's workflows enforce, as far as this
+// chain is concerned: what a platform that receives the package needs to
+// run it. Each is a warning in `cwlbuild check` and an error in `check
+// --strict` and in a release, except RuleDockerHint, which stays a warning
+// (the community's validator says so: cwltool honours a hint).
+const (
+	RuleProcesses    = "app-package/processes"     // a [[workflows]] file has a Workflow and a CommandLineTool
+	RuleToolFields   = "app-package/tool-fields"   // a CommandLineTool has id, baseCommand, inputs
+	RuleDocker       = "app-package/docker"        // a CommandLineTool has a DockerRequirement
+	RuleDockerHint   = "app-package/docker-hint"   // ... in requirements, not only in hints
+	RuleWorkflowDocs = "app-package/workflow-docs" // the Workflow and its inputs have id, label, doc
+	RuleVersion      = "app-package/version"       // s:softwareVersion is [project] version
+)
+
+// Conformance checks every [[workflows]] file against the rules above and
+// returns one diagnostic per finding, each naming file:line, the process
+// and the rule.
+func Conformance(p *builder.Plan) []builder.Diagnostic {
+	s := loadProject(p)
+	var out []builder.Diagnostic
+	add := func(d *cwlDocument, n *yaml.Node, rule, format string, args ...any) {
+		line := 0
+		if n != nil {
+			line = d.lineOf(d.offset(n))
+		}
+		out = append(out, builder.Diagnostic{File: d.File, Line: line, Severity: builder.SeverityWarning, Rule: rule,
+			Message: fmt.Sprintf(format, args...) + " (" + rule + ")"})
+	}
+	entry := map[*cwlDocument][]*cwlProcess{}
+	for _, w := range p.Workflows {
+		if proc := s.process(w.ProcessRef); proc != nil {
+			entry[proc.Doc] = append(entry[proc.Doc], proc)
+		}
+	}
+	for _, d := range s.workflowDocs() {
+		tools, workflows := 0, 0
+		for _, proc := range d.Processes {
+			switch proc.Class {
+			case "Workflow":
+				workflows++
+			case "CommandLineTool":
+				tools++
+				checkTool(d, proc, add)
+			}
+		}
+		if workflows == 0 || tools == 0 {
+			add(d, d.root, RuleProcesses, "%s has %d Workflow and %d CommandLineTool processes; an application package has at least one of each", d.File, workflows, tools)
+		}
+		for _, wf := range entry[d] {
+			if wf.Class == "Workflow" {
+				checkWorkflow(d, wf, add)
+			}
+		}
+		checkVersion(p, d, entry[d], add)
+	}
+	return out
+}
+
+type addFunc func(d *cwlDocument, n *yaml.Node, rule, format string, args ...any)
+
+func checkTool(d *cwlDocument, proc *cwlProcess, add addFunc) {
+	name := "CommandLineTool " + proc.Name()
+	if proc.ID == "" {
+		add(d, proc.Node, RuleToolFields, "%s has no id", name)
+	}
+	for _, key := range []string{"baseCommand", "inputs"} {
+		if mapGet(proc.Node, key) == nil {
+			add(d, proc.Node, RuleToolFields, "%s has no %s", name, key)
+		}
+	}
+	req, _ := d.sites(proc.Node, "requirements")
+	if len(req) > 0 {
+		return
+	}
+	if hints, _ := d.sites(proc.Node, "hints"); len(hints) > 0 {
+		add(d, hints[0].req, RuleDockerHint, "%s names its image only in hints.DockerRequirement; a platform may ignore hints: move it to requirements", name)
+		return
+	}
+	add(d, proc.Node, RuleDocker, "%s has no DockerRequirement: a platform cannot tell which image runs it", name)
+}
+
+func checkWorkflow(d *cwlDocument, wf *cwlProcess, add addFunc) {
+	name := "Workflow " + wf.Name()
+	for _, key := range []string{"label", "doc"} {
+		if v := mapGet(wf.Node, key); v == nil || strings.TrimSpace(v.Value) == "" && v.Kind == yaml.ScalarNode {
+			add(d, wf.Node, RuleWorkflowDocs, "%s has no %s: a platform shows it to the people who run the package", name, key)
+		}
+	}
+	inputs := deref(mapGet(wf.Node, "inputs"))
+	if inputs == nil {
+		return
+	}
+	check := func(id string, in *yaml.Node) {
+		in = deref(in)
+		for _, key := range []string{"label", "doc"} {
+			if in == nil || in.Kind != yaml.MappingNode || mapGet(in, key) == nil {
+				at := in
+				if at == nil {
+					at = inputs
+				}
+				add(d, at, RuleWorkflowDocs, "input %q of %s has no %s", id, name, key)
+			}
+		}
+	}
+	switch inputs.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(inputs.Content); i += 2 {
+			check(inputs.Content[i].Value, inputs.Content[i+1])
+		}
+	case yaml.SequenceNode:
+		for _, in := range inputs.Content {
+			id := ""
+			if v := mapGet(in, "id"); v != nil {
+				id = v.Value
+			}
+			check(id, in)
+		}
+	}
+}
+
+// checkVersion: the document (or the Workflow project.toml names) carries
+// s:softwareVersion, equal to [project] version, so that the version a
+// platform shows is the one the images are tagged with.
+func checkVersion(p *builder.Plan, d *cwlDocument, entries []*cwlProcess, add addFunc) {
+	nodes := []*yaml.Node{d.root}
+	for _, e := range entries {
+		nodes = append(nodes, e.Node)
+	}
+	for _, n := range nodes {
+		v := mapGet(n, "s:softwareVersion")
+		if v == nil {
+			continue
+		}
+		if p.Version != "" && v.Value != p.Version {
+			add(d, v, RuleVersion, "s:softwareVersion %q is not [project] version %q", v.Value, p.Version)
+		}
+		return
+	}
+	add(d, d.root, RuleVersion, "%s has no s:softwareVersion (schema.org): write [project] version %q there", d.File, p.Version)
+}

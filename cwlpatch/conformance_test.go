@@ -1,0 +1,95 @@
+package cwlpatch
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/builder"
+)
+
+// conformant is an application package every rule accepts.
+const conformant = `cwlVersion: v1.2
+$namespaces: {s: https://schema.org/}
+s:softwareVersion: 1.2.0
+$graph:
+- class: Workflow
+  id: main
+  label: Main
+  doc: The whole chain.
+  inputs:
+    aoi: {type: string, label: AOI, doc: area of interest}
+  outputs: []
+  steps:
+    run: {run: "#tool", in: {aoi: aoi}, out: []}
+- class: CommandLineTool
+  id: tool
+  requirements:
+    DockerRequirement: {dockerPull: "localhost:5000/tool:1.2.0"}
+  baseCommand: [echo]
+  inputs:
+    aoi: {type: string, inputBinding: {position: 1}}
+  outputs: []
+`
+
+// TestConformance: the conformant package has no finding; each change
+// that breaks one rule gives that rule's finding, at the line of the
+// process (or key) it is about.
+func TestConformance(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to string
+		want           []string // rule:line
+	}{
+		{"conformant", "", "", nil},
+		{"hint only", "  requirements:\n    DockerRequirement", "  hints:\n    DockerRequirement", []string{RuleDockerHint + ":17"}},
+		{"no docker", "  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", []string{RuleDocker + ":14"}},
+		{"no baseCommand", "  baseCommand: [echo]\n", "", []string{RuleToolFields + ":14"}},
+		{"no label", "  label: Main\n", "", []string{RuleWorkflowDocs + ":5"}},
+		{"input without doc", "{type: string, label: AOI, doc: area of interest}", "{type: string, label: AOI}", []string{RuleWorkflowDocs + ":10"}},
+		{"other version", "s:softwareVersion: 1.2.0", "s:softwareVersion: 1.1.0", []string{RuleVersion + ":3"}},
+		{"no version", "s:softwareVersion: 1.2.0\n", "", []string{RuleVersion + ":1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cwl := strings.Replace(conformant, tc.from, tc.to, 1)
+			if tc.from != "" && cwl == conformant {
+				t.Fatalf("%q is not in the package", tc.from)
+			}
+			os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(cwl), 0o644)
+			toml := "[project]\nname = \"p\"\nversion = \"1.2.0\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
+				"[tools.tool]\ncontext = \".\"\npath = \"app.cwl#tool\"\n[[workflows]]\npath = \"app.cwl#main\"\n"
+			os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+			p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range Conformance(p) {
+				got = append(got, d.Rule+":"+itoa(d.Line))
+				if d.Severity != builder.SeverityWarning || d.File != "app.cwl" || !strings.Contains(d.Message, d.Rule) {
+					t.Errorf("diagnostic %+v", d)
+				}
+			}
+			sort.Strings(got)
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("findings %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// A [[workflows]] file with no CommandLineTool.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "wf.cwl"), []byte("cwlVersion: v1.2\nclass: Workflow\nid: main\nlabel: M\ndoc: D\ns:softwareVersion: 1.2.0\ninputs: []\noutputs: []\nsteps: []\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte("[project]\nname = \"p\"\nversion = \"1.2.0\"\n[build]\nengine = \"local\"\n[[workflows]]\npath = \"wf.cwl\"\n"), 0o644)
+	p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Conformance(p); len(d) != 1 || d[0].Rule != RuleProcesses {
+		t.Errorf("a workflow file without tools: %v", d)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
