@@ -120,6 +120,9 @@ echo "setup: building Skaffold, go tool task and go tool oras"
 # The static Skaffold a CI job copies into the Kaniko image (TestGitLabRecipe
 # builds it; this fills the build cache, several minutes the first time).
 (cd scripts/skaffold && CGO_ENABLED=0 go build -o /dev/null github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold)
+# cosign, the independent verifier of what cwlbuild signs (the tests build
+# it from scripts/cosign; this fills the build cache).
+(cd scripts/cosign && CGO_ENABLED=0 go build -o /dev/null github.com/sigstore/cosign/v2/cmd/cosign)
 go tool -n task >/dev/null
 go tool -n oras >/dev/null
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built

@@ -42,6 +42,7 @@ Examples:
 			authCommand(),
 			testCommand(),
 			publishCommand(),
+			signCommand(),
 		),
 	}
 }

@@ -6,6 +6,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -67,6 +68,37 @@ func Skaffold(t testing.TB) string {
 	}
 	return skaffoldPath
 }
+
+// Cosign returns the path of the cosign CLI pinned in scripts/cosign (the
+// independent verifier of signatures), building it on first use.
+func Cosign(t testing.TB) string {
+	t.Helper()
+	RealEngine(t)
+	cosignOnce.Do(func() {
+		// One place per machine (the build cache makes a rebuild a link).
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		cosignPath = filepath.Join(dir, "cwlbuild", "cosign")
+		cmd := exec.Command("go", "build", "-o", cosignPath, "github.com/sigstore/cosign/v2/cmd/cosign")
+		cmd.Dir = filepath.Join(ModuleRoot(), "scripts", "cosign")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			cosignErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if cosignErr != nil {
+		Missing(t, "cosign (scripts/cosign)", cosignErr)
+	}
+	return cosignPath
+}
+
+var (
+	cosignOnce sync.Once
+	cosignPath string
+	cosignErr  error
+)
 
 // LookPath returns the path of a program on PATH, or skips/fails t.
 func LookPath(t testing.TB, prog string) string {

@@ -13,9 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -184,4 +187,62 @@ func repository(ctx context.Context, repo string, insecure []string) (name.Repos
 		return name.Repository{}, nil, fmt.Errorf("%s: %v", repo, err)
 	}
 	return r, []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, nil
+}
+
+// Cosign's layout of a signature: the manifest tagged sha256-HEX.sig in the
+// signed manifest's repository, one layer per signature (ECDSA signatures
+// are randomized: signing again adds one).
+const (
+	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+	SignatureAnnotation    = "dev.cosignproject.cosign/signature"
+)
+
+// SignatureTag is the tag cosign keeps a digest's signatures under.
+func SignatureTag(digest string) string {
+	return strings.Replace(digest, ":", "-", 1) + ".sig"
+}
+
+// AttachSignature adds one signature (payload, and sig in base64) of the
+// manifest digest in repo, as cosign does: a layer appended to the
+// manifest at SignatureTag(digest), the signatures already there kept (a
+// signature identical to one there is not added twice).
+func AttachSignature(ctx context.Context, repo, digest string, payload []byte, sig string, insecure []string) error {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return err
+	}
+	tag := r.Tag(SignatureTag(digest))
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	if old, err := remote.Image(tag, opts...); err == nil {
+		m, err := old.Manifest()
+		if err != nil {
+			return fmt.Errorf("reading %s: %v", tag, err)
+		}
+		for _, l := range m.Layers {
+			if l.Annotations[SignatureAnnotation] == sig {
+				return nil
+			}
+		}
+		base = old
+	} else if !isNotFound(err) {
+		return fmt.Errorf("reading %s: %v", tag, err)
+	}
+	img, err := mutate.Append(base, mutate.Addendum{
+		Layer:       static.NewLayer(payload, SimpleSigningMediaType),
+		Annotations: map[string]string{SignatureAnnotation: sig},
+		MediaType:   SimpleSigningMediaType,
+	})
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(tag, img, opts...); err != nil {
+		return fmt.Errorf("pushing %s: %v", tag, err)
+	}
+	return nil
+}
+
+// isNotFound reports a registry's "no such manifest".
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
 }
