@@ -43,6 +43,7 @@ Examples:
 			testCommand(),
 			publishCommand(),
 			signCommand(),
+			attestCommand(),
 		),
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,5 +87,96 @@ func TestSignVerifiedByCosign(t *testing.T) {
 	}
 	if out, err := verify(mine, ref); err != nil {
 		t.Errorf("after signing again: %v\n%s", err, out)
+	}
+}
+
+// TestAttestVerifiedByCosign: the provenance `cwlbuild attest` attaches to
+// a pinned image and to the published workflow, the real cosign CLI
+// verifies (`verify-attestation --type slsaprovenance1`) with the signing
+// pair's key, and refuses with another's; the statements name the digest,
+// the package's revision and, for the workflow, the file and every pin.
+func TestAttestVerifiedByCosign(t *testing.T) {
+	cosign := testenv.Cosign(t)
+	reg := testenv.StartRegistry(t)
+	reg.PushBase(t)
+	image := reg.Host + "/library/busybox"
+	digest := reg.Digest(t, image+":1.36")
+	pkg := t.TempDir()
+	testenv.FakeWorkTree(t, pkg)
+	os.WriteFile(filepath.Join(pkg, "app.cwl"), []byte(`cwlVersion: v1.2
+$graph:
+- class: Workflow
+  id: main
+  inputs: []
+  outputs: []
+  steps: {hello: {run: "#hello", in: [], out: []}}
+- class: CommandLineTool
+  id: hello
+  requirements: {DockerRequirement: {dockerPull: "`+image+`:1.36@`+digest+`"}}
+  baseCommand: [echo, hello]
+  inputs: []
+  outputs: []
+`), 0o644)
+	os.WriteFile(filepath.Join(pkg, "project.toml"), []byte("[project]\nname = \"hello\"\nversion = \"1.0.0\"\nrepository = \"https://example.org/hello.git\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \""+reg.Host+"/hello\"\n[[workflows]]\npath = \"app.cwl#main\"\n"), 0o644)
+	keys := t.TempDir()
+	env := append(os.Environ(), "COSIGN_PASSWORD=pw", "DOCKER_CONFIG="+t.TempDir())
+	for _, d := range []string{"mine", "other"} {
+		os.MkdirAll(filepath.Join(keys, d), 0o755)
+		gen := exec.Command(cosign, "generate-key-pair")
+		gen.Dir, gen.Env = filepath.Join(keys, d), env
+		if out, err := gen.CombinedOutput(); err != nil {
+			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+		}
+	}
+	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
+	run := func(args ...string) string {
+		t.Helper()
+		c := exec.Command(cwlbuild, args...)
+		c.Dir, c.Env = pkg, env
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("cwlbuild %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	published := run("publish")
+	artifact := strings.Fields(published)[0]
+	if !strings.Contains(artifact, "@sha256:") {
+		t.Fatalf("publish printed %q", published)
+	}
+	run("attest", "--key", filepath.Join(keys, "mine", "cosign.key"))
+	run("attest", "--key", filepath.Join(keys, "mine", "cosign.key"), "--workflow", artifact)
+	verify := func(keyDir, ref string) (string, error) {
+		c := exec.Command(cosign, "verify-attestation", "--key", filepath.Join(keys, keyDir, "cosign.pub"), "--type", "slsaprovenance1",
+			"--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", ref)
+		c.Env = env
+		out, err := c.Output()
+		return string(out), err
+	}
+	byDigest := image + "@" + digest
+	artifactByDigest := artifact[:strings.Index(artifact, ":1.0.0")] + artifact[strings.Index(artifact, "@"):]
+	for _, tc := range []struct{ ref, want string }{
+		{byDigest, `"buildType":"https://github.com/eoap/cwlbuild/image/v1"`},
+		{artifactByDigest, `"images":["` + image + `:1.36@` + digest + `"]`},
+	} {
+		out, err := verify("mine", tc.ref)
+		if err != nil {
+			t.Errorf("cosign verify-attestation %s: %v\n%s", tc.ref, err, out)
+			continue
+		}
+		var env struct{ Payload string }
+		json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0]), &env)
+		statement, _ := base64.StdEncoding.DecodeString(env.Payload)
+		for _, want := range []string{tc.want, `"revision":"` + strings.Repeat("c0ffee", 6) + `c0ff"`, `"sha256":"` + strings.TrimPrefix(digest, "sha256:") + `"`} {
+			if tc.ref == artifactByDigest && strings.Contains(want, strings.TrimPrefix(digest, "sha256:")) {
+				want = `"name":"app.cwl"`
+			}
+			if !strings.Contains(string(statement), want) {
+				t.Errorf("%s: the statement does not say %s:\n%s", tc.ref, want, statement)
+			}
+		}
+		if out, err := verify("other", tc.ref); err == nil {
+			t.Errorf("cosign verified %s's attestation with another pair's key:\n%s", tc.ref, out)
+		}
 	}
 }

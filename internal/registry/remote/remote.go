@@ -207,19 +207,47 @@ func SignatureTag(digest string) string {
 // manifest at SignatureTag(digest), the signatures already there kept (a
 // signature identical to one there is not added twice).
 func AttachSignature(ctx context.Context, repo, digest string, payload []byte, sig string, insecure []string) error {
+	return appendLayer(ctx, repo, SignatureTag(digest), payload, SimpleSigningMediaType, map[string]string{SignatureAnnotation: sig}, insecure)
+}
+
+// Cosign's layout of an attestation: a DSSE envelope as a layer of the
+// manifest tagged sha256-HEX.att, annotated with its predicate type.
+const DSSEMediaType = "application/vnd.dsse.envelope.v1+json"
+
+// AttestationTag is the tag cosign keeps a digest's attestations under.
+func AttestationTag(digest string) string {
+	return strings.Replace(digest, ":", "-", 1) + ".att"
+}
+
+// AttachAttestation adds a signed attestation (a DSSE envelope) of the
+// manifest digest in repo, as `cosign attest` does; attestations already
+// there are kept.
+func AttachAttestation(ctx context.Context, repo, digest string, envelope []byte, predicateType string, insecure []string) error {
+	return appendLayer(ctx, repo, AttestationTag(digest), envelope, DSSEMediaType,
+		map[string]string{SignatureAnnotation: "", "predicateType": predicateType}, insecure)
+}
+
+// appendLayer appends one layer to the manifest at repo:tag, making an
+// empty OCI image when there is none; an identical layer is not added again.
+func appendLayer(ctx context.Context, repo, tagName string, data []byte, mediaType types.MediaType, annotations map[string]string, insecure []string) error {
 	r, opts, err := repository(ctx, repo, insecure)
 	if err != nil {
 		return err
 	}
-	tag := r.Tag(SignatureTag(digest))
+	tag := r.Tag(tagName)
+	layer := static.NewLayer(data, mediaType)
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	if old, err := remote.Image(tag, opts...); err == nil {
 		m, err := old.Manifest()
 		if err != nil {
 			return fmt.Errorf("reading %s: %v", tag, err)
 		}
+		d, err := layer.Digest()
+		if err != nil {
+			return err
+		}
 		for _, l := range m.Layers {
-			if l.Annotations[SignatureAnnotation] == sig {
+			if l.Digest == d && l.Annotations[SignatureAnnotation] == annotations[SignatureAnnotation] {
 				return nil
 			}
 		}
@@ -227,11 +255,7 @@ func AttachSignature(ctx context.Context, repo, digest string, payload []byte, s
 	} else if !isNotFound(err) {
 		return fmt.Errorf("reading %s: %v", tag, err)
 	}
-	img, err := mutate.Append(base, mutate.Addendum{
-		Layer:       static.NewLayer(payload, SimpleSigningMediaType),
-		Annotations: map[string]string{SignatureAnnotation: sig},
-		MediaType:   SimpleSigningMediaType,
-	})
+	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations, MediaType: mediaType})
 	if err != nil {
 		return err
 	}
