@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
@@ -127,6 +129,49 @@ func BuildsFromImages(ctx context.Context, p *builder.Plan, images, insecure []s
 			ref.Digest = digest
 		}
 		out.Builds = append(out.Builds, buildjson.Build{ImageName: ref.Repo, Tag: ref.String()})
+	}
+	return out, nil
+}
+
+// ToolImage is the image one CommandLineTool of a workflow file runs.
+type ToolImage struct {
+	// Process names the tool (its id, or its step when anonymous), Line
+	// where its dockerPull is.
+	Process string
+	Line    int
+	// Ref is the dockerPull; "" when the tool has none.
+	Ref string
+	// Pinned is set when Ref is pinned by digest.
+	Pinned bool
+}
+
+// FileImages lists the image of every CommandLineTool of one workflow file
+// read on its own (a published artifact, a file a platform received): the
+// last DockerRequirement cwltool would read of it, requirements over hints.
+// name is how messages call the file; $imports are not followed.
+func FileImages(name string, data []byte) ([]ToolImage, error) {
+	d, err := parseDocument(name, data)
+	if err != nil {
+		return nil, err
+	}
+	singleSet(d)
+	var out []ToolImage
+	for _, proc := range d.Processes {
+		if proc.Class != "CommandLineTool" {
+			continue
+		}
+		sites, err := processSites(proc)
+		if err != nil {
+			return nil, err
+		}
+		ti := ToolImage{Process: proc.Desc(), Line: d.lineOf(d.offset(proc.Node))}
+		for _, st := range sites { // hints first, then requirements: the last wins
+			if st.pull != nil && st.pull.Kind == yaml.ScalarNode {
+				ti.Ref, ti.Line = st.pull.Value, st.pull.Line
+			}
+		}
+		ti.Pinned = ti.Ref != "" && isDigestPinned(ti.Ref)
+		out = append(out, ti)
 	}
 	return out, nil
 }

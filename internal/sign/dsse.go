@@ -1,8 +1,10 @@
 package sign
 
 import (
+	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -35,4 +37,29 @@ func Envelope(s Signer, payloadType string, payload []byte) ([]byte, error) {
 		Sig   string `json:"sig"`
 	}{Sig: sig})
 	return json.Marshal(env)
+}
+
+// OpenEnvelope returns the payload of a DSSE envelope one of whose
+// signatures pub verifies; an error otherwise.
+func OpenEnvelope(pub *ecdsa.PublicKey, envelope []byte) (payloadType string, payload []byte, err error) {
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			Sig string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return "", nil, fmt.Errorf("not a DSSE envelope: %v", err)
+	}
+	payload, err = base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return "", nil, fmt.Errorf("DSSE payload: %v", err)
+	}
+	for _, s := range env.Signatures {
+		if Verify(pub, PAE(env.PayloadType, payload), s.Sig) {
+			return env.PayloadType, payload, nil
+		}
+	}
+	return "", nil, errors.New("no signature of the envelope verifies with the key")
 }

@@ -102,3 +102,30 @@ func PublicPEM(s Signer) ([]byte, error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
+
+// LoadPublicKey reads a PEM public key (cosign.pub).
+func LoadPublicKey(pemData []byte) (*ecdsa.PublicKey, error) {
+	block, _ := pem.Decode(pemData)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, errors.New("not a PEM public key (want the cosign.pub of the pair)")
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	ec, ok := key.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T key: only ECDSA keys (cosign's) are supported", key)
+	}
+	return ec, nil
+}
+
+// Verify checks a base64 signature of payload, as Sign makes it.
+func Verify(pub *ecdsa.PublicKey, payload []byte, sigB64 string) bool {
+	sig, err := base64.StdEncoding.DecodeString(sigB64)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(payload)
+	return ecdsa.VerifyASN1(pub, sum[:], sig)
+}

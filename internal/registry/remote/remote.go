@@ -12,11 +12,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -263,6 +265,98 @@ func appendLayer(ctx context.Context, repo, tagName string, data []byte, mediaTy
 		return fmt.Errorf("pushing %s: %v", tag, err)
 	}
 	return nil
+}
+
+// Layer is one layer of a manifest, read whole: signatures, attestations,
+// an artifact's file.
+type Layer struct {
+	MediaType   string
+	Annotations map[string]string
+	Data        []byte
+}
+
+// Layers reads every layer of repo's manifest reference (a tag or a
+// digest); none, and no error, when there is no such manifest.
+func Layers(ctx context.Context, repo, reference string, insecure []string) ([]Layer, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return nil, err
+	}
+	var ref name.Reference = r.Tag(reference)
+	if strings.HasPrefix(reference, "sha256:") {
+		ref = r.Digest(reference)
+	}
+	desc, err := remote.Get(ref, opts...)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %v", ref, err)
+	}
+	var m struct {
+		Layers []struct {
+			MediaType   string            `json:"mediaType"`
+			Digest      string            `json:"digest"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return nil, fmt.Errorf("reading %s: %v", ref, err)
+	}
+	var out []Layer
+	for _, l := range m.Layers {
+		h, err := v1.NewHash(l.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: layer %s: %v", ref, l.Digest, err)
+		}
+		blob, err := remote.Layer(r.Digest(h.String()), opts...)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := blob.Compressed()
+		if err != nil {
+			return nil, fmt.Errorf("%s: layer %s: %v", ref, l.Digest, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: layer %s: %v", ref, l.Digest, err)
+		}
+		if sha256Digest(data) != l.Digest {
+			return nil, fmt.Errorf("%s: layer %s: the registry served other bytes", ref, l.Digest)
+		}
+		out = append(out, Layer{MediaType: l.MediaType, Annotations: l.Annotations, Data: data})
+	}
+	return out, nil
+}
+
+// HasReferrer reports whether an artifact of one of the artifact types
+// refers to repo@digest: the OCI 1.1 Referrers API, or its fallback tag
+// (sha256-HEX) on registries without it.
+func HasReferrer(ctx context.Context, repo, digest string, artifactTypes []string, insecure []string) (bool, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return false, err
+	}
+	idx, err := remote.Referrers(r.Digest(digest), opts...)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return false, err
+	}
+	for _, d := range m.Manifests {
+		for _, t := range artifactTypes {
+			if d.ArtifactType == t {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // isNotFound reports a registry's "no such manifest".

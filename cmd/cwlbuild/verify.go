@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/eoap/cwlbuild/internal/sign"
+	"github.com/eoap/cwlbuild/internal/verify"
+)
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check a released workflow and every image it pins against the publisher's key",
+		UsageText: "cwlbuild verify --key cosign.pub [--sbom=false] [--insecure-registry HOST]... REF|FILE.cwl",
+		Description: `REF is a published workflow artifact (what cwlbuild publish printed, by tag or digest);
+FILE.cwl a workflow file received some other way. For an artifact: its signature by the
+key, and its SLSA provenance (source revision, the images it pins, the file's digest).
+Then for every CommandLineTool of the workflow: its image is pinned by digest; the
+registry serves that digest, and its tag, if the pin names one, still names it; it is
+signed by the key; it has an SBOM attached (an OCI referrer, SPDX or CycloneDX); its
+provenance names the workflow's source revision and the workflow's provenance lists it.
+One line per image, then a summary; exit 1 on any failure, naming it. Nothing is read
+from the package: only the key and the registry are trusted.
+
+Examples:
+   cwlbuild verify --key cosign.pub ghcr.io/eoap/sample/app-water-bodies:0.1.0
+   cwlbuild verify --key cosign.pub app-water-bodies.cwl`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "key", Required: true, Usage: "the publisher's public key (`cosign.pub`)"},
+			&cli.BoolFlag{Name: "sbom", Value: true, Usage: "require an SBOM of each image"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
+		},
+		Action: runVerify,
+	}
+}
+
+// SBOMArtifactTypes are the artifact types of the SBOM referrers verify
+// accepts.
+var SBOMArtifactTypes = []string{"application/spdx+json", "application/vnd.cyclonedx+json"}
+
+func runVerify(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("cwlbuild verify: name one workflow artifact or file", 2)
+	}
+	data, err := os.ReadFile(c.String("key"))
+	if err != nil {
+		return cli.Exit("cwlbuild verify: --key: "+err.Error(), 2)
+	}
+	key, err := sign.LoadPublicKey(data)
+	if err != nil {
+		return cli.Exit("cwlbuild verify: --key "+c.String("key")+": "+err.Error(), 2)
+	}
+	opts := verify.Options{Key: key, Insecure: c.StringSlice("insecure-registry")}
+	if c.Bool("sbom") {
+		opts.SBOM = SBOMArtifactTypes
+	}
+	target := c.Args().First()
+	var rep *verify.Report
+	if strings.HasSuffix(target, ".cwl") {
+		data, err := os.ReadFile(target)
+		if err != nil {
+			return cli.Exit("cwlbuild verify: "+err.Error(), 1)
+		}
+		rep, err = verify.File(c.Context, target, data, opts)
+		if err != nil {
+			return cli.Exit("cwlbuild verify: "+err.Error(), 1)
+		}
+	} else if rep, err = verify.Artifact(c.Context, target, opts); err != nil {
+		return cli.Exit("cwlbuild verify: "+err.Error(), 1)
+	}
+	w := c.App.Writer
+	status := func(problems []string) string {
+		if len(problems) == 0 {
+			return "ok  "
+		}
+		return "FAIL"
+	}
+	rev := rep.Revision
+	if rev == "" {
+		rev = "unknown"
+	}
+	fmt.Fprintf(w, "%s workflow %s (revision %s)\n", status(rep.Problems), rep.Workflow, rev)
+	for _, p := range rep.Problems {
+		fmt.Fprintf(w, "       %s\n", p)
+	}
+	failed := 0
+	for _, i := range rep.Images {
+		if len(i.Problems) > 0 {
+			failed++
+		}
+		fmt.Fprintf(w, "%s %s %s\n", status(i.Problems), i.Process, i.Ref)
+		for _, p := range i.Problems {
+			fmt.Fprintf(w, "       %s\n", p)
+		}
+	}
+	fmt.Fprintf(w, "%d images, %d failed; the workflow %s\n", len(rep.Images), failed, map[bool]string{true: "failed", false: "verified"}[len(rep.Problems) > 0])
+	if rep.Failed() {
+		return cli.Exit("", 1)
+	}
+	return nil
+}

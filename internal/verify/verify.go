@@ -1,0 +1,288 @@
+// Package verify checks a release the way the people who run it can:
+// with the publisher's public key and the registry alone. For a published
+// workflow artifact: its signature, its provenance (the source revision,
+// the images it pins); then, for every CommandLineTool of the workflow,
+// that its pin is a digest, that the registry serves it (and that its tag,
+// if it names one, still names that digest), that it is signed by the key,
+// that it has an SBOM, and that its provenance names the workflow's
+// revision. Nothing here trusts the package's project.toml.
+package verify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/provenance"
+	"github.com/eoap/cwlbuild/internal/registry/remote"
+	"github.com/eoap/cwlbuild/internal/sign"
+)
+
+// Options are what verification trusts.
+type Options struct {
+	Key      *ecdsa.PublicKey
+	Insecure []string
+	// SBOM requires an SBOM referrer of each image (its artifact types).
+	SBOM []string
+}
+
+// Image is the outcome for one CommandLineTool's image.
+type Image struct {
+	Process, Ref string
+	Revision     string // its provenance's
+	Problems     []string
+}
+
+// Report is the outcome for a workflow.
+type Report struct {
+	// Workflow is what was checked: the artifact reference (with its
+	// digest), or the file.
+	Workflow string
+	// Revision is the source revision the workflow's provenance names.
+	Revision string
+	Problems []string
+	Images   []Image
+}
+
+// Failed reports whether anything failed.
+func (r *Report) Failed() bool {
+	if len(r.Problems) > 0 {
+		return true
+	}
+	for _, i := range r.Images {
+		if len(i.Problems) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Artifact verifies a published workflow artifact REF (a tag or a digest).
+func Artifact(ctx context.Context, ref string, opts Options) (*Report, error) {
+	r, err := imageref.Parse(ref)
+	if err != nil {
+		return nil, err
+	}
+	digest := r.Digest
+	served, err := remote.Digest(ctx, tagged(r), opts.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	if digest == "" {
+		digest = served
+	}
+	rep := &Report{Workflow: r.Repo + "@" + digest}
+	if digest != served {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%s names %s, but the registry serves %s", ref, digest, served))
+	}
+	layers, err := remote.Layers(ctx, r.Repo, digest, opts.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	var cwl []byte
+	var file string
+	for _, l := range layers {
+		if strings.HasPrefix(l.MediaType, "application/cwl") {
+			cwl, file = l.Data, l.Annotations["org.opencontainers.image.title"]
+			break
+		}
+	}
+	if cwl == nil {
+		return nil, fmt.Errorf("%s: not a workflow artifact (no application/cwl layer)", ref)
+	}
+	rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, opts)...)
+	st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts)
+	rep.Problems = append(rep.Problems, probs...)
+	var pins []string
+	if st != nil {
+		rep.Revision = revisionOf(st)
+		sum := sha256.Sum256(cwl)
+		if !hasSubjectDigest(st, hex.EncodeToString(sum[:])) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("the provenance does not name the workflow file %s as published (its sha256 %x)", file, sum))
+		}
+		if images, ok := st.Predicate.BuildDefinition.ExternalParameters["images"].([]any); ok {
+			for _, i := range images {
+				if s, ok := i.(string); ok {
+					pins = append(pins, s)
+				}
+			}
+		}
+	}
+	if err := checkImages(ctx, rep, file, cwl, pins, st != nil, opts); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// File verifies a workflow file a platform received: its images only (a
+// file has no signature of its own); each image's provenance must name one
+// revision, the same for all.
+func File(ctx context.Context, name string, data []byte, opts Options) (*Report, error) {
+	rep := &Report{Workflow: name}
+	if err := checkImages(ctx, rep, name, data, nil, false, opts); err != nil {
+		return nil, err
+	}
+	for _, i := range rep.Images {
+		if i.Revision != "" && rep.Revision == "" {
+			rep.Revision = i.Revision
+		}
+	}
+	for k := range rep.Images {
+		if i := &rep.Images[k]; i.Revision != "" && i.Revision != rep.Revision {
+			i.Problems = append(i.Problems, fmt.Sprintf("its provenance names revision %s, the other images' %s", i.Revision, rep.Revision))
+		}
+	}
+	return rep, nil
+}
+
+// tagged is the reference to ask the registry for: the digest when there
+// is one (a pinned reference), else the tag.
+func tagged(r imageref.Reference) string {
+	if r.Digest != "" {
+		return r.Repo + "@" + r.Digest
+	}
+	return r.String()
+}
+
+func checkImages(ctx context.Context, rep *Report, file string, cwl []byte, pins []string, listed bool, opts Options) error {
+	tools, err := cwlpatch.FileImages(file, cwl)
+	if err != nil {
+		return err
+	}
+	if len(tools) == 0 {
+		rep.Problems = append(rep.Problems, "the workflow has no CommandLineTool")
+	}
+	for _, t := range tools {
+		img := Image{Process: t.Process, Ref: t.Ref}
+		switch {
+		case t.Ref == "":
+			img.Problems = append(img.Problems, "no DockerRequirement: no image to verify")
+		case !t.Pinned:
+			img.Problems = append(img.Problems, "not pinned by digest")
+		default:
+			img.Problems, img.Revision = checkImage(ctx, t.Ref, rep.Revision, opts)
+			if listed && !contains(pins, t.Ref) {
+				img.Problems = append(img.Problems, "the workflow's provenance does not list this pin")
+			}
+		}
+		rep.Images = append(rep.Images, img)
+	}
+	return nil
+}
+
+// checkImage checks one pinned image: served, tag unchanged, signed,
+// attested at the revision (when known), with an SBOM.
+func checkImage(ctx context.Context, ref, revision string, opts Options) (problems []string, rev string) {
+	r, err := imageref.Parse(ref)
+	if err != nil {
+		return []string{err.Error()}, ""
+	}
+	served, err := remote.Digest(ctx, r.Repo+"@"+r.Digest, opts.Insecure)
+	if err != nil || served != r.Digest {
+		return []string{fmt.Sprintf("the registry does not serve %s: %v", r.Digest, err)}, ""
+	}
+	if r.Tag != "" {
+		if now, err := remote.Digest(ctx, r.Repo+":"+r.Tag, opts.Insecure); err == nil && now != r.Digest {
+			problems = append(problems, fmt.Sprintf("tag %s now names %s, not the pinned digest", r.Tag, now))
+		}
+	}
+	problems = append(problems, signed(ctx, r.Repo, r.Digest, opts)...)
+	st, probs := attested(ctx, r.Repo, r.Digest, provenance.BuildTypeImage, opts)
+	problems = append(problems, probs...)
+	if st != nil {
+		rev = revisionOf(st)
+		if revision != "" && rev != revision {
+			problems = append(problems, fmt.Sprintf("its provenance names revision %q, the workflow's %q", rev, revision))
+		}
+	}
+	if len(opts.SBOM) > 0 {
+		found, err := remote.HasReferrer(ctx, r.Repo, r.Digest, opts.SBOM, opts.Insecure)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("its SBOM: %v", err))
+		case !found:
+			problems = append(problems, "no SBOM is attached to it")
+		}
+	}
+	return problems, rev
+}
+
+// signed checks for a signature of digest by the key.
+func signed(ctx context.Context, repo, digest string, opts Options) []string {
+	layers, err := remote.Layers(ctx, repo, remote.SignatureTag(digest), opts.Insecure)
+	if err != nil {
+		return []string{fmt.Sprintf("its signatures: %v", err)}
+	}
+	if len(layers) == 0 {
+		return []string{"not signed (no " + remote.SignatureTag(digest) + ")"}
+	}
+	for _, l := range layers {
+		var p struct {
+			Critical struct {
+				Image struct {
+					Digest string `json:"docker-manifest-digest"`
+				} `json:"image"`
+			} `json:"critical"`
+		}
+		if json.Unmarshal(l.Data, &p) != nil || p.Critical.Image.Digest != digest {
+			continue
+		}
+		if sign.Verify(opts.Key, l.Data, l.Annotations[remote.SignatureAnnotation]) {
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("none of its %d signatures is by the key", len(layers))}
+}
+
+// attested returns the SLSA provenance of digest signed by the key, of
+// the build type wanted.
+func attested(ctx context.Context, repo, digest, buildType string, opts Options) (*provenance.Statement, []string) {
+	layers, err := remote.Layers(ctx, repo, remote.AttestationTag(digest), opts.Insecure)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("its attestations: %v", err)}
+	}
+	hexDigest := strings.TrimPrefix(digest, "sha256:")
+	for _, l := range layers {
+		typ, payload, err := sign.OpenEnvelope(opts.Key, l.Data)
+		if err != nil || typ != sign.InTotoPayloadType {
+			continue
+		}
+		var st provenance.Statement
+		if json.Unmarshal(payload, &st) != nil || st.PredicateType != provenance.PredicateType || st.Predicate.BuildDefinition.BuildType != buildType {
+			continue
+		}
+		if hasSubjectDigest(&st, hexDigest) {
+			return &st, nil
+		}
+	}
+	return nil, []string{"no SLSA provenance signed by the key"}
+}
+
+func hasSubjectDigest(st *provenance.Statement, hexDigest string) bool {
+	for _, s := range st.Subject {
+		if s.Digest["sha256"] == hexDigest {
+			return true
+		}
+	}
+	return false
+}
+
+func revisionOf(st *provenance.Statement) string {
+	rev, _ := st.Predicate.BuildDefinition.ExternalParameters["revision"].(string)
+	return rev
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
