@@ -180,3 +180,118 @@ $graph:
 		}
 	}
 }
+
+// TestVerifyRelease: `cwlbuild verify` accepts a release that was
+// published, signed and attested, and names what failed after each
+// tampering: another key, a pin to a digest the registry does not serve,
+// no SBOM, one byte of the published workflow changed, provenance from
+// another revision, the pinned tag moved to another digest.
+func TestVerifyRelease(t *testing.T) {
+	cosign := testenv.Cosign(t)
+	reg := testenv.StartRegistry(t)
+	reg.PushBase(t)
+	image := reg.Host + "/library/busybox"
+	digest := reg.Digest(t, image+":1.36")
+	pin := image + ":1.36@" + digest
+	pkg := t.TempDir()
+	testenv.FakeWorkTree(t, pkg)
+	cwl := `cwlVersion: v1.2
+$graph:
+- class: Workflow
+  id: main
+  inputs: []
+  outputs: []
+  steps: {hello: {run: "#hello", in: [], out: []}}
+- class: CommandLineTool
+  id: hello
+  requirements: {DockerRequirement: {dockerPull: "` + pin + `"}}
+  baseCommand: [echo, hello]
+  inputs: []
+  outputs: []
+`
+	os.WriteFile(filepath.Join(pkg, "app.cwl"), []byte(cwl), 0o644)
+	os.WriteFile(filepath.Join(pkg, "project.toml"), []byte("[project]\nname = \"hello\"\nversion = \"1.0.0\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \""+reg.Host+"/hello\"\n[[workflows]]\npath = \"app.cwl#main\"\n"), 0o644)
+	keys := t.TempDir()
+	env := append(os.Environ(), "COSIGN_PASSWORD=pw", "DOCKER_CONFIG="+t.TempDir())
+	for _, d := range []string{"mine", "other"} {
+		os.MkdirAll(filepath.Join(keys, d), 0o755)
+		gen := exec.Command(cosign, "generate-key-pair")
+		gen.Dir, gen.Env = filepath.Join(keys, d), env
+		if out, err := gen.CombinedOutput(); err != nil {
+			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+		}
+	}
+	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		c := exec.Command(cwlbuild, args...)
+		c.Dir, c.Env = pkg, env
+		out, err := c.CombinedOutput()
+		return string(out), exitCode(err)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, code := run(args...)
+		if code != 0 {
+			t.Fatalf("cwlbuild %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		return out
+	}
+	key, pub, otherPub := filepath.Join(keys, "mine", "cosign.key"), filepath.Join(keys, "mine", "cosign.pub"), filepath.Join(keys, "other", "cosign.pub")
+	artifact := strings.Fields(must("publish"))[0]
+	must("sign", "--key", key)
+	must("sign", "--key", key, artifact)
+	must("attest", "--key", key)
+	must("attest", "--key", key, "--workflow", artifact)
+	tag := artifact[:strings.Index(artifact, "@")]
+
+	expect := func(name string, wantCode int, want []string, args ...string) {
+		t.Helper()
+		out, code := run(append([]string{"verify"}, args...)...)
+		if code != wantCode {
+			t.Errorf("%s: exit %d, want %d\n%s", name, code, wantCode, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: the output does not say %q:\n%s", name, w, out)
+			}
+		}
+	}
+	expect("the release", 0, []string{"ok   workflow " + tag[:strings.LastIndex(tag, ":")] + "@sha256:", "(revision c0ffee", "ok   process \"hello\" " + pin, "1 images, 0 failed; the workflow verified"}, "--key", pub, "--sbom=false", tag)
+	expect("another key", 1, []string{"FAIL workflow", "none of its 1 signatures is by the key", "no SLSA provenance signed by the key"}, "--key", otherPub, "--sbom=false", tag)
+	expect("no SBOM", 1, []string{"no SBOM is attached to it"}, "--key", pub, tag)
+
+	// A pin to a digest the registry does not serve, in a file.
+	bad := strings.Replace(cwl, digest, "sha256:"+strings.Repeat("0", 64), 1)
+	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(bad), 0o644)
+	expect("a pin the registry lacks", 1, []string{"FAIL process \"hello\"", "the registry does not serve sha256:000"}, "--key", pub, "--sbom=false", "received.cwl")
+
+	// One byte of the workflow changed and published again under the tag.
+	os.WriteFile(filepath.Join(pkg, "app.cwl"), []byte(cwl+"# one more line\n"), 0o644)
+	changed := strings.Fields(must("publish"))[0]
+	expect("one byte changed", 1, []string{"FAIL workflow", "not signed (no sha256-", "no SLSA provenance signed by the key"}, "--key", pub, "--sbom=false", tag)
+
+	// That change signed and attested at another revision: the image's
+	// provenance names the first one.
+	os.WriteFile(filepath.Join(pkg, ".git", "refs", "heads", "main"), []byte(strings.Repeat("beef", 10)+"\n"), 0o644)
+	must("sign", "--key", key, changed)
+	must("attest", "--key", key, "--workflow", changed)
+	expect("another revision", 1, []string{"ok   workflow", "(revision " + strings.Repeat("beef", 10) + ")", "its provenance names revision \"c0ffee"}, "--key", pub, "--sbom=false", tag)
+
+	// The pinned tag moved to another digest.
+	skopeo := testenv.LookPath(t, "skopeo")
+	for _, format := range []string{"oci", "v2s2"} {
+		if out, err := exec.Command(skopeo, "copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", "--format", format,
+			"docker://"+image+"@"+digest, "docker://"+image+":1.36").CombinedOutput(); err != nil {
+			t.Fatalf("skopeo copy: %v\n%s", err, out)
+		}
+		if reg.Digest(t, image+":1.36") != digest {
+			break
+		}
+	}
+	if reg.Digest(t, image+":1.36") == digest {
+		t.Fatal("could not move the tag to another digest")
+	}
+	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(cwl), 0o644)
+	expect("a moved tag", 1, []string{"tag 1.36 now names sha256:"}, "--key", pub, "--sbom=false", "received.cwl")
+}
