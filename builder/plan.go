@@ -111,6 +111,8 @@ type Plan struct {
 	Runtime Runtime
 	// Reproducible builds carry no build time: one context, one digest.
 	Reproducible bool
+	// SBOM is [release] sbom: "spdx", "cyclonedx" or "none".
+	SBOM string
 	// Timestamp is the time reproducible images carry (seconds since 1970):
 	// SOURCE_DATE_EPOCH when Load read it, else 0; nil when [build]
 	// reproducible = false.
@@ -318,6 +320,7 @@ func NewPlan(p *Project) *Plan {
 		Dir:         p.Dir,
 		Engine:      b.Engine,
 		Runtime:     b.Local.Runtime,
+		SBOM:        p.Release.SBOM,
 		Registries:  map[Profile]string{},
 		Cluster: ClusterPlan{
 			Namespace:      b.Cluster.Namespace,

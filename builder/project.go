@@ -22,6 +22,8 @@ const (
 	DefaultTTLRegistry   = "ttl.sh"
 	DefaultTTLDuration   = "2h"
 	DefaultDockerfile    = "Dockerfile"
+	// DefaultSBOM is the format of the images' SBOMs.
+	DefaultSBOM = "spdx"
 	// Calrissian's --max-ram and --max-cores, which it requires.
 	DefaultCalrissianMaxRAM   = "1G"
 	DefaultCalrissianMaxCores = "1"
@@ -39,6 +41,7 @@ type Project struct {
 	Build     Build            `toml:"build"`
 	Tools     map[string]*Tool `toml:"tools"`
 	Workflows []*Workflow      `toml:"workflows"`
+	Release   Release          `toml:"release"`
 
 	// File is the path project.toml was loaded from, as the user gave it;
 	// errors name it. Dir is its absolute directory: every relative path in
@@ -96,6 +99,13 @@ type Build struct {
 	// Calrissian is [build.calrissian], how `cwlbuild test --engine
 	// cluster` runs a test as a Calrissian Job from outside the cluster.
 	Calrissian CalrissianOptions `toml:"calrissian"`
+}
+
+// Release is [release]: what a release attaches to what it publishes.
+type Release struct {
+	// SBOM is the format of each image's SBOM ("spdx", "cyclonedx") or
+	// "none". Default: "spdx" (SPDX 2.3 JSON).
+	SBOM string `toml:"sbom"`
 }
 
 // CalrissianOptions is [build.calrissian]: the Job each test runs as when
@@ -484,6 +494,9 @@ func (p *Project) applyDefaults() {
 	}
 	if b.Kaniko.Image == "" {
 		b.Kaniko.Image = DefaultExecutorImage
+	}
+	if p.Release.SBOM == "" {
+		p.Release.SBOM = DefaultSBOM
 	}
 	if b.Calrissian.Namespace == "" {
 		b.Calrissian.Namespace = b.Cluster.Namespace

@@ -135,6 +135,11 @@ func (p *Project) validate() error {
 			images[k] = t.Name
 		}
 	}
+	switch p.Release.SBOM {
+	case "spdx", "cyclonedx", "none":
+	default:
+		add(p.Errorf("release.sbom", "release.sbom %q: want \"spdx\", \"cyclonedx\" or \"none\"", p.Release.SBOM))
+	}
 	for _, err := range p.checkCalrissian() {
 		add(err)
 	}

@@ -44,6 +44,7 @@ Examples:
 			publishCommand(),
 			signCommand(),
 			attestCommand(),
+			sbomCommand(),
 			verifyCommand(),
 		),
 	}

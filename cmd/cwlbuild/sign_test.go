@@ -90,20 +90,29 @@ func TestSignVerifiedByCosign(t *testing.T) {
 	}
 }
 
-// TestAttestVerifiedByCosign: the provenance `cwlbuild attest` attaches to
-// a pinned image and to the published workflow, the real cosign CLI
-// verifies (`verify-attestation --type slsaprovenance1`) with the signing
-// pair's key, and refuses with another's; the statements name the digest,
-// the package's revision and, for the workflow, the file and every pin.
-func TestAttestVerifiedByCosign(t *testing.T) {
-	cosign := testenv.Cosign(t)
-	reg := testenv.StartRegistry(t)
-	reg.PushBase(t)
-	image := reg.Host + "/library/busybox"
-	digest := reg.Digest(t, image+":1.36")
-	pkg := t.TempDir()
-	testenv.FakeWorkTree(t, pkg)
-	os.WriteFile(filepath.Join(pkg, "app.cwl"), []byte(`cwlVersion: v1.2
+// release is a package whose workflow pins an image in a test registry,
+// in a git work tree (revision c0ffee…), with two cosign key pairs made by
+// cosign itself.
+type release struct {
+	reg                *testenv.Registry
+	pkg, keys          string
+	image, digest, pin string
+	cwl                string
+	cosign, cwlbuild   string
+	env                []string
+	key, pub, otherPub string
+}
+
+func newRelease(t *testing.T) *release {
+	t.Helper()
+	r := &release{cosign: testenv.Cosign(t), reg: testenv.StartRegistry(t)}
+	r.reg.PushBase(t)
+	r.image = r.reg.Host + "/library/busybox"
+	r.digest = r.reg.Digest(t, r.image+":1.36")
+	r.pin = r.image + ":1.36@" + r.digest
+	r.pkg = t.TempDir()
+	testenv.FakeWorkTree(t, r.pkg)
+	r.cwl = `cwlVersion: v1.2
 $graph:
 - class: Workflow
   id: main
@@ -112,54 +121,78 @@ $graph:
   steps: {hello: {run: "#hello", in: [], out: []}}
 - class: CommandLineTool
   id: hello
-  requirements: {DockerRequirement: {dockerPull: "`+image+`:1.36@`+digest+`"}}
+  requirements: {DockerRequirement: {dockerPull: "` + r.pin + `"}}
   baseCommand: [echo, hello]
   inputs: []
   outputs: []
-`), 0o644)
-	os.WriteFile(filepath.Join(pkg, "project.toml"), []byte("[project]\nname = \"hello\"\nversion = \"1.0.0\"\nrepository = \"https://example.org/hello.git\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \""+reg.Host+"/hello\"\n[[workflows]]\npath = \"app.cwl#main\"\n"), 0o644)
-	keys := t.TempDir()
-	env := append(os.Environ(), "COSIGN_PASSWORD=pw", "DOCKER_CONFIG="+t.TempDir())
+`
+	os.WriteFile(filepath.Join(r.pkg, "app.cwl"), []byte(r.cwl), 0o644)
+	os.WriteFile(filepath.Join(r.pkg, "project.toml"), []byte("[project]\nname = \"hello\"\nversion = \"1.0.0\"\nrepository = \"https://example.org/hello.git\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \""+r.reg.Host+"/hello\"\n[[workflows]]\npath = \"app.cwl#main\"\n"), 0o644)
+	r.keys = t.TempDir()
+	r.env = append(os.Environ(), "COSIGN_PASSWORD=pw", "DOCKER_CONFIG="+t.TempDir())
 	for _, d := range []string{"mine", "other"} {
-		os.MkdirAll(filepath.Join(keys, d), 0o755)
-		gen := exec.Command(cosign, "generate-key-pair")
-		gen.Dir, gen.Env = filepath.Join(keys, d), env
+		os.MkdirAll(filepath.Join(r.keys, d), 0o755)
+		gen := exec.Command(r.cosign, "generate-key-pair")
+		gen.Dir, gen.Env = filepath.Join(r.keys, d), r.env
 		if out, err := gen.CombinedOutput(); err != nil {
 			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
 		}
 	}
-	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
-	run := func(args ...string) string {
-		t.Helper()
-		c := exec.Command(cwlbuild, args...)
-		c.Dir, c.Env = pkg, env
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("cwlbuild %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+	r.key, r.pub, r.otherPub = filepath.Join(r.keys, "mine", "cosign.key"), filepath.Join(r.keys, "mine", "cosign.pub"), filepath.Join(r.keys, "other", "cosign.pub")
+	r.cwlbuild = testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
+	// cwlbuild sbom runs cwlbuild-sbom from beside itself.
+	agent := exec.Command("go", "build", "-o", filepath.Dir(r.cwlbuild), "./cmd/cwlbuild-sbom")
+	agent.Dir, agent.Env = testenv.ModuleRoot(), append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := agent.CombinedOutput(); err != nil {
+		t.Fatalf("go build cwlbuild-sbom: %v\n%s", err, out)
 	}
-	published := run("publish")
-	artifact := strings.Fields(published)[0]
+	return r
+}
+
+// run runs cwlbuild in the package.
+func (r *release) run(args ...string) (string, int) {
+	c := exec.Command(r.cwlbuild, args...)
+	c.Dir, c.Env = r.pkg, r.env
+	out, err := c.CombinedOutput()
+	return string(out), exitCode(err)
+}
+
+func (r *release) must(t *testing.T, args ...string) string {
+	t.Helper()
+	out, code := r.run(args...)
+	if code != 0 {
+		t.Fatalf("cwlbuild %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// TestAttestVerifiedByCosign: the provenance `cwlbuild attest` attaches to
+// a pinned image and to the published workflow, the real cosign CLI
+// verifies (`verify-attestation --type slsaprovenance1`) with the signing
+// pair's key, and refuses with another's; the statements name the digest,
+// the package's revision and, for the workflow, the file and every pin.
+func TestAttestVerifiedByCosign(t *testing.T) {
+	r := newRelease(t)
+	artifact := strings.Fields(r.must(t, "publish"))[0]
 	if !strings.Contains(artifact, "@sha256:") {
-		t.Fatalf("publish printed %q", published)
+		t.Fatalf("publish printed %q", artifact)
 	}
-	run("attest", "--key", filepath.Join(keys, "mine", "cosign.key"))
-	run("attest", "--key", filepath.Join(keys, "mine", "cosign.key"), "--workflow", artifact)
-	verify := func(keyDir, ref string) (string, error) {
-		c := exec.Command(cosign, "verify-attestation", "--key", filepath.Join(keys, keyDir, "cosign.pub"), "--type", "slsaprovenance1",
+	r.must(t, "attest", "--key", r.key)
+	r.must(t, "attest", "--key", r.key, "--workflow", artifact)
+	verify := func(pub, ref string) (string, error) {
+		c := exec.Command(r.cosign, "verify-attestation", "--key", pub, "--type", "slsaprovenance1",
 			"--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", ref)
-		c.Env = env
+		c.Env = r.env
 		out, err := c.Output()
 		return string(out), err
 	}
-	byDigest := image + "@" + digest
+	byDigest := r.image + "@" + r.digest
 	artifactByDigest := artifact[:strings.Index(artifact, ":1.0.0")] + artifact[strings.Index(artifact, "@"):]
 	for _, tc := range []struct{ ref, want string }{
 		{byDigest, `"buildType":"https://github.com/eoap/cwlbuild/image/v1"`},
-		{artifactByDigest, `"images":["` + image + `:1.36@` + digest + `"]`},
+		{artifactByDigest, `"images":["` + r.pin + `"]`},
 	} {
-		out, err := verify("mine", tc.ref)
+		out, err := verify(r.pub, tc.ref)
 		if err != nil {
 			t.Errorf("cosign verify-attestation %s: %v\n%s", tc.ref, err, out)
 			continue
@@ -167,17 +200,57 @@ $graph:
 		var env struct{ Payload string }
 		json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0]), &env)
 		statement, _ := base64.StdEncoding.DecodeString(env.Payload)
-		for _, want := range []string{tc.want, `"revision":"` + strings.Repeat("c0ffee", 6) + `c0ff"`, `"sha256":"` + strings.TrimPrefix(digest, "sha256:") + `"`} {
-			if tc.ref == artifactByDigest && strings.Contains(want, strings.TrimPrefix(digest, "sha256:")) {
-				want = `"name":"app.cwl"`
-			}
+		subject := `"sha256":"` + strings.TrimPrefix(r.digest, "sha256:") + `"`
+		if tc.ref == artifactByDigest {
+			subject = `"name":"app.cwl"`
+		}
+		for _, want := range []string{tc.want, `"revision":"` + strings.Repeat("c0ffee", 6) + `c0ff"`, subject} {
 			if !strings.Contains(string(statement), want) {
 				t.Errorf("%s: the statement does not say %s:\n%s", tc.ref, want, statement)
 			}
 		}
-		if out, err := verify("other", tc.ref); err == nil {
+		if out, err := verify(r.otherPub, tc.ref); err == nil {
 			t.Errorf("cosign verified %s's attestation with another pair's key:\n%s", tc.ref, out)
 		}
+	}
+}
+
+// TestSBOMReferrer: `cwlbuild sbom` attaches an SPDX 2.3 document to the
+// pinned digest, which oras (an independent client) lists as a referrer of
+// artifact type application/spdx+json, and which names busybox; with
+// --output the same document is written to a file.
+func TestSBOMReferrer(t *testing.T) {
+	r := newRelease(t)
+	out := r.must(t, "sbom", "--output", "sboms")
+	if !strings.Contains(out, "sbom "+r.image+"@"+r.digest+" (spdx,") {
+		t.Errorf("cwlbuild sbom printed:\n%s", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(r.pkg, "sboms", "*.spdx.json"))
+	if len(files) != 1 {
+		t.Fatalf("%d SBOM files written, want 1", len(files))
+	}
+	var doc struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name string `json:"name"`
+		} `json:"packages"`
+	}
+	data, _ := os.ReadFile(files[0])
+	if err := json.Unmarshal(data, &doc); err != nil || doc.SPDXVersion != "SPDX-2.3" {
+		t.Fatalf("the SBOM is not SPDX 2.3 JSON: %v\n%.300s", err, data)
+	}
+	names := ""
+	for _, p := range doc.Packages {
+		names += p.Name + " "
+	}
+	if !strings.Contains(names, "busybox") {
+		t.Errorf("the SBOM's packages (%s) do not name busybox", names)
+	}
+	oras := exec.Command("go", "tool", "oras", "discover", "--plain-http", "--format", "json", r.image+"@"+r.digest)
+	oras.Dir, oras.Env = testenv.ModuleRoot(), r.env
+	listed, err := oras.CombinedOutput()
+	if err != nil || !strings.Contains(string(listed), `"artifactType": "application/spdx+json"`) {
+		t.Errorf("oras discover does not list the SBOM: %v\n%s", err, listed)
 	}
 }
 
@@ -187,57 +260,11 @@ $graph:
 // no SBOM, one byte of the published workflow changed, provenance from
 // another revision, the pinned tag moved to another digest.
 func TestVerifyRelease(t *testing.T) {
-	cosign := testenv.Cosign(t)
-	reg := testenv.StartRegistry(t)
-	reg.PushBase(t)
-	image := reg.Host + "/library/busybox"
-	digest := reg.Digest(t, image+":1.36")
-	pin := image + ":1.36@" + digest
-	pkg := t.TempDir()
-	testenv.FakeWorkTree(t, pkg)
-	cwl := `cwlVersion: v1.2
-$graph:
-- class: Workflow
-  id: main
-  inputs: []
-  outputs: []
-  steps: {hello: {run: "#hello", in: [], out: []}}
-- class: CommandLineTool
-  id: hello
-  requirements: {DockerRequirement: {dockerPull: "` + pin + `"}}
-  baseCommand: [echo, hello]
-  inputs: []
-  outputs: []
-`
-	os.WriteFile(filepath.Join(pkg, "app.cwl"), []byte(cwl), 0o644)
-	os.WriteFile(filepath.Join(pkg, "project.toml"), []byte("[project]\nname = \"hello\"\nversion = \"1.0.0\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \""+reg.Host+"/hello\"\n[[workflows]]\npath = \"app.cwl#main\"\n"), 0o644)
-	keys := t.TempDir()
-	env := append(os.Environ(), "COSIGN_PASSWORD=pw", "DOCKER_CONFIG="+t.TempDir())
-	for _, d := range []string{"mine", "other"} {
-		os.MkdirAll(filepath.Join(keys, d), 0o755)
-		gen := exec.Command(cosign, "generate-key-pair")
-		gen.Dir, gen.Env = filepath.Join(keys, d), env
-		if out, err := gen.CombinedOutput(); err != nil {
-			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
-		}
-	}
-	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
-	run := func(args ...string) (string, int) {
-		t.Helper()
-		c := exec.Command(cwlbuild, args...)
-		c.Dir, c.Env = pkg, env
-		out, err := c.CombinedOutput()
-		return string(out), exitCode(err)
-	}
-	must := func(args ...string) string {
-		t.Helper()
-		out, code := run(args...)
-		if code != 0 {
-			t.Fatalf("cwlbuild %s: exit %d\n%s", strings.Join(args, " "), code, out)
-		}
-		return out
-	}
-	key, pub, otherPub := filepath.Join(keys, "mine", "cosign.key"), filepath.Join(keys, "mine", "cosign.pub"), filepath.Join(keys, "other", "cosign.pub")
+	r := newRelease(t)
+	reg, pkg, image, digest, pin, cwl := r.reg, r.pkg, r.image, r.digest, r.pin, r.cwl
+	key, pub, otherPub := r.key, r.pub, r.otherPub
+	run := r.run
+	must := func(args ...string) string { t.Helper(); return r.must(t, args...) }
 	artifact := strings.Fields(must("publish"))[0]
 	must("sign", "--key", key)
 	must("sign", "--key", key, artifact)
@@ -260,6 +287,8 @@ $graph:
 	expect("the release", 0, []string{"ok   workflow " + tag[:strings.LastIndex(tag, ":")] + "@sha256:", "(revision c0ffee", "ok   process \"hello\" " + pin, "1 images, 0 failed; the workflow verified"}, "--key", pub, "--sbom=false", tag)
 	expect("another key", 1, []string{"FAIL workflow", "none of its 1 signatures is by the key", "no SLSA provenance signed by the key"}, "--key", otherPub, "--sbom=false", tag)
 	expect("no SBOM", 1, []string{"no SBOM is attached to it"}, "--key", pub, tag)
+	must("sbom")
+	expect("with its SBOM", 0, []string{"1 images, 0 failed; the workflow verified"}, "--key", pub, tag)
 
 	// A pin to a digest the registry does not serve, in a file.
 	bad := strings.Replace(cwl, digest, "sha256:"+strings.Repeat("0", 64), 1)

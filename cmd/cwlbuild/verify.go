@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/internal/sbom"
 	"github.com/eoap/cwlbuild/internal/sign"
 	"github.com/eoap/cwlbuild/internal/verify"
 )
@@ -40,7 +41,7 @@ Examples:
 
 // SBOMArtifactTypes are the artifact types of the SBOM referrers verify
 // accepts.
-var SBOMArtifactTypes = []string{"application/spdx+json", "application/vnd.cyclonedx+json"}
+var SBOMArtifactTypes = []string{sbom.SPDXMediaType, sbom.CycloneDXMediaType}
 
 func runVerify(c *cli.Context) error {
 	if c.NArg() != 1 {

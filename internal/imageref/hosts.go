@@ -92,12 +92,28 @@ func IsInsecure(image string, insecure []string) bool {
 // go-containerregistry takes the first component for a host only when it
 // holds a '.' or a ':', so "localhost/crop" is Docker Hub's "localhost/crop"
 // to Kaniko; and it wants a repository path of at least two characters.
+//
+// These are the rules of the go-containerregistry Kaniko is built with
+// (v0.20, see scripts/kaniko), written out here: newer versions, which this
+// module links, take "localhost" for a host and accept one-character paths.
 func KanikoRepository(image string) error {
 	repo, err := name.NewRepository(image)
 	if err != nil {
 		return fmt.Errorf("Kaniko (go-containerregistry) refuses it: %v", err)
 	}
 	host := repo.RegistryStr()
+	if first, rest, ok := strings.Cut(image, "/"); !ok || !strings.ContainsAny(first, ".:") {
+		host = name.DefaultRegistry
+		rest = image
+		if !ok || first == "library" {
+			rest = strings.TrimPrefix(image, "library/")
+		}
+		if len(rest) < 2 {
+			return fmt.Errorf("Kaniko (go-containerregistry) refuses it: repository must be between 2 and 255 characters in length: %s", rest)
+		}
+	} else if len(rest) < 2 {
+		return fmt.Errorf("Kaniko (go-containerregistry) refuses it: repository must be between 2 and 255 characters in length: %s", rest)
+	}
 	if host == name.DefaultRegistry {
 		host = DockerHub
 	}

@@ -96,13 +96,6 @@ const emptyMediaType = "application/vnd.oci.empty.v1+json"
 
 // Manifest is the artifact's manifest, byte for byte as it is pushed.
 func (a *Artifact) Manifest() ([]byte, error) {
-	type descriptor struct {
-		MediaType   string            `json:"mediaType"`
-		Digest      string            `json:"digest"`
-		Size        int               `json:"size"`
-		Data        []byte            `json:"data,omitempty"`
-		Annotations map[string]string `json:"annotations,omitempty"`
-	}
 	m := struct {
 		SchemaVersion int               `json:"schemaVersion"`
 		MediaType     string            `json:"mediaType"`
@@ -126,6 +119,15 @@ func (a *Artifact) Manifest() ([]byte, error) {
 func sha256Digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// descriptor is an OCI content descriptor as manifests write it.
+type descriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int               `json:"size"`
+	Data        []byte            `json:"data,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // rawManifest is a manifest remote.Put sends as it is.
@@ -328,6 +330,43 @@ func Layers(ctx context.Context, repo, reference string, insecure []string) ([]L
 		out = append(out, Layer{MediaType: l.MediaType, Annotations: l.Annotations, Data: data})
 	}
 	return out, nil
+}
+
+// AttachReferrer pushes data as an OCI 1.1 artifact of artifactType whose
+// subject is repo@digest: found through the Referrers API, or through the
+// fallback tag sha256-HEX, which go-containerregistry keeps up to date on
+// registries without it. Returns the artifact's digest.
+func AttachReferrer(ctx context.Context, repo, digest, artifactType string, data []byte, insecure []string) (string, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return "", err
+	}
+	subject, err := remote.Head(r.Digest(digest), opts...)
+	if err != nil {
+		return "", fmt.Errorf("%s@%s: %v", repo, digest, err)
+	}
+	for _, b := range [][2]string{{emptyMediaType, string(emptyConfig)}, {artifactType, string(data)}} {
+		if err := remote.WriteLayer(r, static.NewLayer([]byte(b[1]), types.MediaType(b[0])), opts...); err != nil {
+			return "", fmt.Errorf("pushing a blob to %s: %v", repo, err)
+		}
+	}
+	m := map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     types.OCIManifestSchema1,
+		"artifactType":  artifactType,
+		"config":        descriptor{MediaType: emptyMediaType, Digest: sha256Digest(emptyConfig), Size: len(emptyConfig), Data: emptyConfig},
+		"layers":        []descriptor{{MediaType: artifactType, Digest: sha256Digest(data), Size: len(data)}},
+		"subject":       map[string]any{"mediaType": subject.MediaType, "digest": subject.Digest.String(), "size": subject.Size},
+	}
+	manifest, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	d := sha256Digest(manifest)
+	if err := remote.Put(r.Digest(d), rawManifest{manifest}, opts...); err != nil {
+		return "", fmt.Errorf("pushing the %s referrer of %s@%s: %v", artifactType, repo, digest, err)
+	}
+	return d, nil
 }
 
 // HasReferrer reports whether an artifact of one of the artifact types

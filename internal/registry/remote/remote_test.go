@@ -123,3 +123,48 @@ func TestNameOptions(t *testing.T) {
 		t.Errorf("a listed insecure registry: %d options", got)
 	}
 }
+
+// TestSignaturesAttestationsReferrers: signatures and attestations append
+// layers under cosign's tags (the same one twice is one layer), Layers
+// reads them back verified against their digests, an SBOM referrer is
+// found by HasReferrer for its artifact type only, and a digest with
+// nothing attached has none.
+func TestSignaturesAttestationsReferrers(t *testing.T) {
+	host := testenv.MemoryRegistry(t)
+	ctx := context.Background()
+	repo := host + "/eoap/app"
+	digest, err := Push(ctx, repo, []string{"1.0"}, &Artifact{ArtifactType: "application/cwl", Files: []File{{Data: []byte("x"), MediaType: "application/cwl+yaml"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Layers(ctx, repo, SignatureTag(digest), nil); err != nil || len(l) != 0 {
+		t.Fatalf("no signature yet: %v %v", l, err)
+	}
+	for _, sig := range []string{"c2ln", "c2ln", "b3RoZXI="} {
+		if err := AttachSignature(ctx, repo, digest, []byte(`{"p":1}`), sig, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := AttachAttestation(ctx, repo, digest, []byte(`{"payloadType":"x"}`), "https://slsa.dev/provenance/v1", nil); err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := Layers(ctx, repo, SignatureTag(digest), nil)
+	if err != nil || len(sigs) != 2 || sigs[0].Annotations[SignatureAnnotation] != "c2ln" || sigs[1].Annotations[SignatureAnnotation] != "b3RoZXI=" || string(sigs[0].Data) != `{"p":1}` || sigs[0].MediaType != SimpleSigningMediaType {
+		t.Errorf("signature layers %+v %v, want two", sigs, err)
+	}
+	atts, err := Layers(ctx, repo, AttestationTag(digest), nil)
+	if err != nil || len(atts) != 1 || atts[0].Annotations["predicateType"] != "https://slsa.dev/provenance/v1" || atts[0].MediaType != DSSEMediaType {
+		t.Errorf("attestation layers %+v %v", atts, err)
+	}
+	if found, err := HasReferrer(ctx, repo, digest, []string{"application/spdx+json"}, nil); err != nil || found {
+		t.Errorf("a referrer before any: %v %v", found, err)
+	}
+	if _, err := AttachReferrer(ctx, repo, digest, "application/spdx+json", []byte(`{"spdxVersion":"SPDX-2.3"}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]bool{"application/spdx+json": true, "application/vnd.cyclonedx+json": false} {
+		if found, err := HasReferrer(ctx, repo, digest, []string{typ}, nil); err != nil || found != want {
+			t.Errorf("HasReferrer(%s) = %v %v, want %v", typ, found, err, want)
+		}
+	}
+}
