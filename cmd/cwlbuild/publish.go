@@ -14,7 +14,7 @@ func publishCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "publish",
 		Usage:     "push each pinned workflow to the registry as an OCI artifact",
-		UsageText: "cwlbuild publish [-f project.toml] [--registry PREFIX] [--tag TAG]... [--build-json FILE] [--dry-run]",
+		UsageText: "cwlbuild publish [-f project.toml] [--registry PREFIX] [--tag TAG]... [--candidate] [--build-json FILE] [--dry-run]",
 		Description: `Pushes every [[workflows]] CWL file, exactly as it is on disk, as an OCI artifact
 PREFIX/STEM:VERSION (STEM: the file name without .cwl; VERSION: [project] version;
 PREFIX: the default profile's registry unless --registry), plus each --tag. One layer
@@ -38,6 +38,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "tag", Usage: "extra `TAG` besides [project] version (repeatable)"},
 			&cli.StringFlag{Name: "build-json", Usage: "the workflows must be pinned to this build output (default: build.json beside project.toml, if any)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
+			&cli.BoolFlag{Name: "candidate", Usage: "push under VERSION-candidate only (sign and verify it, then publish again to promote the same digest)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "check and print what would be pushed; push nothing"},
 		},
 		Action: runPublish,
@@ -53,7 +54,7 @@ func runPublish(c *cli.Context) error {
 	if _, err := os.Stat(filepath.Join(plan.Dir, "build.json")); buildJSON == "" && err == nil {
 		buildJSON = filepath.Join(plan.Dir, "build.json")
 	}
-	releases, err := publish.Prepare(c.Context, plan, publish.Options{Registry: c.String("registry"), Tags: c.StringSlice("tag"), BuildJSON: buildJSON})
+	releases, err := publish.Prepare(c.Context, plan, publish.Options{Registry: c.String("registry"), Tags: c.StringSlice("tag"), BuildJSON: buildJSON, Candidate: c.Bool("candidate")})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("cwlbuild publish: nothing pushed:\n%v", err), 1)
 	}

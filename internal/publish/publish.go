@@ -40,6 +40,11 @@ type Options struct {
 	Registry string
 	// Tags are pushed besides [project] version ("latest", a channel).
 	Tags []string
+	// Candidate pushes under VERSION-candidate alone, not the version nor
+	// Tags: a release signs, attests and verifies the candidate's digest,
+	// then publishes again (the same bytes, the same digest) to promote
+	// it, so that a failed step leaves no new version tag.
+	Candidate bool
 	// BuildJSON, when set, is the build output the workflows must already be
 	// pinned to (`cwlpatch --check BUILD_JSON` would change nothing).
 	BuildJSON string
@@ -89,6 +94,9 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 		return nil, errors.Join(errs...)
 	}
 	tags := append([]string{plan.Version}, opts.Tags...)
+	if opts.Candidate {
+		tags = []string{plan.Version + "-candidate"}
+	}
 	var out []*Release
 	byRepo := map[string]*Release{}
 	for _, w := range files {

@@ -2,6 +2,9 @@ cwlVersion: v1.2
 # Water bodies detection, in the shape of the EOAP water-bodies example:
 # crop each band (scatter), normalized difference, Otsu threshold.
 # The dockerPull values are pinned by cwlpatch after each build.
+$namespaces:
+  s: https://schema.org/
+s:softwareVersion: 0.1.0
 
 $graph:
   - class: Workflow
@@ -14,12 +17,16 @@ $graph:
     inputs:
       points:
         type: File
+        label: Points
         doc: CSV of id,x,y,green,nir reflectances
       aoi:
         type: string
+        label: Area of interest
         doc: area of interest, minx,miny,maxx,maxy
       bands:
         type: string[]
+        label: Bands
+        doc: the two bands of the normalized difference
         default: [green, nir]
     outputs:
       water:
