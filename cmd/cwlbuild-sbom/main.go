@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	format := fs.String("format", sbom.SPDX, "spdx or cyclonedx")
 	output := fs.String("output", "", "also write each SBOM into `DIR`")
+	root := fs.String("root", "", "no symlink below `DIR` may lead the files out (default: the output directory)")
 	noAttach := fs.Bool("no-attach", false, "attach nothing to the images")
 	var insecure multi
 	fs.Var(&insecure, "insecure-registry", "registry reached over plain HTTP (loopback ones always are)")
@@ -49,14 +50,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST...")
 		return 2
 	}
-	if err := generate(ctx, fs.Args(), *format, *output, !*noAttach, insecure, stdout, stderr); err != nil {
+	if err := generate(ctx, fs.Args(), *format, *output, *root, !*noAttach, insecure, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "cwlbuild sbom:", err)
 		return 1
 	}
 	return 0
 }
 
-func generate(ctx context.Context, refs []string, format, output string, attach bool, insecure []string, stdout, stderr io.Writer) error {
+func generate(ctx context.Context, refs []string, format, output, root string, attach bool, insecure []string, stdout, stderr io.Writer) error {
 	mediaType, err := sbom.MediaType(format)
 	if err != nil {
 		return err
@@ -80,11 +81,17 @@ func generate(ctx context.Context, refs []string, format, output string, attach 
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			top := dir
+			if root != "" {
+				if top, err = filepath.Abs(root); err != nil {
+					return err
+				}
+			}
+			if err := genfile.MkdirAll(top, dir); err != nil {
 				return err
 			}
 			name := strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(byDigest) + "." + format + ".json"
-			if err := genfile.WriteAll(ctx, []genfile.File{{Root: dir, Path: filepath.Join(dir, name), Data: data}}); err != nil {
+			if err := genfile.WriteAll(ctx, []genfile.File{{Root: top, Path: filepath.Join(dir, name), Data: data}}); err != nil {
 				return err
 			}
 		}

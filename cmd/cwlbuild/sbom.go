@@ -107,6 +107,12 @@ func runSBOM(c *cli.Context) error {
 	args := []string{"--format", format}
 	if d := c.String("output"); d != "" {
 		args = append(args, "--output", d)
+		// In the package, no link the package holds may lead it out.
+		if abs, err := filepath.Abs(d); err == nil {
+			if rel, err := filepath.Rel(plan.Dir, abs); err == nil && filepath.IsLocal(rel) {
+				args = append(args, "--root", plan.Dir)
+			}
+		}
 	}
 	if c.Bool("no-attach") {
 		args = append(args, "--no-attach")

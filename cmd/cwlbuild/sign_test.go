@@ -324,3 +324,18 @@ func TestVerifyRelease(t *testing.T) {
 	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(cwl), 0o644)
 	expect("a moved tag", 1, []string{"tag 1.36 now names sha256:"}, "--key", pub, "--sbom=false", "received.cwl")
 }
+
+// TestSBOMOutputRefusesLinks: --output into the package never writes
+// through a link the package holds.
+func TestSBOMOutputRefusesLinks(t *testing.T) {
+	r := newRelease(t)
+	outside := t.TempDir()
+	os.Symlink(outside, filepath.Join(r.pkg, "sboms"))
+	out, code := r.run("sbom", "--output", "sboms", "--no-attach")
+	if code == 0 {
+		t.Errorf("cwlbuild sbom wrote through a link:\n%s", out)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("%d files written outside the package", len(entries))
+	}
+}
