@@ -113,6 +113,8 @@ type Plan struct {
 	Reproducible bool
 	// SBOM is [release] sbom: "spdx", "cyclonedx" or "none".
 	SBOM string
+	// ExternalImages is [release] externalImages.
+	ExternalImages []string
 	// Timestamp is the time reproducible images carry (seconds since 1970):
 	// SOURCE_DATE_EPOCH when Load read it, else 0; nil when [build]
 	// reproducible = false.
@@ -312,16 +314,17 @@ func NewPlan(p *Project) *Plan {
 	p.applyDefaults() // a no-op for a loaded project; a hand-built one gets them too
 	b := &p.Build
 	plan := &Plan{
-		Name:        p.Project.Name,
-		Version:     p.Project.Version,
-		Description: p.Project.Description,
-		Repository:  scrub.URL(p.Project.Repository),
-		File:        p.File,
-		Dir:         p.Dir,
-		Engine:      b.Engine,
-		Runtime:     b.Local.Runtime,
-		SBOM:        p.Release.SBOM,
-		Registries:  map[Profile]string{},
+		Name:           p.Project.Name,
+		Version:        p.Project.Version,
+		Description:    p.Project.Description,
+		Repository:     scrub.URL(p.Project.Repository),
+		File:           p.File,
+		Dir:            p.Dir,
+		Engine:         b.Engine,
+		Runtime:        b.Local.Runtime,
+		SBOM:           p.Release.SBOM,
+		ExternalImages: p.Release.ExternalImages,
+		Registries:     map[Profile]string{},
 		Cluster: ClusterPlan{
 			Namespace:      b.Cluster.Namespace,
 			ServiceAccount: b.Cluster.ServiceAccount,

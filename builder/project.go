@@ -106,6 +106,10 @@ type Release struct {
 	// SBOM is the format of each image's SBOM ("spdx", "cyclonedx") or
 	// "none". Default: "spdx" (SPDX 2.3 JSON).
 	SBOM string `toml:"sbom"`
+	// ExternalImages are the repositories of images the workflows run and
+	// no tool builds ("docker.io/library/python"): the conformance check
+	// accepts them. Default: none.
+	ExternalImages []string `toml:"externalImages"`
 }
 
 // CalrissianOptions is [build.calrissian]: the Job each test runs as when

@@ -22,6 +22,7 @@ const (
 	RuleDockerHint   = "app-package/docker-hint"   // ... in requirements, not only in hints
 	RuleWorkflowDocs = "app-package/workflow-docs" // the Workflow and its inputs have id, label, doc
 	RuleVersion      = "app-package/version"       // s:softwareVersion is [project] version
+	RuleImageSource  = "app-package/image-source"  // a CommandLineTool's image is built by a tool, or listed external
 )
 
 // Conformance checks every [[workflows]] file against the rules above and
@@ -44,6 +45,16 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 			entry[proc.Doc] = append(entry[proc.Doc], proc)
 		}
 	}
+	owned := map[*cwlProcess]bool{}
+	for _, tg := range s.targets() {
+		for _, proc := range tg.procs {
+			owned[proc] = true
+		}
+	}
+	external := map[string]bool{}
+	for _, e := range p.ExternalImages {
+		external[pulledRepoOf(e)] = true
+	}
 	for _, d := range s.workflowDocs() {
 		tools, workflows := 0, 0
 		for _, proc := range d.Processes {
@@ -53,6 +64,9 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 			case "CommandLineTool":
 				tools++
 				checkTool(d, proc, add)
+				if repo := pulledRepo(proc); !owned[proc] && repo != "" && !external[repo] {
+					add(d, proc.Node, RuleImageSource, "CommandLineTool %s runs %s, which no tool of project.toml builds: list it in [release] externalImages if the package means to run an image it does not build", proc.Name(), repo)
+				}
 			}
 		}
 		if workflows == 0 || tools == 0 {

@@ -79,6 +79,35 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+	// A CommandLineTool running an image no tool builds: a finding, unless
+	// [release] externalImages lists it.
+	for external, want := range map[string]int{"": 1, "[release]\nexternalImages = [\"python\"]\n": 0} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(conformant+`- class: CommandLineTool
+  id: py
+  requirements:
+    DockerRequirement: {dockerPull: "python:3.12"}
+  baseCommand: [python]
+  inputs: []
+  outputs: []
+`), 0o644)
+		toml := "[project]\nname = \"p\"\nversion = \"1.2.0\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" + external +
+			"[tools.tool]\ncontext = \".\"\npath = \"app.cwl#tool\"\n[[workflows]]\npath = \"app.cwl#main\"\n"
+		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+		p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range Conformance(p) {
+			if d.Rule == RuleImageSource && strings.Contains(d.Message, "docker.io/library/python") {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("externalImages %q: %d image-source findings, want %d", external, n, want)
+		}
+	}
 	// A [[workflows]] file with no CommandLineTool.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "wf.cwl"), []byte("cwlVersion: v1.2\nclass: Workflow\nid: main\nlabel: M\ndoc: D\ns:softwareVersion: 1.2.0\ninputs: []\noutputs: []\nsteps: []\n"), 0o644)

@@ -31,7 +31,7 @@ The application-package rules (OGC 20-089, and the community's release contract)
 checked on every [[workflows]] file: a Workflow and a CommandLineTool in each; every
 CommandLineTool with id, baseCommand, inputs and a DockerRequirement in requirements;
 the Workflow and its inputs with label and doc; s:softwareVersion equal to [project]
-version. They are warnings; --strict (what a release runs) makes them errors, except a
+version; every CommandLineTool's image built by a tool, or in [release] externalImages. They are warnings; --strict (what a release runs) makes them errors, except a
 DockerRequirement only in hints, which stays a warning.
 
 Examples:
