@@ -67,6 +67,21 @@ ephemeralStorage = "2Gi"
 registry = "ttl.sh"
 duration = "2h"
 
+[build.calrissian]
+image = "ghcr.io/eoap/calrissian:0.14.0"
+initImage = "busybox:1.36"
+serviceAccount = "calrissian-sa"
+namespace = "tests"
+claim = "data"
+storageClass = "rwx"
+volumeSize = "2Gi"
+startTimeout = "2m"
+timeout = "30m"
+
+[release]
+sbom = "spdx"
+externalImages = ["docker.io/library/python"]
+
 [tools.t]
 context = "ctx"
 path = "app.cwl#t"
@@ -79,7 +94,7 @@ buildArgs = { A = "a" }
 name = "n"
 description = "d"
 params = { x = "y" }
-execution.cluster = { max_ram = "1G", max_cores = "2", pod_serviceaccount = "sa", usage_report = "u.json", tool_logs_basepath = "logs" }
+execution.cluster = { max_ram = "1G", max_cores = "2", pod_serviceaccount = "sa", usage_report = "u.json", tool_logs_basepath = "logs", namespace = "ns", calrissian_image = "ghcr.io/eoap/calrissian:0.14.0" }
 execution.paths = { volume = "v", stdout = "o", stderr = "e", tmp_outdir_prefix = "t", outdir = "out" }
 
 [[workflows]]
