@@ -316,3 +316,58 @@ func checkOutputs(plan *builder.Plan, out string) []error {
 	}
 	return errs
 }
+
+// BaseImage is an image a FROM instruction of a tool's Dockerfile names.
+type BaseImage struct {
+	// Name is the image as the Dockerfile writes it.
+	Name string
+	// Pull is where the build reads it: the registry map's (or mirror's)
+	// name first, when one applies, then Name.
+	Pull []string
+	// Line is the FROM instruction's line in the Dockerfile.
+	Line int
+}
+
+// BaseImages lists the base images of a tool's Dockerfile in order, the
+// last stage's last: stage names, scratch and images given through build
+// args ($VAR) are not images and are left out.
+func BaseImages(plan *builder.Plan, tool string) ([]BaseImage, error) {
+	maps := registryMaps(plan)
+	for _, a := range plan.Artifacts {
+		if a.Tool != tool {
+			continue
+		}
+		src := filepath.Join(a.Context, filepath.FromSlash(a.Dockerfile))
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", a.Tool, err)
+		}
+		res, err := parser.Parse(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		var out []BaseImage
+		stages := map[string]bool{}
+		for _, n := range res.AST.Children {
+			if !strings.EqualFold(n.Value, "from") || n.Next == nil {
+				continue
+			}
+			img := n.Next.Value
+			isImage := !stages[strings.ToLower(img)] && img != "scratch" && !strings.Contains(img, "$")
+			if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
+				stages[strings.ToLower(as.Next.Value)] = true
+			}
+			if !isImage {
+				continue
+			}
+			b := BaseImage{Name: img, Line: n.StartLine}
+			if mapped, ok := mapImage(img, maps); ok {
+				b.Pull = append(b.Pull, mapped)
+			}
+			b.Pull = append(b.Pull, img)
+			out = append(out, b)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("no tool %q in %s", tool, plan.File)
+}

@@ -1,6 +1,7 @@
 package skaffold
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -303,4 +304,40 @@ func stalePaths(gen *Generated) []string {
 		out = append(out, s.Path)
 	}
 	return out
+}
+
+// TestBaseImages: the images a tool's FROM lines name, in order, each with
+// where the build pulls it (the registry map's name first); stage names,
+// scratch and build-arg images are not images.
+func TestBaseImages(t *testing.T) {
+	dir := t.TempDir()
+	writeDockerfile(t, dir, "a", "FROM golang:1.22 AS Build\nFROM build AS again\nARG BASE=x\nFROM $BASE\nFROM scratch\nFROM --platform=linux/amd64 quay.io/x/y:1\nFROM docker.io/library/busybox:1.36\nCOPY --from=build /x /x\n")
+	plan := loadTOML(t, dir, `[project]
+name = "p"
+[build]
+engine = "cluster"
+[build.cluster]
+namespace = "ns"
+registry = "10.244.0.1:5002/p"
+[build.kaniko]
+registryMap = { "index.docker.io" = "10.244.0.1:5001" }
+[tools.a]
+context = "a"
+path = "x.cwl#a"
+`)
+	got, err := BaseImages(plan, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []BaseImage{
+		{Name: "golang:1.22", Line: 1, Pull: []string{"10.244.0.1:5001/library/golang:1.22", "golang:1.22"}},
+		{Name: "quay.io/x/y:1", Line: 6, Pull: []string{"quay.io/x/y:1"}},
+		{Name: "docker.io/library/busybox:1.36", Line: 7, Pull: []string{"10.244.0.1:5001/library/busybox:1.36", "docker.io/library/busybox:1.36"}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("BaseImages:\n got %v\nwant %v", got, want)
+	}
+	if _, err := BaseImages(plan, "nope"); err == nil {
+		t.Error("BaseImages of a tool that does not exist: no error")
+	}
 }

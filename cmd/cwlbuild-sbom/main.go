@@ -4,7 +4,13 @@
 // cost every program that links them about 30 ms of start-up and 100 MB:
 // cwlbuild, which Skaffold starts once per image, stays without them.
 //
-//	cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST...
+//	cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST|docker-archive:PATH...
+//
+// An image in a docker-archive tarball (what `cwlbuild tar` writes), named
+// as skopeo names one, docker-archive:PATH[:IMAGE[:TAG]@DIGEST], has its
+// SBOM written into --output as NAME.FORMAT.json, NAME the tarball's name
+// without ".tar": there is no registry to attach it to. The SBOM names the
+// image, when given, rather than the path.
 package main
 
 import (
@@ -47,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var insecure multi
 	fs.Var(&insecure, "insecure-registry", "registry reached over plain HTTP (loopback ones always are)")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST...")
+		fmt.Fprintln(stderr, "usage: cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST|docker-archive:PATH[:IMAGE@DIGEST]...")
 		return 2
 	}
 	if err := generate(ctx, fs.Args(), *format, *output, *root, !*noAttach, insecure, stdout, stderr); err != nil {
@@ -55,6 +61,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// archivePrefix marks an image in a docker-archive tarball, as syft and
+// skopeo name one.
+const archivePrefix = "docker-archive:"
+
+// splitArchive splits docker-archive:PATH[:IMAGE@DIGEST] as skopeo does,
+// at the first colon after the path; the image, when given, must name its
+// digest (the SBOM names it).
+func splitArchive(ref string) (string, imageref.Reference, error) {
+	rest := strings.TrimPrefix(ref, archivePrefix)
+	path, image, named := strings.Cut(rest, ":")
+	if path == "" {
+		return "", imageref.Reference{}, fmt.Errorf("%q: want %sPATH[:IMAGE@DIGEST]", ref, archivePrefix)
+	}
+	if !named {
+		return path, imageref.Reference{}, nil
+	}
+	r, err := imageref.Parse(image)
+	if err != nil || r.Digest == "" {
+		return "", imageref.Reference{}, fmt.Errorf("%q: want %sPATH[:IMAGE@DIGEST]", ref, archivePrefix)
+	}
+	return path, r, nil
 }
 
 func generate(ctx context.Context, refs []string, format, output, root string, attach bool, insecure []string, stdout, stderr io.Writer) error {
@@ -65,16 +94,39 @@ func generate(ctx context.Context, refs []string, format, output, root string, a
 	if !attach && output == "" {
 		return fmt.Errorf("--no-attach without --output would keep nothing")
 	}
-	for i, ref := range refs {
-		r, err := imageref.Parse(ref)
-		if err != nil || r.Digest == "" {
-			return fmt.Errorf("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
+	for _, ref := range refs {
+		if strings.HasPrefix(ref, archivePrefix) {
+			if output == "" {
+				return fmt.Errorf("%s: an archive's SBOM is written into --output DIR: none given", ref)
+			}
+			if _, _, err := splitArchive(ref); err != nil {
+				return err
+			}
+			continue
 		}
-		byDigest := r.Repo + "@" + r.Digest
-		fmt.Fprintf(stderr, "[%d/%d] cataloguing %s\n", i+1, len(refs), byDigest)
-		data, err := catalog.Generate(ctx, byDigest, format, insecure)
-		if err != nil {
-			return err
+		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" {
+			return fmt.Errorf("%q: want REPOSITORY[:TAG]@sha256:DIGEST or %sPATH", ref, archivePrefix)
+		}
+	}
+	for i, ref := range refs {
+		var data []byte
+		var name, byDigest string
+		var r imageref.Reference
+		if strings.HasPrefix(ref, archivePrefix) {
+			path, image, _ := splitArchive(ref)
+			fmt.Fprintf(stderr, "[%d/%d] cataloguing %s\n", i+1, len(refs), ref)
+			if data, err = catalog.FromArchive(ctx, path, image.Repo, image.Digest, format); err != nil {
+				return err
+			}
+			name = strings.TrimSuffix(filepath.Base(path), ".tar") + "." + format + ".json"
+		} else {
+			r, _ = imageref.Parse(ref)
+			byDigest = r.Repo + "@" + r.Digest
+			fmt.Fprintf(stderr, "[%d/%d] cataloguing %s\n", i+1, len(refs), byDigest)
+			if data, err = catalog.Generate(ctx, byDigest, format, insecure); err != nil {
+				return err
+			}
+			name = strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(byDigest) + "." + format + ".json"
 		}
 		if output != "" {
 			dir, err := filepath.Abs(output)
@@ -90,10 +142,13 @@ func generate(ctx context.Context, refs []string, format, output, root string, a
 			if err := genfile.MkdirAll(top, dir); err != nil {
 				return err
 			}
-			name := strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(byDigest) + "." + format + ".json"
 			if err := genfile.WriteAll(ctx, []genfile.File{{Root: top, Path: filepath.Join(dir, name), Data: data}}); err != nil {
 				return err
 			}
+			fmt.Fprintf(stdout, "sbom %s (%s, %d bytes, %s)\n", ref, format, len(data), filepath.Join(output, name))
+		}
+		if byDigest == "" {
+			continue
 		}
 		if attach {
 			d, err := remote.AttachReferrer(ctx, r.Repo, r.Digest, mediaType, data, insecure)

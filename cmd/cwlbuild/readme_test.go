@@ -393,6 +393,17 @@ func (s *readmeSandbox) plugin(t *testing.T, text string) {
 func (s *readmeSandbox) tarballs(t *testing.T, text string) {
 	s.run(t, s.pkg, subst(t, text, "ghcr.io/eoap/", s.reg.Host+"/eoap-sample/"))
 	s.pins(t, s.reg.Host+"/eoap-sample/", "1.2.0")
+	// Each tarball's SBOM beside it, catalogued from the tarball.
+	for _, tool := range []string{"crop", "norm_diff", "otsu"} {
+		data, err := os.ReadFile(filepath.Join(s.pkg, "out", tool+".spdx.json"))
+		if err != nil {
+			t.Fatalf("no SBOM beside %s.tar: %v", tool, err)
+		}
+		// It names busybox, and the image (not the tarball's path).
+		if names := spdxPackages(t, data); !strings.Contains(names, "busybox") || !strings.Contains(names, "/"+tool+" ") || strings.Contains(names, ".tar") {
+			t.Errorf("%s.spdx.json: its packages (%s) do not name busybox and the image alone", tool, names)
+		}
+	}
 }
 
 // auth: each line merges its registry into the Docker config (the token as

@@ -8,11 +8,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/provenance"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/sign"
+	"github.com/eoap/cwlbuild/skaffold"
 )
 
 func signCommand() *cli.Command {
@@ -193,7 +195,7 @@ func runAttest(c *cli.Context) error {
 		if err != nil {
 			return fail("%v", err)
 		}
-		st, err := provenance.Image(plan, r.Repo, r.Digest)
+		st, err := provenance.Image(plan, r.Repo, r.Digest, baseImages(c, plan, r, insecure))
 		if err == nil {
 			err = attach(ref, st)
 		}
@@ -215,4 +217,48 @@ func runAttest(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// baseImages are the base images of the tool that builds r, each with its
+// digest where it is known: the first place the build reads it from whose
+// image's layers start r's. A base that cannot be read, or whose tag has
+// moved since the build, is recorded by name only, and said so.
+func baseImages(c *cli.Context, plan *builder.Plan, r imageref.Reference, insecure []string) []provenance.Base {
+	tool := provenance.ToolOf(plan, r.Repo)
+	if tool == "" {
+		return nil
+	}
+	images, err := skaffold.BaseImages(plan, tool)
+	if err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base images not recorded: %v\n", tool, err)
+		return nil
+	}
+	var out []provenance.Base
+	for i, img := range images {
+		b := provenance.Base{Name: img.Name}
+		var why []string
+		for _, pull := range img.Pull {
+			d, ok, err := remote.BaseOf(c.Context, r.Repo, r.Digest, pull, insecure)
+			switch {
+			case err != nil:
+				why = append(why, err.Error())
+			case !ok:
+				why = append(why, pull+" now names "+d+", whose layers are not the first of the image")
+			default:
+				b.Pulled, b.Digest = pull, d
+			}
+			if b.Digest != "" {
+				break
+			}
+		}
+		if b.Digest != "" {
+			fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base image %s is %s@%s\n", tool, img.Name, b.Pulled, b.Digest)
+		} else if i == len(images)-1 {
+			// Only the last stage's base can be checked: the others'
+			// layers are not in the image.
+			fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base image %s recorded without a digest (%s)\n", tool, img.Name, strings.Join(why, "; "))
+		}
+		out = append(out, b)
+	}
+	return out
 }

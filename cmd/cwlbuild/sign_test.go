@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -215,10 +221,88 @@ func TestAttestVerifiedByCosign(t *testing.T) {
 	}
 }
 
+// TestAttestRecordsBaseImage: the provenance of a tool's image names its
+// Dockerfile's base image, read through the registry map, with the digest
+// whose layers start the image's (cosign reads it back); once the base tag
+// has moved to another image, the base is recorded by name only and the
+// command says why, rather than recording the digest the tag names now.
+func TestAttestRecordsBaseImage(t *testing.T) {
+	r := newRelease(t)
+	// "hello" built on the registry's busybox: its layers, then one more.
+	baseRef, _ := name.ParseReference(r.image+":1.36", name.Insecure)
+	base, err := ggcrremote.Image(baseRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := mutate.AppendLayers(base, static.NewLayer([]byte("the tool"), types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolRef, _ := name.ParseReference(r.reg.Host+"/hello/hello:1.0.0", name.Insecure)
+	if err := ggcrremote.Write(toolRef, built); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := built.Digest()
+	pin := r.reg.Host + "/hello/hello:1.0.0@" + d.String()
+	os.WriteFile(filepath.Join(r.pkg, "app.cwl"), []byte(strings.ReplaceAll(r.cwl, r.pin, pin)), 0o644)
+	os.MkdirAll(filepath.Join(r.pkg, "hello"), 0o755)
+	os.WriteFile(filepath.Join(r.pkg, "hello", "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\nCOPY x /x\n"), 0o644)
+	os.WriteFile(filepath.Join(r.pkg, "hello", "x"), []byte("x"), 0o644)
+	toml, _ := os.ReadFile(filepath.Join(r.pkg, "project.toml"))
+	toml = append(toml, "[build.kaniko]\nregistryMap = { \"index.docker.io\" = \""+r.reg.Host+"\" }\n[tools.hello]\ncontext = \"hello\"\npath = \"app.cwl#hello\"\n"...)
+	os.WriteFile(filepath.Join(r.pkg, "project.toml"), toml, 0o644)
+
+	// statements are the image's provenance statements cosign verifies.
+	statements := func() []string {
+		t.Helper()
+		c := exec.Command(r.cosign, "verify-attestation", "--key", r.pub, "--type", "slsaprovenance1",
+			"--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", r.reg.Host+"/hello/hello@"+d.String())
+		c.Env = r.env
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("cosign verify-attestation: %v\n%s", err, out)
+		}
+		var sts []string
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var env struct{ Payload string }
+			json.Unmarshal([]byte(line), &env)
+			st, _ := base64.StdEncoding.DecodeString(env.Payload)
+			sts = append(sts, string(st))
+		}
+		return sts
+	}
+	out := r.must(t, "attest", "--key", r.key)
+	baseDigest := strings.TrimPrefix(r.digest, "sha256:")
+	want := `{"uri":"oci://` + r.image + `:1.36","name":"base image docker.io/library/busybox:1.36","digest":{"sha256":"` + baseDigest + `"}}`
+	if sts := statements(); len(sts) != 1 || !strings.Contains(sts[0], want) || !strings.Contains(sts[0], `"baseImages":["docker.io/library/busybox:1.36"]`) {
+		t.Errorf("the provenance does not record the base image %s:\n%s\n%s", want, sts, out)
+	}
+	// The base tag moved to another image (the tool's own, here).
+	moved, _ := name.ParseReference(r.image+":1.36", name.Insecure)
+	if err := ggcrremote.Write(moved, built); err != nil {
+		t.Fatal(err)
+	}
+	out = r.must(t, "attest", "--key", r.key)
+	if !strings.Contains(out, "base image docker.io/library/busybox:1.36 recorded without a digest") {
+		t.Errorf("attest after the base tag moved printed:\n%s", out)
+	}
+	byName := 0
+	for _, st := range statements() {
+		if strings.Contains(st, `"baseImages":["docker.io/library/busybox:1.36"]`) && !strings.Contains(st, `"name":"base image`) {
+			byName++
+		}
+	}
+	if byName != 1 {
+		t.Errorf("after the base tag moved, %d statements record the base by name only, want 1", byName)
+	}
+}
+
 // TestSBOMReferrer: `cwlbuild sbom` attaches an SPDX 2.3 document to the
 // pinned digest, which oras (an independent client) lists as a referrer of
 // artifact type application/spdx+json, and which names busybox; with
-// --output the same document is written to a file.
+// --output the same document is written to a file. Run again (a no-op
+// build: `task build` runs `cwlbuild sbom -a build.json` every time), the
+// image is skipped and nothing more is attached; --force attaches another.
 func TestSBOMReferrer(t *testing.T) {
 	r := newRelease(t)
 	out := r.must(t, "sbom", "--output", "sboms")
@@ -229,13 +313,53 @@ func TestSBOMReferrer(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d SBOM files written, want 1", len(files))
 	}
+	data, _ := os.ReadFile(files[0])
+	if names := spdxPackages(t, data); !strings.Contains(names, "busybox") {
+		t.Errorf("the SBOM's packages (%s) do not name busybox", names)
+	}
+	referrers := func() int {
+		t.Helper()
+		oras := exec.Command("go", "tool", "oras", "discover", "--plain-http", "--format", "json", r.image+"@"+r.digest)
+		oras.Dir, oras.Env = testenv.ModuleRoot(), r.env
+		listed, err := oras.CombinedOutput()
+		if err != nil {
+			t.Fatalf("oras discover: %v\n%s", err, listed)
+		}
+		return strings.Count(string(listed), `"artifactType": "application/spdx+json"`)
+	}
+	if n := referrers(); n != 1 {
+		t.Errorf("oras discover lists %d SPDX referrers, want 1", n)
+	}
+	// Skaffold's build output, as task build passes it.
+	os.WriteFile(filepath.Join(r.pkg, "build.json"), []byte(`{"builds":[{"imageName":"busybox","tag":"`+r.pin+`"}]}`), 0o644)
+	if out := r.must(t, "sbom", "-a", "build.json"); !strings.Contains(out, "already has a spdx SBOM") {
+		t.Errorf("cwlbuild sbom -a build.json, with the SBOM attached, printed:\n%s", out)
+	}
+	if n := referrers(); n != 1 {
+		t.Errorf("after a run that had nothing to do, %d SPDX referrers, want 1", n)
+	}
+	r.must(t, "sbom", "-a", "build.json", "--force")
+	if n := referrers(); n != 2 {
+		t.Errorf("after --force, %d SPDX referrers, want 2", n)
+	}
+	// A build output naming an image without its digest is refused, by
+	// file, line and image.
+	os.WriteFile(filepath.Join(r.pkg, "build.json"), []byte("{\"builds\": [\n  {\"imageName\":\"busybox\",\"tag\":\""+r.image+":1.36\"}]}"), 0o644)
+	if out, code := r.run("sbom", "-a", "build.json"); code != 1 || !strings.Contains(out, "build.json:2: busybox was built as") {
+		t.Errorf("a build output without a digest: exit %d\n%s", code, out)
+	}
+}
+
+// spdxPackages checks that data is an SPDX 2.3 JSON document and returns
+// its packages' names.
+func spdxPackages(t *testing.T, data []byte) string {
+	t.Helper()
 	var doc struct {
 		SPDXVersion string `json:"spdxVersion"`
 		Packages    []struct {
 			Name string `json:"name"`
 		} `json:"packages"`
 	}
-	data, _ := os.ReadFile(files[0])
 	if err := json.Unmarshal(data, &doc); err != nil || doc.SPDXVersion != "SPDX-2.3" {
 		t.Fatalf("the SBOM is not SPDX 2.3 JSON: %v\n%.300s", err, data)
 	}
@@ -243,15 +367,7 @@ func TestSBOMReferrer(t *testing.T) {
 	for _, p := range doc.Packages {
 		names += p.Name + " "
 	}
-	if !strings.Contains(names, "busybox") {
-		t.Errorf("the SBOM's packages (%s) do not name busybox", names)
-	}
-	oras := exec.Command("go", "tool", "oras", "discover", "--plain-http", "--format", "json", r.image+"@"+r.digest)
-	oras.Dir, oras.Env = testenv.ModuleRoot(), r.env
-	listed, err := oras.CombinedOutput()
-	if err != nil || !strings.Contains(string(listed), `"artifactType": "application/spdx+json"`) {
-		t.Errorf("oras discover does not list the SBOM: %v\n%s", err, listed)
-	}
+	return names
 }
 
 // TestVerifyRelease: `cwlbuild verify` accepts a release that was

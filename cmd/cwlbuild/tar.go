@@ -21,8 +21,10 @@ func tarCommand() *cli.Command {
 of release pipelines (Argo, GitLab). It writes DIR/TOOL.digest and DIR/build.json
 (Skaffold's build output format) with the digest the image will have once pushed
 with "skopeo copy --preserve-digests", so "cwlpatch DIR/build.json" pins the CWL
-before the tarballs are pushed. Run it where the executor lives (inside the
-Kaniko image).
+before the tarballs are pushed. Each tarball's SBOM ([release] sbom, made by
+cwlbuild-sbom from the tarball) is written beside it as DIR/TOOL.spdx.json (or
+.cyclonedx.json); attach it once pushed with "cwlbuild sbom IMAGE@DIGEST". Run it
+where the executor lives (inside the Kaniko image).
 
 Examples:
    cwlbuild tar -o out                          # every tool, tag = [project] version
@@ -51,12 +53,24 @@ func runTar(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	tarballs, err := build.Tarballs(c.Context, proj, build.TarballOptions{
+	opts := build.TarballOptions{
 		Profile: builder.Profile(c.String("profile")), Tag: c.String("tag"), Tools: c.StringSlice("tool"),
 		Dir: dir, Executor: c.String("executor"), DryRun: c.Bool("dry-run"),
 		Run:      build.Exec(c.App.Writer, c.App.ErrWriter),
 		Progress: prefixed{c.App.ErrWriter, "cwlbuild tar: "},
-	})
+	}
+	// The SBOM agent is looked for before minutes of building, not after
+	// (and after the checks of the input, which name a bad tag or tool).
+	makeSBOM := proj.SBOM != "none" && !c.Bool("dry-run")
+	if _, err := siblingOrPath(sbomAgent); makeSBOM && err != nil {
+		check := opts
+		check.DryRun = true
+		if _, err := build.Tarballs(c.Context, proj, check); err != nil {
+			return cli.Exit("cwlbuild tar: "+err.Error(), 1)
+		}
+		return cli.Exit(fmt.Sprintf("cwlbuild tar: %s is not installed (beside cwlbuild or on PATH): it writes each tarball's SBOM; install it, or set [release] sbom = \"none\"", sbomAgent), 1)
+	}
+	tarballs, err := build.Tarballs(c.Context, proj, opts)
 	if err != nil {
 		return cli.Exit("cwlbuild tar: "+err.Error(), 1)
 	}
@@ -67,6 +81,16 @@ func runTar(c *cli.Context) error {
 			}
 		}
 		return nil
+	}
+	if makeSBOM {
+		var archives []string
+		for _, tb := range tarballs {
+			archives = append(archives, "docker-archive:"+tb.Path+":"+tb.Ref)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: the tarballs' SBOMs (%s) beside them\n", proj.SBOM)
+		if err := runSBOMAgent(c, proj.Dir, sbomRequest{Format: proj.SBOM, Output: dir, NoAttach: true, Inputs: archives}); err != nil {
+			return cli.Exit("cwlbuild tar: "+err.Error(), 1)
+		}
 	}
 	fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: wrote %s (%d builds)\n", filepath.Join(dir, "build.json"), len(tarballs))
 	return nil

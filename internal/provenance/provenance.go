@@ -111,9 +111,20 @@ func source(p *builder.Plan) (map[string]any, []ResourceDescript, error) {
 	return ext, deps, nil
 }
 
+// Base is a base image of an image: its name as the Dockerfile writes it,
+// and, when known, where it was read and the digest it resolves to. Known
+// means checked: the base's layers are the first layers of the image
+// (remote.BaseOf), not only that the tag names that digest today.
+type Base struct {
+	Name   string
+	Pulled string
+	Digest string
+}
+
 // Image is the provenance of one image of the package, REPO@DIGEST: the
-// tool that builds it, and how the plan builds it.
-func Image(p *builder.Plan, repo, digest string) (*Statement, error) {
+// tool that builds it, how the plan builds it, and its base images (each
+// whose digest is known is a resolved dependency).
+func Image(p *builder.Plan, repo, digest string, bases []Base) (*Statement, error) {
 	subj, err := subjectOf(repo, digest)
 	if err != nil {
 		return nil, err
@@ -122,12 +133,8 @@ func Image(p *builder.Plan, repo, digest string) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range p.Artifacts {
-		for _, img := range a.Images {
-			if img == repo {
-				ext["tool"] = a.Tool
-			}
-		}
+	if tool := ToolOf(p, repo); tool != "" {
+		ext["tool"] = tool
 	}
 	internal := map[string]any{
 		"engine":       string(p.Engine),
@@ -135,10 +142,34 @@ func Image(p *builder.Plan, repo, digest string) (*Statement, error) {
 		"kanikoImage":  p.Kaniko.Image,
 		"reproducible": p.Reproducible,
 	}
+	if len(bases) > 0 {
+		var names []string
+		for _, b := range bases {
+			names = append(names, b.Name)
+			hexDigest, ok := strings.CutPrefix(b.Digest, "sha256:")
+			if !ok {
+				continue
+			}
+			deps = append(deps, ResourceDescript{URI: "oci://" + b.Pulled, Name: "base image " + b.Name, Digest: map[string]string{"sha256": hexDigest}})
+		}
+		internal["baseImages"] = names
+	}
 	st := &Statement{Type: StatementType, Subject: []Subject{subj}, PredicateType: PredicateType}
 	st.Predicate.BuildDefinition = BuildDefinition{BuildType: BuildTypeImage, ExternalParameters: ext, InternalParameters: internal, ResolvedDependencies: deps}
 	st.Predicate.RunDetails.Builder.ID = BuilderID
 	return st, nil
+}
+
+// ToolOf is the tool of project.toml whose image repo is, or "".
+func ToolOf(p *builder.Plan, repo string) string {
+	for _, a := range p.Artifacts {
+		for _, img := range a.Images {
+			if img == repo {
+				return a.Tool
+			}
+		}
+	}
+	return ""
 }
 
 // Workflow is the provenance of a published workflow artifact REPO@DIGEST:

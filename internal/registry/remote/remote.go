@@ -403,3 +403,51 @@ func isNotFound(err error) bool {
 	var terr *transport.Error
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
 }
+
+// BaseOf reports whether the image base (a tag or digest reference) names,
+// today, the base image that repo@digest was built on: the layers (by
+// uncompressed diff ID, so recompression does not matter) of base's image
+// for the built image's platform are the first layers of the built image.
+// It returns the digest base resolves to (an index's, when it is one: what
+// a FROM line would pin). A base tag moved since the build is reported as
+// not the base, never guessed at.
+func BaseOf(ctx context.Context, repo, digest, base string, insecure []string) (string, bool, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return "", false, err
+	}
+	built, err := remote.Image(r.Digest(digest), opts...)
+	if err != nil {
+		return "", false, fmt.Errorf("%s@%s: %v", repo, digest, err)
+	}
+	cfg, err := built.ConfigFile()
+	if err != nil {
+		return "", false, fmt.Errorf("%s@%s: %v", repo, digest, err)
+	}
+	ref, err := name.ParseReference(base, nameOptions(base, insecure)...)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", base, err)
+	}
+	desc, err := remote.Get(ref, append(opts, remote.WithPlatform(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}))...)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", base, err)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", base, err)
+	}
+	baseCfg, err := img.ConfigFile()
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", base, err)
+	}
+	ids, baseIDs := cfg.RootFS.DiffIDs, baseCfg.RootFS.DiffIDs
+	if len(baseIDs) == 0 || len(baseIDs) > len(ids) {
+		return desc.Digest.String(), false, nil
+	}
+	for i, id := range baseIDs {
+		if ids[i] != id {
+			return desc.Digest.String(), false, nil
+		}
+	}
+	return desc.Digest.String(), true, nil
+}

@@ -9,7 +9,12 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
@@ -167,4 +172,78 @@ func TestSignaturesAttestationsReferrers(t *testing.T) {
 			t.Errorf("HasReferrer(%s) = %v %v, want %v", typ, found, err, want)
 		}
 	}
+}
+
+// TestBaseOf: an image built on a base (the base's layers, then its own) is
+// found to be built on it, by the multi-platform index its tag names too;
+// once the tag has moved to another image, or for an image of other
+// layers, it is not, and the digest the tag now names is still returned.
+func TestBaseOf(t *testing.T) {
+	host := testenv.MemoryRegistry(t)
+	ctx := context.Background()
+	layer := func(s string) v1.Layer { return static.NewLayer([]byte(s), types.OCIUncompressedLayer) }
+	write := func(ref string, img v1.Image) string {
+		t.Helper()
+		r, _ := name.ParseReference(ref, name.Insecure)
+		if err := remote.Write(r, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		return d.String()
+	}
+	platformed := func(img v1.Image, arch string) v1.Image {
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		img, err := mutate.ConfigFile(img, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	base, _ := mutate.AppendLayers(empty.Image, layer("base one"), layer("base two"))
+	base = platformed(base, "amd64")
+	other, _ := mutate.AppendLayers(empty.Image, layer("another base"))
+	other = platformed(other, "amd64")
+	armBase := platformed(mustAppend(t, empty.Image, layer("arm base")), "arm64")
+	built := mustAppend(t, base, layer("the tool"))
+	baseDigest := write(host+"/library/busybox:1.36", base)
+	builtDigest := write(host+"/p/tool:1.0", built)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: armBase, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+		mutate.IndexAddendum{Add: base, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+	r, _ := name.ParseReference(host+"/library/multi:1", name.Insecure)
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	idxDigest, _ := idx.Digest()
+	for _, tc := range []struct {
+		base, digest string
+		ok           bool
+	}{
+		{host + "/library/busybox:1.36", baseDigest, true},
+		{host + "/library/multi:1", idxDigest.String(), true},
+		{host + "/library/busybox@" + baseDigest, baseDigest, true},
+	} {
+		d, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, tc.base, nil)
+		if err != nil || !ok || d != tc.digest {
+			t.Errorf("BaseOf(%s) = %s %v %v, want %s true", tc.base, d, ok, err, tc.digest)
+		}
+	}
+	moved := write(host+"/library/busybox:1.36", other)
+	if d, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/busybox:1.36", nil); err != nil || ok || d != moved {
+		t.Errorf("BaseOf, the tag moved to another image: %s %v %v, want %s false", d, ok, err, moved)
+	}
+	if _, _, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/nothing:1", nil); err == nil {
+		t.Error("BaseOf a base the registry does not have: no error")
+	}
+}
+
+func mustAppend(t *testing.T, img v1.Image, layers ...v1.Layer) v1.Image {
+	t.Helper()
+	out, err := mutate.AppendLayers(img, layers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 // Package catalog makes the software bill of materials of an image as it
 // was pushed, with Anchore's syft as a library: the image is read from its
 // registry by digest (never from a local daemon, so the SBOM describes the
-// bytes the pin names), and encoded as SPDX 2.3 JSON or CycloneDX JSON.
+// bytes the pin names), or from the docker-archive tarball a build wrote
+// (the bytes that will be pushed), and encoded as SPDX 2.3 JSON or
+// CycloneDX JSON.
 package catalog
 
 import (
@@ -14,6 +16,7 @@ import (
 	"github.com/anchore/syft/syft/format/cyclonedxjson"
 	"github.com/anchore/syft/syft/format/spdxjson"
 	sbomtypes "github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
 	"github.com/google/go-containerregistry/pkg/authn"
 	// syft reads newer RPM databases through database/sql's "sqlite"
 	// driver: without one, cataloguing fails on every image.
@@ -27,6 +30,24 @@ import (
 // with the Docker config's credentials, plain HTTP where the registry is
 // loopback or listed insecure.
 func Generate(ctx context.Context, ref, f string, insecure []string) ([]byte, error) {
+	opts := &image.RegistryOptions{Keychain: authn.DefaultKeychain, InsecureUseHTTP: imageref.IsInsecure(ref, insecure)}
+	return generate(ctx, ref, f, syft.DefaultGetSourceConfig().WithSources("registry").WithRegistryOptions(opts))
+}
+
+// FromArchive returns the SBOM of the image in a docker-archive tarball
+// (what `docker save`, Kaniko's --tar-path and skopeo's docker-archive
+// transport write). Nothing else is tried: a path is never taken for an
+// image name. The document names the image name@digest, when given, rather
+// than the tarball's path on this machine.
+func FromArchive(ctx context.Context, path, name, digest, f string) ([]byte, error) {
+	cfg := syft.DefaultGetSourceConfig().WithSources(string(image.DockerTarballSource))
+	if name != "" {
+		cfg = cfg.WithAlias(source.Alias{Name: name, Version: digest})
+	}
+	return generate(ctx, path, f, cfg)
+}
+
+func generate(ctx context.Context, input, f string, cfg *syft.GetSourceConfig) ([]byte, error) {
 	var enc sbomtypes.FormatEncoder
 	var err error
 	switch f {
@@ -40,15 +61,14 @@ func Generate(ctx context.Context, ref, f string, insecure []string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	opts := &image.RegistryOptions{Keychain: authn.DefaultKeychain, InsecureUseHTTP: imageref.IsInsecure(ref, insecure)}
-	src, err := syft.GetSource(ctx, ref, syft.DefaultGetSourceConfig().WithSources("registry").WithRegistryOptions(opts))
+	src, err := syft.GetSource(ctx, input, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %v", ref, err)
+		return nil, fmt.Errorf("reading %s: %v", input, err)
 	}
 	defer src.Close()
 	s, err := syft.CreateSBOM(ctx, src, syft.DefaultCreateSBOMConfig())
 	if err != nil {
-		return nil, fmt.Errorf("cataloguing %s: %v", ref, err)
+		return nil, fmt.Errorf("cataloguing %s: %v", input, err)
 	}
 	return format.Encode(*s, enc)
 }
