@@ -121,8 +121,11 @@ func attestCommand() *cli.Command {
 		UsageText: "cwlbuild attest [-f project.toml] --key FILE|env://VAR [--workflow REF@DIGEST]... [--insecure-registry HOST]... [IMAGE@DIGEST]...",
 		Description: `For each image (default: every image the workflows pin) an in-toto statement with a
 SLSA provenance v1 predicate: the subject is the image digest; it records the source
-repository and revision, the sha256 of project.toml, the tool, and how the plan builds
-(engine, runtime, Kaniko image, reproducible). For each --workflow (the reference cwlbuild
+repository and revision, the sha256 of project.toml, the tool, how the plan builds
+(engine, runtime, Kaniko image, reproducible), and the tool's base images: each FROM
+image by name, and as a resolved dependency with its digest where that is known (the
+image the base's tag names, read through the registry map, has layers that start the
+built image's; a tag moved since the build is recorded by name only). For each --workflow (the reference cwlbuild
 publish printed) a statement whose subjects are the artifact and every [[workflows]]
 file, listing every image digest they pin. Each is signed as a DSSE envelope and pushed as
 cosign pushes attestations (REPO:sha256-HEX.att), so that

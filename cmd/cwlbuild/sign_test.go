@@ -277,9 +277,13 @@ func TestAttestRecordsBaseImage(t *testing.T) {
 	if sts := statements(); len(sts) != 1 || !strings.Contains(sts[0], want) || !strings.Contains(sts[0], `"baseImages":["docker.io/library/busybox:1.36"]`) {
 		t.Errorf("the provenance does not record the base image %s:\n%s\n%s", want, sts, out)
 	}
-	// The base tag moved to another image (the tool's own, here).
+	// The base tag moved to a newer busybox: one more layer.
+	newer, err := mutate.AppendLayers(base, static.NewLayer([]byte("busybox, patched"), types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
 	moved, _ := name.ParseReference(r.image+":1.36", name.Insecure)
-	if err := ggcrremote.Write(moved, built); err != nil {
+	if err := ggcrremote.Write(moved, newer); err != nil {
 		t.Fatal(err)
 	}
 	out = r.must(t, "attest", "--key", r.key)

@@ -440,6 +440,10 @@ func BaseOf(ctx context.Context, repo, digest, base string, insecure []string) (
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %v", base, err)
 	}
+	// An image is not its own base (a tag moved onto the built image).
+	if d, err := img.Digest(); err != nil || d.String() == digest {
+		return desc.Digest.String(), false, err
+	}
 	ids, baseIDs := cfg.RootFS.DiffIDs, baseCfg.RootFS.DiffIDs
 	if len(baseIDs) == 0 || len(baseIDs) > len(ids) {
 		return desc.Digest.String(), false, nil

@@ -234,6 +234,11 @@ func TestBaseOf(t *testing.T) {
 	if d, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/busybox:1.36", nil); err != nil || ok || d != moved {
 		t.Errorf("BaseOf, the tag moved to another image: %s %v %v, want %s false", d, ok, err, moved)
 	}
+	// An image is not its own base.
+	write(host+"/library/busybox:1.36", built)
+	if _, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/busybox:1.36", nil); err != nil || ok {
+		t.Errorf("BaseOf, the tag moved onto the built image: %v %v, want false", ok, err)
+	}
 	if _, _, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/nothing:1", nil); err == nil {
 		t.Error("BaseOf a base the registry does not have: no error")
 	}
