@@ -380,7 +380,8 @@ func TestTarInKaniko(t *testing.T) {
 	reg.PushBase(t)
 	dir := writeEnginePackage(t, reg.Host, "kaniko")
 	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
-	kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro",
+	agent := testenv.BuildBinary(t, "./cmd/cwlbuild-sbom")
+	kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro", "-v", agent+":/usr/local/bin/cwlbuild-sbom:ro",
 		"--entrypoint", "/usr/local/bin/cwlbuild", testenv.KanikoImage,
 		"tar", "-f", "/workspace/project.toml", "-o", "/workspace/out", "--tag", "1.0")
 	var rec buildjson.Output
@@ -407,6 +408,14 @@ func TestTarInKaniko(t *testing.T) {
 			t.Errorf("%s: pushed digest %s, the record says %s", tool, got, ref.Digest)
 		}
 		checkLabels(t, reg.Labels(t, dst), tool, "0.1.0")
+		// The SBOM beside the tarball names the image the record pins.
+		sbom, err := os.ReadFile(filepath.Join(dir, "out", tool+".spdx.json"))
+		if err != nil {
+			t.Fatalf("no SBOM beside %s.tar: %v", tool, err)
+		}
+		if names := spdxPackages(t, sbom); !strings.Contains(names, ref.Repo+" ") {
+			t.Errorf("%s.spdx.json names %s, not %s", tool, names, ref.Repo)
+		}
 	}
 }
 

@@ -191,7 +191,7 @@ func (s *readmeSandbox) run(t *testing.T, dir, text string, kanikoEnv ...string)
 			continue
 		}
 		flush()
-		out.WriteString(kanikoScript(t, s.pkg, s.gobin, []string{"cwlbuild", "cwlpatch"}, kanikoEnv, line))
+		out.WriteString(kanikoScript(t, s.pkg, s.gobin, []string{"cwlbuild", "cwlpatch", "cwlbuild-sbom"}, kanikoEnv, line))
 	}
 	flush()
 	return out.String()
