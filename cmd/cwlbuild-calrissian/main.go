@@ -44,11 +44,18 @@ const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > res
 Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
 `
 
+// release is the version a release build names (go tool task dist sets it
+// with -ldflags -X).
+var release string
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
 		v := "(devel)"
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 			v = bi.Main.Version
+		}
+		if release != "" {
+			v = release
 		}
 		fmt.Fprintln(stdout, "cwlbuild-calrissian", v)
 		return 0

@@ -10,7 +10,9 @@
 // as skopeo names one, docker-archive:PATH[:IMAGE[:TAG]@DIGEST], has its
 // SBOM written into --output as NAME.FORMAT.json, NAME the tarball's name
 // without ".tar": there is no registry to attach it to. The SBOM names the
-// image, when given, rather than the path.
+// image, when given, rather than the path. A directory, dir:PATH (the
+// binaries of a release), likewise gets NAME.FORMAT.json, NAME its base
+// name.
 package main
 
 import (
@@ -53,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var insecure multi
 	fs.Var(&insecure, "insecure-registry", "registry reached over plain HTTP (loopback ones always are)")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST|docker-archive:PATH[:IMAGE@DIGEST]...")
+		fmt.Fprintln(stderr, "usage: cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST|docker-archive:PATH[:IMAGE@DIGEST]|dir:PATH...")
 		return 2
 	}
 	if err := generate(ctx, fs.Args(), *format, *output, *root, !*noAttach, insecure, stdout, stderr); err != nil {
@@ -66,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // archivePrefix marks an image in a docker-archive tarball, as syft and
 // skopeo name one.
 const archivePrefix = "docker-archive:"
+
+// dirPrefix marks a directory of files (a release's binaries), as syft
+// names one.
+const dirPrefix = "dir:"
 
 // splitArchive splits docker-archive:PATH[:IMAGE@DIGEST] as skopeo does,
 // at the first colon after the path; the image, when given, must name its
@@ -95,6 +101,12 @@ func generate(ctx context.Context, refs []string, format, output, root string, a
 		return fmt.Errorf("--no-attach without --output would keep nothing")
 	}
 	for _, ref := range refs {
+		if strings.HasPrefix(ref, dirPrefix) {
+			if output == "" || ref == dirPrefix {
+				return fmt.Errorf("%s: a directory's SBOM is written into --output DIR: none given", ref)
+			}
+			continue
+		}
 		if strings.HasPrefix(ref, archivePrefix) {
 			if output == "" {
 				return fmt.Errorf("%s: an archive's SBOM is written into --output DIR: none given", ref)
@@ -112,7 +124,14 @@ func generate(ctx context.Context, refs []string, format, output, root string, a
 		var data []byte
 		var name, byDigest string
 		var r imageref.Reference
-		if strings.HasPrefix(ref, archivePrefix) {
+		if path, ok := strings.CutPrefix(ref, dirPrefix); ok {
+			base := filepath.Base(filepath.Clean(path))
+			fmt.Fprintf(stderr, "[%d/%d] cataloguing %s\n", i+1, len(refs), ref)
+			if data, err = catalog.FromDir(ctx, path, base, format); err != nil {
+				return err
+			}
+			name = base + "." + format + ".json"
+		} else if strings.HasPrefix(ref, archivePrefix) {
 			path, image, _ := splitArchive(ref)
 			fmt.Fprintf(stderr, "[%d/%d] cataloguing %s\n", i+1, len(refs), ref)
 			if data, err = catalog.FromArchive(ctx, path, image.Repo, image.Digest, format); err != nil {

@@ -98,20 +98,28 @@ func Run(app *cli.App, fallback int, stdin string, args ...string) (string, stri
 	return out.String(), errOut.String(), code
 }
 
-// Version is the program's version for --version: the module version `go
-// install module@VERSION` recorded ("(devel)" for a build from a checkout),
-// and the commit a checkout build was made from, when Go recorded it.
+// release is the version a release build names (go tool task dist sets it
+// with -ldflags -X): a build from a checkout records no module version.
+var release string
+
+// Version is the program's version for --version: the release's tag, else
+// the module version `go install module@VERSION` recorded ("(devel)" for a
+// build from a checkout), and the commit a checkout build was made from,
+// when Go recorded it.
 func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "(unknown)"
 	}
-	return versionOf(bi)
+	return versionOf(bi, release)
 }
 
 // versionOf is Version for the build information Go recorded.
-func versionOf(bi *debug.BuildInfo) string {
+func versionOf(bi *debug.BuildInfo, release string) string {
 	v := bi.Main.Version
+	if release != "" {
+		v = release
+	}
 	if v == "" {
 		v = "(devel)"
 	}

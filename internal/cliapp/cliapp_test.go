@@ -121,8 +121,9 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestVersionOf: the module version, "(devel)" without one, and the commit
-// with ", modified" for a dirty checkout.
+// TestVersionOf: the module version, "(devel)" without one, a release
+// build's tag over either, and the commit with ", modified" for a dirty
+// checkout.
 func TestVersionOf(t *testing.T) {
 	info := func(version string, settings ...string) *debug.BuildInfo {
 		bi := &debug.BuildInfo{Main: debug.Module{Version: version}}
@@ -132,17 +133,19 @@ func TestVersionOf(t *testing.T) {
 		return bi
 	}
 	for _, tc := range []struct {
-		bi   *debug.BuildInfo
-		want string
+		bi      *debug.BuildInfo
+		release string
+		want    string
 	}{
-		{info("v1.2.0"), "v1.2.0"},
-		{info(""), "(devel)"},
-		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "false"), "(devel) (commit cafe)"},
-		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "true"), "(devel) (commit cafe, modified)"},
-		{info("v1.2.0", "vcs.modified", "true"), "v1.2.0"},
+		{info("v1.2.0"), "", "v1.2.0"},
+		{info(""), "", "(devel)"},
+		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "false"), "", "(devel) (commit cafe)"},
+		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "true"), "", "(devel) (commit cafe, modified)"},
+		{info("v1.2.0", "vcs.modified", "true"), "", "v1.2.0"},
+		{info("(devel)", "vcs.revision", "cafe", "vcs.modified", "false"), "v1.3.0", "v1.3.0 (commit cafe)"},
 	} {
 		t.Run(fmt.Sprint(tc), func(t *testing.T) {
-			if got := versionOf(tc.bi); got != tc.want {
+			if got := versionOf(tc.bi, tc.release); got != tc.want {
 				t.Errorf("versionOf(%+v) = %q, want %q", tc.bi, got, tc.want)
 			}
 		})

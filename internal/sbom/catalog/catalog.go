@@ -47,6 +47,13 @@ func FromArchive(ctx context.Context, path, name, digest, f string) ([]byte, err
 	return generate(ctx, path, f, cfg)
 }
 
+// FromDir returns the SBOM of the files under a directory (the Go
+// binaries of a release, with the modules each was built from), named
+// name. Nothing else is tried: a path is never taken for an image name.
+func FromDir(ctx context.Context, path, name, f string) ([]byte, error) {
+	return generate(ctx, path, f, syft.DefaultGetSourceConfig().WithSources("dir").WithAlias(source.Alias{Name: name}))
+}
+
 func generate(ctx context.Context, input, f string, cfg *syft.GetSourceConfig) ([]byte, error) {
 	var enc sbomtypes.FormatEncoder
 	var err error

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
+
+// TestDistReproducible builds the release archives (scripts/dist.sh, what
+// `go tool task dist` runs) twice, from two clones of this repository at
+// different paths, for linux/amd64 (the other platforms are the same
+// commands with another GOOS/GOARCH): the archives and SHA256SUMS are the
+// same bytes; SHA256SUMS verifies them; the SBOM is SPDX 2.3 listing this
+// module and its dependencies; and the binaries, unpacked into a container
+// with no Go (busybox), print the release's tag and commit.
+func TestDistReproducible(t *testing.T) {
+	testenv.RealEngine(t)
+	testenv.RequireImage(t, testenv.BaseImage)
+	podman := testenv.LookPath(t, "podman")
+	root := testenv.ModuleRoot()
+	commit, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	const version = "v9.8.7"
+	var outs []string
+	for _, name := range []string{"one", "the-other"} {
+		clone := filepath.Join(t.TempDir(), name)
+		if out, err := exec.Command("git", "clone", "-q", root, clone).CombinedOutput(); err != nil {
+			t.Fatalf("git clone: %v\n%s", err, out)
+		}
+		// The script of this working tree, on the clone's committed code.
+		script, _ := os.ReadFile(filepath.Join(root, "scripts", "dist.sh"))
+		os.WriteFile(filepath.Join(clone, "scripts", "dist.sh"), script, 0o755)
+		exec.Command("git", "-C", clone, "update-index", "--assume-unchanged", "scripts/dist.sh").Run()
+		out := filepath.Join(t.TempDir(), "dist")
+		cmd := exec.Command(filepath.Join(clone, "scripts", "dist.sh"), out)
+		cmd.Env = append(os.Environ(), "VERSION="+version, "PLATFORMS=linux/amd64")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("dist.sh: %v\n%s", err, msg)
+		}
+		outs = append(outs, out)
+	}
+	archive := "cwlbuild_9.8.7_linux_amd64.tar.gz"
+	for _, f := range []string{archive, "SHA256SUMS"} {
+		a, err1 := os.ReadFile(filepath.Join(outs[0], f))
+		b, err2 := os.ReadFile(filepath.Join(outs[1], f))
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: two builds differ (%d and %d bytes; %v %v)", f, len(a), len(b), err1, err2)
+		}
+	}
+	sums := exec.Command("sha256sum", "-c", "SHA256SUMS")
+	sums.Dir = outs[0]
+	if out, err := sums.CombinedOutput(); err != nil || !strings.Contains(string(out), archive+": OK") {
+		t.Errorf("sha256sum -c SHA256SUMS: %v\n%s", err, out)
+	}
+	var doc struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name string `json:"name"`
+		} `json:"packages"`
+	}
+	data, _ := os.ReadFile(filepath.Join(outs[0], "cwlbuild_9.8.7.spdx.json"))
+	if err := json.Unmarshal(data, &doc); err != nil || doc.SPDXVersion != "SPDX-2.3" {
+		t.Fatalf("the SBOM is not SPDX 2.3: %v %.200s", err, data)
+	}
+	names := map[string]bool{}
+	for _, p := range doc.Packages {
+		names[p.Name] = true
+	}
+	for _, want := range []string{"github.com/eoap/cwlbuild", "github.com/urfave/cli/v2", "github.com/anchore/syft", "k8s.io/client-go"} {
+		if !names[want] {
+			t.Errorf("the SBOM does not list %s", want)
+		}
+	}
+	unpacked := t.TempDir()
+	if out, err := exec.Command("tar", "-xzf", filepath.Join(outs[0], archive), "-C", unpacked).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	bin := filepath.Join(unpacked, strings.TrimSuffix(archive, ".tar.gz"))
+	script := "set -e; for p in cwlbuild cwlpatch cwlbuild-calrissian; do /dist/$p --version; done; test ! -e /usr/local/go; ! command -v go"
+	out, err := exec.Command(podman, "run", "--rm", "--network", "none", "-v", bin+":/dist:ro", testenv.BaseImage, "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the binaries in a container with no Go: %v\n%s", err, out)
+	}
+	rev := strings.TrimSpace(string(commit))
+	for _, want := range []string{"cwlbuild version " + version + " (commit " + rev + ")", "cwlpatch version " + version + " (commit " + rev + ")", "cwlbuild-calrissian " + version} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--version does not say %q:\n%s", want, out)
+		}
+	}
+}
