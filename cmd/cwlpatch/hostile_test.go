@@ -333,7 +333,9 @@ func TestKillNineCompletedByNextRun(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run after kill %d: %v\n%s", i, err, out)
 		}
-		if journal == nil && !strings.Contains(string(out), "completed an interrupted run") {
+		// A kill between the last rename and the journal's removal leaves
+		// every file new and the journal: nothing is left to complete.
+		if journal == nil && pinned != len(pkg.Tools) && !strings.Contains(string(out), "completed an interrupted run") {
 			t.Errorf("run after kill %d did not say it completed the killed one:\n%s", i, out)
 		}
 		if old, pinned, leftovers := splitState(t, pkg); pinned != len(pkg.Tools) || len(leftovers) > 0 {
