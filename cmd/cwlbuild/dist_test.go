@@ -17,8 +17,9 @@ import (
 // different paths, for linux/amd64 (the other platforms are the same
 // commands with another GOOS/GOARCH): the archives and SHA256SUMS are the
 // same bytes; SHA256SUMS verifies them; the SBOM is SPDX 2.3 listing this
-// module and its dependencies; and the binaries, unpacked into a container
-// with no Go (busybox), print the release's tag and commit.
+// module and its dependencies; README's install block, run on them,
+// verifies, unpacks and installs the programs; and the binaries, in a
+// container with no Go (busybox), print the release's tag and commit.
 func TestDistReproducible(t *testing.T) {
 	testenv.RealEngine(t)
 	testenv.RequireImage(t, testenv.BaseImage)
@@ -79,9 +80,22 @@ func TestDistReproducible(t *testing.T) {
 			t.Errorf("the SBOM does not list %s", want)
 		}
 	}
-	unpacked := t.TempDir()
-	if out, err := exec.Command("tar", "-xzf", filepath.Join(outs[0], archive), "-C", unpacked).CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, out)
+	// README's install block, as written, but for the download's address
+	// (a file:// URL of the first dist) and the installation directory.
+	unpacked, installed := t.TempDir(), t.TempDir()
+	block := subst(t, testenv.READMEBlockStarting(t, "VERSION=v1.2.3 OS=linux ARCH=amd64").Text,
+		"VERSION=v1.2.3", "VERSION="+version,
+		"https://github.com/eoap/cwlbuild/releases/download/$VERSION", "file://"+outs[0],
+		" /usr/local/bin/", " "+installed+"/")
+	sh := exec.Command("bash", "-euo", "pipefail", "-c", block)
+	sh.Dir, sh.Env = unpacked, append(os.Environ(), "PATH="+installed+":"+os.Getenv("PATH"))
+	if out, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(out), archive+": OK") || !strings.Contains(string(out), "cwlbuild version "+version) {
+		t.Fatalf("README's install block: %v\n%s", err, out)
+	}
+	for _, prog := range []string{"cwlbuild", "cwlpatch", "cwlbuild-sbom", "cwlbuild-calrissian"} {
+		if _, err := os.Stat(filepath.Join(installed, prog)); err != nil {
+			t.Errorf("README's install block did not install %s: %v", prog, err)
+		}
 	}
 	bin := filepath.Join(unpacked, strings.TrimSuffix(archive, ".tar.gz"))
 	script := "set -e; for p in cwlbuild cwlpatch cwlbuild-calrissian; do /dist/$p --version; done; test ! -e /usr/local/go; ! command -v go"

@@ -30,6 +30,7 @@ type readmeRunner struct {
 // it.
 var readmeRunners = []readmeRunner{
 	{"go tool task demo", ".ci/run", nil},
+	{"VERSION=v1.2.3 OS=linux ARCH=amd64", "TestDistReproducible", nil},
 	{"go install github.com/eoap/cwlbuild/cmd/cwlbuild@latest", readmeCommands, (*readmeSandbox).install},
 	{"task release TAGS=latest", readmeCommands, (*readmeSandbox).release},
 	{"cwlbuild generate ", readmeCommands, (*readmeSandbox).skaffoldDirectly},
