@@ -123,6 +123,9 @@ echo "setup: building Skaffold, go tool task and go tool oras"
 # cosign, the independent verifier of what cwlbuild signs (the tests build
 # it from scripts/cosign; this fills the build cache).
 (cd scripts/cosign && CGO_ENABLED=0 go build -o /dev/null github.com/sigstore/cosign/v2/cmd/cosign)
+# nektos/act, which runs README's GitHub Actions workflow with the action of
+# the working tree (TestGitHubAction; this fills the build cache).
+(cd scripts/act && CGO_ENABLED=0 go build -o /dev/null github.com/nektos/act)
 go tool -n task >/dev/null
 go tool -n oras >/dev/null
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built

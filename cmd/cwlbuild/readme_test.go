@@ -41,6 +41,7 @@ var readmeRunners = []readmeRunner{
 	{"kubectl create namespace eoap-sample", "scripts/demo-cluster.sh", nil},
 	{"kubectl -n eoap-sample create serviceaccount calrissian-sa", "scripts/demo-cluster.sh", nil},
 	{"build-images:", "TestGitLabRecipe", nil},
+	{"# .github/workflows/package.yml", "TestGitHubAction", nil},
 	{"steps:", readmeCommands, (*readmeSandbox).buildkite},
 	{"build:", "TestSkaffoldAfterBuildHook", nil},
 }

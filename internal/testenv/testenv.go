@@ -73,32 +73,50 @@ func Skaffold(t testing.TB) string {
 // independent verifier of signatures), building it on first use.
 func Cosign(t testing.TB) string {
 	t.Helper()
+	return nestedTool(t, "cosign", "github.com/sigstore/cosign/v2/cmd/cosign")
+}
+
+// Act returns the path of nektos/act pinned in scripts/act (it runs GitHub
+// Actions workflows here), building it on first use.
+func Act(t testing.TB) string {
+	t.Helper()
+	return nestedTool(t, "act", "github.com/nektos/act")
+}
+
+// nestedTool builds the program pkg of the tools module scripts/NAME,
+// once per test binary, into one place per machine (the build cache makes
+// a rebuild a link).
+func nestedTool(t testing.TB, name, pkg string) string {
+	t.Helper()
 	RealEngine(t)
-	cosignOnce.Do(func() {
-		// One place per machine (the build cache makes a rebuild a link).
+	v, _ := nestedTools.LoadOrStore(name, &nestedBuild{})
+	b := v.(*nestedBuild)
+	b.once.Do(func() {
 		dir, err := os.UserCacheDir()
 		if err != nil {
 			dir = os.TempDir()
 		}
-		cosignPath = filepath.Join(dir, "cwlbuild", "cosign")
-		cmd := exec.Command("go", "build", "-o", cosignPath, "github.com/sigstore/cosign/v2/cmd/cosign")
-		cmd.Dir = filepath.Join(ModuleRoot(), "scripts", "cosign")
+		b.path = filepath.Join(dir, "cwlbuild", name)
+		cmd := exec.Command("go", "build", "-o", b.path, pkg)
+		cmd.Dir = filepath.Join(ModuleRoot(), "scripts", name)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			cosignErr = fmt.Errorf("%v\n%s", err, out)
+			b.err = fmt.Errorf("%v\n%s", err, out)
 		}
 	})
-	if cosignErr != nil {
-		Missing(t, "cosign (scripts/cosign)", cosignErr)
+	if b.err != nil {
+		Missing(t, name+" (scripts/"+name+")", b.err)
 	}
-	return cosignPath
+	return b.path
 }
 
-var (
-	cosignOnce sync.Once
-	cosignPath string
-	cosignErr  error
-)
+type nestedBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var nestedTools sync.Map
 
 // LookPath returns the path of a program on PATH, or skips/fails t.
 func LookPath(t testing.TB, prog string) string {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/testenv"
+	"github.com/eoap/cwlbuild/skaffold"
+)
+
+// TestGitHubAction runs README's GitHub Actions workflow, as written, with
+// nektos/act in its self-hosted mode, on a tag push of the sample package:
+// the action of this working tree (action.yml, in place of the release the
+// workflow names), the release archives scripts/dist.sh makes for that
+// version (downloaded from a file:// address), a registry that requires
+// the login the workflow passes, and a cosign key pair in the secrets.
+// actions/checkout is act's own: a copy of the package's directory into the
+// workspace, nothing fetched. The release pins every
+// tool to the digest the registry serves, publishes the pinned workflow
+// (the action's output), and `cwlbuild verify` accepts it.
+func TestGitHubAction(t *testing.T) {
+	act, cosign := testenv.Act(t), testenv.Cosign(t)
+	const user, password, keyPassword = "eoap-bot", "gh-t0ken-1234", "cosign-pw-5678"
+	reg := testenv.StartRegistry(t, user, password)
+	reg.PushBase(t)
+	root := testenv.ModuleRoot()
+
+	// The action pins its scripts' Skaffold and go-task to this
+	// repository's, and knows the schema cwlbuild writes.
+	install, _ := os.ReadFile(filepath.Join(root, "scripts", "action-install.sh"))
+	skaffoldMod, _ := os.ReadFile(filepath.Join(root, "scripts", "skaffold", "go.mod"))
+	mainMod, _ := os.ReadFile(filepath.Join(root, "go.mod"))
+	for _, pin := range []struct{ script, mod, module string }{
+		{"SKAFFOLD_VERSION=", string(skaffoldMod), "github.com/GoogleContainerTools/skaffold/v2 "},
+		{"TASK_VERSION=", string(mainMod), "github.com/go-task/task/v3 "},
+		{"SKAFFOLD_SCHEMA=", skaffold.APIVersion, ""},
+	} {
+		v := regexp.MustCompile(pin.script + `(\S+)`).FindStringSubmatch(string(install))
+		if v == nil || !strings.Contains(pin.mod, pin.module+v[1]) {
+			t.Errorf("scripts/action-install.sh pins %s%v; go.mod requires another version", pin.script, v)
+		}
+	}
+
+	// The release the workflow names, as `go tool task dist` makes it.
+	const version = "v1.2.3"
+	// (Laid out as GitHub serves releases: BASE/TAG/FILE.)
+	releases := t.TempDir()
+	dist := filepath.Join(releases, version)
+	mk := exec.Command(filepath.Join(root, "scripts", "dist.sh"), dist)
+	mk.Env = append(os.Environ(), "VERSION="+version, "PLATFORMS=linux/amd64")
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("dist.sh: %v\n%s", err, out)
+	}
+
+	// The package: the sample, pushing to the test registry, in a git
+	// repository holding the workflow and the public key.
+	work := t.TempDir()
+	pkg := filepath.Join(work, "package")
+	testenv.CopyTree(t, filepath.Join(root, "testdata", "projects", "sample"), pkg, nil)
+	for _, f := range []string{"project.toml", "cwl-workflow/app-water-bodies.cwl"} {
+		data, _ := os.ReadFile(filepath.Join(pkg, f))
+		os.WriteFile(filepath.Join(pkg, f), []byte(strings.ReplaceAll(string(data), "127.0.0.1:5000", reg.Host)), 0o644)
+	}
+	block := testenv.READMEBlockStarting(t, "# .github/workflows/package.yml")
+	workflow := subst(t, block.Text, "registry: ghcr.io", "registry: "+reg.Host)
+	os.MkdirAll(filepath.Join(pkg, ".github", "workflows"), 0o755)
+	os.WriteFile(filepath.Join(pkg, ".github", "workflows", "package.yml"), []byte(workflow), 0o644)
+	keys := t.TempDir()
+	gen := exec.Command(cosign, "generate-key-pair")
+	gen.Dir, gen.Env = keys, append(os.Environ(), "COSIGN_PASSWORD="+keyPassword)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+	}
+	pub, _ := os.ReadFile(filepath.Join(keys, "cosign.pub"))
+	key, _ := os.ReadFile(filepath.Join(keys, "cosign.key"))
+	os.WriteFile(filepath.Join(pkg, "cosign.pub"), pub, 0o644)
+	home := filepath.Join(work, "home")
+	os.MkdirAll(home, 0o700)
+	gitEnv := append(os.Environ(), "HOME="+home, "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-qm", "package"}, {"tag", "v0.1.0"}} {
+		c := exec.Command("git", args...)
+		c.Dir, c.Env = pkg, gitEnv
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	event := filepath.Join(work, "event.json")
+	os.WriteFile(event, []byte(`{"ref": "refs/tags/v0.1.0", "ref_name": "v0.1.0"}`), 0o644)
+
+	// Skaffold and go-task as a self-hosted runner has them, on PATH.
+	tools := t.TempDir()
+	taskBin, err := exec.Command("go", "tool", "-n", "task").Output()
+	if err != nil {
+		testenv.Missing(t, "go-task (go tool task)", err)
+	}
+	os.Symlink(strings.TrimSpace(string(taskBin)), filepath.Join(tools, "task"))
+	os.Symlink(testenv.Skaffold(t), filepath.Join(tools, "skaffold"))
+	cmd := exec.Command(act, "push", "--workflows", ".github/workflows/package.yml", "--eventpath", event,
+		"--platform", "ubuntu-latest=-self-hosted", "--actor", user,
+		"--local-repository", "eoap/cwlbuild@"+version+"="+root,
+		"--env", "CWLBUILD_RELEASES=file://"+releases,
+		"--secret", "GITHUB_TOKEN", "--secret", "COSIGN_KEY", "--secret", "COSIGN_PASSWORD")
+	cmd.Dir = pkg
+	cmd.Env = append(gitEnv, "PATH="+tools+":"+testenv.DockerShim(t)+":"+os.Getenv("PATH"),
+		"GITHUB_TOKEN="+password, "COSIGN_KEY="+string(key), "COSIGN_PASSWORD="+keyPassword,
+		"SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("act: %v\n%s", err, out)
+	}
+	log := string(out)
+	if strings.Contains(log, password) || strings.Contains(log, "PRIVATE KEY") {
+		t.Error("the run's log shows the registry password or the signing key")
+	}
+	published := regexp.MustCompile(`published (` + regexp.QuoteMeta(reg.Host) + `/eoap-sample/app-water-bodies:0\.1\.0@sha256:[0-9a-f]{64})`).FindStringSubmatch(log)
+	if published == nil {
+		t.Fatalf("the workflow printed no published reference:\n%s", log)
+	}
+	// The pins (the action's output; act ran in a copy of the package) are
+	// the registry's digests, one per tool.
+	for _, tool := range []string{"crop", "norm_diff", "otsu"} {
+		m := regexp.MustCompile(`(?m)^\S*\s*\|?\s*(` + regexp.QuoteMeta(reg.Host) + `/eoap-sample/` + tool + `:0\.1\.0[^@\s]*@sha256:[0-9a-f]{64})$`).FindStringSubmatch(log)
+		if m == nil {
+			t.Fatalf("the action's pinned output does not list %s:\n%s", tool, log)
+		}
+		ref, _ := imageref.Split(m[1])
+		if got := reg.Digest(t, ref.Repo+":"+ref.Tag); got != ref.Digest {
+			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
+		}
+	}
+	verify := exec.Command(testenv.BuildBinary(t, "./cmd/cwlbuild"), "verify", "--key", filepath.Join(pkg, "cosign.pub"), published[1])
+	verify.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(home, ".docker"))
+	if out, err := verify.CombinedOutput(); err != nil {
+		t.Errorf("cwlbuild verify %s: %v\n%s", published[1], err, out)
+	}
+}
