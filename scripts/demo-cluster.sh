@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The seed's four steps in the cluster, for real: starts the single-node
 # cluster (scripts/cluster.sh), copies the embedded sample to $DEMO_DIR with
-# engine = "cluster", and runs README's cluster recipe there (the namespace,
+# engine = "cluster", and runs the documentation's cluster recipe (docs/cluster.md) there (the namespace,
 # its service account, the push secret, Skaffold's Role, then `task build`:
 # cwlbuild generate, Skaffold's cluster builder starting one Kaniko pod per
 # tool, cwlpatch); shows the pinned references and the pods' events; runs
-# README's test recipe (Calrissian's service account with the push secret
+# the test recipe (docs/testing.md) (Calrissian's service account with the push secret
 # as its pull secret, its Role, `cwlbuild test --engine cluster`: each test a
 # Calrissian Job whose tool pods pull the pinned images with that login);
 # then runs the pinned workflow with cwltool and compares the results.
@@ -75,11 +75,11 @@ cwlbuild auth --registry "$CLUSTER_PUSH_REGISTRY" --username "$CLUSTER_PUSH_USER
   --output "$REGISTRY_AUTH_FILE" <"$CLUSTER_PUSH_PASSWORD_FILE"
 since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-# README's recipe (section "Building in a cluster"), run as written in the
+# The documentation's recipe (docs/cluster.md), run as written in the
 # package: namespace, service account, push secret, Skaffold's Role,
 # `task build`. Its registry, user and token become the cluster's; each
 # replacement must apply, so the recipe cannot drift from what runs here.
-recipe=$(awk '/^## Building in a cluster/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' README.md)
+recipe=$(awk '/^# Building in a cluster/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' docs/cluster.md)
 for word in 'ghcr.io' ' bot ' '< token'; do
   [[ $recipe == *"$word"* ]] || { echo "demo-cluster: README's cluster recipe no longer says '$word'" >&2; exit 1; }
 done
@@ -128,9 +128,9 @@ spec:
   resources: {requests: {storage: 1Gi}}
 YAML
 
-# README's test recipe (section "Running the tests in the cluster"), as
+# The test recipe (docs/testing.md, "Running the tests in the cluster"), as
 # written: Calrissian's account, its pull secret, its Role, the tests.
-tests=$(awk '/^### Running the tests in the cluster/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' README.md)
+tests=$(awk '/^### Running the tests in the cluster/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' docs/testing.md)
 [[ $tests == *"cwlbuild test --engine cluster"* ]] || { echo "demo-cluster: README's test recipe no longer runs cwlbuild test --engine cluster" >&2; exit 1; }
 echo "== README's test recipe in $demo: the tests as Calrissian Jobs"
 echo "$tests"

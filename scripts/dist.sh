@@ -2,7 +2,7 @@
 # The release archives: cwlbuild, cwlpatch, cwlbuild-sbom and
 # cwlbuild-calrissian as static binaries for each platform, so that users
 # install without Go. Writes into OUT (default dist/):
-#   cwlbuild_VERSION_OS_ARCH.tar.gz   the four programs and README.md
+#   cwlbuild_VERSION_OS_ARCH.tar.gz   the four programs, README.md and docs/
 #   SHA256SUMS                        sha256sum's format, one line per archive
 #   cwlbuild_VERSION.spdx.json        the SBOM of every binary (syft, through
 #                                     cwlbuild-sbom: the Go modules each holds)
@@ -41,10 +41,10 @@ for p in $platforms; do
     ./cmd/cwlbuild ./cmd/cwlpatch ./cmd/cwlbuild-sbom
   (cd cmd/cwlbuild-calrissian && GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=true \
     -ldflags="-s -w -buildid= -X main.release=$version" -o "$stage/$name/" .)
-  cp README.md "$stage/$name/"
-  chmod 755 "$stage/$name"/cwlbuild*
-  chmod 644 "$stage/$name/README.md"
-  touch -h -d "@$epoch" "$stage/$name" "$stage/$name"/*
+  cp -r README.md docs "$stage/$name/"
+  chmod 755 "$stage/$name"/cwlbuild* "$stage/$name/docs"
+  chmod 644 "$stage/$name/README.md" "$stage/$name"/docs/*
+  find "$stage/$name" -exec touch -h -d "@$epoch" {} +
   tar --sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     -C "$stage" -cf - "$name" | gzip -9 -n >"$stage/$name.tar.gz"
 done

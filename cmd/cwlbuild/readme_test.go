@@ -63,11 +63,12 @@ func runnerOf(b testenv.READMEBlock) readmeRunner {
 	return readmeRunner{}
 }
 
-// TestREADMEBlocksHaveRunners: every command block of README.md is run by
-// something (a new block with no runner fails here), every runner names a
-// block that exists, and each runner reads the block from README.md rather
-// than a copy of it: a test names the block in its source; a script reads
-// README.md.
+// TestREADMEBlocksHaveRunners: every command block of the documentation
+// (README.md and the docs/ pages it links to) is run by something (a new
+// block with no runner fails here), every runner names a block that exists,
+// and each runner reads the block from its page rather than a copy of it: a
+// test names the block in its source; a script reads the page. Every page
+// of docs/ is linked from README.md.
 func TestREADMEBlocksHaveRunners(t *testing.T) {
 	blocks := testenv.READMEBlocks(t)
 	used := map[string]bool{}
@@ -77,7 +78,7 @@ func TestREADMEBlocksHaveRunners(t *testing.T) {
 		}
 		r := runnerOf(b).runner
 		if r == "" {
-			t.Errorf("README.md:%d: no test or CI script runs the block starting %q", b.Line, b.First())
+			t.Errorf("%s:%d: no test or CI script runs the block starting %q", b.File, b.Line, b.First())
 		}
 		used[r] = true
 	}
@@ -88,9 +89,11 @@ func TestREADMEBlocksHaveRunners(t *testing.T) {
 		tests += string(data)
 	}
 	for _, r := range readmeRunners {
-		found := false
+		found, file := false, ""
 		for _, b := range blocks {
-			found = found || commandBlock(b) && strings.HasPrefix(b.First(), r.first)
+			if commandBlock(b) && strings.HasPrefix(b.First(), r.first) {
+				found, file = true, b.File
+			}
 		}
 		if !found {
 			t.Errorf("%s runs a README block starting %q, and README.md has none", r.runner, r.first)
@@ -105,9 +108,24 @@ func TestREADMEBlocksHaveRunners(t *testing.T) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(), r.runner))
-		if err != nil || !strings.Contains(string(data), "README.md") {
-			t.Errorf("runner %s does not read README.md: %v", r.runner, err)
+		if err != nil || !strings.Contains(string(data), file) {
+			t.Errorf("runner %s does not read %s, which holds its block: %v", r.runner, file, err)
 		}
+	}
+	// Every page of docs/ is linked from README.md (so its blocks are
+	// found, and a reader finds it).
+	linked := map[string]bool{}
+	for _, p := range testenv.DocPages(t) {
+		linked[p] = true
+	}
+	pages, _ := filepath.Glob(filepath.Join(testenv.ModuleRoot(), "docs", "*.md"))
+	for _, p := range pages {
+		if rel := "docs/" + filepath.Base(p); !linked[rel] {
+			t.Errorf("%s: README.md does not link to it", rel)
+		}
+	}
+	if len(pages) == 0 {
+		t.Error("no page in docs/")
 	}
 }
 
@@ -127,9 +145,9 @@ func TestREADMESynopses(t *testing.T) {
 			n++
 			cmd := newApp().Command(fields[1])
 			if cmd == nil {
-				t.Errorf("README.md:%d: no command %q", b.Line, fields[1])
+				t.Errorf("%s:%d: no command %q", b.File, b.Line, fields[1])
 			} else if want, _, _ := strings.Cut(cmd.UsageText, "\n"); line != want {
-				t.Errorf("README.md:%d: synopsis\n  %s\nthe command's usage line is\n  %s", b.Line, line, want)
+				t.Errorf("%s:%d: synopsis\n  %s\nthe command's usage line is\n  %s", b.File, b.Line, line, want)
 			}
 		}
 	}
@@ -227,9 +245,9 @@ func TestREADMECommands(t *testing.T) {
 			continue
 		}
 		if r.check == nil {
-			t.Fatalf("README.md:%d: TestREADMECommands has no check for the block starting %q", b.Line, b.First())
+			t.Fatalf("%s:%d: TestREADMECommands has no check for the block starting %q", b.File, b.Line, b.First())
 		}
-		t.Logf("README.md:%d: %s", b.Line, b.First())
+		t.Logf("%s:%d: %s", b.File, b.Line, b.First())
 		r.check(s, t, b.Text)
 		ran++
 	}

@@ -324,7 +324,7 @@ func TestREADMESynopsis(t *testing.T) {
 			if b.Lang == "text" && strings.HasPrefix(line, "cwlpatch ") {
 				n++
 				if line != want {
-					t.Errorf("README.md:%d: synopsis\n  %s\nthe usage line is\n  %s", b.Line, line, want)
+					t.Errorf("%s:%d: synopsis\n  %s\nthe usage line is\n  %s", b.File, b.Line, line, want)
 				}
 			}
 		}
