@@ -419,34 +419,35 @@ func TestTarInKaniko(t *testing.T) {
 	}
 }
 
-// TestGitLabRecipe runs the GitLab job README shows, its script lines as
-// written, in the Kaniko image (the executor, busybox, no daemon, no cluster
-// API), with GitLab's CI_REGISTRY variables naming a registry that requires
-// that login: cwlbuild auth, generate, Skaffold's custom builder running
-// `cwlbuild plugin --backend kaniko` one image at a time, cwlpatch. Every
-// tool ends up pinned to the digest the registry serves.
+// TestGitLabRecipe builds the CI image with this repository's own chain
+// (buildCIImage), then runs the GitLab job the documentation shows, its
+// script lines as written, in that image (the Kaniko executor, busybox, no
+// daemon, no cluster API), with GitLab's CI_REGISTRY variables naming a
+// registry that requires that login: cwlbuild auth, the package's own
+// `task build` (generate, Skaffold's custom builder running `cwlbuild
+// plugin --backend kaniko` one image at a time, cwlpatch, SBOMs),
+// cwlpatch --check. Every tool ends up pinned to the digest the registry
+// serves, with its SBOM attached.
 func TestGitLabRecipe(t *testing.T) {
 	script := readmeGitLabScript(t)
-	skaffoldBin := staticSkaffold(t)
 	const user, password = "gitlab-ci-token", "s3cr3t"
 	reg := testenv.StartRegistry(t, user, password)
 	reg.PushBase(t)
+	image := buildCIImage(t, reg, user, password)
 	dir := writeEnginePackage(t, reg.Host, "kaniko")
-	bin := t.TempDir()
-	for name, src := range map[string]string{
-		"cwlbuild": testenv.BuildBinary(t, "./cmd/cwlbuild"),
-		"cwlpatch": testenv.BuildBinary(t, "./cmd/cwlpatch"),
-		"skaffold": skaffoldBin,
-	} {
-		data, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(bin, name), data, 0o755)
+	if _, stderr, code := run(t, "init", "-f", filepath.Join(dir, "project.toml")); code != 0 {
+		t.Fatalf("init: %s", stderr)
 	}
-	out := kanikoScript(t, dir, bin, []string{"cwlbuild", "cwlpatch", "skaffold"},
-		[]string{"CI_REGISTRY=" + reg.Host, "CI_REGISTRY_USER=" + user, "CI_REGISTRY_PASSWORD=" + password, "CI_REGISTRY_IMAGE=" + reg.Host + "/pkg"},
-		strings.Join(script, "\n"))
+	podman := testenv.LookPath(t, "podman")
+	args := []string{"run", "--rm", "--network", "host", "-v", dir + ":/workspace", "-w", "/workspace",
+		"-e", "CI_REGISTRY=" + reg.Host, "-e", "CI_REGISTRY_USER=" + user, "-e", "CI_REGISTRY_PASSWORD=" + password,
+		"-e", "CI_REGISTRY_IMAGE=" + reg.Host + "/pkg", "-e", "SKAFFOLD_UPDATE_CHECK=false",
+		"--entrypoint", "/busybox/sh", image, "-c", "set -e\n" + strings.Join(script, "\n")}
+	outBytes, err := exec.Command(podman, args...).CombinedOutput()
+	out := string(outBytes)
+	if err != nil {
+		t.Fatalf("the GitLab job in the CI image: %v\n%s", err, out)
+	}
 	if strings.Contains(out, password) {
 		t.Error("the job's log shows the registry password")
 	}
@@ -463,7 +464,58 @@ func TestGitLabRecipe(t *testing.T) {
 		if got := reg.Digest(t, ref.Repo+":"+ref.Tag); got != ref.Digest {
 			t.Errorf("%s: pinned %s, the registry serves %s", tool, ref.Digest, got)
 		}
+		if !strings.Contains(out, "sbom "+ref.Repo+"@"+ref.Digest+" (spdx,") {
+			t.Errorf("%s: the job attached no SBOM to %s@%s", tool, ref.Repo, ref.Digest)
+		}
 	}
+}
+
+// buildCIImage builds the CI image as `go tool task ci-image` does, from
+// a copy of image/ whose registry is reg and whose base is the Kaniko
+// image of this machine pushed there (no image can be pulled from the
+// internet here), and returns it by digest. It checks the image holds the
+// programs in /kaniko and carries the package's labels.
+func buildCIImage(t *testing.T, reg *testenv.Registry, user, password string) string {
+	t.Helper()
+	root := testenv.ModuleRoot()
+	base := reg.PushLocal(t, testenv.KanikoImage, "osscontainertools/kaniko:debug")
+	pkg := filepath.Join(t.TempDir(), "image")
+	testenv.CopyTree(t, filepath.Join(root, "image"), pkg, nil)
+	toml, _ := os.ReadFile(filepath.Join(pkg, "project.toml"))
+	toml = []byte(subst(t, string(toml), `registry = "ghcr.io/eoap"`, `registry = "`+reg.Host+`/eoap"`,
+		"path = \"cwl/check-package.cwl#cwlbuild-ci\"\n", "path = \"cwl/check-package.cwl#cwlbuild-ci\"\nbuildArgs = { KANIKO_DEBUG = \""+base+"\" }\n"))
+	os.WriteFile(filepath.Join(pkg, "project.toml"), toml, 0o644)
+	cwl, _ := os.ReadFile(filepath.Join(pkg, "cwl", "check-package.cwl"))
+	os.WriteFile(filepath.Join(pkg, "cwl", "check-package.cwl"), []byte(subst(t, string(cwl), "ghcr.io/eoap/", reg.Host+"/eoap/")), 0o644)
+	testenv.FakeWorkTree(t, pkg)
+	docker := t.TempDir()
+	if _, stderr, code := runStdin(t, password+"\n", "auth", "--registry", reg.Host, "--username", user, "--password-stdin", "-o", filepath.Join(docker, "config.json")); code != 0 {
+		t.Fatalf("auth: %s", stderr)
+	}
+	cmd := exec.Command(filepath.Join(root, "scripts", "ci-image.sh"), pkg)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+docker, "REGISTRY_AUTH_FILE="+filepath.Join(docker, "config.json"),
+		"SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/ci-image.sh: %v\n%s", err, out)
+	}
+	out, err := buildjson.ReadFile(filepath.Join(pkg, "build.json"), nil)
+	if err != nil || len(out.Builds) != 1 {
+		t.Fatalf("the CI image's build.json: %v %+v", err, out)
+	}
+	ref, _ := imageref.Split(out.Builds[0].Tag)
+	checkLabels(t, reg.Labels(t, out.Builds[0].Tag), "cwlbuild-ci", "0.1.0")
+	image := ref.Repo + "@" + ref.Digest
+	pull := exec.Command(testenv.LookPath(t, "podman"), "pull", "-q", "--tls-verify=false", "--creds", user+":"+password, image)
+	if msg, err := pull.CombinedOutput(); err != nil {
+		t.Fatalf("podman pull %s: %v\n%s", image, err, msg)
+	}
+	t.Cleanup(func() { exec.Command("podman", "rmi", "-f", image).Run() })
+	probe := exec.Command("podman", "run", "--rm", "--entrypoint", "/busybox/sh", image, "-c",
+		"for p in cwlbuild cwlpatch cwlbuild-sbom skaffold task executor; do test -x /kaniko/$p || echo missing $p; done; cwlbuild --version")
+	if msg, err := probe.CombinedOutput(); err != nil || strings.Contains(string(msg), "missing") || !strings.Contains(string(msg), "cwlbuild version") {
+		t.Fatalf("the CI image's /kaniko: %v\n%s", err, msg)
+	}
+	return image
 }
 
 // readmeGitLabScript is the script of the GitLab job in README.md.
@@ -479,17 +531,3 @@ func readmeGitLabScript(t *testing.T) []string {
 	return job["build-images"].Script
 }
 
-// staticSkaffold builds the pinned Skaffold without cgo, as a CI job copies
-// it into the Kaniko image (which has no C library).
-func staticSkaffold(t *testing.T) string {
-	t.Helper()
-	testenv.RealEngine(t)
-	out := filepath.Join(t.TempDir(), "skaffold")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold")
-	cmd.Dir = filepath.Join(testenv.ModuleRoot(), "scripts", "skaffold")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building a static Skaffold: %v\n%s", err, msg)
-	}
-	return out
-}

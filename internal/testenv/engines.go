@@ -103,16 +103,25 @@ http:
 // docker.io.
 func (r *Registry) PushBase(t testing.TB) {
 	t.Helper()
-	RequireImage(t, BaseImage)
+	r.PushLocal(t, BaseImage, "library/busybox:1.36")
+}
+
+// PushLocal copies an image of local storage into the registry as
+// HOST/PATH and returns HOST/PATH@DIGEST.
+func (r *Registry) PushLocal(t testing.TB, image, path string) string {
+	t.Helper()
+	RequireImage(t, image)
 	skopeo := LookPath(t, "skopeo")
-	dst := "docker://" + r.Host + "/library/busybox:1.36"
+	dst := "docker://" + r.Host + "/" + path
 	args := []string{"copy", "--quiet", "--dest-tls-verify=false"}
 	if r.creds != "" {
 		args = append(args, "--dest-creds", r.creds)
 	}
-	if out, err := exec.Command(skopeo, append(args, "containers-storage:"+BaseImage, dst)...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(skopeo, append(args, "containers-storage:"+image, dst)...).CombinedOutput(); err != nil {
 		t.Fatalf("skopeo copy %s: %v\n%s", dst, err, out)
 	}
+	repo, _, _ := strings.Cut(path, ":")
+	return r.Host + "/" + repo + "@" + r.Digest(t, r.Host+"/"+path)
 }
 
 // Digest asks the registry for an image's manifest digest with skopeo,
