@@ -503,8 +503,8 @@ func buildCIImage(t *testing.T, reg *testenv.Registry, user, password string) st
 		t.Fatalf("the CI image's build.json: %v %+v", err, out)
 	}
 	ref, _ := imageref.Split(out.Builds[0].Tag)
-	checkLabels(t, reg.Labels(t, out.Builds[0].Tag), "cwlbuild-ci", "0.1.0")
 	image := ref.Repo + "@" + ref.Digest
+	checkLabels(t, reg.Labels(t, image), "cwlbuild-ci", "0.1.0")
 	pull := exec.Command(testenv.LookPath(t, "podman"), "pull", "-q", "--tls-verify=false", "--creds", user+":"+password, image)
 	if msg, err := pull.CombinedOutput(); err != nil {
 		t.Fatalf("podman pull %s: %v\n%s", image, err, msg)
