@@ -530,4 +530,3 @@ func readmeGitLabScript(t *testing.T) []string {
 	}
 	return job["build-images"].Script
 }
-
