@@ -4,7 +4,7 @@
 // cost every program that links them about 30 ms of start-up and 100 MB:
 // cwlbuild, which Skaffold starts once per image, stays without them.
 //
-//	cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST|docker-archive:PATH...
+//	cwlbuild-sbom --format spdx|cyclonedx [--output DIR] [--no-attach] [--insecure-registry HOST]... IMAGE@DIGEST|docker-archive:PATH[:IMAGE@DIGEST]|dir:PATH...
 //
 // An image in a docker-archive tarball (what `cwlbuild tar` writes), named
 // as skopeo names one, docker-archive:PATH[:IMAGE[:TAG]@DIGEST], has its

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -121,7 +122,10 @@ func runSBOM(c *cli.Context) error {
 		}
 	}
 	for _, ref := range refs {
-		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" {
+		// Only images of a registry: a local path (the agent's other
+		// inputs) is never read on a name a build output gives.
+		local := strings.HasPrefix(ref, "docker-archive:") || strings.HasPrefix(ref, "dir:")
+		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" || local {
 			return fail("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
 		}
 	}
@@ -143,7 +147,8 @@ type sbomRequest struct {
 	Output   string // also write each SBOM into this directory
 	NoAttach bool
 	Insecure []string
-	// Inputs are IMAGE@DIGEST references or docker-archive:PATH tarballs.
+	// Inputs are IMAGE@DIGEST references, docker-archive:PATH[:IMAGE@DIGEST]
+	// tarballs or dir:PATH directories.
 	Inputs []string
 }
 
