@@ -42,7 +42,7 @@ for p in $platforms; do
   (cd cmd/cwlbuild-calrissian && GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=true \
     -ldflags="-s -w -buildid= -X main.release=$version" -o "$stage/$name/" .)
   cp -r README.md docs "$stage/$name/"
-  chmod 755 "$stage/$name"/cwlbuild* "$stage/$name/docs"
+  chmod 755 "$stage/$name" "$stage/$name"/cwlbuild* "$stage/$name/docs"
   chmod 644 "$stage/$name/README.md" "$stage/$name"/docs/*
   find "$stage/$name" -exec touch -h -d "@$epoch" {} +
   tar --sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
