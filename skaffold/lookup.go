@@ -174,28 +174,14 @@ func rewriteFrom(data []byte, maps map[string]string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	lines := strings.SplitAfter(string(data), "\n")
-	stages := map[string]bool{}
 	type edit struct {
 		line, col int // 0-based line, byte offset in it
 		old, new  string
 	}
 	var edits []edit
-	for _, n := range res.AST.Children {
-		if !strings.EqualFold(n.Value, "from") || n.Next == nil {
-			continue
-		}
-		img := n.Next.Value
-		stage := ""
-		if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
-			stage = strings.ToLower(as.Next.Value)
-		}
+	for _, f := range fromImages(res) {
+		n, img := f.node, f.image
 		mapped, ok := mapImage(img, maps)
-		if stages[strings.ToLower(img)] || img == "scratch" || strings.Contains(img, "$") {
-			ok = false
-		}
-		if stage != "" {
-			stages[stage] = true
-		}
 		if !ok {
 			continue
 		}
@@ -216,6 +202,34 @@ func rewriteFrom(data []byte, maps map[string]string) ([]byte, bool, error) {
 		lines[e.line] = lines[e.line][:e.col] + e.new + lines[e.line][e.col+len(e.old):]
 	}
 	return []byte(strings.Join(lines, "")), true, nil
+}
+
+// fromImage is a FROM instruction that names an image of a registry.
+type fromImage struct {
+	node  *parser.Node
+	image string
+}
+
+// fromImages lists a parsed Dockerfile's FROM instructions that name an
+// image, in order: a stage named by an earlier FROM ... AS, scratch, and an
+// image given through a build arg ($VAR) are not images of a registry.
+func fromImages(res *parser.Result) []fromImage {
+	var out []fromImage
+	stages := map[string]bool{}
+	for _, n := range res.AST.Children {
+		if !strings.EqualFold(n.Value, "from") || n.Next == nil {
+			continue
+		}
+		img := n.Next.Value
+		isImage := !stages[strings.ToLower(img)] && img != "scratch" && !strings.Contains(img, "$")
+		if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
+			stages[strings.ToLower(as.Next.Value)] = true
+		}
+		if isImage {
+			out = append(out, fromImage{n, img})
+		}
+	}
+	return out
 }
 
 // fromImageAt finds, in the lines [start, end) of a FROM instruction, where
@@ -347,24 +361,12 @@ func BaseImages(plan *builder.Plan, tool string) ([]BaseImage, error) {
 			return nil, fmt.Errorf("%s: %w", src, err)
 		}
 		var out []BaseImage
-		stages := map[string]bool{}
-		for _, n := range res.AST.Children {
-			if !strings.EqualFold(n.Value, "from") || n.Next == nil {
-				continue
-			}
-			img := n.Next.Value
-			isImage := !stages[strings.ToLower(img)] && img != "scratch" && !strings.Contains(img, "$")
-			if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
-				stages[strings.ToLower(as.Next.Value)] = true
-			}
-			if !isImage {
-				continue
-			}
-			b := BaseImage{Name: img, Line: n.StartLine}
-			if mapped, ok := mapImage(img, maps); ok {
+		for _, f := range fromImages(res) {
+			b := BaseImage{Name: f.image, Line: f.node.StartLine}
+			if mapped, ok := mapImage(f.image, maps); ok {
 				b.Pull = append(b.Pull, mapped)
 			}
-			b.Pull = append(b.Pull, img)
+			b.Pull = append(b.Pull, f.image)
 			out = append(out, b)
 		}
 		return out, nil
