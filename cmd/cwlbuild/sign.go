@@ -236,12 +236,19 @@ func baseImages(c *cli.Context, plan *builder.Plan, r imageref.Reference, insecu
 		fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base images not recorded: %v\n", tool, err)
 		return nil
 	}
+	built, readErr := remote.ReadBuilt(c.Context, r.Repo, r.Digest, insecure)
 	var out []provenance.Base
 	for i, img := range images {
 		b := provenance.Base{Name: img.Name}
 		var why []string
+		if readErr != nil {
+			why = append(why, readErr.Error())
+		}
 		for _, pull := range img.Pull {
-			d, ok, err := remote.BaseOf(c.Context, r.Repo, r.Digest, pull, insecure)
+			if readErr != nil || b.Digest != "" {
+				break
+			}
+			d, ok, err := built.BuiltOn(pull)
 			switch {
 			case err != nil:
 				why = append(why, err.Error())
@@ -249,9 +256,6 @@ func baseImages(c *cli.Context, plan *builder.Plan, r imageref.Reference, insecu
 				why = append(why, pull+" now names "+d+", whose layers are not the first of the image")
 			default:
 				b.Pulled, b.Digest = pull, d
-			}
-			if b.Digest != "" {
-				break
 			}
 		}
 		if b.Digest != "" {

@@ -114,7 +114,7 @@ func source(p *builder.Plan) (map[string]any, []ResourceDescript, error) {
 // Base is a base image of an image: its name as the Dockerfile writes it,
 // and, when known, where it was read and the digest it resolves to. Known
 // means checked: the base's layers are the first layers of the image
-// (remote.BaseOf), not only that the tag names that digest today.
+// (remote.Built.BuiltOn), not only that the tag names that digest today.
 type Base struct {
 	Name   string
 	Pulled string

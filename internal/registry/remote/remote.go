@@ -404,31 +404,45 @@ func isNotFound(err error) bool {
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
 }
 
-// BaseOf reports whether the image base (a tag or digest reference) names,
-// today, the base image that repo@digest was built on: the layers (by
-// uncompressed diff ID, so recompression does not matter) of base's image
-// for the built image's platform are the first layers of the built image.
-// It returns the digest base resolves to (an index's, when it is one: what
-// a FROM line would pin). A base tag moved since the build is reported as
-// not the base, never guessed at.
-func BaseOf(ctx context.Context, repo, digest, base string, insecure []string) (string, bool, error) {
+// Built is an image read once (its config) for the questions asked of it:
+// which images it was built on.
+type Built struct {
+	digest   string
+	cfg      *v1.ConfigFile
+	opts     []remote.Option
+	insecure []string
+}
+
+// ReadBuilt reads the config of repo@digest.
+func ReadBuilt(ctx context.Context, repo, digest string, insecure []string) (*Built, error) {
 	r, opts, err := repository(ctx, repo, insecure)
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
-	built, err := remote.Image(r.Digest(digest), opts...)
+	img, err := remote.Image(r.Digest(digest), opts...)
 	if err != nil {
-		return "", false, fmt.Errorf("%s@%s: %v", repo, digest, err)
+		return nil, fmt.Errorf("%s@%s: %v", repo, digest, err)
 	}
-	cfg, err := built.ConfigFile()
+	cfg, err := img.ConfigFile()
 	if err != nil {
-		return "", false, fmt.Errorf("%s@%s: %v", repo, digest, err)
+		return nil, fmt.Errorf("%s@%s: %v", repo, digest, err)
 	}
-	ref, err := name.ParseReference(base, nameOptions(base, insecure)...)
+	return &Built{digest: digest, cfg: cfg, opts: opts, insecure: insecure}, nil
+}
+
+// BuiltOn reports whether the image base (a tag or digest reference)
+// names, today, the base image b was built on: the layers (by uncompressed
+// diff ID, so recompression does not matter) of base's image for b's
+// platform are the first layers of b. It returns the digest base resolves
+// to (an index's, when it is one: what a FROM line would pin). A base tag
+// moved since the build is reported as not the base, never guessed at.
+func (b *Built) BuiltOn(base string) (string, bool, error) {
+	ref, err := name.ParseReference(base, nameOptions(base, b.insecure)...)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %v", base, err)
 	}
-	desc, err := remote.Get(ref, append(opts, remote.WithPlatform(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}))...)
+	cfg := b.cfg
+	desc, err := remote.Get(ref, append(b.opts, remote.WithPlatform(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}))...)
 	if err != nil {
 		return "", false, fmt.Errorf("%s: %v", base, err)
 	}
@@ -441,7 +455,7 @@ func BaseOf(ctx context.Context, repo, digest, base string, insecure []string) (
 		return "", false, fmt.Errorf("%s: %v", base, err)
 	}
 	// An image is not its own base (a tag moved onto the built image).
-	if d, err := img.Digest(); err != nil || d.String() == digest {
+	if d, err := img.Digest(); err != nil || d.String() == b.digest {
 		return desc.Digest.String(), false, err
 	}
 	ids, baseIDs := cfg.RootFS.DiffIDs, baseCfg.RootFS.DiffIDs

@@ -174,11 +174,11 @@ func TestSignaturesAttestationsReferrers(t *testing.T) {
 	}
 }
 
-// TestBaseOf: an image built on a base (the base's layers, then its own) is
+// TestBuiltOn: an image built on a base (the base's layers, then its own) is
 // found to be built on it, by the multi-platform index its tag names too;
 // once the tag has moved to another image, or for an image of other
 // layers, it is not, and the digest the tag now names is still returned.
-func TestBaseOf(t *testing.T) {
+func TestBuiltOn(t *testing.T) {
 	host := testenv.MemoryRegistry(t)
 	ctx := context.Background()
 	layer := func(s string) v1.Layer { return static.NewLayer([]byte(s), types.OCIUncompressedLayer) }
@@ -217,6 +217,10 @@ func TestBaseOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	idxDigest, _ := idx.Digest()
+	b, err := ReadBuilt(ctx, host+"/p/tool", builtDigest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		base, digest string
 		ok           bool
@@ -225,22 +229,22 @@ func TestBaseOf(t *testing.T) {
 		{host + "/library/multi:1", idxDigest.String(), true},
 		{host + "/library/busybox@" + baseDigest, baseDigest, true},
 	} {
-		d, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, tc.base, nil)
+		d, ok, err := b.BuiltOn(tc.base)
 		if err != nil || !ok || d != tc.digest {
-			t.Errorf("BaseOf(%s) = %s %v %v, want %s true", tc.base, d, ok, err, tc.digest)
+			t.Errorf("BuiltOn(%s) = %s %v %v, want %s true", tc.base, d, ok, err, tc.digest)
 		}
 	}
 	moved := write(host+"/library/busybox:1.36", other)
-	if d, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/busybox:1.36", nil); err != nil || ok || d != moved {
-		t.Errorf("BaseOf, the tag moved to another image: %s %v %v, want %s false", d, ok, err, moved)
+	if d, ok, err := b.BuiltOn(host + "/library/busybox:1.36"); err != nil || ok || d != moved {
+		t.Errorf("BuiltOn, the tag moved to another image: %s %v %v, want %s false", d, ok, err, moved)
 	}
 	// An image is not its own base.
 	write(host+"/library/busybox:1.36", built)
-	if _, ok, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/busybox:1.36", nil); err != nil || ok {
-		t.Errorf("BaseOf, the tag moved onto the built image: %v %v, want false", ok, err)
+	if _, ok, err := b.BuiltOn(host + "/library/busybox:1.36"); err != nil || ok {
+		t.Errorf("BuiltOn, the tag moved onto the built image: %v %v, want false", ok, err)
 	}
-	if _, _, err := BaseOf(ctx, host+"/p/tool", builtDigest, host+"/library/nothing:1", nil); err == nil {
-		t.Error("BaseOf a base the registry does not have: no error")
+	if _, _, err := b.BuiltOn(host + "/library/nothing:1"); err == nil {
+		t.Error("BuiltOn a base the registry does not have: no error")
 	}
 }
 
