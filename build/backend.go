@@ -174,6 +174,9 @@ func (b *Spec) kanikoArgs(executor string) Command {
 	if k.UseNewRun {
 		c = append(c, "--use-new-run")
 	}
+	if k.SingleSnapshot {
+		c = append(c, "--single-snapshot")
+	}
 	if k.CompressedCaching != nil {
 		c = append(c, fmt.Sprintf("--compressed-caching=%t", *k.CompressedCaching))
 	}

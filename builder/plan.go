@@ -172,6 +172,8 @@ type ClusterPlan struct {
 	Concurrency int
 	Timeout     string
 	Resources   *Resources
+	// Preflight is [build.cluster] preflight.
+	Preflight bool
 }
 
 // ExecutorOptions are the Kaniko executor's options from [build.kaniko],
@@ -187,6 +189,7 @@ type ExecutorOptions struct {
 	RegistryMap       map[string][]string
 	SnapshotMode      string
 	UseNewRun         bool
+	SingleSnapshot    bool
 	CompressedCaching *bool
 }
 
@@ -224,6 +227,44 @@ type KanikoPlan struct {
 	// Insecure lists registries reached over plain HTTP (besides the
 	// loopback ones, always).
 	Insecure []string
+	// CacheOff is [build.kaniko.cache] enabled = false: no layer cache,
+	// not even the cluster's default one.
+	CacheOff bool
+}
+
+// DefaultCacheTTL is how long the cluster's Kaniko pods use a cached layer
+// when [build.kaniko.cache] ttl is not set: Kaniko's own default, written
+// out so the generated config says it.
+const DefaultCacheTTL = "336h"
+
+// ClusterCache is the layer cache of the cluster's Kaniko pods. It is on by
+// default whenever the cluster profile has a registry: a one-tool code
+// change then reuses every RUN layer of the images instead of running it
+// again (docs/performance.md has the figures). Its repository defaults to
+// REGISTRY/cache, one repository for all the tools (Kaniko's keys are
+// digests of the instruction and everything before it, so tools share
+// only identical layers). nil when [build.kaniko.cache] enabled = false,
+// or when no registry is known and no table is written.
+func (p *Plan) ClusterCache() *KanikoCache {
+	if p.Kaniko.CacheOff {
+		return nil
+	}
+	explicit := p.Kaniko.Options.Cache
+	reg := p.Registries[ProfileCluster]
+	if explicit == nil && reg == "" {
+		return nil
+	}
+	c := KanikoCache{}
+	if explicit != nil {
+		c = *explicit
+	}
+	if c.Repo == "" && reg != "" {
+		c.Repo = reg + "/cache"
+	}
+	if c.TTL == "" {
+		c.TTL = DefaultCacheTTL
+	}
+	return &c
 }
 
 // Artifact is one tool's image build and the processes that run the image.
@@ -329,6 +370,7 @@ func NewPlan(p *Project) *Plan {
 			Namespace:      b.Cluster.Namespace,
 			ServiceAccount: b.Cluster.ServiceAccount,
 			Secret:         b.Cluster.Secret,
+			Preflight:      b.Cluster.Preflight,
 			Timeout:        b.Kaniko.Timeout,
 			Resources:      b.Kaniko.Resources,
 		},
@@ -337,6 +379,7 @@ func NewPlan(p *Project) *Plan {
 			InitImage: b.Kaniko.InitImage,
 			Options:   kanikoOptions(&b.Kaniko),
 			Insecure:  trimSlashes(b.Kaniko.InsecureRegistries),
+			CacheOff:  b.Kaniko.Cache != nil && b.Kaniko.Cache.Enabled != nil && !*b.Kaniko.Cache.Enabled,
 		},
 		TTLDuration:       b.TTL.Duration,
 		Reproducible:      *b.Reproducible,
@@ -396,9 +439,10 @@ func kanikoOptions(k *KanikoOptions) ExecutorOptions {
 		RegistryMap:       parseRegistryMap(k.RegistryMap),
 		SnapshotMode:      k.SnapshotMode,
 		UseNewRun:         k.UseNewRun,
+		SingleSnapshot:    k.SingleSnapshot,
 		CompressedCaching: k.CompressedCaching,
 	}
-	if c := k.Cache; c != nil {
+	if c := k.Cache; c != nil && (c.Enabled == nil || *c.Enabled) {
 		cache := *c
 		o.Cache = &cache
 	}

@@ -184,6 +184,11 @@ type ClusterBuild struct {
 	// Secret names a kubernetes.io/dockerconfigjson secret in Namespace,
 	// mounted as /kaniko/.docker/config.json to push. Default: none.
 	Secret string `toml:"secret"`
+	// Preflight makes `task build` run `cwlbuild check --cluster` before
+	// a cluster build: one short pod that checks images, logins and RBAC,
+	// so a wrong secret fails in seconds, not after Skaffold's timeout.
+	// Default: false.
+	Preflight bool `toml:"preflight"`
 }
 
 // KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
@@ -212,6 +217,9 @@ type KanikoOptions struct {
 	SnapshotMode string `toml:"snapshotMode"`
 	// UseNewRun is Kaniko's --use-new-run. Default: false.
 	UseNewRun bool `toml:"useNewRun"`
+	// SingleSnapshot is Kaniko's --single-snapshot: one snapshot at the end
+	// instead of one per instruction (no layer cache then). Default: false.
+	SingleSnapshot bool `toml:"singleSnapshot"`
 	// CompressedCaching is Kaniko's --compressed-caching (false avoids
 	// out-of-memory kills on large images; `cwlbuild plugin` and `tar`
 	// only). Default: Kaniko's (true).
@@ -230,10 +238,15 @@ type KanikoOptions struct {
 
 // KanikoCache is [build.kaniko.cache].
 type KanikoCache struct {
-	// Repo holds the cached layers. Default: Kaniko's (the destination's
-	// repository/cache).
+	// Enabled = false turns the cache off. Default: on in the cluster
+	// whenever [build.cluster] registry is set (Plan.ClusterCache), and
+	// for `cwlbuild plugin --backend kaniko` when the table is written.
+	Enabled *bool `toml:"enabled"`
+	// Repo holds the cached layers. Default: REGISTRY/cache in the
+	// cluster; elsewhere Kaniko's (the destination's repository/cache).
 	Repo string `toml:"repo"`
-	// TTL is how long a cached layer is used. Default: Kaniko's (2 weeks).
+	// TTL is how long a cached layer is used. Default: 336h in the
+	// cluster (Kaniko's two weeks).
 	TTL string `toml:"ttl"`
 	// RunLayers caches RUN layers. Default: Kaniko's (true).
 	RunLayers *bool `toml:"runLayers"`

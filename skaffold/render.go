@@ -345,9 +345,14 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 		SnapshotMode:     k.SnapshotMode,
 		Target:           a.Target,
 		UseNewRun:        k.UseNewRun,
+		SingleSnapshot:   k.SingleSnapshot,
 		Reproducible:     r.p.Reproducible,
 	}
-	if c := k.Cache; c != nil {
+	c := k.Cache
+	if prof == builder.ProfileCluster {
+		c = r.p.ClusterCache()
+	}
+	if c != nil {
 		ka.Cache = &latest.KanikoCache{Repo: c.Repo, TTL: c.TTL, CacheCopyLayers: c.CopyLayers, CacheRunLayers: c.RunLayers}
 	}
 	// Skaffold's kaniko artifact has no field for registry maps or for more

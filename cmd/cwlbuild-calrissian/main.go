@@ -7,10 +7,15 @@
 //
 //	cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
 //	cwlbuild-calrissian account [--namespace NS] [--service-account SA]
+//	cwlbuild-calrissian preflight --spec SPEC.json
+//	cwlbuild-calrissian probe --spec SPEC.json      (in the pre-flight pod)
 //
 // account prints (JSON) a service account's imagePullSecrets and the
 // registries each has a login for: what `cwlbuild check` compares with the
-// registries of the pinned images.
+// registries of the pinned images. preflight is `cwlbuild check --cluster`:
+// it checks what a cluster build needs, from a pod in the build namespace
+// (package preflight), one line per check on stdout, and exits 1 when one
+// fails.
 //
 // The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
 // current context), or the pod's own when run inside one.
@@ -31,6 +36,7 @@ import (
 	"time"
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/preflight"
 )
 
 func main() {
@@ -39,6 +45,7 @@ func main() {
 
 const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
        cwlbuild-calrissian account [--namespace NS] [--service-account SA]
+       cwlbuild-calrissian preflight --spec SPEC.json
        cwlbuild-calrissian --version
 
 Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
@@ -62,6 +69,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "account" {
 		return account(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && (args[0] == "preflight" || args[0] == "probe") {
+		return preflightCmd(args[0], args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprint(stderr, usage)
@@ -131,6 +141,50 @@ func account(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// preflightCmd runs the pre-flight (outside the cluster) or its probe (in
+// the pod), from a spec file.
+func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specFile := fs.String("spec", "", "what to check (JSON)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *specFile == "" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	data, err := os.ReadFile(*specFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	var spec preflight.Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %s: %v\n", *specFile, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cmd == "probe" {
+		preflight.Probe(ctx, &spec, stdout)
+		return 0
+	}
+	client, err := job.NewClient()
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	ok, err := preflight.Run(ctx, &preflight.Cluster{API: client.API(), Config: client.Config(), Namespace: client.Namespace}, &spec, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	if !ok {
 		return 1
 	}
 	return 0

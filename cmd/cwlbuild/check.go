@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/clustercheck"
 	"github.com/eoap/cwlbuild/internal/cwltest"
 	"github.com/eoap/cwlbuild/skaffold"
 )
@@ -21,7 +23,7 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "validate project.toml, build contexts, Dockerfiles and CWL references",
-		UsageText: "cwlbuild check [-f project.toml] [--format text|json] [--strict]",
+		UsageText: "cwlbuild check [-f project.toml] [--format text|json] [--strict] [--cluster [--if-configured] [--profile P]]",
 		Description: `Prints one line per problem (errors on stdout, warnings on stderr) and exits 1
 if there is any error. With --format json, prints every diagnostic as one JSON array
 on stdout: {"file", "line", "key", "severity": "error"|"warning", "message", "rule"},
@@ -34,14 +36,30 @@ the Workflow and its inputs with label and doc; s:softwareVersion equal to [proj
 version; every CommandLineTool's image built by a tool, or in [release] externalImages. They are warnings; --strict (what a release runs) makes them errors, except a
 DockerRequirement only in hints, which stays a warning.
 
+--cluster then checks, from inside the cluster, what a cluster build needs before any
+build starts: one short pod in [build.cluster] namespace, as its serviceAccount, with the
+push secret mounted as Skaffold's Kaniko pods mount it. One line each: the kubeconfig
+user's RBAC for Skaffold (pods, pods/exec, pods/log); the service account and the push
+secret exist; the init image and the executor image pull (and the executor runs); each
+base image resolves through the registry map or mirrors; the push secret's login may push
+to each tool's repository and to the Kaniko cache repository (one small blob uploaded,
+then deleted). Needs cwlbuild-calrissian on PATH and a kubeconfig. With --if-configured
+(what task build runs) it does only the pre-flight, and only when [build.cluster]
+preflight = true and the profile builds in the cluster.
+
 Examples:
    cwlbuild check -f project.toml
    cwlbuild check --strict            # before a release
+   cwlbuild check --cluster           # before the first cluster build, or after a secret changed
    cwlbuild check --format json | jq -r '.[] | "::\(.severity) file=\(.file),line=\(.line)::\(.message)"'`,
 		Flags: []cli.Flag{
 			projectFlag(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
 			&cli.BoolFlag{Name: "strict", Usage: "application-package rules are errors, not warnings"},
+			&cli.BoolFlag{Name: "cluster", Usage: "then check from a pod in the build namespace what a cluster build needs"},
+			&cli.BoolFlag{Name: "if-configured", Usage: "with --cluster: only the pre-flight, and only when [build.cluster] preflight = true"},
+			&cli.StringFlag{Name: "profile", Usage: "with --if-configured: the build's `PROFILE` (default: [build] engine's)"},
+			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, Usage: "how long the pre-flight may take"},
 		},
 		Action: runCheck,
 	}
@@ -51,6 +69,12 @@ func runCheck(c *cli.Context) error {
 	format := c.String("format")
 	if format != "text" && format != "json" {
 		return cli.Exit(fmt.Sprintf("cwlbuild check: --format %q: want text or json", format), 2)
+	}
+	if c.Bool("if-configured") {
+		if !c.Bool("cluster") {
+			return cli.Exit("cwlbuild check: --if-configured goes with --cluster", 2)
+		}
+		return preflightIfConfigured(c)
 	}
 	diags, proj := checkAll(c)
 	if c.Bool("strict") {
@@ -89,6 +113,37 @@ func runCheck(c *cli.Context) error {
 	}
 	if format == "text" {
 		fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
+	}
+	if c.Bool("cluster") {
+		return preflight(c, proj)
+	}
+	return nil
+}
+
+// preflightIfConfigured is what task build runs before building: the
+// pre-flight when the package asks for it and the build is in the cluster.
+func preflightIfConfigured(c *cli.Context) error {
+	proj, err := builder.LoadContext(c.Context, c.String("file"), builder.LoadOptions{AllowOutsidePaths: allowOutside(c)})
+	if err != nil {
+		return err
+	}
+	prof := proj.DefaultProfile()
+	if v := c.String("profile"); v != "" {
+		prof = builder.Profile(v)
+		if !slices.Contains(builder.Profiles, prof) {
+			return cli.Exit(fmt.Sprintf("cwlbuild check: --profile %q: want one of %v", v, builder.Profiles), 2)
+		}
+	}
+	if !proj.Cluster.Preflight || proj.Builder(prof) != builder.ProfileCluster || prof == builder.ProfileTTL {
+		return nil
+	}
+	return preflight(c, proj)
+}
+
+func preflight(c *cli.Context, proj *builder.Plan) error {
+	// A failed check has its line already; the exit names the step.
+	if err := clustercheck.Run(c.Context, proj, c.Duration("timeout").String(), c.App.Writer, c.App.ErrWriter); err != nil {
+		return cli.Exit("cwlbuild check --cluster: "+err.Error(), 1)
 	}
 	return nil
 }

@@ -149,6 +149,11 @@ func NewClient() (*Client, error) {
 	return &Client{api: api, config: config, Namespace: ns}, nil
 }
 
+// API and Config are the client's connection, for the agent's other
+// commands.
+func (c *Client) API() kubernetes.Interface { return c.api }
+func (c *Client) Config() *rest.Config      { return c.config }
+
 // run is one Spec's progress, what cleanup must undo.
 type run struct {
 	c            *Client

@@ -1,0 +1,152 @@
+// Package clustercheck is `cwlbuild check --cluster`: the pre-flight of a
+// cluster build. It turns the plan into what the pre-flight checks (the
+// executor and init images, each tool's base images as Kaniko resolves
+// them, each repository the build pushes to and the cache repository) and
+// runs it through the cluster agent (cwlbuild-calrissian preflight), which
+// does the checks from one short pod in the build namespace, as the
+// build's service account, with the push secret mounted: what passes there
+// passes in Skaffold's Kaniko pods, which run the same way.
+package clustercheck
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/constants"
+
+	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/cwltest"
+	"github.com/eoap/cwlbuild/skaffold"
+)
+
+// Spec is the agent's preflight.Spec, as JSON.
+type Spec struct {
+	Namespace      string   `json:"namespace,omitempty"`
+	ServiceAccount string   `json:"serviceAccount,omitempty"`
+	Secret         string   `json:"secret,omitempty"`
+	ExecutorImage  string   `json:"executorImage"`
+	InitImage      string   `json:"initImage"`
+	Insecure       []string `json:"insecure,omitempty"`
+	Bases          []Base   `json:"bases,omitempty"`
+	Push           []Push   `json:"push,omitempty"`
+	Timeout        string   `json:"timeout,omitempty"`
+}
+
+// Base is one base image and the references Kaniko tries for it.
+type Base struct {
+	// Tool names the tools whose Dockerfiles name it ("a, b").
+	Tool  string   `json:"tool"`
+	Image string   `json:"image"`
+	Pull  []string `json:"pull"`
+}
+
+// Push is one repository the build writes to; Tool "" is the cache.
+type Push struct {
+	Tool       string `json:"tool,omitempty"`
+	Repository string `json:"repository"`
+}
+
+// SpecOf is what a cluster build of the plan needs.
+func SpecOf(p *builder.Plan) (*Spec, error) {
+	s := &Spec{
+		Namespace:      p.Cluster.Namespace,
+		ServiceAccount: p.Cluster.ServiceAccount,
+		Secret:         p.PushSecret(builder.ProfileCluster),
+		ExecutorImage:  p.Kaniko.Image,
+		InitImage:      p.Kaniko.InitImage,
+		Insecure:       p.Kaniko.Insecure,
+	}
+	if s.InitImage == "" {
+		s.InitImage = constants.DefaultBusyboxImage // Skaffold's, as its pods use
+	}
+	index := map[string]int{}
+	seen := map[string]bool{}
+	for _, a := range p.Artifacts {
+		bases, err := skaffold.BaseImages(p, a.Tool)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bases {
+			if i, ok := index[b.Name]; ok {
+				s.Bases[i].Tool += ", " + a.Tool
+				continue
+			}
+			index[b.Name] = len(s.Bases)
+			s.Bases = append(s.Bases, Base{Tool: a.Tool, Image: b.Name, Pull: b.Pull})
+		}
+		if repo := a.Images[builder.ProfileCluster]; repo != "" && !seen[repo] {
+			seen[repo] = true
+			s.Push = append(s.Push, Push{Tool: a.Tool, Repository: repo})
+		}
+	}
+	if c := p.ClusterCache(); c != nil && c.Repo != "" && !seen[c.Repo] {
+		s.Push = append(s.Push, Push{Repository: c.Repo})
+	}
+	return s, nil
+}
+
+// ErrFailed is a pre-flight in which a check failed; each failure is on
+// its own line of the output already.
+var ErrFailed = errors.New("the cluster pre-flight failed")
+
+// Run runs the pre-flight and copies its lines to out: one per check.
+func Run(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) error {
+	s, err := SpecOf(p)
+	if err != nil {
+		return err
+	}
+	s.Timeout = timeout
+	agent, err := exec.LookPath(cwltest.JobAgent)
+	if err != nil {
+		return fmt.Errorf("%s is not installed (not on PATH): it runs the pre-flight pod: go install github.com/eoap/cwlbuild/cmd/%s@latest", cwltest.JobAgent, cwltest.JobAgent)
+	}
+	dir, err := os.MkdirTemp("", "cwlbuild-preflight-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return err
+	}
+	ns := s.Namespace
+	if ns == "" {
+		ns = "the kubeconfig's namespace"
+	}
+	fmt.Fprintf(out, "cluster pre-flight: one pod in %s as service account %s, %d base image(s), %d repositories\n",
+		ns, orDefault(s.ServiceAccount, "default"), len(s.Bases), len(s.Push))
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, agent, "preflight", "--spec", file)
+	cmd.Stdout, cmd.Stderr = out, io.MultiWriter(errOut, &stderr)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 && !slices.ContainsFunc(strings.Split(stderr.String(), "\n"), func(l string) bool {
+		return strings.HasPrefix(l, cwltest.JobAgent+":")
+	}) {
+		return ErrFailed
+	}
+	if err != nil {
+		return fmt.Errorf("%s preflight: %v", cwltest.JobAgent, err)
+	}
+	fmt.Fprintln(out, "cluster pre-flight: ok")
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
