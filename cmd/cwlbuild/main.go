@@ -46,6 +46,7 @@ Examples:
 			attestCommand(),
 			sbomCommand(),
 			verifyCommand(),
+			explainCommand(),
 		),
 	}
 }

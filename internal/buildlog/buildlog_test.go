@@ -1,0 +1,76 @@
+package buildlog
+
+import (
+	"strings"
+	"testing"
+)
+
+// The lines below are what Skaffold v2.24 and Kaniko printed in the
+// cluster for each fault (TestClusterBuildFaults), shortened.
+const wrongPassword = `Building 2 artifacts in parallel
+Building [r/ns/quick]...
+Start building with kaniko for artifact
+Sending build context to Kaniko pod     234B
+error checking push permissions -- make sure you entered the correct tag name, and that you are authenticated correctly, and try again: checking push permission for "r/ns/quick:0.1.0": POST http://r/v2/ns/quick/blobs/uploads/: UNAUTHORIZED: authentication required; [map[Action:pull Class: Name:ns/quick Type:repository]]
+Build [r/ns/quick] was canceled
+Building [r/ns/slow]...
+Start building with kaniko for artifact
+error checking push permissions -- make sure you entered the correct tag name: checking push permission for "r/ns/slow:0.1.0": POST http://r/v2/ns/slow/blobs/uploads/: UNAUTHORIZED: authentication required; [map[Action:pull]]
+Build [r/ns/slow] failed: pod has failed
+pod has failed
+`
+
+const deleted = "Building [r/ns/slow]...\n\x1b[36mINFO\x1b[0m[0000] Running: [/bin/sh -c sleep 15]\nBuild [r/ns/slow] failed: pod has failed\nBuilding [r/ns/quick]...\nBuild [r/ns/quick] succeeded\n"
+
+const registry500 = `Building [r/ns/slow]...
+WARN[0020] Error uploading layer to cache: failed to push to destination r/ns/cache:35b8: unexpected status code 500 Internal Server Error: injected failure
+error pushing image: failed to push to destination r/ns/slow:0.1.0: POST http://r/v2/ns/slow/blobs/uploads/: unexpected status code 500 Internal Server Error: injected failure
+Build [r/ns/slow] failed: pod has failed
+`
+
+const down = `Building [r/ns/slow]...
+error pushing image: failed to push to destination r/ns/slow:0.1.0: Get "http://r/v2/": EOF
+Build [r/ns/slow] failed: pod has failed
+`
+
+const timeout = `Building [r/ns/slow]...
+INFO[0015] Pushed r/ns/slow@sha256:169d
+Build [r/ns/slow] failed: context deadline exceeded
+`
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name, log string
+		want      []string // image: cause prefix
+	}{
+		{"wrong-password", wrongPassword, []string{"r/ns/quick: canceled", "r/ns/slow: the registry refused the push secret's login"}},
+		{"pod-deleted", deleted, []string{"r/ns/slow: the Kaniko pod ended without an error of Kaniko's"}},
+		{"registry-500", registry500, []string{"r/ns/slow: the registry failed (HTTP 5xx)"}},
+		{"registry-down", down, []string{"r/ns/slow: the registry could not be reached"}},
+		{"timeout", timeout, []string{"r/ns/slow: Skaffold's build timeout passed"}},
+		{"success", "Building [a]...\nBuild [a] succeeded\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(strings.NewReader(tc.log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("%d failures, want %d: %+v", len(got), len(tc.want), got)
+			}
+			for i, f := range got {
+				if s := f.Image + ": " + f.Cause; !strings.HasPrefix(s, tc.want[i]) {
+					t.Errorf("failure %d: %q, want it to start with %q", i, s, tc.want[i])
+				}
+				if strings.Contains(f.Detail, "[map[") {
+					t.Errorf("detail keeps the scope list: %s", f.Detail)
+				}
+			}
+		})
+	}
+	// The 500 is the push's, not the cache warning's.
+	got, _ := Parse(strings.NewReader(registry500))
+	if !strings.HasPrefix(got[0].Detail, "error pushing image") {
+		t.Errorf("detail %q, want Kaniko's push error", got[0].Detail)
+	}
+}
