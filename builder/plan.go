@@ -230,6 +230,10 @@ type KanikoPlan struct {
 	// CacheOff is [build.kaniko.cache] enabled = false: no layer cache,
 	// not even the cluster's default one.
 	CacheOff bool
+	// PodsReproducible is Kaniko's --reproducible in the cluster's pods:
+	// [build] reproducible when project.toml sets it, else false (its cost
+	// there is measured in docs/performance.md).
+	PodsReproducible bool
 }
 
 // DefaultCacheTTL is how long the cluster's Kaniko pods use a cached layer
@@ -380,6 +384,8 @@ func NewPlan(p *Project) *Plan {
 			Options:   kanikoOptions(&b.Kaniko),
 			Insecure:  trimSlashes(b.Kaniko.InsecureRegistries),
 			CacheOff:  b.Kaniko.Cache != nil && b.Kaniko.Cache.Enabled != nil && !*b.Kaniko.Cache.Enabled,
+			// The cluster's default is false (see Build.Reproducible).
+			PodsReproducible: !b.reproducibleDefaulted && *b.Reproducible,
 		},
 		TTLDuration:       b.TTL.Duration,
 		Reproducible:      *b.Reproducible,

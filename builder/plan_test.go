@@ -274,3 +274,45 @@ func TestLoadLimits(t *testing.T) {
 		t.Errorf("an ended context: %v", err)
 	}
 }
+
+// TestClusterDefaultsByMeasurement: the cluster's Kaniko pods get the layer
+// cache (REGISTRY/cache, two weeks) unless it is turned off or no registry
+// is known, and --reproducible only when project.toml asks for it; local
+// builds stay reproducible by default.
+func TestClusterDefaultsByMeasurement(t *testing.T) {
+	load := func(t *testing.T, toml string) *Plan {
+		t.Helper()
+		plan, err := Load(writeProject(t, toml), LoadOptions{SkipCWL: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	withBuild := func(key string) string { return strings.Replace(base, `engine = "cluster"`, "engine = \"cluster\"\n"+key, 1) }
+
+	p := load(t, base)
+	if c := p.ClusterCache(); c == nil || c.Repo != "ghcr.io/eoap/cache" || c.TTL != DefaultCacheTTL || c.CopyLayers || c.RunLayers != nil {
+		t.Errorf("default cache %+v", c)
+	}
+	if p.Kaniko.PodsReproducible || !p.Reproducible {
+		t.Errorf("default: pods reproducible %v, local %v; want false, true", p.Kaniko.PodsReproducible, p.Reproducible)
+	}
+	if p := load(t, withBuild("reproducible = true")); !p.Kaniko.PodsReproducible || !p.Reproducible {
+		t.Error("reproducible = true must reach the pods")
+	}
+	if p := load(t, withBuild("reproducible = false")); p.Kaniko.PodsReproducible || p.Reproducible {
+		t.Error("reproducible = false must reach every builder")
+	}
+	if c := load(t, base+"\n[build.kaniko.cache]\nenabled = false\n").ClusterCache(); c != nil {
+		t.Errorf("enabled = false: cache %+v", c)
+	}
+	if c := load(t, base+"\n[build.kaniko.cache]\nrepo = \"harbor.internal/c\"\nttl = \"24h\"\n").ClusterCache(); c == nil || c.Repo != "harbor.internal/c" || c.TTL != "24h" {
+		t.Errorf("explicit cache %+v", c)
+	}
+	noRegistry := strings.Replace(base, "registry = \"ghcr.io/eoap\"\n", "", 1)
+	noRegistry = strings.Replace(noRegistry, "[tools.b]\n", "[tools.b]\nimage = \"ghcr.io/x/b\"\n", 1)
+	noRegistry = strings.Replace(noRegistry, "[tools.a]\n", "[tools.a]\nimage = \"ghcr.io/x/a\"\n", 1)
+	if c := load(t, noRegistry).ClusterCache(); c != nil {
+		t.Errorf("no registry: cache %+v, want none (Kaniko would need one)", c)
+	}
+}

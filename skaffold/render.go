@@ -346,7 +346,7 @@ func (r *renderer) kaniko(a *builder.Artifact, prof builder.Profile) *latest.Kan
 		Target:           a.Target,
 		UseNewRun:        k.UseNewRun,
 		SingleSnapshot:   k.SingleSnapshot,
-		Reproducible:     r.p.Reproducible,
+		Reproducible:     r.p.Kaniko.PodsReproducible,
 	}
 	c := k.Cache
 	if prof == builder.ProfileCluster {

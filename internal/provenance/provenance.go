@@ -142,6 +142,9 @@ func Image(p *builder.Plan, repo, digest string, bases []Base) (*Statement, erro
 		"kanikoImage":  p.Kaniko.Image,
 		"reproducible": p.Reproducible,
 	}
+	if p.Engine == builder.EngineCluster {
+		internal["reproducible"] = p.Kaniko.PodsReproducible
+	}
 	if len(bases) > 0 {
 		var names []string
 		for _, b := range bases {
