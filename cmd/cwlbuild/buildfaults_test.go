@@ -99,25 +99,8 @@ $graph:
 // (Kaniko's layer cache, on by default).
 func TestClusterBuildFaults(t *testing.T) {
 	env := clusterEnv(t)
-	ns := "cwlbuild-buildfaults-" + randomSuffix()
+	ns, kubectl := clusterNamespace(t, env, "cwlbuild-buildfaults")
 	kubeconfig := env["KUBECONFIG"]
-	kubectl := func(stdin string, args ...string) string {
-		t.Helper()
-		c := exec.Command("kubectl", args...)
-		c.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		c.Stdin = strings.NewReader(stdin)
-		o, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, o)
-		}
-		return string(o)
-	}
-	t.Cleanup(func() {
-		c := exec.Command("kubectl", "delete", "namespace", ns, "--wait=false")
-		c.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		c.Run()
-	})
-	kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: kaniko-sa, namespace: "+ns+"}\n", "apply", "-f", "-")
 
 	bridge, _, _ := strings.Cut(env["CLUSTER_PUSH_REGISTRY"], ":")
 	reg := startFaultyRegistry(t, bridge, env["CLUSTER_PUSH_REGISTRY"])
@@ -143,16 +126,7 @@ func TestClusterBuildFaults(t *testing.T) {
 	dir := t.TempDir()
 	docker := filepath.Join(dir, ".docker")
 	cmdEnv = append(cmdEnv, "DOCKER_CONFIG="+docker)
-	for name, pw := range map[string]string{"push": string(password), "wrong": "not-the-password"} {
-		c := exec.Command(filepath.Join(tools, "cwlbuild"), "auth", "--registry", reg.Host, "-u", env["CLUSTER_PUSH_USER"],
-			"--password-stdin", "--secret", name, "-n", ns)
-		c.Stdin = strings.NewReader(pw)
-		secret, err := c.Output()
-		if err != nil {
-			t.Fatalf("cwlbuild auth --secret %s: %v", name, err)
-		}
-		kubectl(string(secret), "apply", "-f", "-")
-	}
+	pushSecrets(t, env, filepath.Join(tools, "cwlbuild"), reg.Host, ns, kubectl)
 	// Skaffold reads the pushed digests with the same login.
 	c := exec.Command(filepath.Join(tools, "cwlbuild"), "auth", "--registry", reg.Host, "-u", env["CLUSTER_PUSH_USER"],
 		"--password-stdin", "--output", filepath.Join(docker, "config.json"))

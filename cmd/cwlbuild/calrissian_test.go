@@ -192,11 +192,7 @@ path = "faults.cwl#wf-ok"
 name = "unbound-claim"
 `), 0o644)
 
-	agentDir := filepath.Join(testenv.ModuleRoot(), "cmd", "cwlbuild-calrissian")
-	bin := t.TempDir()
-	if o, err := exec.Command("go", "build", "-C", agentDir, "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building cwlbuild-calrissian: %v\n%s", err, o)
-	}
+	bin := buildAgent(t)
 	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
 	cmdEnv := append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"], "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 

@@ -260,3 +260,63 @@ func checkPullSecretWarning(t *testing.T, env map[string]string, demo string, ku
 		}
 	}
 }
+
+// clusterNamespace makes a namespace of the test's own (PREFIX-xxxxx) with a
+// service account kaniko-sa, deleted when the test ends: two runs of the
+// suite on one cluster never touch each other. kubectl fails the test on
+// error.
+func clusterNamespace(t *testing.T, env map[string]string, prefix string) (string, func(stdin string, args ...string) string) {
+	t.Helper()
+	ns := prefix + "-" + randomSuffix()
+	kubectl := func(stdin string, args ...string) string {
+		t.Helper()
+		c := exec.Command("kubectl", args...)
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+		c.Stdin = strings.NewReader(stdin)
+		o, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, o)
+		}
+		return string(o)
+	}
+	t.Cleanup(func() {
+		c := exec.Command("kubectl", "delete", "namespace", ns, "--wait=false")
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+		c.Run()
+	})
+	kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: kaniko-sa, namespace: "+ns+"}\n", "apply", "-f", "-")
+	return ns, kubectl
+}
+
+// pushSecrets makes two push secrets for registry in ns, through `cwlbuild
+// auth --secret`: "push" with the cluster's login, "wrong" with its user
+// and another password.
+func pushSecrets(t *testing.T, env map[string]string, cwlbuild, registry, ns string, kubectl func(string, ...string) string) {
+	t.Helper()
+	password, err := os.ReadFile(env["CLUSTER_PUSH_PASSWORD_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pw := range map[string]string{"push": string(password), "wrong": "not-the-password"} {
+		c := exec.Command(cwlbuild, "auth", "--registry", registry, "-u", env["CLUSTER_PUSH_USER"], "--password-stdin", "--secret", name, "-n", ns)
+		c.Stdin = strings.NewReader(pw)
+		secret, err := c.Output()
+		if err != nil {
+			t.Fatalf("cwlbuild auth --secret %s: %v", name, err)
+		}
+		kubectl(string(secret), "apply", "-f", "-")
+	}
+}
+
+// buildAgent builds cwlbuild-calrissian, static as the release's (the
+// pre-flight runs it in the Kaniko image), into a directory for PATH.
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-C", filepath.Join(testenv.ModuleRoot(), "cmd", "cwlbuild-calrissian"), "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if o, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building cwlbuild-calrissian: %v\n%s", err, o)
+	}
+	return bin
+}

@@ -31,35 +31,11 @@ $graph:
 // the profile builds in the cluster.
 func TestClusterPreflight(t *testing.T) {
 	env := clusterEnv(t)
-	ns := "cwlbuild-preflight-" + randomSuffix()
+	ns, kubectl := clusterNamespace(t, env, "cwlbuild-preflight")
 	kubeconfig := env["KUBECONFIG"]
-	kubectl := func(stdin string, args ...string) string {
-		t.Helper()
-		c := exec.Command("kubectl", args...)
-		c.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		c.Stdin = strings.NewReader(stdin)
-		o, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, o)
-		}
-		return string(o)
-	}
-	t.Cleanup(func() {
-		c := exec.Command("kubectl", "delete", "namespace", ns, "--wait=false")
-		c.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		c.Run()
-	})
 	// The build's account, and a user whose Role lacks what Skaffold
 	// needs to stream the context and read the log.
 	kubectl(`apiVersion: v1
-kind: Namespace
-metadata: {name: `+ns+`}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: kaniko-sa, namespace: `+ns+`}
----
-apiVersion: v1
 kind: ServiceAccount
 metadata: {name: limited, namespace: `+ns+`}
 ---
@@ -76,31 +52,12 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods-only}
 subjects: [{kind: ServiceAccount, name: limited, namespace: `+ns+`}]
 `, "apply", "-f", "-")
 
-	agentDir := filepath.Join(testenv.ModuleRoot(), "cmd", "cwlbuild-calrissian")
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-C", agentDir, "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if o, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building cwlbuild-calrissian: %v\n%s", err, o)
-	}
+	bin := buildAgent(t)
 	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
 	cmdEnv := append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	dir := t.TempDir()
 
-	password, err := os.ReadFile(env["CLUSTER_PUSH_PASSWORD_FILE"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, pw := range map[string]string{"push": string(password), "wrong": "not-the-password"} {
-		c := exec.Command(cwlbuild, "auth", "--registry", env["CLUSTER_PUSH_REGISTRY"], "-u", env["CLUSTER_PUSH_USER"],
-			"--password-stdin", "--secret", name, "-n", ns)
-		c.Stdin = strings.NewReader(pw)
-		secret, err := c.Output()
-		if err != nil {
-			t.Fatalf("cwlbuild auth --secret %s: %v", name, err)
-		}
-		kubectl(string(secret), "apply", "-f", "-")
-	}
+	pushSecrets(t, env, cwlbuild, env["CLUSTER_PUSH_REGISTRY"], ns, kubectl)
 	token := strings.TrimSpace(kubectl("", "-n", ns, "create", "token", "limited"))
 	server := strings.TrimSpace(kubectl("", "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"))
 	limited := filepath.Join(dir, "limited.kubeconfig")
