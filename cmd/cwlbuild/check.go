@@ -70,6 +70,9 @@ func runCheck(c *cli.Context) error {
 	if format != "text" && format != "json" {
 		return cli.Exit(fmt.Sprintf("cwlbuild check: --format %q: want text or json", format), 2)
 	}
+	if c.Bool("cluster") && format == "json" {
+		return cli.Exit("cwlbuild check: --cluster prints one text line per check: leave out --format json", 2)
+	}
 	if c.Bool("if-configured") {
 		if !c.Bool("cluster") {
 			return cli.Exit("cwlbuild check: --if-configured goes with --cluster", 2)
