@@ -400,6 +400,9 @@ func NewPlan(p *Project) *Plan {
 	if b.Kaniko.Concurrency != nil {
 		plan.Cluster.Concurrency = *b.Kaniko.Concurrency
 	}
+	if plan.Cluster.Resources == nil {
+		plan.Cluster.Resources = DefaultResources(plan.Kaniko.PodsReproducible)
+	}
 	plan.Local = LocalPlan{Push: *b.Local.Push, Concurrency: b.Local.Concurrency}
 	for _, prof := range Profiles {
 		plan.Registries[prof] = p.Registry(prof)

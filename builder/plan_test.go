@@ -297,8 +297,14 @@ func TestClusterDefaultsByMeasurement(t *testing.T) {
 	if p.Kaniko.PodsReproducible || !p.Reproducible {
 		t.Errorf("default: pods reproducible %v, local %v; want false, true", p.Kaniko.PodsReproducible, p.Reproducible)
 	}
-	if p := load(t, withBuild("reproducible = true")); !p.Kaniko.PodsReproducible || !p.Reproducible {
-		t.Error("reproducible = true must reach the pods")
+	if r := p.Cluster.Resources; r == nil || r.Requests == nil || r.Requests.Memory != "1Gi" || r.Requests.CPU != "500m" || r.Limits == nil || r.Limits.Memory != "4Gi" {
+		t.Errorf("default resources %+v", r)
+	}
+	if p := load(t, withBuild("reproducible = true")); !p.Kaniko.PodsReproducible || !p.Reproducible || p.Cluster.Resources.Limits.Memory != "8Gi" {
+		t.Error("reproducible = true must reach the pods, with room for the whole image in memory")
+	}
+	if r := load(t, base+"\n[build.kaniko.resources]\n").Cluster.Resources; r == nil || r.Requests != nil || r.Limits != nil {
+		t.Errorf("an empty resources table must set none: %+v", r)
 	}
 	if p := load(t, withBuild("reproducible = false")); p.Kaniko.PodsReproducible || p.Reproducible {
 		t.Error("reproducible = false must reach every builder")

@@ -260,12 +260,29 @@ type KanikoCache struct {
 	CopyLayers bool `toml:"copyLayers"`
 }
 
-// Resources is [build.kaniko.resources]: the Kaniko pod's requests and limits.
+// Resources is [build.kaniko.resources]: the Kaniko pod's requests and
+// limits. Default: DefaultResources; a table written with no amounts sets
+// none.
 type Resources struct {
-	// Requests are what the scheduler reserves. Default: none.
+	// Requests are what the scheduler reserves.
 	Requests *ResourceAmounts `toml:"requests"`
-	// Limits are what the pod may use. Default: none.
+	// Limits are what the pod may use.
 	Limits *ResourceAmounts `toml:"limits"`
+}
+
+// DefaultResources are the Kaniko pods' requests and limits when
+// [build.kaniko.resources] is not written, chosen from the cluster bench
+// (docs/performance.md): on an image with a 300 MB, 40,000-file RUN layer,
+// a pod's memory cgroup peaked at 2.8 GB, page cache included, and the
+// builds ran under a 3 GiB limit; with --reproducible it peaked at 5 GB.
+// The request keeps the scheduler from packing more pods on a node than
+// it can hold; the limit keeps a runaway build from taking the node.
+func DefaultResources(reproducible bool) *Resources {
+	limit := "4Gi"
+	if reproducible {
+		limit = "8Gi"
+	}
+	return &Resources{Requests: &ResourceAmounts{CPU: "500m", Memory: "1Gi"}, Limits: &ResourceAmounts{Memory: limit}}
 }
 
 // ResourceAmounts are Kubernetes quantities ("500m", "2Gi").
