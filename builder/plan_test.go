@@ -288,7 +288,9 @@ func TestClusterDefaultsByMeasurement(t *testing.T) {
 		}
 		return plan
 	}
-	withBuild := func(key string) string { return strings.Replace(base, `engine = "cluster"`, "engine = \"cluster\"\n"+key, 1) }
+	withBuild := func(key string) string {
+		return strings.Replace(base, `engine = "cluster"`, "engine = \"cluster\"\n"+key, 1)
+	}
 
 	p := load(t, base)
 	if c := p.ClusterCache(); c == nil || c.Repo != "ghcr.io/eoap/cache" || c.TTL != DefaultCacheTTL || c.CopyLayers || c.RunLayers != nil {
