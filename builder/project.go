@@ -224,7 +224,7 @@ type KanikoOptions struct {
 	// UseNewRun is Kaniko's --use-new-run. Default: false.
 	UseNewRun bool `toml:"useNewRun"`
 	// SingleSnapshot is Kaniko's --single-snapshot: one snapshot at the end
-	// instead of one per instruction (no layer cache then). Default: false.
+	// instead of one per instruction. Default: false.
 	SingleSnapshot bool `toml:"singleSnapshot"`
 	// CompressedCaching is Kaniko's --compressed-caching (false avoids
 	// out-of-memory kills on large images; `cwlbuild plugin` and `tar`
