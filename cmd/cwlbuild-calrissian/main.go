@@ -179,7 +179,7 @@ func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
 		return 1
 	}
-	ok, err := preflight.Run(ctx, &preflight.Cluster{API: client.API(), Config: client.Config(), Namespace: client.Namespace}, &spec, stdout)
+	ok, err := preflight.Run(ctx, client, &spec, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
 		return 1

@@ -184,14 +184,20 @@ func (r *run) addLog(ctx context.Context, tw *tar.Writer) error {
 	return err
 }
 
-// exec runs argv in the staging pod (SPDY, as kubectl exec).
+// exec runs argv in the staging pod.
 func (r *run) exec(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	req := r.c.api.CoreV1().RESTClient().Post().Resource("pods").Namespace(r.ns).Name(r.stagePod).SubResource("exec").
+	return r.c.Exec(ctx, r.ns, r.stagePod, "stage", argv, stdin, stdout, stderr)
+}
+
+// Exec runs argv in a container of a pod (SPDY, as kubectl exec): stdin
+// (nil for none) streamed in, its output to stdout and stderr.
+func (c *Client) Exec(ctx context.Context, ns, pod, container string, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	req := c.api.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
-			Container: "stage", Command: argv,
+			Container: container, Command: argv,
 			Stdin: stdin != nil, Stdout: true, Stderr: true,
 		}, scheme.ParameterCodec)
-	ex, err := remotecommand.NewSPDYExecutor(r.c.config, "POST", req.URL())
+	ex, err := remotecommand.NewSPDYExecutor(c.config, "POST", req.URL())
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,10 @@ var cannotStart = map[string]bool{
 	"CreateContainerConfigError": true, "CreateContainerError": true,
 }
 
+// CannotStart reports whether a container waiting for reason never starts
+// (its image does not pull, its config is wrong): waiting does not cure it.
+func CannotStart(reason string) bool { return cannotStart[reason] }
+
 // trouble says why a pod cannot start, or "" while it may yet.
 func trouble(p *corev1.Pod) string {
 	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
@@ -105,10 +109,15 @@ func (r *run) pendingWhy(ctx context.Context, p *corev1.Pod) string {
 	return strings.Join(why, "; ")
 }
 
-// events lists the messages of an object's events, oldest first.
 func (r *run) events(ctx context.Context, kind, name string) []string {
+	return r.c.Events(ctx, r.ns, kind, name)
+}
+
+// Events lists the messages of an object's events in a namespace, oldest
+// first, each "kind Reason: message"; none when they cannot be read.
+func (c *Client) Events(ctx context.Context, ns, kind, name string) []string {
 	sel := fields.Set{"involvedObject.kind": kind, "involvedObject.name": name}.AsSelector().String()
-	list, err := r.c.api.CoreV1().Events(r.ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
+	list, err := c.api.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil {
 		return nil
 	}

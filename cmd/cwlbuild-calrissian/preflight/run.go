@@ -19,22 +19,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
 )
 
 // dir is where the pod receives this program and the spec.
 const dir = "/preflight"
-
-// Cluster is the API the agent talks to.
-type Cluster struct {
-	API    kubernetes.Interface
-	Config *rest.Config
-	// Namespace is the kubeconfig's, for a spec that names none.
-	Namespace string
-}
 
 // verb is one permission Skaffold's cluster builder uses.
 type verb struct{ verb, subresource string }
@@ -50,7 +40,7 @@ var skaffoldVerbs = []verb{
 // Run checks everything the spec names and writes one line per check to
 // out. It returns false when a check failed; an error only when it could
 // not check at all.
-func Run(ctx context.Context, c *Cluster, s *Spec, out io.Writer) (bool, error) {
+func Run(ctx context.Context, c *job.Client, s *Spec, out io.Writer) (bool, error) {
 	timeout := 2 * time.Minute
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
@@ -79,14 +69,14 @@ func Run(ctx context.Context, c *Cluster, s *Spec, out io.Writer) (bool, error) 
 		return false, nil
 	}
 	if sa := s.ServiceAccount; sa != "" {
-		if _, err := c.API.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := c.API().CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			emit(Result{Check: "service account", Detail: fmt.Sprintf("%q does not exist in namespace %q ([build.cluster] serviceAccount)", sa, ns)})
 			return false, nil
 		}
 	}
 	secret := s.Secret
 	if secret != "" {
-		_, err := c.API.CoreV1().Secrets(ns).Get(ctx, secret, metav1.GetOptions{})
+		_, err := c.API().CoreV1().Secrets(ns).Get(ctx, secret, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			emit(Result{Check: "push secret", Detail: fmt.Sprintf("%q does not exist in namespace %q ([build.cluster] secret): the Kaniko pods would never start", secret, ns)})
@@ -112,14 +102,14 @@ func Run(ctx context.Context, c *Cluster, s *Spec, out io.Writer) (bool, error) 
 
 // checkRBAC asks the API server what the kubeconfig user may do with pods
 // in the namespace (SelfSubjectAccessReview, as `kubectl auth can-i`).
-func checkRBAC(ctx context.Context, c *Cluster, ns string) Result {
+func checkRBAC(ctx context.Context, c *job.Client, ns string) Result {
 	r := Result{Check: "Skaffold's RBAC"}
 	var denied []string
 	for _, v := range skaffoldVerbs {
 		rev := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: v.verb, Resource: "pods", Subresource: v.subresource},
 		}}
-		res, err := c.API.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
+		res, err := c.API().AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
 		if err != nil {
 			r.Detail = "asking the API server: " + err.Error()
 			return r
@@ -144,7 +134,7 @@ func checkRBAC(ctx context.Context, c *Cluster, ns string) Result {
 // probePod runs the probe in a pod shaped like Skaffold's Kaniko pods and
 // returns its results. emit receives the pod's own checks (the images
 // pull) as they are known. The pod is deleted before it returns.
-func probePod(ctx context.Context, c *Cluster, ns, secret string, s *Spec, emit func(Result)) ([]Result, error) {
+func probePod(ctx context.Context, c *job.Client, ns, secret string, s *Spec, emit func(Result)) ([]Result, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -152,7 +142,7 @@ func probePod(ctx context.Context, c *Cluster, ns, secret string, s *Spec, emit 
 	if err := static(self); err != nil {
 		return nil, err
 	}
-	pods := c.API.CoreV1().Pods(ns)
+	pods := c.API().CoreV1().Pods(ns)
 	pod := podSpec(s, secret)
 	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
@@ -191,7 +181,7 @@ func probePod(ctx context.Context, c *Cluster, ns, secret string, s *Spec, emit 
 		return nil, err
 	}
 	var stderr bytes.Buffer
-	if err := execIn(ctx, c, ns, name, "receive", []string{"tar", "-xf", "-", "-C", dir}, &payload, io.Discard, &stderr); err != nil {
+	if err := c.Exec(ctx, ns, name, "receive", []string{"tar", "-xf", "-", "-C", dir}, &payload, io.Discard, &stderr); err != nil {
 		return nil, fmt.Errorf("streaming the probe into the pod (pods/exec, as Skaffold streams the build context): %v %s", err, strings.TrimSpace(stderr.String()))
 	}
 
@@ -308,39 +298,20 @@ func payloadTar(w io.Writer, self string, s *Spec) error {
 	return tw.Close()
 }
 
-func execIn(ctx context.Context, c *Cluster, ns, pod, container string, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	req := c.API.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{
-			Container: container, Command: argv,
-			Stdin: stdin != nil, Stdout: true, Stderr: true,
-		}, scheme.ParameterCodec)
-	ex, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
-	if err != nil {
-		return err
-	}
-	return ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
-}
-
-// cannotStart are the waiting reasons waiting does not cure.
-var cannotStart = map[string]bool{
-	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
-	"CreateContainerConfigError": true, "CreateContainerError": true,
-}
-
 // waitPod polls the pod until done says so. A container that cannot start
 // (its image does not pull) fails at once, naming the image; so does the
 // context's end, with the pod's last events.
-func waitPod(ctx context.Context, c *Cluster, ns, name string, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
+func waitPod(ctx context.Context, c *job.Client, ns, name string, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
 	var last *corev1.Pod
 	for {
-		p, err := c.API.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		p, err := c.API().CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err == nil {
 			last = p
 			if done(p) {
 				return p, nil
 			}
 			for _, st := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-				if w := st.State.Waiting; w != nil && cannotStart[w.Reason] {
+				if w := st.State.Waiting; w != nil && job.CannotStart(w.Reason) {
 					return p, &startError{container: st.Name, why: w.Reason + ": " + w.Message}
 				}
 			}
@@ -352,26 +323,17 @@ func waitPod(ctx context.Context, c *Cluster, ns, name string, done func(*corev1
 		case <-ctx.Done():
 			why := "timed out"
 			if last != nil {
-				why += ": " + events(c, ns, name)
+				// With a fresh context: this one has ended.
+				ectx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if ev := c.Events(ectx, ns, "Pod", name); len(ev) > 0 {
+					why += ": " + strings.Join(ev, "; ")
+				} else {
+					why += ": no events"
+				}
 			}
 			return last, errors.New(why)
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
-}
-
-// events are the pod's event messages (a missing secret shows as
-// FailedMount there), oldest first.
-func events(c *Cluster, ns, name string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	list, err := c.API.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
-	if err != nil || len(list.Items) == 0 {
-		return "no events"
-	}
-	var msgs []string
-	for _, e := range list.Items {
-		msgs = append(msgs, e.Reason+": "+e.Message)
-	}
-	return strings.Join(msgs, "; ")
 }
