@@ -14,8 +14,8 @@
 // registries each has a login for: what `cwlbuild check` compares with the
 // registries of the pinned images. preflight is `cwlbuild check --cluster`:
 // it checks what a cluster build needs, from a pod in the build namespace
-// (package preflight), one line per check on stdout, and exits 1 when one
-// fails.
+// (package preflight), one line per check on stdout, and exits 3 when one
+// fails (1 when it could not check).
 //
 // The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
 // current context), or the pod's own when run inside one.
@@ -185,7 +185,7 @@ func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if !ok {
-		return 1
+		return preflight.ExitFailed
 	}
 	return 0
 }

@@ -17,8 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/constants"
 
@@ -97,6 +95,10 @@ func SpecOf(p *builder.Plan) (*Spec, error) {
 // its own line of the output already.
 var ErrFailed = errors.New("the cluster pre-flight failed")
 
+// agentExitFailed is the agent's exit code for a failed check (its
+// preflight.ExitFailed); any other failure kept it from checking.
+const agentExitFailed = 3
+
 // Run runs the pre-flight and copies its lines to out: one per check.
 func Run(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) error {
 	s, err := SpecOf(p)
@@ -104,9 +106,9 @@ func Run(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Wr
 		return err
 	}
 	s.Timeout = timeout
-	agent, err := exec.LookPath(cwltest.JobAgent)
+	agent, err := cwltest.FindJobAgent(" (it runs the pre-flight pod)")
 	if err != nil {
-		return fmt.Errorf("%s is not installed (not on PATH): it runs the pre-flight pod: go install github.com/eoap/cwlbuild/cmd/%s@latest", cwltest.JobAgent, cwltest.JobAgent)
+		return err
 	}
 	dir, err := os.MkdirTemp("", "cwlbuild-preflight-")
 	if err != nil {
@@ -127,14 +129,10 @@ func Run(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Wr
 	}
 	fmt.Fprintf(out, "cluster pre-flight: one pod in %s as service account %s, %d base image(s), %d repositories\n",
 		ns, orDefault(s.ServiceAccount, "default"), len(s.Bases), len(s.Push))
-	var stderr strings.Builder
 	cmd := exec.CommandContext(ctx, agent, "preflight", "--spec", file)
-	cmd.Stdout, cmd.Stderr = out, io.MultiWriter(errOut, &stderr)
+	cmd.Stdout, cmd.Stderr = out, errOut
 	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 1 && !slices.ContainsFunc(strings.Split(stderr.String(), "\n"), func(l string) bool {
-		return strings.HasPrefix(l, cwltest.JobAgent+":")
-	}) {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == agentExitFailed {
 		return ErrFailed
 	}
 	if err != nil {

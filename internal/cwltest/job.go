@@ -37,6 +37,16 @@ const (
 // client-go cannot share the main module with Skaffold's dependencies.
 const JobAgent = "cwlbuild-calrissian"
 
+// FindJobAgent is JobAgent's path on PATH, or an error that says how to
+// install it; what needs it says what for.
+func FindJobAgent(what string) (string, error) {
+	prog, err := exec.LookPath(JobAgent)
+	if err != nil {
+		return "", fmt.Errorf("%s is not installed (not on PATH)%s: go install github.com/eoap/cwlbuild/cmd/%s@latest", JobAgent, what, JobAgent)
+	}
+	return prog, nil
+}
+
 // ChooseMode resolves ModeAuto: pod when this process runs in a pod (a
 // service account is mounted and the API's service address is set) and
 // calrissian is installed; a Job otherwise.
@@ -332,9 +342,9 @@ func executeJob(ctx context.Context, r *Run, progress io.Writer) error {
 	if err := genfile.WriteAll(ctx, []genfile.File{{Root: root, Path: j.SpecFile, Data: j.SpecJSON()}}); err != nil {
 		return err
 	}
-	prog, err := exec.LookPath(JobAgent)
+	prog, err := FindJobAgent("")
 	if err != nil {
-		return fmt.Errorf("%s is not installed (not on PATH): go install github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian@latest", JobAgent)
+		return err
 	}
 	cmd := exec.CommandContext(ctx, prog, r.Argv[1:]...)
 	cmd.Dir = r.Dir

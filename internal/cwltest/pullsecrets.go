@@ -33,7 +33,7 @@ type AccountReader func(ctx context.Context, namespace, name string) (*account, 
 
 // ReadAccount runs `cwlbuild-calrissian account`.
 func ReadAccount(ctx context.Context, namespace, name string) (*account, error) {
-	prog, err := exec.LookPath(JobAgent)
+	prog, err := FindJobAgent(" (it reads the account's pull secrets)")
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,10 @@
 // deletes it, with the pod's network and the secret's login.
 package preflight
 
+// ExitFailed is the agent's exit code when a check failed (its line says
+// which); 1 is an error that kept it from checking.
+const ExitFailed = 3
+
 // Spec is what a pre-flight checks (JSON, written by cwlbuild).
 type Spec struct {
 	// Namespace and ServiceAccount run the pod ("" for the kubeconfig's
