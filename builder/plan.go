@@ -379,13 +379,12 @@ func NewPlan(p *Project) *Plan {
 			Resources:      b.Kaniko.Resources,
 		},
 		Kaniko: KanikoPlan{
-			Image:     b.Kaniko.Image,
-			InitImage: b.Kaniko.InitImage,
-			Options:   kanikoOptions(&b.Kaniko),
-			Insecure:  trimSlashes(b.Kaniko.InsecureRegistries),
-			CacheOff:  b.Kaniko.Cache != nil && b.Kaniko.Cache.Enabled != nil && !*b.Kaniko.Cache.Enabled,
-			// The cluster's default is false (see Build.Reproducible).
-			PodsReproducible: !b.reproducibleDefaulted && *b.Reproducible,
+			Image:            b.Kaniko.Image,
+			InitImage:        b.Kaniko.InitImage,
+			Options:          kanikoOptions(&b.Kaniko),
+			Insecure:         trimSlashes(b.Kaniko.InsecureRegistries),
+			CacheOff:         b.Kaniko.Cache.off(),
+			PodsReproducible: b.podsReproducible(),
 		},
 		TTLDuration:       b.TTL.Duration,
 		Reproducible:      *b.Reproducible,
@@ -399,9 +398,6 @@ func NewPlan(p *Project) *Plan {
 	}
 	if b.Kaniko.Concurrency != nil {
 		plan.Cluster.Concurrency = *b.Kaniko.Concurrency
-	}
-	if plan.Cluster.Resources == nil {
-		plan.Cluster.Resources = DefaultResources(plan.Kaniko.PodsReproducible)
 	}
 	plan.Local = LocalPlan{Push: *b.Local.Push, Concurrency: b.Local.Concurrency}
 	for _, prof := range Profiles {
@@ -451,7 +447,7 @@ func kanikoOptions(k *KanikoOptions) ExecutorOptions {
 		SingleSnapshot:    k.SingleSnapshot,
 		CompressedCaching: k.CompressedCaching,
 	}
-	if c := k.Cache; c != nil && (c.Enabled == nil || *c.Enabled) {
+	if c := k.Cache; c != nil && !c.off() {
 		cache := *c
 		o.Cache = &cache
 	}

@@ -92,7 +92,8 @@ type Build struct {
 	// build time and twice the memory; docs/performance.md).
 	Reproducible *bool `toml:"reproducible"`
 	// reproducibleDefaulted is whether applyDefaults set Reproducible
-	// (project.toml does not).
+	// (project.toml does not): the cluster's pods then build without
+	// --reproducible (podsReproducible).
 	reproducibleDefaulted bool
 	// Local is [build.local], builds on this machine.
 	Local LocalBuild `toml:"local"`
@@ -242,6 +243,10 @@ type KanikoOptions struct {
 	Concurrency *int `toml:"concurrency"`
 }
 
+// podsReproducible is --reproducible in the cluster's Kaniko pods: only
+// when project.toml sets [build] reproducible = true.
+func (b *Build) podsReproducible() bool { return !b.reproducibleDefaulted && *b.Reproducible }
+
 // KanikoCache is [build.kaniko.cache].
 type KanikoCache struct {
 	// Enabled = false turns the cache off. Default: on in the cluster
@@ -259,6 +264,9 @@ type KanikoCache struct {
 	// CopyLayers caches COPY layers. Default: false.
 	CopyLayers bool `toml:"copyLayers"`
 }
+
+// off is [build.kaniko.cache] enabled = false.
+func (c *KanikoCache) off() bool { return c != nil && c.Enabled != nil && !*c.Enabled }
 
 // Resources is [build.kaniko.resources]: the Kaniko pod's requests and
 // limits. Default: DefaultResources; a table written with no amounts sets
@@ -557,6 +565,9 @@ func (p *Project) applyDefaults() {
 	if b.Reproducible == nil {
 		b.Reproducible = &yes
 		b.reproducibleDefaulted = true
+	}
+	if b.Kaniko.Resources == nil {
+		b.Kaniko.Resources = DefaultResources(b.podsReproducible())
 	}
 	if b.Local.Push == nil {
 		// cwlpatch needs the digest a registry reports.
