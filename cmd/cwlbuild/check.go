@@ -126,7 +126,10 @@ func runCheck(c *cli.Context) error {
 // preflightIfConfigured is what task build runs before building: the
 // pre-flight when the package asks for it and the build is in the cluster.
 func preflightIfConfigured(c *cli.Context) error {
-	proj, err := builder.LoadContext(c.Context, c.String("file"), builder.LoadOptions{AllowOutsidePaths: allowOutside(c)})
+	// What a build reads (generate has just checked it): not the CWL.
+	opts := buildChecks
+	opts.AllowOutsidePaths = allowOutside(c)
+	proj, err := builder.LoadContext(c.Context, c.String("file"), opts)
 	if err != nil {
 		return err
 	}

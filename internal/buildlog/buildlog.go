@@ -29,6 +29,8 @@ var (
 	ended     = regexp.MustCompile(`^Build \[([^\]]+)\] (succeeded|was canceled|failed: (.*))$`)
 	ansi      = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	scopeList = regexp.MustCompile(`; \[map\[.*$`)
+	// serverError is a registry's HTTP 5xx as Kaniko reports it.
+	serverError = regexp.MustCompile(`status code 5\d\d|\b5\d\d internal|bad gateway|service unavailable`)
 )
 
 // Parse reads Skaffold's output and returns the failed and canceled
@@ -89,7 +91,7 @@ func explain(img, skaffoldWhy, kanikoErr string) Failure {
 		f.Cause = "the registry refused the push secret's login ([build.cluster] secret: check its registry, user and password, or run cwlbuild check --cluster)"
 	case strings.Contains(low, "denied") || strings.Contains(low, " 403"):
 		f.Cause = "the push secret's login may not push to this repository"
-	case regexp.MustCompile(`status code 5\d\d|\b5\d\d internal|bad gateway|service unavailable`).MatchString(low):
+	case serverError.MatchString(low):
 		f.Cause = "the registry failed (HTTP 5xx) while Kaniko pushed; nothing was pinned, run the build again once it answers"
 	case strings.Contains(low, "eof") || strings.Contains(low, "connection refused") || strings.Contains(low, "i/o timeout") ||
 		strings.Contains(low, "connection reset") || strings.Contains(low, "no such host"):

@@ -102,10 +102,8 @@ func base(ctx context.Context, s *Spec, b Base) Result {
 // deletes keeps it (a few bytes no manifest names; its garbage collector
 // removes them).
 func push(ctx context.Context, s *Spec, p Push) Result {
-	r := Result{Check: "push to " + p.Repository}
-	if p.Tool == "" {
-		r.Check = "cache repository " + p.Repository
-	} else {
+	r := Result{Check: "cache repository " + p.Repository}
+	if p.Tool != "" {
 		r.Check = fmt.Sprintf("push for %s to %s", p.Tool, p.Repository)
 	}
 	repo, err := name.NewRepository(p.Repository, s.options(p.Repository)...)
