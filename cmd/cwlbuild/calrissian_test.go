@@ -66,18 +66,7 @@ func TestCalrissianJobFaults(t *testing.T) {
 	}
 	// A namespace and volumes of this run's own: two runs of the suite on
 	// one cluster never touch each other's Jobs.
-	ns := "cwlbuild-faults-" + randomSuffix()
-	kubectl := func(stdin string, args ...string) string {
-		t.Helper()
-		c := exec.Command("kubectl", args...)
-		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
-		c.Stdin = strings.NewReader(stdin)
-		o, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, o)
-		}
-		return string(o)
-	}
+	ns, kubectl := clusterNamespace(t, env, "cwlbuild-faults")
 	state := os.Getenv("CWLBUILD_CLUSTER_DIR")
 	if state == "" {
 		state = "/var/lib/cwlbuild-cluster"
@@ -85,11 +74,10 @@ func TestCalrissianJobFaults(t *testing.T) {
 	vol := filepath.Join(state, "volumes", ns)
 	os.MkdirAll(vol, 0o755)
 	t.Cleanup(func() {
-		for _, args := range [][]string{{"delete", "namespace", ns, "--wait=false"}, {"delete", "pv", ns, ns + "-fresh", "--ignore-not-found", "--wait=false"}} {
-			c := exec.Command("kubectl", args...)
-			c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
-			c.Run()
-		}
+		// (clusterNamespace deletes the namespace.)
+		c := exec.Command("kubectl", "delete", "pv", ns, ns+"-fresh", "--ignore-not-found", "--wait=false")
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+		c.Run()
 		os.RemoveAll(vol)
 		os.RemoveAll(vol + "-fresh")
 	})
