@@ -41,14 +41,16 @@ func applyEdits(data []byte, edits []byteEdit) []byte {
 // checked on its own: every DockerRequirement.dockerPull under hints or
 // requirements (through aliases and $imports) is rewritten, or, when there
 // is none, a DockerRequirement is added to requirements in the form the
-// document uses. Warnings name what may still defeat the pin.
+// document uses. Warnings name what may still defeat the pin: a step's or
+// workflow's requirement over the process's hint.
 func (d *cwlDocument) PinEdits(p *cwlProcess, image string) ([]byteEdit, []string, error) {
 	s := singleSet(d)
 	sites, err := processSites(p)
 	if err != nil {
 		return nil, nil, err
 	}
-	edits, warnings, overrides, err := s.pinEdits(p, sites, image)
+	edits, overrides, err := s.pinEdits(p, sites, image)
+	var warnings []string
 	for _, o := range overrides {
 		warnings = append(warnings, o.String())
 	}
@@ -58,35 +60,36 @@ func (d *cwlDocument) PinEdits(p *cwlProcess, image string) ([]byteEdit, []strin
 // pinEdits is PinEdits within a set of documents, given the process's
 // DockerRequirements (processSites); overrides are returned on their own,
 // since --check treats them as errors.
-func (s *set) pinEdits(p *cwlProcess, sites []site, image string) ([]byteEdit, []string, []override, error) {
+func (s *set) pinEdits(p *cwlProcess, sites []site, image string) ([]byteEdit, []override, error) {
 	var edits []byteEdit
-	var warnings []string
 	for _, st := range sites {
-		e, w, err := st.pinEdit(p, image)
+		e, err := st.pinEdit(p, image)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		warnings = append(warnings, w...)
 		edits = append(edits, e)
 	}
 	if len(sites) == 0 {
 		e, err := p.Doc.inject(p, image)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		e.Doc = p.Doc
-		return []byteEdit{e}, nil, nil, nil
+		return []byteEdit{e}, nil, nil
 	}
 	var overrides []override
 	if hintOnly(sites) {
 		overrides = s.overrides(p)
 	}
-	return edits, warnings, overrides, nil
+	return edits, overrides, nil
 }
 
 // pinEdit rewrites one DockerRequirement's dockerPull, or says why it
-// cannot be: cwltool would then run something cwlpatch did not write.
-func (st site) pinEdit(p *cwlProcess, image string) (byteEdit, []string, error) {
+// cannot be: cwltool would then run something cwlpatch did not write. A
+// dockerImageId beside dockerPull is what cwltool runs (it pulls dockerPull,
+// then runs the image of that id), so it is refused; dockerFile, dockerLoad
+// and dockerImport are used only without a dockerPull.
+func (st site) pinEdit(p *cwlProcess, image string) (byteEdit, error) {
 	d := st.doc
 	where := fmt.Sprintf("%s:%d: %s.DockerRequirement of %s", d.File, st.req.Line, st.section, p.Desc())
 	if st.via != "" {
@@ -100,26 +103,25 @@ func (st site) pinEdit(p *cwlProcess, image string) (byteEdit, []string, error) 
 			}
 		}
 		if len(has) > 0 {
-			return byteEdit{}, nil, fmt.Errorf("%s has %s and no dockerPull: cwltool would use that, not the built image; replace it with dockerPull", where, strings.Join(has, " and "))
+			return byteEdit{}, fmt.Errorf("%s has %s and no dockerPull: cwltool would use that, not the built image; replace it with dockerPull", where, strings.Join(has, " and "))
 		}
-		return byteEdit{}, nil, fmt.Errorf("%s has no dockerPull to pin", where)
+		return byteEdit{}, fmt.Errorf("%s has no dockerPull to pin", where)
 	}
 	if st.pull.Kind != yaml.ScalarNode {
 		if inc := mapGet(st.pull, "$include"); inc != nil {
-			return byteEdit{}, nil, fmt.Errorf("%s: dockerPull is the text of %s ($include): write the image in place so that cwlpatch can pin it", where, inc.Value)
+			return byteEdit{}, fmt.Errorf("%s: dockerPull is the text of %s ($include): write the image in place so that cwlpatch can pin it", where, inc.Value)
 		}
-		return byteEdit{}, nil, fmt.Errorf("%s: dockerPull is not a string", where)
+		return byteEdit{}, fmt.Errorf("%s: dockerPull is not a string", where)
 	}
-	var warnings []string
-	if id := mapGet(st.req, "dockerImageId"); id != nil {
-		warnings = append(warnings, fmt.Sprintf("%s:%d: %s has dockerImageId %q beside dockerPull: cwltool runs that image, not the pinned one", d.File, id.Line, p.Name(), id.Value))
+	if id := mapGet(st.req, "dockerImageId"); id != nil && (id.Kind != yaml.ScalarNode || id.Value != image) {
+		return byteEdit{}, fmt.Errorf("%s:%d: %s has dockerImageId %q beside dockerPull: cwltool runs that image, not the pinned one; remove dockerImageId", d.File, id.Line, p.Desc(), id.Value)
 	}
 	e, err := d.replaceScalar(st.pullKey, st.pull, image)
 	if err != nil {
-		return byteEdit{}, nil, fmt.Errorf("%w (%s)", err, p.Desc())
+		return byteEdit{}, fmt.Errorf("%w (%s)", err, p.Desc())
 	}
 	e.Doc = d
-	return e, warnings, nil
+	return e, nil
 }
 
 func forEachStep(steps *yaml.Node, f func(*yaml.Node)) {

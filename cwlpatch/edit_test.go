@@ -183,7 +183,7 @@ func TestEmptyValueWithTagRefused(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	doc := "$graph:\n- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement: {dockerPull: other}\n  steps:\n    s: {run: '#crop'}\n- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement: {dockerPull: old, dockerImageId: stale}\n"
+	doc := "$graph:\n- class: Workflow\n  id: main\n  requirements:\n    DockerRequirement: {dockerPull: other}\n  steps:\n    s: {run: '#crop'}\n- class: CommandLineTool\n  id: crop\n  hints:\n    DockerRequirement: {dockerPull: old}\n"
 	d, _ := parseDocument("w.cwl", []byte(doc))
 	p, _ := d.Find("crop")
 	_, warnings, err := d.PinEdits(p, img)
@@ -191,8 +191,30 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(warnings, "\n")
-	if !strings.Contains(all, "dockerImageId") || !strings.Contains(all, `workflow "main" requires a DockerRequirement`) {
+	if !strings.Contains(all, `workflow "main" requires a DockerRequirement`) {
 		t.Errorf("warnings:\n%s", all)
+	}
+}
+
+// TestImageIDRefused: cwltool pulls dockerPull, then runs dockerImageId,
+// so a dockerImageId beside the pin is refused, not warned about; one
+// already equal to the pin runs the pin.
+func TestImageIDRefused(t *testing.T) {
+	for _, tc := range []struct{ id, want string }{
+		{"stale", `w.cwl:5: process "crop" has dockerImageId "stale" beside dockerPull: cwltool runs that image`},
+		{"docker.io/attacker/evil:latest", `has dockerImageId "docker.io/attacker/evil:latest"`},
+		{img, ""},
+	} {
+		doc := "class: CommandLineTool\nid: crop\nrequirements:\n  DockerRequirement:\n    dockerImageId: " + tc.id + "\n    dockerPull: old\n"
+		d, _ := parseDocument("w.cwl", []byte(doc))
+		p, _ := d.Find("crop")
+		_, _, err := d.PinEdits(p, img)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("dockerImageId equal to the pin: %v", err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("dockerImageId %s: error %v, want %q", tc.id, err, tc.want)
+		}
 	}
 }
 

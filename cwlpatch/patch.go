@@ -44,8 +44,6 @@ type Pinned struct {
 type Result struct {
 	Changes []*Change
 	Pinned  []Pinned
-	// Warnings are what may still defeat a pin (a dockerImageId beside it).
-	Warnings []builder.Diagnostic
 	// Overrides are enclosing workflows' DockerRequirements that beat a
 	// pinned tool's hint: cwltool would not run the pin. A warning when
 	// patching, an error under --check.
@@ -179,7 +177,7 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Tool))
 				continue
 			}
-			edits, warnings, overrides, err := s.pinEdits(proc, sites, m.Ref)
+			edits, overrides, err := s.pinEdits(proc, sites, m.Ref)
 			if err != nil {
 				s.errs = append(s.errs, fmt.Errorf("%w (tool %q)", err, m.Tool.Tool))
 				continue
@@ -187,9 +185,6 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 			if err := s.checkShared(proc, sites, m, pinnedTo); err != nil {
 				s.errs = append(s.errs, err)
 				continue
-			}
-			for _, w := range warnings {
-				res.Warnings = append(res.Warnings, builder.Diagnose(errors.New(w), builder.SeverityWarning)...)
 			}
 			for _, o := range overrides {
 				res.Overrides = append(res.Overrides, o.String())
@@ -221,6 +216,9 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 		}
 		res.Pinned = append(res.Pinned, pin)
 	}
+	// A step the resolver cannot follow runs a process cwlpatch has not
+	// read, whose image no pin reaches.
+	s.errs = append(s.errs, s.resolve().refused...)
 	if len(s.errs) > 0 {
 		return nil, joinErrors(s.errs)
 	}
@@ -435,9 +433,22 @@ func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 	return out, len(runs), err
 }
 
-// unpinned is Unpinned on processes already loaded.
+// unpinned is Unpinned on processes already loaded: what the resolver
+// refused (a step it cannot follow), each process's own DockerRequirements,
+// then what runs in each context the resolver found for it.
 func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
+	res := s.resolve()
 	var out []Problem
+	seen := map[string]bool{}
+	add := func(msg string, tool *builder.Artifact) {
+		if !seen[msg] {
+			seen[msg] = true
+			out = append(out, Problem{msg, tool})
+		}
+	}
+	for _, err := range res.refused {
+		add(err.Error(), nil)
+	}
 	for _, r := range runs {
 		who, fix := "", " (no tool of this package builds it: pin it by digest by hand)"
 		var repos map[string]bool
@@ -449,15 +460,65 @@ func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
 			return nil, err
 		}
 		for _, m := range problems {
-			out = append(out, Problem{m, r.tool})
+			add(m, r.tool)
 		}
-		if r.tool != nil && len(sites) > 0 && hintOnly(sites) {
-			for _, o := range s.overrides(r.proc) {
-				out = append(out, Problem{o.String(), r.tool})
+		// A tool's process without a DockerRequirement of its own is one
+		// cwlpatch gives it, whatever the workflows around it require.
+		if len(sites) == 0 && (r.tool != nil || len(res.of[r.proc]) == 0) {
+			add(fmt.Sprintf("%s:%d: %s%s has no DockerRequirement.dockerPull", r.proc.Doc.File, r.proc.Node.Line, who, r.proc.Desc()), r.tool)
+			continue
+		}
+		for _, i := range res.of[r.proc] {
+			e := res.runs[i]
+			switch {
+			case e.own:
+				continue // its own DockerRequirements are checked above
+			case e.effective == nil:
+				add(fmt.Sprintf("%s:%d: %s%s has no DockerRequirement.dockerPull%s", r.proc.Doc.File, r.proc.Node.Line, who, r.proc.Desc(), parenthesized(e.context())), r.tool)
+			case r.tool != nil && len(sites) > 0:
+				for _, o := range s.overrides(r.proc) {
+					add(o.String(), r.tool)
+				}
+			default:
+				if m := inheritedProblem(e, who, fix, repos); m != "" {
+					add(m, r.tool)
+				}
 			}
 		}
 	}
 	return out, nil
+}
+
+// inheritedProblem is what is wrong with the image a process runs from a
+// step's or workflow's DockerRequirement: the same rules as its own (see
+// pinProblems), said of the requirement that applies.
+func inheritedProblem(e execution, who, fix string, repos map[string]bool) string {
+	st := e.effective
+	verb := "requires"
+	if st.section == "hints" {
+		verb = "hints"
+	}
+	at := fmt.Sprintf("%s:%d: %s%s runs the DockerRequirement %s %s (%s)", st.doc.File, st.req.Line, who, e.proc.Desc(), e.by, verb, e.context())
+	image := e.image()
+	switch {
+	case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
+		return at + ", which has no dockerPull string"
+	case image != st.pull.Value:
+		return fmt.Sprintf("%s, whose dockerImageId %q is what cwltool runs, not dockerPull %s: remove dockerImageId", at, image, st.pull.Value)
+	case !isDigestPinned(image):
+		return fmt.Sprintf("%s: %s, not pinned by digest%s", at, image, fix)
+	case repos != nil && !repos[pulledRepoOf(image)]:
+		return fmt.Sprintf("%s: %s, which is not an image of the tool's repository: run cwlpatch with the tool's build", at, image)
+	}
+	return ""
+}
+
+// parenthesized is " (s)", or "" for "".
+func parenthesized(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }
 
 // PinnedImage is an image a CommandLineTool of the package runs by digest,
@@ -472,28 +533,37 @@ type PinnedImage struct {
 // processes Unpinned checks: what a release asks the registry for before
 // it publishes a workflow that runs them.
 func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
-	_, runs, err := runningProcesses(p)
+	s, runs, err := runningProcesses(p)
 	if err != nil {
 		return nil, err
 	}
-	return pinnedImages(runs)
+	return pinnedImages(s.resolve(), runs)
 }
 
 // pinnedImages is PinnedImages on processes already loaded.
-func pinnedImages(runs []runningProcess) ([]PinnedImage, error) {
+func pinnedImages(res *resolution, runs []runningProcess) ([]PinnedImage, error) {
 	var out []PinnedImage
 	seen := map[string]bool{}
+	add := func(st site, proc *cwlProcess, external bool) {
+		if st.pull == nil || st.pull.Kind != yaml.ScalarNode || !isDigestPinned(st.pull.Value) || seen[st.pull.Value] {
+			return
+		}
+		seen[st.pull.Value] = true
+		out = append(out, PinnedImage{Ref: st.pull.Value, Place: fmt.Sprintf("%s:%d: %s", st.doc.File, st.pull.Line, proc.Desc()), External: external})
+	}
 	for _, r := range runs {
 		sites, err := processSites(r.proc)
 		if err != nil {
 			return nil, err
 		}
 		for _, st := range sites {
-			if st.pull == nil || st.pull.Kind != yaml.ScalarNode || !isDigestPinned(st.pull.Value) || seen[st.pull.Value] {
-				continue
-			}
-			seen[st.pull.Value] = true
-			out = append(out, PinnedImage{Ref: st.pull.Value, Place: fmt.Sprintf("%s:%d: %s", st.doc.File, st.pull.Line, r.proc.Desc()), External: r.tool == nil})
+			add(st, r.proc, r.tool == nil)
+		}
+	}
+	// Then what processes run from the steps and workflows around them.
+	for _, e := range res.runs {
+		if e.effective != nil && !e.own {
+			add(*e.effective, e.proc, true)
 		}
 	}
 	return out, nil
@@ -589,9 +659,11 @@ func readCWL(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// pinProblems is Unpinned's check of one process: a line, with file and
-// line, for a process with no DockerRequirement, each of its
-// DockerRequirements without a dockerPull string, each dockerPull not
+// pinProblems is Unpinned's check of one process's own DockerRequirements
+// (what it inherits is judged in each context it runs in): a line, with
+// file and line, for each dockerImageId beside a dockerPull it differs
+// from (cwltool runs dockerImageId), each DockerRequirement without a
+// dockerPull string, each dockerPull not
 // pinned by digest, and, when repos is set (a tool's), each pinned to
 // another repository; who (`tool "crop": ` or "") follows the position, fix
 // ends an unpinned pull's line. It also returns the process's
@@ -602,10 +674,10 @@ func pinProblems(proc *cwlProcess, who, fix string, repos map[string]bool) ([]si
 		return nil, nil, err
 	}
 	var out []string
-	if len(sites) == 0 {
-		out = append(out, fmt.Sprintf("%s:%d: %s%s has no DockerRequirement.dockerPull", proc.Doc.File, proc.Node.Line, who, proc.Desc()))
-	}
 	for _, st := range sites {
+		if id := mapGet(st.req, "dockerImageId"); id != nil && st.pull != nil && (id.Kind != yaml.ScalarNode || st.pull.Kind != yaml.ScalarNode || id.Value != st.pull.Value) {
+			out = append(out, fmt.Sprintf("%s:%d: %s%s has dockerImageId %q beside dockerPull: cwltool runs that image, not the one dockerPull names; remove dockerImageId", st.doc.File, id.Line, who, proc.Desc(), id.Value))
+		}
 		switch {
 		case st.pull == nil || st.pull.Kind != yaml.ScalarNode:
 			out = append(out, fmt.Sprintf("%s:%d: %s%s has a DockerRequirement without a dockerPull string", st.doc.File, st.req.Line, who, proc.Desc()))

@@ -2,6 +2,7 @@ package cwlpatch
 
 import (
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -148,16 +149,19 @@ func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
 	}
 	switch r.node.Kind {
 	case yaml.MappingNode:
-		v := mapGet(r.node, "DockerRequirement")
-		if v == nil {
-			return nil, nil
-		}
-		in, err := follow(v)
-		if err != nil {
-			return nil, err
-		}
-		if in.node.Kind == yaml.MappingNode {
-			add(in, in.node)
+		// Map form: the key is the class (schema-salad's mapSubject), so
+		// "cwl:DockerRequirement" as a key is one too; a later one wins.
+		for _, kv := range mapPairs(r.node) {
+			if !d.isDockerClass(kv[0].Value) {
+				continue
+			}
+			in, err := follow(kv[1])
+			if err != nil {
+				return nil, err
+			}
+			if in.node.Kind == yaml.MappingNode {
+				add(in, in.node)
+			}
 		}
 	case yaml.SequenceNode:
 		for _, item := range r.node.Content {
@@ -171,7 +175,7 @@ func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
 				items = in.node.Content
 			}
 			for _, it := range items {
-				if c := mapGet(it, "class"); c != nil && c.Value == "DockerRequirement" {
+				if c := mapGet(it, "class"); c != nil && c.Kind == yaml.ScalarNode && d.isDockerClass(c.Value) {
 					add(in, deref(it))
 				}
 			}
@@ -204,4 +208,85 @@ func rawEntry(n *yaml.Node, key string) (value, keyNode *yaml.Node) {
 		}
 	}
 	return nil, nil
+}
+
+// mapPairs lists a mapping's key and value nodes in order, the entries of
+// its merge keys after its own (those the mapping does not override), as
+// ruamel.yaml reads them.
+func mapPairs(n *yaml.Node) [][2]*yaml.Node {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var own, merged [][2]*yaml.Node
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Value == "<<" && k.Tag == "!!merge" {
+			m := deref(n.Content[i+1])
+			sources := []*yaml.Node{m}
+			if m != nil && m.Kind == yaml.SequenceNode {
+				sources = m.Content
+			}
+			for _, src := range sources {
+				merged = append(merged, mapPairs(src)...)
+			}
+			continue
+		}
+		seen[k.Value] = true
+		own = append(own, [2]*yaml.Node{k, deref(n.Content[i+1])})
+	}
+	for _, kv := range merged {
+		if !seen[kv[0].Value] {
+			seen[kv[0].Value] = true
+			own = append(own, kv)
+		}
+	}
+	return own
+}
+
+// cwlNamespace is the CWL vocabulary's URI: a class written as a prefix
+// bound to it, or as the full URI, is the CWL class of that name.
+const cwlNamespace = "https://w3id.org/cwl/cwl#"
+
+// isDockerClass reports whether a requirement's class (or its key, in map
+// form) is DockerRequirement as cwltool reads it: schema-salad expands the
+// class against the document's $namespaces and the CWL schema's own ("cwl"),
+// then shortens CWL's vocabulary back to the bare name. So
+// "cwl:DockerRequirement", "x:DockerRequirement" with x bound to CWL's URI,
+// and "https://w3id.org/cwl/cwl#DockerRequirement" are all the one cwltool
+// applies.
+func (d *cwlDocument) isDockerClass(class string) bool {
+	const name = "DockerRequirement"
+	if class == name || class == cwlNamespace+name {
+		return true
+	}
+	prefix, local, ok := strings.Cut(class, ":")
+	if !ok || local != name || strings.HasPrefix(local, "//") {
+		return false
+	}
+	return d.namespace(prefix) == cwlNamespace
+}
+
+// namespace is the URI a prefix is bound to: the document's $namespaces,
+// else the prefixes the CWL schema itself declares. (A requirement
+// $import-ed from another file is read with the importing document's.)
+func (d *cwlDocument) namespace(prefix string) string {
+	if ns := mapGet(d.root, "$namespaces"); ns != nil {
+		if v := mapGet(ns, prefix); v != nil && v.Kind == yaml.ScalarNode {
+			return v.Value
+		}
+	}
+	return schemaNamespaces[prefix]
+}
+
+// schemaNamespaces are the prefixes the CWL v1.0–v1.2 schemas bind, which
+// schema-salad knows in every document without a $namespaces of its own.
+var schemaNamespaces = map[string]string{
+	"cwl":  cwlNamespace,
+	"sld":  "https://w3id.org/cwl/salad#",
+	"dct":  "http://purl.org/dc/terms/",
+	"rdf":  "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+	"rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+	"xsd":  "http://www.w3.org/2001/XMLSchema#",
 }

@@ -30,11 +30,16 @@ type set struct {
 	// check an edit's outcome before anything is written.
 	overlay map[string][]byte
 
-	runners map[*cwlProcess][]stepRun // built on first use
 	users   map[*yaml.Node][]user     // built on first use
 	ids     map[string]fileID         // identify's answers, by path
 	wfDocs  []*cwlDocument            // workflowDocs' answer
 	ran     []*cwlDocument            // files the workflows run (loadRuns)
+	// resolved is the resolver's answer (resolve), built on first use.
+	resolved *resolution
+	// sealed is set for a file checked on its own as it was received (a
+	// published artifact): nothing else is read, so a step that runs
+	// another file, or an $import, is an error.
+	sealed bool
 }
 
 // fileID names a file by its identity, not its spelling.
@@ -153,6 +158,9 @@ var errReported = fmt.Errorf("reported")
 // importer loads an $import-ed file into the set, relative to the file that
 // imports it.
 func (s *set) importer(from *cwlDocument, ref string) (*cwlDocument, error) {
+	if s.sealed {
+		return nil, fmt.Errorf("%s does not hold it: only what the file holds can be verified", from.File)
+	}
 	if strings.Contains(ref, "://") {
 		return nil, fmt.Errorf("only local files can be followed")
 	}
@@ -284,10 +292,14 @@ func (s *set) loadRuns() {
 
 // loadRun loads the file a step's run names, when it names one.
 func (s *set) loadRun(from *cwlDocument, run *yaml.Node) *cwlDocument {
-	if run == nil || run.Kind != yaml.ScalarNode || from.path == "" {
+	ref := importRef(run)
+	if run != nil && run.Kind == yaml.ScalarNode {
+		ref = run.Value
+	}
+	if ref == "" || from.path == "" {
 		return nil
 	}
-	file, _, _ := strings.Cut(run.Value, "#")
+	file, _, _ := strings.Cut(ref, "#")
 	if file == "" || strings.Contains(file, "://") {
 		return nil
 	}
@@ -346,14 +358,17 @@ type target struct {
 //   - the tool's path names it;
 //   - it is a CommandLineTool of a [[workflows]] file with the same id, or
 //     with the id `cwltool --pack` gives a file's process (the file name, or
-//     its path from the packed file's directory): packed workflows carry
-//     their own copy of each tool;
+//     its path from the packed file's directory; a second file of that name
+//     gets "_2", a third "_3"): packed workflows carry their own copy of
+//     each tool. When several processes have such ids, the one whose image
+//     is the tool's is; none is an ambiguous id, refused;
 //   - it is any other CommandLineTool there, named or anonymous, whose
-//     dockerPull names the tool's repository under any profile, with any
-//     tag or none: it runs the tool's image, so it must run the new one.
+//     every dockerPull names the tool's repository under any profile, with
+//     any tag or none: it runs the tool's image, so it must run the new one.
 //
-// Problems (a path naming a Workflow, two tools claiming one process) go to
-// s.errs.
+// An image of another repository is never claimed but by a path. Problems
+// (a path naming a Workflow, two tools claiming one process, an ambiguous
+// packed id) go to s.errs.
 func (s *set) targets() []target {
 	owner := map[*cwlProcess]*builder.Artifact{}
 	reported := map[*cwlProcess]bool{}
@@ -370,9 +385,9 @@ func (s *set) targets() []target {
 		owner[proc] = t
 		out[i].procs = append(out[i].procs, proc)
 	}
+	named := make([][]*cwlProcess, len(s.p.Artifacts))
 	for i, t := range s.p.Artifacts {
 		out[i].tool = t
-		var named []*cwlProcess
 		for _, ref := range t.Processes {
 			proc := s.process(ref)
 			if proc == nil {
@@ -384,25 +399,25 @@ func (s *set) targets() []target {
 				continue
 			}
 			claim(i, proc)
-			named = append(named, proc)
+			named[i] = append(named[i], proc)
 		}
+	}
+	repos := s.repositories()
+	for i := range s.p.Artifacts {
 		for _, d := range s.workflowDocs() {
-			for _, id := range packedIDs(named, d) {
-				for _, proc := range d.byID[id] {
-					if proc.Class == "CommandLineTool" {
-						claim(i, proc)
-					}
+			for _, id := range packedIDs(named[i], d) {
+				for _, proc := range s.packedCopies(i, d, id, owner, repos) {
+					claim(i, proc)
 				}
 			}
 		}
 	}
-	repos := s.repositories()
 	for _, d := range s.runDocs() {
 		for _, proc := range d.Processes {
 			if _, ok := owner[proc]; ok || proc.Class != "CommandLineTool" {
 				continue
 			}
-			if i, ok := repos[pulledRepo(proc)]; ok {
+			if i, ok := claimRepo(proc, repos); ok {
 				claim(i, proc)
 			}
 		}
@@ -410,24 +425,101 @@ func (s *set) targets() []target {
 	return out
 }
 
+// packedID is an id a tool's process may have in a packed file: its own,
+// or one `cwltool --pack` made from its file's name.
+type packedID struct {
+	id       string
+	fromFile bool
+}
+
+// packedCopies are the CommandLineTools of d that are tool i's copy under
+// id: the one process of that id; for an id made from a file name, the
+// numbered ids too ("tool.cwl_2"), which cwltool gives a second file of one
+// name. Of several, those whose every image is the tool's are its copies;
+// when none is, the id is ambiguous and refused. Processes a tool's path
+// names are left to it.
+func (s *set) packedCopies(i int, d *cwlDocument, id packedID, owner map[*cwlProcess]*builder.Artifact, repos map[string]int) []*cwlProcess {
+	var cands []*cwlProcess
+	add := func(procs []*cwlProcess) {
+		for _, p := range procs {
+			if _, named := owner[p]; p.Class == "CommandLineTool" && (!named || owner[p] == s.p.Artifacts[i]) {
+				cands = append(cands, p)
+			}
+		}
+	}
+	add(d.byID[id.id])
+	if id.fromFile {
+		for n := 2; ; n++ {
+			procs, ok := d.byID[fmt.Sprintf("%s_%d", id.id, n)]
+			if !ok {
+				break
+			}
+			add(procs)
+		}
+	}
+	if len(cands) <= 1 {
+		return cands
+	}
+	var mine []*cwlProcess
+	var places []string
+	for _, p := range cands {
+		places = append(places, fmt.Sprintf("%q (line %d)", p.ID, p.Node.Line))
+		if j, ok := claimRepo(p, repos); ok && j == i {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) == 0 {
+		t := s.p.Artifacts[i]
+		s.errs = append(s.errs, fmt.Errorf("%s:%d: %s are packed from files named %s, and none runs tool %q's image: cwlpatch cannot tell which is the tool's; name it in tools.%s.path (%s#ID)",
+			d.File, cands[0].Node.Line, strings.Join(places, " and "), id.id, t.Tool, t.Tool, d.File))
+	}
+	return mine
+}
+
 // packedIDs are the ids a process of named may have in d: its own, and,
-// for the process of a single-process file, the ids `cwltool --pack` gives
-// it in a packed d (the file's name, and its path from d's directory).
-func packedIDs(named []*cwlProcess, d *cwlDocument) []string {
-	var ids []string
+// for the process of a single-process file outside d, the ids `cwltool
+// --pack` gives it in a packed d (the file's name, and its path from d's
+// directory).
+func packedIDs(named []*cwlProcess, d *cwlDocument) []packedID {
+	var ids []packedID
 	for _, proc := range named {
+		if proc.Doc == d {
+			continue
+		}
 		if proc.ID != "" {
-			ids = append(ids, proc.ID)
+			ids = append(ids, packedID{id: proc.ID})
 		}
 		if proc.Doc.graph || !proc.TopLevel || proc.Doc.path == "" || d.path == "" {
 			continue
 		}
-		ids = append(ids, filepath.Base(proc.Doc.path))
+		ids = append(ids, packedID{id: filepath.Base(proc.Doc.path), fromFile: true})
 		if rel, err := filepath.Rel(filepath.Dir(d.path), proc.Doc.path); err == nil && filepath.IsLocal(rel) {
-			ids = append(ids, filepath.ToSlash(rel))
+			ids = append(ids, packedID{id: filepath.ToSlash(rel), fromFile: true})
 		}
 	}
 	return ids
+}
+
+// claimRepo is the tool whose image every dockerPull of proc's own names
+// (under any profile, any tag): ok only when there is at least one and
+// they all name one tool's repository.
+func claimRepo(proc *cwlProcess, repos map[string]int) (int, bool) {
+	sites, err := processSites(proc)
+	if err != nil {
+		return 0, false
+	}
+	tool, found := -1, false
+	for _, st := range sites {
+		if st.pull == nil || st.pull.Kind != yaml.ScalarNode {
+			continue
+		}
+		i, ok := repos[pulledRepoOf(st.pull.Value)]
+		if !ok || (found && i != tool) {
+			return 0, false
+		}
+		tool, found = i, true
+	}
+	return tool, found
 }
 
 // repositories maps each tool's repository, under every profile, to its
@@ -484,36 +576,6 @@ type stepRun struct {
 	step     *yaml.Node
 }
 
-// stepsRunning indexes, once per set, the steps that run each process, by
-// reference ("run: '#crop'", "run: tools.cwl#crop") or inline, so that
-// checking n tools costs one walk of the workflows, not n.
-func (s *set) stepsRunning() map[*cwlProcess][]stepRun {
-	if s.runners != nil {
-		return s.runners
-	}
-	s.runners = map[*cwlProcess][]stepRun{}
-	for _, d := range s.sortedDocs() {
-		for _, wf := range d.Processes {
-			if wf.Parent != nil {
-				s.runners[wf] = append(s.runners[wf], stepRun{wf.Parent, wf.Step})
-			}
-			if wf.Class != "Workflow" {
-				continue
-			}
-			forEachStep(mapGet(wf.Node, "steps"), func(step *yaml.Node) {
-				run := mapGet(step, "run")
-				if run == nil || run.Kind != yaml.ScalarNode {
-					return
-				}
-				if target := s.resolveRun(d, run.Value); target != nil {
-					s.runners[target] = append(s.runners[target], stepRun{wf, step})
-				}
-			})
-		}
-	}
-	return s.runners
-}
-
 // resolveRun finds the process a step's run reference names, among the
 // loaded documents: "#id" in the same file, "file.cwl#id" or "file.cwl"
 // relative to it.
@@ -557,51 +619,29 @@ func (o override) String() string {
 		o.at, o.by, pull, o.proc.Name())
 }
 
-// overrides lists what beats a process's DockerRequirement hint: the
-// requirements of each step that runs it and of each workflow around that
-// step, up to the outermost. A process whose own requirements carry a
-// DockerRequirement is never overridden (cwltool takes the innermost
-// requirement).
+// overrides lists what beats a process's DockerRequirement hint: in each
+// context the resolver finds for it, the requirement of a step or workflow
+// around it that cwltool takes instead, each once. A process whose own
+// requirements carry a DockerRequirement is never overridden.
 func (s *set) overrides(p *cwlProcess) []override {
+	res := s.resolve()
 	var out []override
-	seen := map[*cwlProcess]bool{}
-	var walk func(q *cwlProcess)
-	walk = func(q *cwlProcess) {
-		if seen[q] {
-			return
+	seen := map[string]bool{}
+	for _, i := range res.of[p] {
+		e := res.runs[i]
+		if e.effective == nil || e.own || e.effective.section != "requirements" {
+			continue
 		}
-		seen[q] = true
-		for _, r := range s.stepsRunning()[q] {
-			if o, ok := s.requires(p, r.workflow.Doc, r.step, user{r.workflow, r.step}); ok {
-				out = append(out, o)
-				continue
-			}
-			if o, ok := s.requires(p, r.workflow.Doc, r.workflow.Node, user{proc: r.workflow}); ok {
-				if !seen[r.workflow] {
-					out = append(out, o)
-				}
-				seen[r.workflow] = true
-				continue
-			}
-			walk(r.workflow)
+		o := override{proc: p, at: fmt.Sprintf("%s:%d", e.effective.doc.File, e.effective.req.Line), by: e.by}
+		if pull := e.effective.pull; pull != nil && pull.Kind == yaml.ScalarNode {
+			o.pull = pull.Value
+		}
+		if k := o.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, o)
 		}
 	}
-	walk(p)
 	return out
-}
-
-// requires reports a DockerRequirement in the requirements of node.
-func (s *set) requires(p *cwlProcess, d *cwlDocument, node *yaml.Node, by user) (override, bool) {
-	sites, err := d.sites(node, "requirements")
-	if err != nil || len(sites) == 0 {
-		return override{}, false
-	}
-	last := sites[len(sites)-1]
-	o := override{proc: p, at: fmt.Sprintf("%s:%d", last.doc.File, last.req.Line), by: by}
-	if last.pull != nil && last.pull.Kind == yaml.ScalarNode {
-		o.pull = last.pull.Value
-	}
-	return o, true
 }
 
 // stepName is a step's id: its key in map-form steps, else its id field.

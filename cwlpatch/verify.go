@@ -55,7 +55,7 @@ func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckR
 	if len(rep.Problems) > 0 {
 		return rep, nil
 	}
-	pins, err := pinnedImages(runs)
+	pins, err := pinnedImages(s.resolve(), runs)
 	if err != nil {
 		return nil, err
 	}
@@ -135,40 +135,60 @@ func BuildsFromImages(ctx context.Context, p *builder.Plan, images, insecure []s
 
 // ToolImage is the image one CommandLineTool of a workflow file runs.
 type ToolImage struct {
-	// Process names the tool (its id, or its step when anonymous), Line
-	// where its dockerPull is.
+	// Process names the tool (its id, or its step when anonymous, and the
+	// steps that run it when it runs different images in different
+	// contexts), Line where the image it runs is written.
 	Process string
 	Line    int
-	// Ref is the dockerPull; "" when the tool has none.
+	// Ref is what cwltool runs: the dockerPull, or the dockerImageId beside
+	// it; "" when the tool has none.
 	Ref string
 	// Pinned is set when Ref is pinned by digest.
 	Pinned bool
+	// Problem says why the image that runs cannot be vouched for even if
+	// Ref is signed: a dockerImageId beside the dockerPull, or a step the
+	// file cannot resolve (by URL, or of a file it does not hold), in
+	// which case Ref is "".
+	Problem string
 }
 
-// FileImages lists the image of every CommandLineTool of one workflow file
-// read on its own (a published artifact, a file a platform received): the
-// last DockerRequirement cwltool would read of it, requirements over hints.
-// name is how messages call the file; $imports are not followed.
+// FileImages lists, with the package's one resolver, the image every
+// CommandLineTool of one workflow file runs, in every context its workflows
+// run it, read on its own (a published artifact, a file a platform
+// received): nothing outside the file is read, so a step that runs another
+// file, a URL or an $import is a ToolImage with a Problem, never skipped.
+// name is how messages call the file.
 func FileImages(name string, data []byte) ([]ToolImage, error) {
 	d, err := parseDocument(name, data)
 	if err != nil {
 		return nil, err
 	}
-	singleSet(d)
+	s := singleSet(d)
+	s.sealed = true
+	res := s.resolve()
 	var out []ToolImage
-	for _, proc := range d.Processes {
-		if proc.Class != "CommandLineTool" {
+	for _, err := range res.refused {
+		out = append(out, ToolImage{Process: "a step", Problem: err.Error()})
+	}
+	seen := map[string]bool{}
+	for _, e := range res.runs {
+		ti := ToolImage{Process: e.proc.Desc(), Line: d.lineOf(d.offset(e.proc.Node)), Ref: e.image()}
+		if e.effective != nil {
+			ti.Line = e.effective.req.Line
+			if pull := e.effective.pull; pull != nil && pull.Kind == yaml.ScalarNode {
+				ti.Line = pull.Line
+				if ti.Ref != pull.Value {
+					ti.Problem = fmt.Sprintf("cwltool runs its dockerImageId %s, not its dockerPull %s", ti.Ref, pull.Value)
+				}
+			}
+		}
+		key := e.proc.Desc() + "\x00" + ti.Ref
+		if seen[key] {
 			continue
 		}
-		sites, err := processSites(proc)
-		if err != nil {
-			return nil, err
-		}
-		ti := ToolImage{Process: proc.Desc(), Line: d.lineOf(d.offset(proc.Node))}
-		for _, st := range sites { // hints first, then requirements: the last wins
-			if st.pull != nil && st.pull.Kind == yaml.ScalarNode {
-				ti.Ref, ti.Line = st.pull.Value, st.pull.Line
-			}
+		seen[key] = true
+		if len(s.resolve().of[e.proc]) > 1 && e.context() != "" {
+			ti.Process += " (" + e.context() + ")"
 		}
 		ti.Pinned = ti.Ref != "" && isDigestPinned(ti.Ref)
 		out = append(out, ti)

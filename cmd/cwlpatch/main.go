@@ -188,9 +188,6 @@ func checkAll(c *cli.Context, proj *builder.Plan) error {
 
 // warn prints what may defeat a pin, and the tools left alone.
 func warn(c *cli.Context, oc *cwlpatch.Outcome, unbuilt bool) {
-	for _, w := range oc.Warnings {
-		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
-	}
 	if !c.Bool("check") {
 		for _, o := range oc.Overrides {
 			fmt.Fprintln(c.App.ErrWriter, "warning:", o)

@@ -159,7 +159,15 @@ func checkImages(ctx context.Context, rep *Report, file string, cwl []byte, pins
 		rep.Problems = append(rep.Problems, "the workflow has no CommandLineTool")
 	}
 	for _, t := range tools {
+		if t.Ref == "" && t.Problem != "" {
+			// A step the file cannot resolve: the workflow itself fails.
+			rep.Problems = append(rep.Problems, t.Problem)
+			continue
+		}
 		img := Image{Process: t.Process, Ref: t.Ref}
+		if t.Problem != "" {
+			img.Problems = append(img.Problems, t.Problem)
+		}
 		switch {
 		case t.Ref == "":
 			img.Problems = append(img.Problems, "no DockerRequirement: no image to verify")
