@@ -16,13 +16,16 @@ import (
 //
 // A process runs in a context: the chain of workflow steps from a root (a
 // [[workflows]] entry, a tool's path, any other process of those files no
-// step reaches) down to it. cwltool gives each process the requirements of
-// every enclosing workflow and step followed by its own, and the hints the
-// same way, and takes the last DockerRequirement of the requirements, else
-// of the hints. So the innermost level that requires one wins; a hint is
-// used only when no level requires one. The image is the requirement's
-// dockerImageId when it has one (cwltool pulls dockerPull, then runs
-// dockerImageId), else its dockerPull.
+// step reaches) down to it. The specification says the innermost level
+// that requires a DockerRequirement wins, and a hint counts only when no
+// level requires one. cwltool (3.1, measured by the differential test)
+// agrees for a tool and the step that runs it, but a step keeps only the
+// first requirement of each class it inherits, so beyond that step the
+// outer levels win (effectiveOf has the exact order). The resolver answers
+// both; where they name different images, runners disagree on what runs,
+// and the checks refuse it. The image is the requirement's dockerImageId
+// when it has one (cwltool pulls dockerPull, then runs dockerImageId),
+// else its dockerPull.
 
 // maxExecutions bounds the contexts one package may expand to: workflows
 // that each run the next twice over reach 2^n contexts, and a hostile
@@ -47,21 +50,43 @@ type execution struct {
 	effective *site
 	by        user
 	own       bool
+	// spec is the one the CWL specification names (the innermost
+	// requirement, else the innermost hint), and specBy who writes it.
+	// cwltool 3.1 differs for a tool inside a nested workflow whose
+	// enclosing levels require different images (see effectiveOf).
+	spec   *site
+	specBy user
 }
 
-// image is what cwltool runs for e: dockerImageId when the requirement
-// has one, else its dockerPull; "" when it names neither as a string.
-func (e execution) image() string {
-	if e.effective == nil {
+// image is what cwltool runs for e (see imageOf).
+func (e execution) image() string { return imageOf(e.effective) }
+
+// imageOf is the image a DockerRequirement runs: its dockerImageId when it
+// has one, else its dockerPull; "" for none, or one that names neither as
+// a string.
+func imageOf(st *site) string {
+	if st == nil {
 		return ""
 	}
-	if id := mapGet(e.effective.req, "dockerImageId"); id != nil && id.Kind == yaml.ScalarNode {
+	if id := mapGet(st.req, "dockerImageId"); id != nil && id.Kind == yaml.ScalarNode {
 		return id.Value
 	}
-	if e.effective.pull != nil && e.effective.pull.Kind == yaml.ScalarNode {
-		return e.effective.pull.Value
+	if st.pull != nil && st.pull.Kind == yaml.ScalarNode {
+		return st.pull.Value
 	}
 	return ""
+}
+
+// disagreement says, when cwltool's rule and the specification's name
+// different images for e, which: runners would run different images, and
+// no pin can say which one runs. "" when they agree.
+func (e execution) disagreement() string {
+	ours, theirs := e.image(), imageOf(e.spec)
+	if ours == theirs {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d: %s (%s) runs %q by cwltool's rule (the DockerRequirement %s requires) but %q by the CWL specification's (the one %s requires): runners disagree on what runs; require the image at one level only",
+		e.proc.Doc.File, e.proc.Node.Line, e.proc.Desc(), e.context(), ours, e.by, theirs, e.specBy)
 }
 
 // Context says how e's process is reached: "" for a root, else "run by
@@ -253,19 +278,58 @@ func levelOf(d *cwlDocument, node *yaml.Node, by user) (level, error) {
 	return level{reqs: reqs, hints: hints, by: by}, nil
 }
 
-// effectiveOf applies cwltool's rule to the levels of p's context, p's own
-// last: the innermost level that requires a DockerRequirement gives its
-// last one; else the innermost that hints one.
+// effectiveOf resolves p's DockerRequirement in the context whose levels
+// are [W0, S1, W1, ..., Sk, p] (each workflow, then the step of it that
+// runs the next process): by cwltool's rule (effective) and by the
+// specification's (spec).
 func effectiveOf(p *cwlProcess, via []stepRun, levels []level) execution {
 	e := execution{proc: p, via: via}
-	for _, section := range []func(level) []site{func(l level) []site { return l.reqs }, func(l level) []site { return l.hints }} {
-		for i := len(levels) - 1; i >= 0; i-- {
-			if sites := section(levels[i]); len(sites) > 0 {
-				st := sites[len(sites)-1]
-				e.effective, e.by, e.own = &st, levels[i].by, i == len(levels)-1
-				return e
+	last := len(levels) - 1
+	pick := func(i int, first bool, sites []site) (*site, user, bool) {
+		st := sites[len(sites)-1]
+		if first {
+			st = sites[0]
+		}
+		return &st, levels[i].by, i == last
+	}
+	reqs := func(i int) []site { return levels[i].reqs }
+	// The specification: the innermost level that requires one.
+	for i := last; i >= 0 && e.spec == nil; i-- {
+		if len(reqs(i)) > 0 {
+			e.spec, e.specBy, _ = pick(i, false, reqs(i))
+		}
+	}
+	// cwltool 3.1: the process's own, then the step's (each the last of
+	// its list); then, because a step keeps only the first requirement of
+	// each class it inherits, the first of the outer steps from the
+	// innermost out, then of the workflows from the outermost in.
+	order := []int{last}
+	if last > 0 {
+		order = append(order, last-1)
+	}
+	for i := last - 3; i > 0; i -= 2 {
+		order = append(order, i)
+	}
+	for i := 0; i < last; i += 2 {
+		order = append(order, i)
+	}
+	for k, i := range order {
+		if len(reqs(i)) > 0 {
+			e.effective, e.by, e.own = pick(i, k > 1, reqs(i))
+			break
+		}
+	}
+	if e.effective == nil {
+		// Hints are inherited whole: the innermost level's last one.
+		for i := last; i >= 0; i-- {
+			if h := levels[i].hints; len(h) > 0 {
+				e.effective, e.by, e.own = pick(i, false, h)
+				break
 			}
 		}
+	}
+	if e.spec == nil {
+		e.spec, e.specBy = e.effective, e.by
 	}
 	return e
 }

@@ -449,6 +449,7 @@ func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
 	for _, err := range res.refused {
 		add(err.Error(), nil)
 	}
+	toolOf := s.repositories()
 	for _, r := range runs {
 		who, fix := "", " (no tool of this package builds it: pin it by digest by hand)"
 		var repos map[string]bool
@@ -470,6 +471,16 @@ func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
 		}
 		for _, i := range res.of[r.proc] {
 			e := res.runs[i]
+			if d := e.disagreement(); d != "" {
+				add(d, r.tool)
+			}
+			if i, ok := toolOf[pulledRepoOf(e.image())]; ok && r.tool == nil {
+				// cwlpatch claims a process by its image only when all its
+				// DockerRequirements name the tool's repository.
+				t := s.p.Artifacts[i].Tool
+				add(fmt.Sprintf("%s:%d: %s%s runs %s, an image of tool %q's repository, but cwlpatch does not pin it: its DockerRequirements name other images too. Name it in tools.%s.path, or give it one image",
+					r.proc.Doc.File, r.proc.Node.Line, r.proc.Desc(), parenthesized(e.context()), e.image(), t, t), nil)
+			}
 			switch {
 			case e.own:
 				continue // its own DockerRequirements are checked above

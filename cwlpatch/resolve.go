@@ -2,6 +2,7 @@ package cwlpatch
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -150,8 +151,12 @@ func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
 	switch r.node.Kind {
 	case yaml.MappingNode:
 		// Map form: the key is the class (schema-salad's mapSubject), so
-		// "cwl:DockerRequirement" as a key is one too; a later one wins.
-		for _, kv := range mapPairs(r.node) {
+		// "cwl:DockerRequirement" as a key is one too. schema-salad makes
+		// the list in the keys' sorted order, whatever the file's, and
+		// the last one wins.
+		pairs := mapPairs(r.node)
+		sort.SliceStable(pairs, func(i, j int) bool { return pairs[i][0].Value < pairs[j][0].Value })
+		for _, kv := range pairs {
 			if !d.isDockerClass(kv[0].Value) {
 				continue
 			}

@@ -629,16 +629,23 @@ func (s *set) overrides(p *cwlProcess) []override {
 	seen := map[string]bool{}
 	for _, i := range res.of[p] {
 		e := res.runs[i]
-		if e.effective == nil || e.own || e.effective.section != "requirements" {
-			continue
-		}
-		o := override{proc: p, at: fmt.Sprintf("%s:%d", e.effective.doc.File, e.effective.req.Line), by: e.by}
-		if pull := e.effective.pull; pull != nil && pull.Kind == yaml.ScalarNode {
-			o.pull = pull.Value
-		}
-		if k := o.String(); !seen[k] {
-			seen[k] = true
-			out = append(out, o)
+		// By cwltool's rule and by the specification's: either runner
+		// may run the package.
+		for _, by := range []struct {
+			st *site
+			u  user
+		}{{e.effective, e.by}, {e.spec, e.specBy}} {
+			if by.st == nil || by.st.section != "requirements" || (by.u.proc == p && by.u.step == nil) {
+				continue
+			}
+			o := override{proc: p, at: fmt.Sprintf("%s:%d", by.st.doc.File, by.st.req.Line), by: by.u}
+			if pull := by.st.pull; pull != nil && pull.Kind == yaml.ScalarNode {
+				o.pull = pull.Value
+			}
+			if k := o.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, o)
+			}
 		}
 	}
 	return out

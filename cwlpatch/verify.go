@@ -182,6 +182,9 @@ func FileImages(name string, data []byte) ([]ToolImage, error) {
 				}
 			}
 		}
+		if d := e.disagreement(); d != "" {
+			ti.Problem = d
+		}
 		key := e.proc.Desc() + "\x00" + ti.Ref
 		if seen[key] {
 			continue

@@ -237,6 +237,49 @@ type CWLToolImage struct {
 	ID            string   `json:"id"`
 	DockerPull    *string  `json:"dockerPull"`
 	DockerImageID *string  `json:"dockerImageId"`
+	// Image is what cwltool runs: dockerImageId when set, else dockerPull.
+	Image *string `json:"image"`
+	// Label is the process's label, which a test can use to name it.
+	Label *string `json:"label"`
+}
+
+// CWLToolPackage is one package for CWLToolBatch: its directory and the
+// references (FILE or FILE#ID, relative to it) to load.
+type CWLToolPackage struct {
+	Dir  string   `json:"dir"`
+	Refs []string `json:"refs"`
+}
+
+// CWLToolAnswer is cwltool's answer for one package: the images, or why it
+// could not load the package.
+type CWLToolAnswer struct {
+	Dir    string         `json:"dir"`
+	Images []CWLToolImage `json:"images"`
+	Error  string         `json:"error"`
+}
+
+// CWLToolBatch is CWLToolImages for many packages in one cwltool process
+// (importing cwltool costs a second or two): a package cwltool cannot load
+// has its error in its answer, in the order given.
+func CWLToolBatch(t testing.TB, pkgs []CWLToolPackage) []CWLToolAnswer {
+	t.Helper()
+	in, err := json.Marshal(pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cwltoolPython(t), filepath.Join(ModuleRoot(), "scripts", "cwltool-images.py"), "--batch")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cwltool-images.py --batch: %v\n%s", err, stderr.String())
+	}
+	var answers []CWLToolAnswer
+	if err := json.Unmarshal(out, &answers); err != nil || len(answers) != len(pkgs) {
+		t.Fatalf("cwltool-images.py --batch: %d answers for %d packages: %v", len(answers), len(pkgs), err)
+	}
+	return answers
 }
 
 // CWLToolImages loads each reference (FILE or FILE#ID, relative to dir)
