@@ -55,6 +55,11 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 	for _, e := range p.ExternalImages {
 		external[pulledRepoOf(e)] = true
 	}
+	if len(p.Workflows) == 0 {
+		out = append(out, builder.Diagnostic{File: p.File, Severity: builder.SeverityWarning, Rule: RuleProcesses,
+			Message: fmt.Sprintf("%s has no [[workflows]]: an application package has a Workflow a platform runs (%s)", p.File, RuleProcesses)})
+	}
+	res := s.resolve()
 	for _, d := range s.workflowDocs() {
 		tools, workflows := 0, 0
 		for _, proc := range d.Processes {
@@ -63,9 +68,9 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 				workflows++
 			case "CommandLineTool":
 				tools++
-				checkTool(d, proc, add)
+				checkTool(d, proc, res, add)
 				if repo := pulledRepo(proc); !owned[proc] && repo != "" && !external[repo] {
-					add(d, proc.Node, RuleImageSource, "CommandLineTool %s runs %s, which no tool of project.toml builds: list it in [release] externalImages if the package means to run an image it does not build", proc.Name(), repo)
+					add(d, proc.Node, RuleImageSource, "%s runs %s, which no tool of project.toml builds: list it in [release] externalImages if the package means to run an image it does not build", classed(proc), repo)
 				}
 			}
 		}
@@ -84,8 +89,32 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 
 type addFunc func(d *cwlDocument, n *yaml.Node, rule, format string, args ...any)
 
-func checkTool(d *cwlDocument, proc *cwlProcess, add addFunc) {
-	name := "CommandLineTool " + proc.Name()
+// classed names a process with its class: `CommandLineTool "crop"`, or
+// "the CommandLineTool of step ..." when it has no id.
+func classed(p *cwlProcess) string {
+	if p.ID == "" {
+		return p.Name()
+	}
+	return p.Class + " " + p.Name()
+}
+
+// inherits reports whether every step the package's workflows run proc by
+// gives it a DockerRequirement from the step or a workflow around it.
+func inherits(proc *cwlProcess, res *resolution) bool {
+	steps := 0
+	for _, i := range res.of[proc] {
+		if e := res.runs[i]; len(e.via) > 0 {
+			if e.effective == nil {
+				return false
+			}
+			steps++
+		}
+	}
+	return steps > 0
+}
+
+func checkTool(d *cwlDocument, proc *cwlProcess, res *resolution, add addFunc) {
+	name := classed(proc)
 	if proc.ID == "" {
 		add(d, proc.Node, RuleToolFields, "%s has no id", name)
 	}
@@ -102,11 +131,15 @@ func checkTool(d *cwlDocument, proc *cwlProcess, add addFunc) {
 		add(d, hints[0].req, RuleDockerHint, "%s names its image only in hints.DockerRequirement; a platform may ignore hints: move it to requirements", name)
 		return
 	}
+	if inherits(proc, res) {
+		add(d, proc.Node, RuleDockerHint, "%s has no DockerRequirement of its own: it runs the one of the workflow or step around it, which a platform that runs the tool alone does not see", name)
+		return
+	}
 	add(d, proc.Node, RuleDocker, "%s has no DockerRequirement: a platform cannot tell which image runs it", name)
 }
 
 func checkWorkflow(d *cwlDocument, wf *cwlProcess, add addFunc) {
-	name := "Workflow " + wf.Name()
+	name := classed(wf)
 	for _, key := range []string{"label", "doc"} {
 		if v := mapGet(wf.Node, key); v == nil || strings.TrimSpace(v.Value) == "" && v.Kind == yaml.ScalarNode {
 			add(d, wf.Node, RuleWorkflowDocs, "%s has no %s: a platform shows it to the people who run the package", name, key)

@@ -121,4 +121,42 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestConformanceWords: a tool that inherits its workflow's DockerRequirement
+// is told so (not that no image is known), a process is named once with its
+// class, and a package without [[workflows]] has a finding of its own.
+func TestConformanceWords(t *testing.T) {
+	load := func(t *testing.T, cwl, workflows string) []builder.Diagnostic {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(cwl), 0o644)
+		toml := "[project]\nname = \"p\"\nversion = \"1.2.0\"\n[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
+			"[tools.tool]\ncontext = \".\"\npath = \"app.cwl#tool\"\n" + workflows
+		os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
+		p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Conformance(p)
+	}
+	all := func(ds []builder.Diagnostic) string {
+		var msgs []string
+		for _, d := range ds {
+			msgs = append(msgs, d.Message)
+		}
+		return strings.Join(msgs, "\n")
+	}
+	inherited := strings.Replace(conformant, "  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", 1)
+	inherited = strings.Replace(inherited, "  label: Main\n", "  label: Main\n  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", 1)
+	got := all(load(t, inherited, "[[workflows]]\npath = \"app.cwl#main\"\n"))
+	if strings.Contains(got, "cannot tell which image") || !strings.Contains(got, `CommandLineTool "tool" has no DockerRequirement of its own: it runs the one of the workflow`) {
+		t.Errorf("a tool inheriting its workflow's image:\n%s", got)
+	}
+	got = all(load(t, strings.Replace(conformant, "  label: Main\n", "", 1), "[[workflows]]\npath = \"app.cwl#main\"\n"))
+	if !strings.Contains(got, `Workflow "main" has no label`) {
+		t.Errorf("a workflow without a label:\n%s", got)
+	}
+	if ds := load(t, conformant, ""); len(ds) != 1 || ds[0].Rule != RuleProcesses || !strings.Contains(ds[0].Message, "has no [[workflows]]") {
+		t.Errorf("a package without [[workflows]]: %v", ds)
+	}
+}
+
 func itoa(i int) string { return strconv.Itoa(i) }

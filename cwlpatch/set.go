@@ -30,10 +30,10 @@ type set struct {
 	// check an edit's outcome before anything is written.
 	overlay map[string][]byte
 
-	users   map[*yaml.Node][]user     // built on first use
-	ids     map[string]fileID         // identify's answers, by path
-	wfDocs  []*cwlDocument            // workflowDocs' answer
-	ran     []*cwlDocument            // files the workflows run (loadRuns)
+	users  map[*yaml.Node][]user // built on first use
+	ids    map[string]fileID     // identify's answers, by path
+	wfDocs []*cwlDocument        // workflowDocs' answer
+	ran    []*cwlDocument        // files the workflows run (loadRuns)
 	// resolved is the resolver's answer (resolve), built on first use.
 	resolved *resolution
 	// sealed is set for a file checked on its own as it was received (a
@@ -386,6 +386,7 @@ func (s *set) targets() []target {
 		out[i].procs = append(out[i].procs, proc)
 	}
 	named := make([][]*cwlProcess, len(s.p.Artifacts))
+	byPath := map[*cwlProcess]*builder.Artifact{}
 	for i, t := range s.p.Artifacts {
 		out[i].tool = t
 		for _, ref := range t.Processes {
@@ -400,13 +401,14 @@ func (s *set) targets() []target {
 			}
 			claim(i, proc)
 			named[i] = append(named[i], proc)
+			byPath[proc] = t
 		}
 	}
 	repos := s.repositories()
 	for i := range s.p.Artifacts {
 		for _, d := range s.workflowDocs() {
 			for _, id := range packedIDs(named[i], d) {
-				for _, proc := range s.packedCopies(i, d, id, owner, repos) {
+				for _, proc := range s.packedCopies(i, d, id, byPath, repos) {
 					claim(i, proc)
 				}
 			}
@@ -438,11 +440,11 @@ type packedID struct {
 // name. Of several, those whose every image is the tool's are its copies;
 // when none is, the id is ambiguous and refused. Processes a tool's path
 // names are left to it.
-func (s *set) packedCopies(i int, d *cwlDocument, id packedID, owner map[*cwlProcess]*builder.Artifact, repos map[string]int) []*cwlProcess {
+func (s *set) packedCopies(i int, d *cwlDocument, id packedID, byPath map[*cwlProcess]*builder.Artifact, repos map[string]int) []*cwlProcess {
 	var cands []*cwlProcess
 	add := func(procs []*cwlProcess) {
 		for _, p := range procs {
-			if _, named := owner[p]; p.Class == "CommandLineTool" && (!named || owner[p] == s.p.Artifacts[i]) {
+			if t, named := byPath[p]; p.Class == "CommandLineTool" && (!named || t == s.p.Artifacts[i]) {
 				cands = append(cands, p)
 			}
 		}

@@ -165,7 +165,14 @@ func checkAll(c *cli.Context) ([]builder.Diagnostic, *builder.Plan) {
 	opts.AllowOutsidePaths = allowOutside(c)
 	proj, err := builder.LoadContext(c.Context, c.String("file"), opts)
 	if err != nil {
-		return builder.Diagnose(err, builder.SeverityError), nil
+		diags := builder.Diagnose(err, builder.SeverityError)
+		// A missing build context hides no CWL problem: check the CWL of
+		// a plan loaded without the contexts, when that one loads.
+		opts.SkipContexts = true
+		if cwlOnly, err := builder.LoadContext(c.Context, c.String("file"), opts); err == nil {
+			diags = append(diags, cwlpatch.Check(cwlOnly)...)
+		}
+		return diags, nil
 	}
 	diags := builder.Check(proj)
 	if w := skaffoldOnPath(c.Context); w != "" {

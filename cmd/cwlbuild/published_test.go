@@ -102,3 +102,23 @@ func TestBuildRequestsCheckedFirst(t *testing.T) {
 		t.Error("an executor ran")
 	}
 }
+
+// TestCheckMissingContextAndCWL: a missing build context hides none of the
+// CWL problems: check lists both, with every missing workflow file.
+func TestCheckMissingContextAndCWL(t *testing.T) {
+	dir := testenv.CopyDir(t, "../../testdata/projects/published")
+	proj := filepath.Join(dir, "project.toml")
+	os.RemoveAll(filepath.Join(dir, "command-line-tools", "crop"))
+	os.Remove(filepath.Join(dir, "cwl-workflow", "app-water-bodies.cwl"))
+	os.Remove(filepath.Join(dir, "cwl-workflow", "app-water-bodies-cloud-native.cwl"))
+	out, stderr, code := run(t, "check", "-f", proj)
+	all := out + stderr
+	for _, want := range []string{"command-line-tools/crop", "cwl-workflow/app-water-bodies.cwl", "cwl-workflow/app-water-bodies-cloud-native.cwl"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("check output lacks %q:\n%s", want, all)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+}
