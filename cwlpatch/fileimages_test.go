@@ -12,7 +12,7 @@ func TestFileImages(t *testing.T) {
 	const pin = "r.io/hello:1@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	const tool = "- class: CommandLineTool\n  id: hello\n  inputs: []\n  outputs: []\n"
 	for _, tc := range []struct {
-		name, doc string
+		name, doc    string
 		ref, problem string
 	}{
 		{"namespaced class",
