@@ -40,13 +40,23 @@ once, when every process sharing it gets this image, and refused otherwise.
 Only that scalar changes, or, when the process has no DockerRequirement, the
 lines that add one. Every file is checked before any is written, and read
 back to check every pin; each is replaced atomically. Running it twice
-changes nothing. A CommandLineTool of a workflow whose dockerPull names a
-tool's repository (any tag, or none; anonymous inline ones too) is a copy of
-that tool, and so is the copy "cwltool --pack" names after the tool's file.
+changes nothing. A CommandLineTool of a workflow whose every dockerPull names
+a tool's repository (any tag, or none; anonymous inline ones too) is a copy of
+that tool, and so is the copy "cwltool --pack" names after the tool's file
+("tool.cwl", or "tool.cwl_2" for a second file of that name: the one whose
+image is the tool's; none is an ambiguous id, refused).
+
+Which image runs is read as cwltool reads it, in every context a workflow
+runs a tool: requirements over hints, the last of several, a step's and the
+enclosing workflows' requirements, classes spelt "cwl:DockerRequirement" or
+as a full URI, dockerImageId over dockerPull. What it cannot read is an
+error naming the step: a run: by URL, of a file missing or outside the
+package. A dockerImageId beside the pin is refused.
 
 --check fails when any CommandLineTool a workflow runs, built here or not,
-pulls an image without a digest, and when an enclosing workflow's
-DockerRequirement overrides a pinned tool's hint (cwltool would run that).
+runs an image without a digest in any context, when an enclosing workflow's
+DockerRequirement overrides a pinned tool's hint (cwltool would run that),
+and when cwltool and the CWL specification would run different images.
 
 Examples:
    skaffold build -f skaffold-auto.yaml --file-output build.json
