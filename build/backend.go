@@ -217,6 +217,9 @@ func (b *Spec) daemonless(backend, program string) ([]Command, error) {
 	if len(b.Platforms) > 0 {
 		build = append(build, "--platform", strings.Join(b.Platforms, ","))
 	}
+	if b.pullsOnlyInsecure() {
+		build = append(build, "--tls-verify=false")
+	}
 	build = append(build, b.Context)
 	push := Command{program, "push"}
 	if imageref.IsInsecure(b.Image, b.Insecure) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -220,6 +221,11 @@ func TestGenerateSignals(t *testing.T) {
 		switch {
 		case string(got) == string(old) && err != nil && strings.Contains(stderr.String(), "before any file was replaced"):
 			seen["stopped, old"]++
+		case string(got) == string(old) && killedBy(err) && stderr.Len() == 0:
+			// On a loaded machine the signal can land before generate
+			// installs its handler: the process dies of it, and the old
+			// file is intact (no staged file is left, checked below).
+			seen["killed before its handler, old"]++
 		case string(got) == string(fresh):
 			seen["new"]++
 		default:
@@ -230,9 +236,19 @@ func TestGenerateSignals(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes over 20 signals: %v (a full run takes %v)", seen, full)
-	if seen["stopped, old"] == 0 {
+	if seen["stopped, old"]+seen["killed before its handler, old"] == 0 {
 		t.Errorf("no signal stopped a run: %v", seen)
 	}
+}
+
+// killedBy reports whether a process ended by a signal (SIGTERM or SIGINT).
+func killedBy(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && (ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGINT)
 }
 
 // TestVersionAndHelp: --version prints the module version, and `cwlbuild
