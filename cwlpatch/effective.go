@@ -27,10 +27,12 @@ import (
 // when it has one (cwltool pulls dockerPull, then runs dockerImageId),
 // else its dockerPull.
 
-// maxExecutions bounds the contexts one package may expand to: workflows
-// that each run the next twice over reach 2^n contexts, and a hostile
-// package must not make a check run forever.
-const maxExecutions = 200000
+// maxWalk bounds the work of expanding one package's contexts, counted as
+// the processes walked, each weighted by its depth (what its context
+// costs): workflows that each run the next twice over reach 2^n contexts,
+// and a hostile package must not make a check run forever or fill memory.
+// A packed workflow of 10,000 tools costs about 30,000.
+const maxWalk = 2_000_000
 
 // level is the DockerRequirements one level of a context contributes: a
 // process's own, or those of a step or a workflow around it.
@@ -119,7 +121,7 @@ func (s *set) resolve() *resolution {
 	if s.resolved != nil {
 		return s.resolved
 	}
-	w := &walker{s: s, reached: map[*cwlProcess]bool{}, inline: map[*yaml.Node]*cwlProcess{}, seenErr: map[string]bool{}}
+	w := &walker{s: s, reached: map[*cwlProcess]bool{}, inline: map[*yaml.Node]*cwlProcess{}, seenErr: map[string]bool{}, levels: map[*yaml.Node]readLevel{}}
 	for _, d := range s.sortedDocs() {
 		for _, p := range d.Processes {
 			if p.Parent != nil {
@@ -208,7 +210,12 @@ type walker struct {
 	reached map[*cwlProcess]bool
 	inline  map[*yaml.Node]*cwlProcess
 	seenErr map[string]bool
-	full    bool
+	levels  map[*yaml.Node]readLevel
+	// visits counts the processes walked, context by context, and work
+	// the same weighted by depth; past maxWalk the walk stops (full) with
+	// an error.
+	visits, work int
+	full         bool
 }
 
 func (w *walker) refuse(err error) {
@@ -221,23 +228,25 @@ func (w *walker) refuse(err error) {
 // walk adds the executions of p in the context via, whose enclosing
 // levels are outer (outermost first); active holds the workflows being
 // walked, so that a workflow that runs itself is refused, not followed.
-func (w *walker) walk(p *cwlProcess, via []stepRun, outer []level, active map[*cwlProcess]bool) {
+func (w *walker) walk(p *cwlProcess, via []stepRun, outer []*level, active map[*cwlProcess]bool) {
+	if w.full {
+		return
+	}
+	if w.work += 1 + len(via); w.work > maxWalk {
+		w.full = true
+		w.refuse(fmt.Errorf("%s:%d: the workflows reach %s and the other processes in too many contexts (%d processes walked): cwlbuild does not follow so many", p.Doc.File, p.Node.Line, p.Desc(), w.visits))
+		return
+	}
+	w.visits++
 	w.reached[p] = true
-	own, err := levelOf(p.Doc, p.Node, user{proc: p})
+	own, err := w.levelOf(p.Doc, p.Node, user{proc: p})
 	if err != nil {
 		w.refuse(err)
 		return
 	}
-	levels := append(slices.Clip(outer), own)
+	levels := append(slices.Clip(outer), &own)
 	switch p.Class {
 	case "CommandLineTool":
-		if len(w.runs) >= maxExecutions {
-			if !w.full {
-				w.full = true
-				w.refuse(fmt.Errorf("%s:%d: the workflows run %s and the others in more than %d contexts: cwlbuild does not follow so many", p.Doc.File, p.Node.Line, p.Desc(), maxExecutions))
-			}
-			return
-		}
 		w.runs = append(w.runs, effectiveOf(p, via, levels))
 	case "Workflow":
 		if active[p] {
@@ -255,34 +264,49 @@ func (w *walker) walk(p *cwlProcess, via []stepRun, outer []level, active map[*c
 			if target == nil {
 				return
 			}
-			at, err := levelOf(p.Doc, step, user{p, step})
+			at, err := w.levelOf(p.Doc, step, user{p, step})
 			if err != nil {
 				w.refuse(err)
 				return
 			}
-			w.walk(target, append(slices.Clip(via), stepRun{p, step}), append(slices.Clip(levels), at), active)
+			w.walk(target, append(slices.Clip(via), stepRun{p, step}), append(slices.Clip(levels), &at), active)
 		})
 	}
 }
 
-// levelOf reads the DockerRequirements of a process or step node.
-func levelOf(d *cwlDocument, node *yaml.Node, by user) (level, error) {
+// levelOf reads the DockerRequirements of a process or step node, once per
+// node however many contexts reach it.
+func (w *walker) levelOf(d *cwlDocument, node *yaml.Node, by user) (level, error) {
+	if l, ok := w.levels[node]; ok {
+		return l.level, l.err
+	}
+	l := levelOf(d, node, by)
+	w.levels[node] = l
+	return l.level, l.err
+}
+
+type readLevel struct {
+	level
+	err error
+}
+
+func levelOf(d *cwlDocument, node *yaml.Node, by user) readLevel {
 	reqs, err := d.sites(node, "requirements")
 	if err != nil {
-		return level{}, err
+		return readLevel{err: err}
 	}
 	hints, err := d.sites(node, "hints")
 	if err != nil {
-		return level{}, err
+		return readLevel{err: err}
 	}
-	return level{reqs: reqs, hints: hints, by: by}, nil
+	return readLevel{level: level{reqs: reqs, hints: hints, by: by}}
 }
 
 // effectiveOf resolves p's DockerRequirement in the context whose levels
 // are [W0, S1, W1, ..., Sk, p] (each workflow, then the step of it that
 // runs the next process): by cwltool's rule (effective) and by the
 // specification's (spec).
-func effectiveOf(p *cwlProcess, via []stepRun, levels []level) execution {
+func effectiveOf(p *cwlProcess, via []stepRun, levels []*level) execution {
 	e := execution{proc: p, via: via}
 	last := len(levels) - 1
 	pick := func(i int, first bool, sites []site) (*site, user, bool) {

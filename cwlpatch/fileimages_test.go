@@ -1,6 +1,7 @@
 package cwlpatch
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,26 @@ func TestFileImages(t *testing.T) {
 				t.Errorf("images %+v\nwant one running %q with a problem containing %q", images, tc.ref, tc.problem)
 			}
 		})
+	}
+}
+
+// TestResolverBounded: workflows that each run the next twice reach 2^n
+// contexts; past the bound the resolver refuses the package at once
+// instead of walking them all.
+func TestResolverBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("$graph:\n")
+	const depth = 30
+	for i := 0; i < depth; i++ {
+		fmt.Fprintf(&b, "- class: Workflow\n  id: w%d\n  steps:\n    a: {run: '#w%d'}\n    b: {run: '#w%d'}\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "- class: CommandLineTool\n  id: w%d\n", depth)
+	d, err := parseDocument("w.cwl", []byte(strings.Replace(b.String(), "id: w0\n", "id: main\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := singleSet(d).resolve()
+	if len(res.refused) != 1 || !strings.Contains(res.refused[0].Error(), "cwlbuild does not follow so many") {
+		t.Errorf("refused %v", res.refused)
 	}
 }
