@@ -69,7 +69,7 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 			case "CommandLineTool":
 				tools++
 				checkTool(d, proc, res, add)
-				if repo := pulledRepo(proc); !owned[proc] && repo != "" && !external[repo] {
+				if repo := foreignRepo(proc, res, external); !owned[proc] && repo != "" {
 					add(d, proc.Node, RuleImageSource, "%s runs %s, which no tool of project.toml builds: list it in [release] externalImages if the package means to run an image it does not build", classed(proc), repo)
 				}
 			}
@@ -88,6 +88,17 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 }
 
 type addFunc func(d *cwlDocument, n *yaml.Node, rule, format string, args ...any)
+
+// foreignRepo is the first repository, not listed in external, of the
+// images the resolver says proc runs; "" when there is none.
+func foreignRepo(proc *cwlProcess, res *resolution, external map[string]bool) string {
+	for _, i := range res.of[proc] {
+		if repo := pulledRepoOf(res.runs[i].image()); repo != "" && !external[repo] {
+			return repo
+		}
+	}
+	return ""
+}
 
 // classed names a process with its class: `CommandLineTool "crop"`, or
 // "the CommandLineTool of step ..." when it has no id.

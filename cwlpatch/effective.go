@@ -91,7 +91,7 @@ func (e execution) disagreement() string {
 		e.proc.Doc.File, e.proc.Node.Line, e.proc.Desc(), e.context(), ours, e.by, theirs, e.specBy)
 }
 
-// Context says how e's process is reached: "" for a root, else "run by
+// context says how e's process is reached: "" for a root, else "run by
 // step "a" of workflow "main", step "b" of workflow "inner"".
 func (e execution) context() string {
 	if len(e.via) == 0 {

@@ -538,24 +538,6 @@ func (s *set) repositories() map[string]int {
 	return repos
 }
 
-// pulledRepo is the normalized repository of the first dockerPull string
-// among a process's own DockerRequirements, "" when there is none.
-func pulledRepo(proc *cwlProcess) string {
-	sites, err := processSites(proc)
-	if err != nil {
-		return ""
-	}
-	for _, st := range sites {
-		if st.pull == nil || st.pull.Kind != yaml.ScalarNode {
-			continue
-		}
-		if repo := pulledRepoOf(st.pull.Value); repo != "" {
-			return repo
-		}
-	}
-	return ""
-}
-
 // pulledRepoOf is the normalized repository of a dockerPull value, "" when
 // it is not an image reference.
 func pulledRepoOf(pull string) string {
