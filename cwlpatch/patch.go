@@ -417,13 +417,17 @@ func (p Problem) String() string { return p.Message }
 // Unpinned is the one rule of `cwlpatch --check`, `cwlbuild check` and a
 // release: every CommandLineTool that a [[workflows]] file runs (its own,
 // inline ones with or without an id, and those of the files its steps
-// run) and every process a tool's path names must run an image pinned by
-// digest, a tool's process an image of the tool's own repository. It
-// lists, one line each with file and line, each such process whose
-// DockerRequirement has no dockerPull string, that has none, whose
-// dockerPull has no digest or names another repository than its tool's,
-// or whose pin an enclosing workflow's requirement overrides; and returns
-// how many processes it checked.
+// run) and every process a tool's path names must run, in every context
+// the resolver finds for it, an image pinned by digest, a tool's process an
+// image of the tool's own repository. It lists, one line each with file
+// and line, what the resolver refused (a step it cannot follow), each such
+// process whose DockerRequirement has no dockerPull string, that has none,
+// whose dockerPull has no digest or names another repository than its
+// tool's, whose dockerImageId is another image, whose pin an enclosing
+// workflow's requirement overrides, that runs an unpinned image from a
+// step or workflow around it, that runs an image of a tool's repository
+// cwlpatch does not pin, or for which cwltool and the specification name
+// different images; and returns how many processes it checked.
 func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 	s, runs, err := runningProcesses(p)
 	if err != nil {
@@ -474,10 +478,10 @@ func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
 			if d := e.disagreement(); d != "" {
 				add(d, r.tool)
 			}
-			if i, ok := toolOf[pulledRepoOf(e.image())]; ok && r.tool == nil {
+			if ti, ok := toolOf[pulledRepoOf(e.image())]; ok && r.tool == nil {
 				// cwlpatch claims a process by its image only when all its
 				// DockerRequirements name the tool's repository.
-				t := s.p.Artifacts[i].Tool
+				t := s.p.Artifacts[ti].Tool
 				add(fmt.Sprintf("%s:%d: %s%s runs %s, an image of tool %q's repository, but cwlpatch does not pin it: its DockerRequirements name other images too. Name it in tools.%s.path, or give it one image",
 					r.proc.Doc.File, r.proc.Node.Line, r.proc.Desc(), parenthesized(e.context()), e.image(), t, t), nil)
 			}
