@@ -385,12 +385,14 @@ func (s *set) stepTarget(wf *cwlProcess, step *yaml.Node, inline map[*yaml.Node]
 	default:
 		return nil, fmt.Errorf("%s: run is not a reference or a process", where)
 	}
-	file, _, _ := strings.Cut(ref, "#")
+	file, id, _ := strings.Cut(ref, "#")
 	if strings.Contains(file, "://") {
 		return nil, fmt.Errorf("%s runs %s, a process fetched at run time: cwlbuild cannot pin or vouch for the image it runs; copy the file into the package and run it by path", where, ref)
 	}
+	d := wf.Doc
 	if file != "" {
-		d, loaded := (*cwlDocument)(nil), false
+		loaded := false
+		d = nil
 		if wf.Doc.path != "" {
 			d, loaded = s.docs[s.identify(beside(wf.Doc.path, file))]
 		}
@@ -401,10 +403,13 @@ func (s *set) stepTarget(wf *cwlProcess, step *yaml.Node, inline map[*yaml.Node]
 			return nil, fmt.Errorf("%s runs %s, which %s does not hold: the image it runs cannot be verified", where, ref, wf.Doc.File)
 		case d == nil:
 			return nil, fmt.Errorf("%s runs %s, which is not a CWL file cwlbuild read", where, ref)
+		case d.isFragment():
+			return nil, fmt.Errorf("%s runs %s, which is not a CWL process", where, ref)
 		}
 	}
-	if target := s.resolveRun(wf.Doc, ref); target != nil {
-		return target, nil
+	target, err := d.Find(id)
+	if err != nil {
+		return nil, fmt.Errorf("%s runs %s: %v", where, ref, err)
 	}
-	return nil, fmt.Errorf("%s runs %s, which names no process", where, ref)
+	return target, nil
 }

@@ -560,31 +560,6 @@ type stepRun struct {
 	step     *yaml.Node
 }
 
-// resolveRun finds the process a step's run reference names, among the
-// loaded documents: "#id" in the same file, "file.cwl#id" or "file.cwl"
-// relative to it.
-func (s *set) resolveRun(from *cwlDocument, ref string) *cwlProcess {
-	file, id, _ := strings.Cut(ref, "#")
-	d := from
-	if file != "" {
-		if strings.Contains(file, "://") || from.path == "" {
-			return nil
-		}
-		d = s.docs[s.identify(beside(from.path, file))]
-		if d == nil {
-			return nil
-		}
-	}
-	if d.root == nil || d.isFragment() {
-		return nil
-	}
-	p, err := d.Find(id)
-	if err != nil {
-		return nil
-	}
-	return p
-}
-
 // override is a DockerRequirement in an enclosing workflow's or step's
 // requirements, which cwltool prefers to a tool's hint.
 type override struct {
