@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -237,6 +238,15 @@ func (g *gen) workflow(id string) *yaml.Node {
 	add(n, "inputs", yseq())
 	add(n, "outputs", yseq())
 	reqs := yseq(ymap("class", "SubworkflowFeatureRequirement"))
+	if g.chance(0.1) {
+		g.shape("SchemaDefRequirement")
+		field := ymap("name", "a", "type", "string")
+		rec := ymap("name", "Rec", "type", "record")
+		add(rec, "fields", yseq(field))
+		sd := ymap("class", "SchemaDefRequirement")
+		add(sd, "types", yseq(rec))
+		reqs.Content = append(reqs.Content, sd)
+	}
 	if g.chance(0.2) {
 		g.shape("workflow requirement")
 		reqs.Content = append(reqs.Content, g.dockerEntry(g.anyImage(), true))
@@ -299,6 +309,7 @@ func (g *gen) step(wf *yaml.Node, run *yaml.Node) {
 // also appear under the ids `cwltool --pack` gives them.
 func (g *gen) layoutPacked(names bool) {
 	g.shape("$graph")
+	asJSON := g.chance(0.3)
 	main := g.workflow("main")
 	graph := yseq(main)
 	var runs []*yaml.Node
@@ -317,6 +328,13 @@ func (g *gen) layoutPacked(names bool) {
 			extra := g.process(i, id+"b")
 			label := mapValue(extra, "label").Value
 			g.pkg.Owner[label], g.pkg.Maybe[label] = -1, i
+			if reqs := mapValue(proc, "requirements"); reqs != nil && !asJSON && g.chance(0.3) {
+				// The second process shares the first's requirements
+				// through a YAML alias, as published packages do.
+				g.shape("requirements shared through a YAML anchor")
+				reqs.Anchor = fmt.Sprintf("reqs%d", i)
+				setValue(extra, "requirements", &yaml.Node{Kind: yaml.AliasNode, Value: reqs.Anchor, Alias: reqs})
+			}
 			graph.Content = append(graph.Content, extra)
 			runs = append(runs, ystr("#"+id+"b"))
 		}
@@ -355,7 +373,10 @@ func (g *gen) layoutPacked(names bool) {
 	g.namespaces(root)
 	add(root, "$graph", graph)
 	g.pkg.files["app.cwl"] = root
-	g.pkg.json["app.cwl"] = g.chance(0.3)
+	g.pkg.json["app.cwl"] = asJSON
+	if g.pkg.bom["app.cwl"] = !asJSON && g.chance(0.05); g.pkg.bom["app.cwl"] {
+		g.shape("a byte order mark")
+	}
 	g.pkg.Workflows = append(g.pkg.Workflows, "app.cwl")
 }
 
@@ -423,7 +444,14 @@ func (g *gen) layoutFiles() {
 		if g.chance(0.3) {
 			id = fmt.Sprintf("tool%d", i)
 		}
-		g.pkg.files[file] = withVersion(g.process(i, id))
+		proc := g.process(i, id)
+		if g.chance(0.12) {
+			g.shape("$import of a DockerRequirement")
+			imported := fmt.Sprintf("tools/docker-t%d.yml", i)
+			g.pkg.files[imported] = g.dockerEntry(g.pkg.Tools[i].Repo+":dev", true)
+			setValue(proc, "requirements", yseq(ymap("$import", path.Base(imported))))
+		}
+		g.pkg.files[file] = withVersion(proc)
 		g.pkg.ToolRefs = append(g.pkg.ToolRefs, file)
 		runs = append(runs, file)
 	}
@@ -462,6 +490,9 @@ func (g *gen) layoutFiles() {
 	}
 	g.pkg.files["wf.cwl"] = root
 	g.pkg.json["wf.cwl"] = g.chance(0.2)
+	if g.pkg.bom["wf.cwl"] = !g.pkg.json["wf.cwl"] && g.chance(0.05); g.pkg.bom["wf.cwl"] {
+		g.shape("a byte order mark")
+	}
 	g.pkg.Workflows = append(g.pkg.Workflows, "wf.cwl")
 }
 
@@ -511,6 +542,9 @@ func (p *genPackage) write() error {
 				return err
 			}
 		}
+		if p.bom[f] {
+			data = append([]byte("\ufeff"), data...)
+		}
 		path := filepath.Join(p.Dir, filepath.FromSlash(f))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
@@ -541,6 +575,17 @@ func yseq(items ...*yaml.Node) *yaml.Node {
 
 func add(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, ystr(key), v)
+}
+
+// setValue replaces key's value in m, or adds it.
+func setValue(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	add(m, key, v)
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {
