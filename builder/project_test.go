@@ -121,6 +121,18 @@ func TestProjectErrors(t *testing.T) {
 	}{
 		{"misspelt key", func(s string) string { return strings.Replace(s, "namespace =", "namespce =", 1) },
 			`8: unknown key "namespce" in [build.cluster] (did you mean "namespace"?)`},
+		{"service account with a space", func(s string) string {
+			return strings.Replace(s, `serviceAccount = "sa"`, `serviceAccount = "Admin SA"`, 1)
+		},
+			`build.cluster.serviceAccount "Admin SA": not a Kubernetes name`},
+		{"secret like an option", func(s string) string { return strings.Replace(s, `secret = "push"`, `secret = "--x"`, 1) },
+			`build.cluster.secret "--x": not a Kubernetes name`},
+		{"namespace with a path", func(s string) string {
+			return strings.Replace(s, `namespace = "ns"`, `namespace = "../../api/v1/namespaces/kube-system"`, 1)
+		}, `8: build.cluster.namespace "../../api/v1/namespaces/kube-system": not a Kubernetes name`},
+		{"test pod account like an option", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\n[tools.a.tests.execution.cluster]\npod_serviceaccount = \"--debug\"\n"
+		}, `tools.a.tests.0.execution.cluster.pod_serviceaccount "--debug": not a Kubernetes name`},
 		{"misspelt tool key", func(s string) string { return strings.Replace(s, `context = "tools/a"`, `contxt = "tools/a"`, 1) },
 			`18: unknown key "contxt" in [tools.a] (did you mean "context"?)`},
 		{"misspelt test key", func(s string) string {

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
@@ -140,7 +140,7 @@ func (p *Project) validate() error {
 	default:
 		add(p.Errorf("release.sbom", "release.sbom %q: want \"spdx\", \"cyclonedx\" or \"none\"", p.Release.SBOM))
 	}
-	for _, err := range p.checkCalrissian() {
+	for _, err := range append(p.checkCluster(), p.checkCalrissian()...) {
 		add(err)
 	}
 	if !p.opts.SkipTests {
@@ -384,12 +384,35 @@ func (p *Project) checkTestPaths(tp *TestPlan) []error {
 	return errs
 }
 
-// k8sName is a Kubernetes object name (RFC 1123 subdomain); namespaces are
-// labels (no dots), checked with k8sLabel.
+// k8sName is a Kubernetes object name (an RFC 1123 subdomain: accounts,
+// secrets, claims, storage classes); k8sLabel an RFC 1123 label
+// (namespaces). Both are Kubernetes' own validation, which the API server
+// applies later, in the middle of a run; neither lets a name start with
+// '-', so none reads as an option where it reaches an argv.
 var (
-	k8sName  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	k8sLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	k8sName  = validation.IsDNS1123Subdomain
+	k8sLabel = validation.IsDNS1123Label
 )
+
+// checkCluster checks the names [build.cluster] gives Kubernetes, each
+// under its own key.
+func (p *Project) checkCluster() []error {
+	c := p.Build.Cluster
+	var errs []error
+	for _, f := range []struct {
+		key, value string
+		valid      func(string) []string
+	}{
+		{"build.cluster.namespace", c.Namespace, k8sLabel},
+		{"build.cluster.serviceAccount", c.ServiceAccount, k8sName},
+		{"build.cluster.secret", c.Secret, k8sName},
+	} {
+		if err := p.checkK8sName(f.key, f.value, f.valid); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
 
 // checkCalrissian checks [build.calrissian]: the images pinned, the names
 // Kubernetes accepts, the size a quantity, the bounds durations.
@@ -407,10 +430,12 @@ func (p *Project) checkCalrissian() []error {
 			add(p.Errorf("build.calrissian.initImage", "build.calrissian.initImage %q: %v", c.InitImage, err))
 		}
 	}
-	add(p.checkK8sName("build.calrissian.namespace", c.Namespace, k8sLabel, 63))
-	add(p.checkK8sName("build.calrissian.serviceAccount", c.ServiceAccount, k8sName, 253))
-	add(p.checkK8sName("build.calrissian.claim", c.Claim, k8sName, 253))
-	add(p.checkK8sName("build.calrissian.storageClass", c.StorageClass, k8sName, 253))
+	if c.Namespace != p.Build.Cluster.Namespace { // else checked as build.cluster.namespace
+		add(p.checkK8sName("build.calrissian.namespace", c.Namespace, k8sLabel))
+	}
+	add(p.checkK8sName("build.calrissian.serviceAccount", c.ServiceAccount, k8sName))
+	add(p.checkK8sName("build.calrissian.claim", c.Claim, k8sName))
+	add(p.checkK8sName("build.calrissian.storageClass", c.StorageClass, k8sName))
 	if _, err := resource.ParseQuantity(c.VolumeSize); err != nil {
 		add(p.Errorf("build.calrissian.volumeSize", "build.calrissian.volumeSize %q: not a Kubernetes quantity (\"1Gi\", \"500Mi\")", c.VolumeSize))
 	}
@@ -429,7 +454,10 @@ func (p *Project) checkTestCluster(tp *TestPlan) []error {
 	if err := p.checkPinnedImage(tp.Key+".execution.cluster.calrissian_image", cl.CalrissianImage); err != nil {
 		errs = append(errs, err)
 	}
-	if err := p.checkK8sName(tp.Key+".execution.cluster.namespace", cl.Namespace, k8sLabel, 63); err != nil {
+	if err := p.checkK8sName(tp.Key+".execution.cluster.namespace", cl.Namespace, k8sLabel); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.checkK8sName(tp.Key+".execution.cluster.pod_serviceaccount", cl.PodServiceAccount, k8sName); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -452,11 +480,14 @@ func (p *Project) checkPinnedImage(key, ref string) error {
 
 // checkK8sName refuses what the Kubernetes API would refuse later, in the
 // middle of a run.
-func (p *Project) checkK8sName(key, name string, re *regexp.Regexp, max int) error {
-	if name == "" || len(name) <= max && re.MatchString(name) {
+func (p *Project) checkK8sName(key, name string, valid func(string) []string) error {
+	if name == "" {
 		return nil
 	}
-	return p.Errorf(key, "%s %q: not a Kubernetes name (lower-case letters, digits and '-', at most %d characters)", key, name, max)
+	if problems := valid(name); len(problems) > 0 {
+		return p.Errorf(key, "%s %q: not a Kubernetes name: %s", key, name, strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // checkNotOption refuses a CWL reference that starts with '-': cwltool and
