@@ -273,7 +273,9 @@ func disagree(t *testing.T, p *genPackage, format string, args ...any) {
 	if keep := os.Getenv("CWLBUILD_DIFF_KEEP"); keep != "" {
 		dst := filepath.Join(keep, fmt.Sprintf("seed-%d", p.Seed))
 		if err := os.CopyFS(dst, os.DirFS(p.Dir)); err == nil {
-			data, _ := json.MarshalIndent(p, "", " ")
+			saved := *p
+			saved.Dir = "" // the copy's own directory, when it is read back
+			data, _ := json.MarshalIndent(&saved, "", " ")
 			os.WriteFile(filepath.Join(dst, "case.json"), data, 0o644)
 		}
 	}

@@ -54,7 +54,6 @@ type gen struct {
 	labels int
 	steps  int
 	nsX    bool // the documents bind x: to CWL's namespace
-	packed bool // processes live in one $graph
 }
 
 const genRegistry = "localhost:5000/gen"
@@ -83,12 +82,10 @@ func generatePackage(seed int64, dir string) (*genPackage, error) {
 	}
 	switch g.r.Intn(3) {
 	case 0:
-		g.packed = true
 		g.layoutPacked(false)
 	case 1:
 		g.layoutFiles()
 	default:
-		g.packed = true
 		g.layoutPacked(true)
 	}
 	return g.pkg, g.pkg.write()
