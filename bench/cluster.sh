@@ -78,8 +78,16 @@ for c in "${configs[@]}"; do config_toml "$c" >/dev/null; done
 
 scripts/cluster.sh up >/dev/null
 eval "$(scripts/cluster.sh env | sed 's/^/export /')"
-[ -n "${CLUSTER_CALRISSIAN_IMAGE:-}" ] ||
-  die "no Debian base in the cluster's mirror: run scripts/setup.sh with CWLBUILD_CALRISSIAN_SOURCE set, then scripts/cluster.sh up"
+if [ -z "${CLUSTER_CALRISSIAN_IMAGE:-}" ]; then
+  # Its Debian base is the Calrissian image's. Under CI that is a failure;
+  # elsewhere the bench is left out and `go tool task test` says so.
+  fix="CWLBUILD_CALRISSIAN_SOURCE=calrissian-0.14.0-debian.tar.gz scripts/setup.sh && scripts/cluster.sh up"
+  if [ -z "${CI:-}" ] || [ "${CI:-}" = false ]; then
+    echo "bench/cluster.sh: the Calrissian image is not available; make it with: $fix" | tee -a "$repo/.cwlbuild-missing" >&2
+    exit 0
+  fi
+  die "no Debian base in the cluster's mirror: run $fix"
+fi
 go tool task bin >/dev/null
 export PATH=$repo/.bin:$PATH
 S=${CWLBUILD_CLUSTER_DIR:-/var/lib/cwlbuild-cluster}
