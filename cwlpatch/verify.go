@@ -190,7 +190,7 @@ func FileImages(name string, data []byte) ([]ToolImage, error) {
 			continue
 		}
 		seen[key] = true
-		if len(s.resolve().of[e.proc]) > 1 && e.context() != "" {
+		if len(res.of[e.proc]) > 1 && e.context() != "" {
 			ti.Process += " (" + e.context() + ")"
 		}
 		ti.Pinned = ti.Ref != "" && isDigestPinned(ti.Ref)
