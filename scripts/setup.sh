@@ -1,14 +1,43 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need on a fresh Debian machine, as root:
-# the Debian packages of the real engines, the podman configuration that works
-# on these kernels, and the Go tools pinned in
-# go.mod. Safe to run again; it does nothing that is already done.
+# Installs what the demo and the tests need on a fresh Debian machine, as root,
+# in two tiers:
+#   scripts/setup.sh demo   what `go tool task demo` uses: the Debian packages of
+#                           the local engines (buildah, podman, a registry,
+#                           cwltool), the podman configuration that works on these
+#                           kernels, the busybox base image, Skaffold and go-task
+#   scripts/setup.sh [all]  that, and what the full tests and the cluster demo
+#                           use: the Kaniko and Calrissian images, cosign, act,
+#                           oras and the test cluster's Kubernetes binaries
+# Safe to run again; it does nothing that is already done. Each step says what
+# it makes and, when it ends, how long it took; the whole ends with a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl
-  etcd-server containerd containernetworking-plugins apache2-utils iproute2 iptables openssl
-  python3-kubernetes python3-tenacity python3-pip debootstrap)
+tier=${1:-all}
+case "$tier" in
+  demo | all) ;;
+  *) echo "usage: scripts/setup.sh [demo|all]" >&2; exit 2 ;;
+esac
+started=$SECONDS
+summary=()
+# timed NAME: the time since the last mark goes to the summary under NAME.
+mark=$SECONDS
+timed() {
+  local took=$((SECONDS - mark))
+  summary+=("$(printf '%-34s %4ds' "$1" "$took")")
+  ((took < 2)) || echo "setup: $1: ${took}s"
+  mark=$SECONDS
+}
+finish() {
+  echo "setup: done ($tier tier, $((SECONDS - started))s):"
+  printf 'setup:   %s\n' "${summary[@]}"
+}
+
+packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl)
+if [ "$tier" = all ]; then
+  packages+=(etcd-server containerd containernetworking-plugins apache2-utils iproute2 iptables openssl
+    python3-kubernetes python3-tenacity python3-pip debootstrap)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,6 +49,7 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+timed "Debian packages"
 
 # podman as root on hybrid cgroups: runc, cgroupfs, no default ulimits.
 if [ -w /etc/containers ] || [ "$(id -u)" = 0 ]; then
@@ -68,6 +98,19 @@ if ! podman image exists "$base" 2>/dev/null; then
   buildah bud --quiet --isolation chroot -t "$base" "$tmp" >/dev/null
   rm -rf "$tmp"
 fi
+timed "podman config, busybox base"
+
+# Skaffold (pinned in scripts/skaffold/go.mod) and go-task (in go.mod) are Go
+# tools; building them once fills the Go build cache (Skaffold takes several
+# minutes the first time).
+echo "setup: building Skaffold and go tool task (several minutes the first time)"
+(cd scripts/skaffold && go tool -n skaffold >/dev/null)
+go tool -n task >/dev/null
+timed "Skaffold, go-task"
+if [ "$tier" = demo ]; then
+  finish
+  exit 0
+fi
 
 # The Kaniko executor, built from the Chainguard fork's Go module
 # (scripts/kaniko pins it) and packed the way the executor's debug image is:
@@ -95,6 +138,7 @@ DOCKERFILE
   buildah bud --quiet --isolation chroot -t "$kaniko" "$tmp" >/dev/null
   rm -rf "$tmp"
 fi
+timed "Kaniko executor image"
 
 # Calrissian, which `cwlbuild test --engine cluster` runs as a Job: its image
 # is made from Debian packages and a Calrissian source tarball
@@ -110,13 +154,9 @@ if ! podman image exists "$calrissian" 2>/dev/null; then
     echo "setup: no Calrissian image: run as root with CWLBUILD_CALRISSIAN_SOURCE=calrissian-0.14.0-debian.tar.gz to build it"
   fi
 fi
+timed "Calrissian image"
 
-# Skaffold (pinned in scripts/skaffold/go.mod), go-task and oras (in go.mod;
-# the README's release recipe pulls a workflow with oras) are Go tools;
-# building them once fills the Go build cache (Skaffold takes several
-# minutes the first time).
-echo "setup: building Skaffold, go tool task and go tool oras"
-(cd scripts/skaffold && go tool -n skaffold >/dev/null)
+echo "setup: building the static Skaffold, cosign, act and go tool oras (several minutes the first time)"
 # The static Skaffold a CI job copies into the Kaniko image (TestGitLabRecipe
 # builds it; this fills the build cache, several minutes the first time).
 (cd scripts/skaffold && CGO_ENABLED=0 go build -o /dev/null github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold)
@@ -126,11 +166,13 @@ echo "setup: building Skaffold, go tool task and go tool oras"
 # nektos/act, which runs README's GitHub Actions workflow with the action of
 # the working tree (TestGitHubAction; this fills the build cache).
 (cd scripts/act && CGO_ENABLED=0 go build -o /dev/null github.com/nektos/act)
-go tool -n task >/dev/null
+# oras: the README's release recipe pulls a workflow with it.
 go tool -n oras >/dev/null
+timed "static Skaffold, cosign, act, oras"
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).
 if [ "$(id -u)" = 0 ]; then
   scripts/cluster.sh build
 fi
-echo "setup: done"
+timed "Kubernetes binaries"
+finish
