@@ -64,3 +64,22 @@ func TestDaemonlessPullsWithoutTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonlessPullsSymlink: a Dockerfile that is a symlink is not read
+// (it may lead out of the package): the build keeps TLS.
+func TestDaemonlessPullsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "Dockerfile")
+	os.WriteFile(outside, []byte("FROM 127.0.0.1:45793/a:1\n"), 0o644)
+	if err := os.Symlink(outside, filepath.Join(dir, "Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	spec := &Spec{Context: dir, Dockerfile: "Dockerfile", Image: "127.0.0.1:5000/pkg/crop:abc"}
+	cmds, err := spec.daemonless("buildah", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(cmds[0].String(), "--tls-verify=false") {
+		t.Errorf("a symlinked Dockerfile was read: %s", cmds[0])
+	}
+}
