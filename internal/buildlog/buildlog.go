@@ -70,8 +70,13 @@ func Parse(r io.Reader) ([]Failure, error) {
 	return out, sc.Err()
 }
 
-// isKanikoError is a line the executor prints when it gives up.
+// isKanikoError is a line the executor prints when it gives up. Skaffold's
+// own log lines (its logrus fields subtask= and task=, as in `deleting pod:
+// pods "kaniko-x" not found` when the pod went away) are not Kaniko's.
 func isKanikoError(line string) bool {
+	if strings.Contains(line, " subtask=") && strings.Contains(line, " task=") {
+		return false
+	}
 	return strings.HasPrefix(line, "error ") || strings.HasPrefix(line, "ERRO") ||
 		strings.Contains(line, "level=error") || strings.Contains(line, "level=fatal")
 }

@@ -22,6 +22,12 @@ pod has failed
 
 const deleted = "Building [r/ns/slow]...\n\x1b[36mINFO\x1b[0m[0000] Running: [/bin/sh -c sleep 15]\nBuild [r/ns/slow] failed: pod has failed\nBuilding [r/ns/quick]...\nBuild [r/ns/quick] succeeded\n"
 
+// deletedRace is the deleted pod when Skaffold, racing the deletion, logs
+// its own error inside the image's section (seen in CI).
+const deletedRace = "Building [r/ns/slow]...\n\x1b[36mINFO\x1b[0m[0000] Running: [/bin/sh -c sleep 15]\n" +
+	`time="2026-12-07T02:48:54Z" level=error msg="deleting pod: pods \"kaniko-5299v\" not found" subtask=-1 task=DevLoop` + "\n" +
+	"Build [r/ns/slow] failed: pod has failed\n"
+
 const registry500 = `Building [r/ns/slow]...
 WARN[0020] Error uploading layer to cache: failed to push to destination r/ns/cache:35b8: unexpected status code 500 Internal Server Error: injected failure
 error pushing image: failed to push to destination r/ns/slow:0.1.0: POST http://r/v2/ns/slow/blobs/uploads/: unexpected status code 500 Internal Server Error: injected failure
@@ -45,6 +51,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"wrong-password", wrongPassword, []string{"r/ns/quick: canceled", "r/ns/slow: the registry refused the push secret's login"}},
 		{"pod-deleted", deleted, []string{"r/ns/slow: the Kaniko pod ended without an error of Kaniko's"}},
+		{"pod-deleted, Skaffold's own error line", deletedRace, []string{"r/ns/slow: the Kaniko pod ended without an error of Kaniko's"}},
 		{"registry-500", registry500, []string{"r/ns/slow: the registry failed (HTTP 5xx)"}},
 		{"registry-down", down, []string{"r/ns/slow: the registry could not be reached"}},
 		{"timeout", timeout, []string{"r/ns/slow: Skaffold's build timeout passed"}},
