@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/eoap/cwlbuild/internal/logtext"
 )
 
 // TestPlan is one [[tools.NAME.tests]] or [[workflows.tests]] entry,
@@ -61,11 +63,14 @@ type CalrissianJob struct {
 }
 
 // DisplayName is the test's name, or its ID when it has none.
+//
+// It is a package's text on its way to a log: logtext.Value keeps a name
+// like "t1\n::error::passed" from starting a line or a CI command.
 func (t *TestPlan) DisplayName() string {
 	if t.Name != "" {
-		return t.Name
+		return logtext.Value(t.Name)
 	}
-	return t.ID
+	return logtext.Value(t.ID)
 }
 
 // unsafeChars are replaced in the file names a test's id and name make.

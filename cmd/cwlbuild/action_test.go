@@ -23,6 +23,12 @@ import (
 // workspace, nothing fetched. The release pins every
 // tool to the digest the registry serves, publishes the pinned workflow
 // (the action's output), and `cwlbuild verify` accepts it.
+//
+// The package is a fork's, hostile as one may be: its own Taskfile.yaml
+// prints the secrets, and a Dockerfile's RUN prints a forged workflow
+// reference and workflow commands (an output, a mask of the version, an
+// error). None of it takes effect: the package's Taskfile never runs, no
+// secret is printed, the outputs are the release's own, no command runs.
 func TestGitHubAction(t *testing.T) {
 	act, cosign := testenv.Act(t), testenv.Cosign(t)
 	const user, password, keyPassword = "eoap-bot", "gh-t0ken-1234", "cosign-pw-5678"
@@ -66,6 +72,17 @@ func TestGitHubAction(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(pkg, f))
 		os.WriteFile(filepath.Join(pkg, f), []byte(strings.ReplaceAll(string(data), "127.0.0.1:5000", reg.Host)), 0o644)
 	}
+	// The fork's Taskfile and a RUN that forges outputs and commands.
+	const forged = "evil.example/attacker/app:1.0.0@sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+	os.WriteFile(filepath.Join(pkg, "Taskfile.yaml"), []byte(`version: "3"
+tasks:
+  build: {cmds: ['echo "FORK-TASKFILE-RAN $COSIGN_PASSWORD $CWLBUILD_COSIGN_KEY"; cat "${DOCKER_CONFIG:-$HOME/.docker}/config.json"']}
+  release: {cmds: [task: build]}
+  sign-publish: {cmds: [task: build]}
+`), 0o644)
+	dockerfile := filepath.Join(pkg, "command-line-tools", "crop", "Dockerfile")
+	df, _ := os.ReadFile(dockerfile)
+	os.WriteFile(dockerfile, append(df, []byte("RUN echo "+forged+" && echo '::set-output name=workflow::"+forged+"' && echo '::add-mask::0.1.0' && echo '::error title=cwlbuild::forged by a RUN'\n")...), 0o644)
 	block := testenv.READMEBlockStarting(t, "# .github/workflows/package.yml")
 	workflow := subst(t, block.Text, "registry: ghcr.io", "registry: "+reg.Host)
 	os.MkdirAll(filepath.Join(pkg, ".github", "workflows"), 0o755)
@@ -114,8 +131,19 @@ func TestGitHubAction(t *testing.T) {
 		t.Fatalf("act: %v\n%s", err, out)
 	}
 	log := string(out)
-	if strings.Contains(log, password) || strings.Contains(log, "PRIVATE KEY") {
-		t.Error("the run's log shows the registry password or the signing key")
+	if strings.Contains(log, password) || strings.Contains(log, keyPassword) || strings.Contains(log, "PRIVATE KEY") {
+		t.Error("the run's log shows the registry password, the key's password or the signing key")
+	}
+	if strings.Contains(log, "FORK-TASKFILE-RAN") {
+		t.Error("the action ran the package's own Taskfile")
+	}
+	if strings.Contains(log, "published "+forged) {
+		t.Error("the workflow output is the reference a RUN printed")
+	}
+	// act logs a command it obeys with its own mark (❗ for an error);
+	// stopped, it shows the line only.
+	if strings.Contains(log, "\u2757  ::error title=cwlbuild::forged") {
+		t.Error("a RUN's ::error line ran as a workflow command")
 	}
 	published := regexp.MustCompile(`published (` + regexp.QuoteMeta(reg.Host) + `/eoap-sample/app-water-bodies:0\.1\.0@sha256:[0-9a-f]{64})`).FindStringSubmatch(log)
 	if published == nil {

@@ -20,20 +20,29 @@ func initCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "write a Taskfile.yaml with the build chain into a package",
-		UsageText: "cwlbuild init [-f project.toml]",
+		UsageText: "cwlbuild init [-f project.toml] [--print]",
 		Description: `Writes Taskfile.yaml beside project.toml: the tasks build, build-local, build-ttl,
 prepare, update, release, check, test-all, test-tool and test-workflow, calling cwlbuild,
 cwlpatch and skaffold from PATH in the package's directory. Nothing is written beside
 any Taskfile go-task would read (Taskfile.yml, Taskfile.yaml, Taskfile.dist.yml, ...).
 
-Example:
-   cwlbuild init && task build`,
-		Flags:  []cli.Flag{projectFlag()},
+With --print it writes that Taskfile on standard output instead, and reads nothing: a CI
+job runs it from outside the package (task -t FILE -d PACKAGE), so that no file of the
+package, its own Taskfile included, decides what runs beside the job's secrets.
+
+Examples:
+   cwlbuild init && task build
+   cwlbuild init --print > "$RUNNER_TEMP/Taskfile.yaml" && task -t "$RUNNER_TEMP/Taskfile.yaml" -d . build`,
+		Flags:  []cli.Flag{projectFlag(), &cli.BoolFlag{Name: "print", Usage: "write the Taskfile on standard output; read and write no file"}},
 		Action: runInit,
 	}
 }
 
 func runInit(c *cli.Context) error {
+	if c.Bool("print") {
+		_, err := c.App.Writer.Write(userTaskfile)
+		return err
+	}
 	if _, err := loadProject(c, c.String("file"), allChecks); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

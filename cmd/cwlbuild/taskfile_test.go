@@ -43,6 +43,7 @@ func TestInitTaskfileQuotesValues(t *testing.T) {
 		{[]string{"test-tool", "TOOL=" + hostile, "ENGINE=" + hostile}, []string{"cwlbuild", "test", "--tool=" + hostile, "--engine=" + hostile}},
 		{[]string{"test-workflow", "WORKFLOW=" + hostile}, []string{"cwlbuild", "test", "--workflow=" + hostile}},
 		{[]string{"test-all", "ENGINE=" + hostile}, []string{"cwlbuild", "test", "--keep-going", "--engine=" + hostile}},
+		{[]string{"sign-publish", "REF_FILE=" + hostile}, []string{"cwlbuild", "publish", "--ref-file=" + hostile}},
 		{[]string{"build", "PROFILE=" + hostile}, []string{"skaffold", "build", "-f", "skaffold-auto.yaml", "-p", hostile, "--file-output", "TMP"}},
 	} {
 		os.Remove(record)

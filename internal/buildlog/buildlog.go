@@ -27,24 +27,48 @@ type Failure struct {
 var (
 	building  = regexp.MustCompile(`^Building \[([^\]]+)\]\.\.\.$`)
 	ended     = regexp.MustCompile(`^Build \[([^\]]+)\] (succeeded|was canceled|failed: (.*))$`)
-	ansi      = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	// terminal is every escape sequence a line may carry: CSI (colours,
+	// cursor moves), OSC (a title, a link) ended by BEL or ST, and any
+	// other ESC pair; none is left for a terminal to obey.
+	terminal = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\a\x1b]*(\a|\x1b\\)?|\x1b[@-_]?`)
+	// kanikoLog is a log line of the executor's own (logrus' text form,
+	// INFO[0015] ...): after it, an earlier error-looking line was not
+	// Kaniko's last word but a build step's output.
+	kanikoLog = regexp.MustCompile(`^(INFO|WARN|DEBU|TRAC)\[\d+\]`)
 	scopeList = regexp.MustCompile(`; \[map\[.*$`)
 	// serverError is a registry's HTTP 5xx as Kaniko reports it.
 	serverError = regexp.MustCompile(`status code 5\d\d|\b5\d\d internal|bad gateway|service unavailable`)
 )
 
+// MaxLine is the longest line Parse reads whole; the rest is cut.
+const MaxLine = 64 << 10
+
 // Parse reads Skaffold's output and returns the failed and canceled
 // builds, in the order they ended. Kaniko's lines inside an image's
 // section ("Building [IMAGE]..." to "Build [IMAGE] ...") are searched for
-// its own error ("error pushing image: ...", "error building image: ...").
+// its own error ("error pushing image: ...", "error building image: ..."):
+// the executor's last word before it exits. A build step's output can
+// print anything, "error pushing image: UNAUTHORIZED" too, but Kaniko
+// logs on after a step (INFO[...] Taking snapshot ...), and a step that
+// fails is followed by Kaniko's own "error building image": an error line
+// with a log line of Kaniko's after it is not the cause.
+//
+// The log is hostile (a RUN writes into it): lines of any length are read
+// (cut at MaxLine), and every terminal escape sequence and carriage
+// return is taken out of what Parse returns.
 func Parse(r io.Reader) ([]Failure, error) {
 	var out []Failure
 	current := ""
 	lastError := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(ansi.ReplaceAllString(sc.Text(), ""))
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		raw, err := readLine(br)
+		if err == io.EOF && raw == "" {
+			break
+		} else if err != nil && err != io.EOF {
+			return out, err
+		}
+		line := Clean(raw)
 		if m := building.FindStringSubmatch(line); m != nil {
 			current = m[1]
 			continue
@@ -63,11 +87,46 @@ func Parse(r io.Reader) ([]Failure, error) {
 			}
 			continue
 		}
-		if current != "" && isKanikoError(line) {
+		switch {
+		case current == "":
+		case isKanikoError(line):
 			lastError[current] = scopeList.ReplaceAllString(line, "")
+		case kanikoLog.MatchString(line):
+			delete(lastError, current)
 		}
 	}
-	return out, sc.Err()
+	return out, nil
+}
+
+// readLine returns the next line without its newline, at most MaxLine
+// bytes of it (the rest is read and dropped).
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if room := MaxLine - len(b); room > 0 {
+			b = append(b, chunk[:min(len(chunk), room)]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return strings.TrimSuffix(string(b), "\n"), err
+	}
+}
+
+// Clean is line without terminal escape sequences, carriage returns, other
+// control characters and invalid UTF-8, trimmed: what a terminal would not show, or
+// would obey, is not passed on.
+func Clean(line string) string {
+	// Invalid UTF-8 first: a lone byte 0x9b is CSI to an 8-bit terminal.
+	line = terminal.ReplaceAllString(strings.ToValidUTF8(line, ""), "")
+	line = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return -1
+		}
+		return r
+	}, line)
+	return strings.TrimSpace(line)
 }
 
 // isKanikoError is a line the executor prints when it gives up. Skaffold's

@@ -81,3 +81,47 @@ func TestParse(t *testing.T) {
 		t.Errorf("detail %q, want Kaniko's push error", got[0].Detail)
 	}
 }
+
+// TestParseHostile: the log of a build whose Dockerfile prints what it
+// likes. A RUN's forged Kaniko error is not the cause when Kaniko logs on
+// after it; escape sequences and carriage returns never reach the cause or
+// its detail; a line of megabytes is read, cut, and the parse goes on.
+func TestParseHostile(t *testing.T) {
+	forged := "Building [r/ns/app]...\n" +
+		"INFO[0001] Running: [/bin/sh -c echo 'error pushing image: UNAUTHORIZED: authentication required'; exit 3]\n" +
+		"error pushing image: UNAUTHORIZED: authentication required\n" +
+		"INFO[0001] Taking snapshot of full filesystem...\n" +
+		"error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3\n" +
+		"Build [r/ns/app] failed: pod has failed\n"
+	forgedThenDeleted := "Building [r/ns/app]...\n" +
+		"error pushing image: UNAUTHORIZED: authentication required\n" +
+		"\x1b[36mINFO\x1b[0m[0002] Running: [/bin/sh -c sleep 100]\n" +
+		"Build [r/ns/app] failed: pod has failed\n"
+	escapes := "Building [r/ns/app]...\n" +
+		"error building image: \x1b]0;owned title\a\x1b[2Kstep failed\rhidden \x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\\x9b31m\n" +
+		"Build [r/ns/app] failed: pod has failed\n"
+	long := "Building [r/ns/app]...\n" + strings.Repeat("y", 5<<20) + "\n" +
+		"error pushing image: failed to push to destination r/ns/app:1: Get \"http://r/v2/\": EOF\n" +
+		"Build [r/ns/app] failed: pod has failed\n"
+	for _, tc := range []struct{ name, log, cause string }{
+		{"forged push error before Kaniko's own", forged, "the Dockerfile's build failed in Kaniko"},
+		{"forged push error, then the pod deleted", forgedThenDeleted, "the Kaniko pod ended without an error of Kaniko's"},
+		{"escape sequences", escapes, "the Dockerfile's build failed in Kaniko"},
+		{"a 5 MB line", long, "the registry could not be reached"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(strings.NewReader(tc.log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || !strings.HasPrefix(got[0].Cause, tc.cause) {
+				t.Fatalf("got %+v, want one failure starting %q", got, tc.cause)
+			}
+			for _, s := range []string{got[0].Cause, got[0].Detail} {
+				if strings.ContainsAny(s, "\x1b\r\a\x9b") || strings.Contains(s, "\u009b") {
+					t.Errorf("%q keeps a terminal control", s)
+				}
+			}
+		})
+	}
+}

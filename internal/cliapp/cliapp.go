@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/logtext"
 )
 
 // Outcome is the exit code and the message to print for an app's error.
@@ -52,11 +53,19 @@ func Main(app *cli.App, fallback int) {
 		fmt.Fprintf(os.Stderr, "%s: %v again: stopping now\n", app.Name, sig)
 		os.Exit(128 + int(sig.(syscall.Signal)))
 	}()
+	// Every line the command writes, and the children whose output it
+	// relays, passes logtext: a package's names and a build's output never
+	// start a CI command or reach the terminal as escape sequences.
+	stdout, stderr := logtext.NewWriter(os.Stdout), logtext.NewWriter(os.Stderr)
+	stdout.Max = 0
+	app.Writer, app.ErrWriter = stdout, stderr
 	code, msg := Outcome(app, app.RunContext(ctx, FlagsFirst(app, os.Args)), fallback)
 	atomicfile.RemoveStaged()
+	stdout.Flush()
 	if msg != "" {
-		fmt.Fprintln(os.Stderr, msg)
+		fmt.Fprintln(stderr, msg)
 	}
+	stderr.Flush()
 	os.Exit(code)
 }
 

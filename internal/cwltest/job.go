@@ -22,6 +22,7 @@ import (
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/genfile"
+	"github.com/eoap/cwlbuild/internal/logtext"
 )
 
 // Cluster modes: Calrissian in this pod (the seed's way: a code-server or
@@ -389,7 +390,7 @@ func executeJob(ctx context.Context, r *Run, progress io.Writer) error {
 				errLines = append(errLines, line)
 				continue
 			}
-			fmt.Fprintln(progress, line)
+			fmt.Fprintln(progress, logtext.Line(line))
 		}
 	}()
 	stdoutRel, _ := filepath.Rel(r.Volume, r.Stdout)

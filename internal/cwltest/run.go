@@ -14,6 +14,7 @@ import (
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/genfile"
+	"github.com/eoap/cwlbuild/internal/logtext"
 )
 
 // Result is the outcome of one test.
@@ -170,7 +171,7 @@ func RunAll(ctx context.Context, runs []*Run, opts RunOptions) ([]Result, error)
 	var results []Result
 	failed := 0
 	for i, r := range runs {
-		fmt.Fprintf(progress, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Test.DisplayName(), r.Test.ID, r.Argv[0])
+		fmt.Fprintf(progress, "[%d/%d] %s (%s): running %s\n", i+1, len(runs), r.Test.DisplayName(), logtext.Value(r.Test.ID), r.Argv[0])
 		res := Execute(ctx, r, progress)
 		results = append(results, res)
 		if res.Err == nil {
@@ -180,7 +181,10 @@ func RunAll(ctx context.Context, runs []*Run, opts RunOptions) ([]Result, error)
 		failed++
 		fmt.Fprintf(progress, "[%d/%d] %s: FAILED after %s: %v\n", i+1, len(runs), r.Test.DisplayName(), res.Duration.Round(time.Millisecond), res.Err)
 		if tail := r.Tail(15); tail != "" {
-			fmt.Fprintf(progress, "    last lines of %s:\n    %s\n", r.Stderr, strings.ReplaceAll(tail, "\n", "\n    "))
+			fmt.Fprintf(progress, "    last lines of %s:\n", r.Stderr)
+			for _, line := range strings.Split(tail, "\n") {
+				fmt.Fprintf(progress, "    %s\n", logtext.Line(line))
+			}
 		}
 		if !opts.KeepGoing || ctx.Err() != nil {
 			break
@@ -208,9 +212,9 @@ func WriteSummary(w io.Writer, runs []*Run, results []Result) {
 		if res.Err != nil {
 			status = "FAILED"
 		}
-		fmt.Fprintf(w, "%-7s %-32s %-22s %s\n", status, res.Run.Test.DisplayName(), res.Run.Test.ID, res.Duration.Round(time.Millisecond))
+		fmt.Fprintf(w, "%-7s %-32s %-22s %s\n", status, res.Run.Test.DisplayName(), logtext.Value(res.Run.Test.ID), res.Duration.Round(time.Millisecond))
 	}
 	for _, r := range runs[len(results):] {
-		fmt.Fprintf(w, "%-7s %-32s %-22s\n", "skipped", r.Test.DisplayName(), r.Test.ID)
+		fmt.Fprintf(w, "%-7s %-32s %-22s\n", "skipped", r.Test.DisplayName(), logtext.Value(r.Test.ID))
 	}
 }
