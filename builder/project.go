@@ -106,6 +106,18 @@ type Build struct {
 	// Calrissian is [build.calrissian], how `cwlbuild test --engine
 	// cluster` runs a test as a Calrissian Job from outside the cluster.
 	Calrissian CalrissianOptions `toml:"calrissian"`
+	// Tests is [build.tests], what the package's tests may read.
+	Tests TestsOptions `toml:"tests"`
+}
+
+// TestsOptions is [build.tests].
+type TestsOptions struct {
+	// RemoteInputs lets a test's File and Directory inputs (its params, the
+	// CWL defaults) name http, https, s3 and gs locations, which the engine
+	// downloads; never a loopback, link-local or private address (a cloud's
+	// metadata service hands out credentials there). Default: false, every
+	// input is a file of the package.
+	RemoteInputs bool `toml:"remoteInputs"`
 }
 
 // Release is [release]: what a release attaches to what it publishes.

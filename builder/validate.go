@@ -27,6 +27,7 @@ func (p *Project) validate() error {
 			errs = append(errs, err)
 		}
 	}
+	var cwlFiles []string // checked: in the project, regular files
 	b := &p.Build
 	switch b.Engine {
 	case EngineCluster, EngineLocal:
@@ -96,7 +97,11 @@ func (p *Project) validate() error {
 		for i, ref := range paths {
 			add(checkNotOption(p, ref, t.PathKey(i)))
 			if !p.opts.SkipCWL {
-				add(p.checkCWLFile(ref, t.PathKey(i)))
+				if err := p.checkCWLFile(ref, t.PathKey(i)); err != nil {
+					add(err)
+				} else {
+					cwlFiles = append(cwlFiles, ref)
+				}
 			}
 		}
 		for _, prof := range Profiles {
@@ -148,6 +153,9 @@ func (p *Project) validate() error {
 			for _, err := range p.checkTestPaths(tp) {
 				add(err)
 			}
+			for _, err := range p.checkTestInputs(tp) {
+				p.confine(err, add)
+			}
 			for _, err := range p.checkTestCluster(tp) {
 				add(err)
 			}
@@ -161,7 +169,23 @@ func (p *Project) validate() error {
 		}
 		add(checkNotOption(p, w.Path, key+".path"))
 		if !p.opts.SkipCWL {
-			add(p.checkCWLFile(w.Path, key+".path"))
+			if err := p.checkCWLFile(w.Path, key+".path"); err != nil {
+				add(err)
+			} else {
+				cwlFiles = append(cwlFiles, w.Path)
+			}
+		}
+	}
+	// The inputs the CWL files name, which the tests would hand the tools.
+	if !p.opts.SkipTests {
+		seen := map[string]bool{}
+		for _, ref := range cwlFiles {
+			if file, _ := SplitProcessRef(ref); file != "" && !seen[file] {
+				seen[file] = true
+				for _, err := range p.checkCWLInputs(file) {
+					p.confine(err, add)
+				}
+			}
 		}
 	}
 	errs = append(errs, p.refuseTemplates()...)
@@ -348,6 +372,18 @@ func (p *Project) realDir() string {
 func within(base, target string) bool {
 	rel, err := filepath.Rel(base, target)
 	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
+// confine is what becomes of a test input outside the package (or remote):
+// an error for a run (ConfineTestVolumes), where the engine would hand it
+// to the tool; a warning for the commands that run no test, as for a test
+// volume outside the project.
+func (p *Project) confine(err error, add func(error)) {
+	if p.opts.ConfineTestVolumes {
+		add(err)
+	} else {
+		p.Warnings = append(p.Warnings, err)
+	}
 }
 
 // checkTestPaths confines a test's files: every file the engine writes to

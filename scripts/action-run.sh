@@ -36,7 +36,9 @@ case "${TASKFILE:-cwlbuild}" in
   cwlbuild | package) ;;
   *) fail "taskfile must be cwlbuild (the default: the Taskfile cwlbuild writes, run from outside the package) or package" ;;
 esac
-state=${RUNNER_TEMP:-${TMPDIR:-/tmp}}/cwlbuild-action
+# Shared by this job's steps, and no other job's: the runner's temporary
+# directory (per job), named after the run and the job too.
+state=${RUNNER_TEMP:-${TMPDIR:-/tmp}}/cwlbuild-action-${GITHUB_RUN_ID:-0}-${GITHUB_RUN_ATTEMPT:-0}-${GITHUB_JOB:-job}
 refs=$state/published-refs
 random() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 

@@ -5,7 +5,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -109,3 +111,16 @@ var (
 	cwlChecks   = builder.LoadOptions{SkipContexts: true}
 	allChecks   = builder.LoadOptions{}
 )
+
+// registryTimeoutFlag bounds a command that talks to registries: a
+// registry that stops answering fails it within --timeout, naming the
+// step, instead of hanging a release (each call also has connect and
+// response timeouts of its own).
+func registryTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after `DURATION` (every registry call also times out on its own)"}
+}
+
+// withRegistryTimeout is the command's context bounded by --timeout.
+func withRegistryTimeout(c *cli.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Context, c.Duration("timeout"))
+}

@@ -39,6 +39,7 @@ Examples:
    cwlbuild publish --tag latest --registry ghcr.io/eoap/releases
    oras pull ghcr.io/eoap/sample/app-water-bodies:0.1.0   # fetch it back`,
 		Flags: []cli.Flag{
+			registryTimeoutFlag(),
 			projectFlag(),
 			&cli.StringFlag{Name: "registry", Usage: "repository `PREFIX` (default: the default profile's registry)"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "extra `TAG` besides [project] version (repeatable)"},
@@ -53,6 +54,8 @@ Examples:
 }
 
 func runPublish(c *cli.Context) error {
+	ctx, cancel := withRegistryTimeout(c)
+	defer cancel()
 	plan, err := loadProject(c, c.String("file"), cwlChecks)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -61,7 +64,7 @@ func runPublish(c *cli.Context) error {
 	if _, err := os.Stat(filepath.Join(plan.Dir, "build.json")); buildJSON == "" && err == nil {
 		buildJSON = filepath.Join(plan.Dir, "build.json")
 	}
-	releases, err := publish.Prepare(c.Context, plan, publish.Options{Registry: c.String("registry"), Tags: c.StringSlice("tag"), BuildJSON: buildJSON, Candidate: c.Bool("candidate")})
+	releases, err := publish.Prepare(ctx, plan, publish.Options{Registry: c.String("registry"), Tags: c.StringSlice("tag"), BuildJSON: buildJSON, Candidate: c.Bool("candidate")})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("cwlbuild publish: nothing pushed:\n%v", err), 1)
 	}
@@ -70,7 +73,7 @@ func runPublish(c *cli.Context) error {
 	}
 	insecure := append(c.StringSlice("insecure-registry"), plan.Kaniko.Insecure...)
 	if !c.Bool("dry-run") {
-		if err := publish.Push(c.Context, plan, releases, insecure); err != nil {
+		if err := publish.Push(ctx, plan, releases, insecure); err != nil {
 			return cli.Exit("cwlbuild publish: "+err.Error(), 1)
 		}
 	}

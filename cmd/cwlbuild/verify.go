@@ -31,6 +31,7 @@ Examples:
    cwlbuild verify --key cosign.pub ghcr.io/eoap/sample/app-water-bodies:0.1.0
    cwlbuild verify --key cosign.pub app-water-bodies.cwl`,
 		Flags: []cli.Flag{
+			registryTimeoutFlag(),
 			&cli.StringFlag{Name: "key", Required: true, Usage: "the publisher's public key (`cosign.pub`)"},
 			&cli.BoolFlag{Name: "sbom", Value: true, Usage: "require an SBOM of each image"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
@@ -44,6 +45,8 @@ Examples:
 var SBOMArtifactTypes = []string{sbom.SPDXMediaType, sbom.CycloneDXMediaType}
 
 func runVerify(c *cli.Context) error {
+	ctx, cancel := withRegistryTimeout(c)
+	defer cancel()
 	if c.NArg() != 1 {
 		return cli.Exit("cwlbuild verify: name one workflow artifact or file", 2)
 	}
@@ -66,11 +69,11 @@ func runVerify(c *cli.Context) error {
 		if err != nil {
 			return cli.Exit("cwlbuild verify: "+err.Error(), 1)
 		}
-		rep, err = verify.File(c.Context, target, data, opts)
+		rep, err = verify.File(ctx, target, data, opts)
 		if err != nil {
 			return cli.Exit("cwlbuild verify: "+err.Error(), 1)
 		}
-	} else if rep, err = verify.Artifact(c.Context, target, opts); err != nil {
+	} else if rep, err = verify.Artifact(ctx, target, opts); err != nil {
 		return cli.Exit("cwlbuild verify: "+err.Error(), 1)
 	}
 	w := c.App.Writer

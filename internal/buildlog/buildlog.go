@@ -25,8 +25,8 @@ type Failure struct {
 }
 
 var (
-	building  = regexp.MustCompile(`^Building \[([^\]]+)\]\.\.\.$`)
-	ended     = regexp.MustCompile(`^Build \[([^\]]+)\] (succeeded|was canceled|failed: (.*))$`)
+	building = regexp.MustCompile(`^Building \[([^\]]+)\]\.\.\.$`)
+	ended    = regexp.MustCompile(`^Build \[([^\]]+)\] (succeeded|was canceled|failed: (.*))$`)
 	// terminal is every escape sequence a line may carry: CSI (colours,
 	// cursor moves), OSC (a title, a link) ended by BEL or ST, and any
 	// other ESC pair; none is left for a terminal to obey.

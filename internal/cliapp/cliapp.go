@@ -59,6 +59,9 @@ func Main(app *cli.App, fallback int) {
 	stdout, stderr := logtext.NewWriter(os.Stdout), logtext.NewWriter(os.Stderr)
 	stdout.Max = 0
 	app.Writer, app.ErrWriter = stdout, stderr
+	// Main prints the error itself, through stderr (urfave/cli's own
+	// handler writes to os.Stderr and exits before the flush).
+	app.ExitErrHandler = func(*cli.Context, error) {}
 	code, msg := Outcome(app, app.RunContext(ctx, FlagsFirst(app, os.Args)), fallback)
 	atomicfile.RemoveStaged()
 	stdout.Flush()

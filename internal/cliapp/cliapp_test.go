@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime/debug"
 	"strings"
@@ -156,5 +157,48 @@ func TestVersion(t *testing.T) {
 	// A test binary has no module version of its own.
 	if v := Version(); !strings.HasPrefix(v, "(devel)") && !strings.HasPrefix(v, "v") {
 		t.Errorf("Version() = %q", v)
+	}
+}
+
+// TestMainFiltersLines: everything a command run by Main writes, itself or
+// through a child it relays, reaches the log a line at a time through
+// logtext: a name from a package that holds "\n::error::" starts no
+// workflow command, and no escape sequence reaches the terminal. (The
+// command runs in a child process: Main exits.)
+func TestMainFiltersLines(t *testing.T) {
+	if os.Getenv("CLIAPP_MAIN_CHILD") == "1" {
+		app := &cli.App{Name: "hostile", Action: func(c *cli.Context) error {
+			name := "t1\n::error title=cwlbuild::all tests passed\x1b]0;owned\a"
+			fmt.Fprintf(c.App.Writer, "[1/1] %s: ok\n", name)
+			fmt.Fprintf(c.App.ErrWriter, "progress\r##vso[task.complete result=Succeeded]\n")
+			child := exec.Command("sh", "-c", `printf '::add-mask::secret\n  ::set-output name=x::y\n\033[2Kdone'`)
+			child.Stdout, child.Stderr = c.App.Writer, c.App.ErrWriter
+			if err := child.Run(); err != nil {
+				return err
+			}
+			return cli.Exit("failed: \n::error::forged", 3)
+		}}
+		os.Args = []string{"hostile"}
+		Main(app, 1)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainFiltersLines$")
+	cmd.Env = append(os.Environ(), "CLIAPP_MAIN_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("exit %v, want 3\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 8 {
+		t.Errorf("%d lines, want 8:\n%s", len(lines), out)
+	}
+	for _, line := range lines {
+		trim := strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(trim, "::") || strings.HasPrefix(trim, "##") || strings.Contains(line, "##vso[") || strings.ContainsAny(line, "\x1b\a\r") {
+			t.Errorf("line %q can run a CI command or a terminal escape", line)
+		}
+	}
+	if !strings.Contains(string(out), "done") || !strings.Contains(string(out), `\::add-mask::secret`) {
+		t.Errorf("the lines are not all shown:\n%s", out)
 	}
 }

@@ -59,6 +59,11 @@ type Release struct {
 	Artifact *remote.Artifact
 	// Digest is the manifest's, known before the push.
 	Digest string
+	// Candidate is the candidate's tag this publication promotes
+	// (VERSION-candidate), "" for the candidate itself: when the registry
+	// has it, what is published must be exactly it, the digest that was
+	// signed and verified.
+	Candidate string
 }
 
 // Prepare checks everything and builds each workflow's artifact; nothing is
@@ -103,6 +108,9 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 		r, err := release(w, prefix, tags, annotations(plan))
 		if err != nil {
 			return nil, err
+		}
+		if !opts.Candidate {
+			r.Candidate = plan.Version + "-candidate"
 		}
 		if other, ok := byRepo[r.Repo]; ok {
 			errs = append(errs, fmt.Errorf("%s and %s would both be published as %s (one repository per file name): rename one", other.File, r.File, r.Repo))
@@ -203,6 +211,21 @@ func release(w builder.ProcessRef, prefix string, tags []string, ann map[string]
 func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure []string) error {
 	if errs := cwlpatch.MissingPins(ctx, plan, insecure); len(errs) > 0 {
 		return fmt.Errorf("nothing pushed:\n%w", errors.Join(errs...))
+	}
+	// Promotion by digest: after a candidate, the version names exactly
+	// the candidate's manifest, or nothing is published (a file changed
+	// since it was signed and verified: a concurrent run, a hand edit).
+	for _, r := range releases {
+		if r.Candidate == "" {
+			continue
+		}
+		candidate, found, err := remote.DigestIfExists(ctx, r.Repo+":"+r.Candidate, insecure)
+		if err != nil {
+			return fmt.Errorf("nothing pushed: the candidate %s:%s: %w", r.Repo, r.Candidate, err)
+		}
+		if found && candidate != r.Digest {
+			return fmt.Errorf("nothing pushed: %s is no longer the candidate %s:%s@%s that was signed and verified (it would publish %s): run the release again", r.File, r.Repo, r.Candidate, candidate, r.Digest)
+		}
 	}
 	for _, r := range releases {
 		if err := remote.PushBlobs(ctx, r.Repo, r.Artifact, insecure); err != nil {

@@ -314,3 +314,60 @@ func TestOneUnpinnedRule(t *testing.T) {
 		t.Errorf("cwlbuild check: %v; want the warning %q", diags, external[0])
 	}
 }
+
+// TestPromoteCandidate: after `publish --candidate` (signed and verified
+// in a release), `publish` puts the version on exactly the candidate's
+// digest; a workflow changed in between (a concurrent run, a hand edit)
+// publishes nothing.
+func TestPromoteCandidate(t *testing.T) {
+	ctx := context.Background()
+	host := testenv.MemoryRegistry(t)
+	tool, err := remote.Push(ctx, host+"/eoap/a", []string{"1"}, &remote.Artifact{ArtifactType: "application/x-tool", Files: []remote.File{{Data: []byte("x"), MediaType: "application/x-tool"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := writePackageAt(t, host+"/eoap", "1.0.0", host+"/eoap/a@"+tool)
+	cands, err := Prepare(ctx, plan, Options{Registry: host + "/rel", Candidate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Push(ctx, plan, cands, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A line appended to one workflow after the candidate was verified.
+	f, _ := os.OpenFile(filepath.Join(plan.Dir, "App-Flow.cwl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("# changed after the candidate\n")
+	f.Close()
+	rs, err := Prepare(ctx, plan, Options{Registry: host + "/rel", Tags: []string{"latest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Push(ctx, plan, rs, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing pushed: App-Flow.cwl is no longer the candidate "+cands[0].Repo+":1.0.0-candidate@"+cands[0].Digest) {
+		t.Fatalf("a changed workflow: %v", err)
+	}
+	for _, r := range rs {
+		for _, tag := range r.Tags {
+			if _, found, _ := remote.DigestIfExists(ctx, r.Repo+":"+tag, nil); found {
+				t.Errorf("%s:%s was published", r.Repo, tag)
+			}
+		}
+	}
+	// The edit undone: the version is the candidate's digest.
+	data, _ := os.ReadFile(filepath.Join(plan.Dir, "App-Flow.cwl"))
+	os.WriteFile(filepath.Join(plan.Dir, "App-Flow.cwl"), []byte(strings.TrimSuffix(string(data), "# changed after the candidate\n")), 0o644)
+	rs, err = Prepare(ctx, plan, Options{Registry: host + "/rel", Tags: []string{"latest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Push(ctx, plan, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		for _, tag := range r.Tags {
+			if got, _ := remote.Digest(ctx, r.Repo+":"+tag, nil); got != cands[i].Digest {
+				t.Errorf("%s:%s is %s, the candidate %s", r.Repo, tag, got, cands[i].Digest)
+			}
+		}
+	}
+}

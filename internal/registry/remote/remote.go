@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,11 +38,60 @@ func Digest(ctx context.Context, image string, insecure []string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
-	desc, err := remote.Head(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	desc, err := remote.Head(ref, Options(ctx)...)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// Registry timeouts: a registry that accepts the connection and never
+// answers fails the call within these, naming the registry, instead of
+// hanging a release; the command's --timeout bounds the whole.
+var (
+	DialTimeout     = 30 * time.Second
+	TLSTimeout      = 15 * time.Second
+	ResponseTimeout = time.Minute
+)
+
+// bounded is go-containerregistry's default transport with the timeouts
+// above (it has none for the response).
+var bounded = newBounded()
+
+func newBounded() http.RoundTripper {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = TLSTimeout
+	t.ResponseHeaderTimeout = ResponseTimeout
+	return t
+}
+
+// Options are the options of every registry call: ctx, the Docker
+// config's credentials, and the bounded transport.
+func Options(ctx context.Context) []remote.Option {
+	return append(anonymous(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+}
+
+// anonymous are Options without credentials (go-containerregistry refuses
+// a keychain and an authenticator together).
+func anonymous(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(bounded)}
+}
+
+// DigestIfExists is Digest, with found false (and no error) when the
+// registry has no such tag.
+func DigestIfExists(ctx context.Context, image string, insecure []string) (digest string, found bool, err error) {
+	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", image, err)
+	}
+	desc, err := remote.Head(ref, Options(ctx)...)
+	if isNotFound(err) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("%s: %v", image, err)
+	}
+	return desc.Digest.String(), true, nil
 }
 
 // NeedsLogin asks the registry, anonymously, for image's manifest: true
@@ -51,7 +102,7 @@ func NeedsLogin(ctx context.Context, image string, insecure []string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("%s: %v", image, err)
 	}
-	_, err = remote.Head(ref, remote.WithContext(ctx), remote.WithAuth(authn.Anonymous))
+	_, err = remote.Head(ref, append(anonymous(ctx), remote.WithAuth(authn.Anonymous))...)
 	var terr *transport.Error
 	switch {
 	case err == nil:
@@ -190,7 +241,7 @@ func repository(ctx context.Context, repo string, insecure []string) (name.Repos
 	if err != nil {
 		return name.Repository{}, nil, fmt.Errorf("%s: %v", repo, err)
 	}
-	return r, []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, nil
+	return r, Options(ctx), nil
 }
 
 // Cosign's layout of a signature: the manifest tagged sha256-HEX.sig in the

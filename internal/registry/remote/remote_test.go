@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -255,4 +257,41 @@ func mustAppend(t *testing.T, img v1.Image, layers ...v1.Layer) v1.Image {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestStuckRegistry: a registry that accepts the connection and never
+// answers fails a call within the response timeout, naming it; nothing
+// hangs.
+func TestStuckRegistry(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	oldResponse, oldTLS := ResponseTimeout, TLSTimeout
+	ResponseTimeout, TLSTimeout = 500*time.Millisecond, 500*time.Millisecond
+	bounded = newBounded()
+	defer func() { ResponseTimeout, TLSTimeout = oldResponse, oldTLS; bounded = newBounded() }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Digest(context.Background(), ln.Addr().String()+"/eoap/a:1", nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+			t.Errorf("a stuck registry: %v, want an error naming it", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a call to a stuck registry still hangs after 30 s")
+	}
 }
