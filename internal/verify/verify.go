@@ -30,6 +30,10 @@ type Options struct {
 	Insecure []string
 	// SBOM requires an SBOM referrer of each image (its artifact types).
 	SBOM []string
+	// Artifact is the published workflow a file is checked against (File):
+	// the file is verified only when that artifact's signed provenance
+	// names its sha256.
+	Artifact string
 }
 
 // Image is the outcome for one CommandLineTool's image.
@@ -106,13 +110,7 @@ func Artifact(ctx context.Context, ref string, opts Options) (*Report, error) {
 		if !hasSubjectDigest(st, hex.EncodeToString(sum[:])) {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("the provenance does not name the workflow file %s as published (its sha256 %x)", file, sum))
 		}
-		if images, ok := st.Predicate.BuildDefinition.ExternalParameters["images"].([]any); ok {
-			for _, i := range images {
-				if s, ok := i.(string); ok {
-					pins = append(pins, s)
-				}
-			}
-		}
+		pins = pinsOf(st)
 	}
 	if err := checkImages(ctx, rep, file, cwl, pins, st != nil, opts); err != nil {
 		return nil, err
@@ -120,12 +118,41 @@ func Artifact(ctx context.Context, ref string, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// File verifies a workflow file a platform received: its images only (a
-// file has no signature of its own); each image's provenance must name one
-// revision, the same for all.
+// File verifies a workflow file a platform received. A file has no
+// signature of its own: it is verified only when the signed provenance of
+// the published workflow it came from (opts.Artifact) names its sha256;
+// otherwise the report says the file itself is not verified, whatever its
+// images (a signed pin can be copied into any file, beside a changed
+// baseCommand or a tool of its own). Its images are checked either way;
+// each one's provenance must name one revision, the same for all.
 func File(ctx context.Context, name string, data []byte, opts Options) (*Report, error) {
 	rep := &Report{Workflow: name}
-	if err := checkImages(ctx, rep, name, data, nil, false, opts); err != nil {
+	sum := sha256.Sum256(data)
+	var pins []string
+	listed := false
+	if opts.Artifact == "" {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("the file itself is not verified: no signed provenance is given that names its sha256 %x (give --artifact REF, the published workflow it came from)", sum))
+	} else {
+		r, err := imageref.Parse(opts.Artifact)
+		if err != nil {
+			return nil, err
+		}
+		digest, err := remote.Digest(ctx, tagged(r), opts.Insecure)
+		if err != nil {
+			return nil, err
+		}
+		rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, opts)...)
+		st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts)
+		rep.Problems = append(rep.Problems, probs...)
+		if st != nil {
+			if !hasSubjectDigest(st, hex.EncodeToString(sum[:])) {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("the file itself is not verified: the provenance of %s@%s does not name its sha256 %x (it is not the file published there)", r.Repo, digest, sum))
+			} else {
+				rep.Revision, pins, listed = revisionOf(st), pinsOf(st), true
+			}
+		}
+	}
+	if err := checkImages(ctx, rep, name, data, pins, listed, opts); err != nil {
 		return nil, err
 	}
 	for _, i := range rep.Images {
@@ -139,6 +166,19 @@ func File(ctx context.Context, name string, data []byte, opts Options) (*Report,
 		}
 	}
 	return rep, nil
+}
+
+// pinsOf are the images a workflow's provenance lists.
+func pinsOf(st *provenance.Statement) []string {
+	var pins []string
+	if images, ok := st.Predicate.BuildDefinition.ExternalParameters["images"].([]any); ok {
+		for _, i := range images {
+			if s, ok := i.(string); ok {
+				pins = append(pins, s)
+			}
+		}
+	}
+	return pins
 }
 
 // tagged is the reference to ask the registry for: the digest when there
@@ -158,7 +198,17 @@ func checkImages(ctx context.Context, rep *Report, file string, cwl []byte, pins
 	if len(tools) == 0 {
 		rep.Problems = append(rep.Problems, "the workflow has no CommandLineTool")
 	}
-	for _, t := range tools {
+	// Each distinct pin is checked once (a thousand tools may share one
+	// image); an interrupt stops the checks at once and verifies nothing.
+	type outcome struct {
+		problems []string
+		revision string
+	}
+	checked := map[string]outcome{}
+	for n, t := range tools {
+		if ctx.Err() != nil {
+			return interrupted(ctx, n, len(tools))
+		}
 		if t.Ref == "" && t.Problem != "" {
 			// A step the file cannot resolve: the workflow itself fails.
 			rep.Problems = append(rep.Problems, t.Problem)
@@ -174,7 +224,15 @@ func checkImages(ctx context.Context, rep *Report, file string, cwl []byte, pins
 		case !t.Pinned:
 			img.Problems = append(img.Problems, "not pinned by digest")
 		default:
-			img.Problems, img.Revision = checkImage(ctx, t.Ref, rep.Revision, opts)
+			o, ok := checked[t.Ref]
+			if !ok {
+				o.problems, o.revision = checkImage(ctx, t.Ref, rep.Revision, opts)
+				if ctx.Err() != nil {
+					return interrupted(ctx, n, len(tools))
+				}
+				checked[t.Ref] = o
+			}
+			img.Problems, img.Revision = append([]string(nil), o.problems...), o.revision
 			if listed && !contains(pins, t.Ref) {
 				img.Problems = append(img.Problems, "the workflow's provenance does not list this pin")
 			}
@@ -182,6 +240,12 @@ func checkImages(ctx context.Context, rep *Report, file string, cwl []byte, pins
 		rep.Images = append(rep.Images, img)
 	}
 	return nil
+}
+
+// interrupted is the error of checks stopped by ctx (a signal, --timeout)
+// after done of total images: nothing is verified.
+func interrupted(ctx context.Context, done, total int) error {
+	return fmt.Errorf("stopped after %d of %d images (%v): nothing is verified", done, total, context.Cause(ctx))
 }
 
 // checkImage checks one pinned image: served, tag unchanged, signed,
@@ -201,7 +265,7 @@ func checkImage(ctx context.Context, ref, revision string, opts Options) (proble
 		}
 	}
 	problems = append(problems, signed(ctx, r.Repo, r.Digest, opts)...)
-	st, probs := attested(ctx, r.Repo, r.Digest, provenance.BuildTypeImage, opts)
+	st, probs := attested(ctx, r.Repo, r.Digest, provenance.BuildTypeImage, opts, revision)
 	problems = append(problems, probs...)
 	if st != nil {
 		rev = revisionOf(st)
@@ -249,13 +313,16 @@ func signed(ctx context.Context, repo, digest string, opts Options) []string {
 }
 
 // attested returns the SLSA provenance of digest signed by the key, of
-// the build type wanted.
-func attested(ctx context.Context, repo, digest, buildType string, opts Options) (*provenance.Statement, []string) {
+// the build type wanted: of several (an image unchanged over releases is
+// attested once per release, at each one's revision), the one at revision
+// when it is given and there, else the first.
+func attested(ctx context.Context, repo, digest, buildType string, opts Options, revision ...string) (*provenance.Statement, []string) {
 	layers, err := remote.Layers(ctx, repo, remote.AttestationTag(digest), opts.Insecure)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("its attestations: %v", err)}
 	}
 	hexDigest := strings.TrimPrefix(digest, "sha256:")
+	var first *provenance.Statement
 	for _, l := range layers {
 		typ, payload, err := sign.OpenEnvelope(opts.Key, l.Data)
 		if err != nil || typ != sign.InTotoPayloadType {
@@ -265,9 +332,18 @@ func attested(ctx context.Context, repo, digest, buildType string, opts Options)
 		if json.Unmarshal(payload, &st) != nil || st.PredicateType != provenance.PredicateType || st.Predicate.BuildDefinition.BuildType != buildType {
 			continue
 		}
-		if hasSubjectDigest(&st, hexDigest) {
+		if !hasSubjectDigest(&st, hexDigest) {
+			continue
+		}
+		if len(revision) == 0 || revision[0] == "" || revisionOf(&st) == revision[0] {
 			return &st, nil
 		}
+		if first == nil {
+			first = &st
+		}
+	}
+	if first != nil {
+		return first, nil
 	}
 	return nil, []string{"no SLSA provenance signed by the key"}
 }

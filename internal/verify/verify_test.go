@@ -2,8 +2,19 @@ package verify
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 // TestFileResolves: verify judges the image each process runs as the
@@ -39,5 +50,62 @@ func TestFileResolves(t *testing.T) {
 				t.Errorf("failed %v, problems:\n%s\nwant %q", rep.Failed(), all, tc.want)
 			}
 		})
+	}
+}
+
+// TestOneRoundPerDigest: a workflow of many tools sharing one pin asks the
+// registry about that pin once, as for one tool; an interrupt stops the
+// checks and verifies nothing.
+func TestOneRoundPerDigest(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	var requests atomic.Int64
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ctx := context.Background()
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host + "/eoap/a:1")
+	if err := ggcr.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+	pin := host + "/eoap/a:1@" + digest.String()
+	workflow := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("cwlVersion: v1.2\n$graph:\n- class: Workflow\n  id: main\n  inputs: []\n  outputs: []\n  steps:\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "    s%d: {run: '#t%d', in: [], out: []}\n", i, i)
+		}
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "- class: CommandLineTool\n  id: t%d\n  inputs: []\n  outputs: []\n  hints: {DockerRequirement: {dockerPull: '%s'}}\n", i, pin)
+		}
+		return []byte(b.String())
+	}
+	rounds := map[int]int64{}
+	for _, n := range []int{1, 300} {
+		requests.Store(0)
+		rep, err := File(ctx, "wf.cwl", workflow(n), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Images) != n {
+			t.Fatalf("%d images reported, want %d", len(rep.Images), n)
+		}
+		rounds[n] = requests.Load()
+	}
+	if rounds[300] != rounds[1] {
+		t.Errorf("300 tools sharing one pin took %d requests, one tool %d", rounds[300], rounds[1])
+	}
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if rep, err := File(stopped, "wf.cwl", workflow(3), Options{}); err == nil || !strings.Contains(err.Error(), "nothing is verified") {
+		t.Errorf("interrupted: %v, %+v", err, rep)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -259,10 +260,12 @@ func SignatureTag(digest string) string {
 
 // AttachSignature adds one signature (payload, and sig in base64) of the
 // manifest digest in repo, as cosign does: a layer appended to the
-// manifest at SignatureTag(digest), the signatures already there kept (a
-// signature identical to one there is not added twice).
-func AttachSignature(ctx context.Context, repo, digest string, payload []byte, sig string, insecure []string) error {
-	return appendLayer(ctx, repo, SignatureTag(digest), payload, SimpleSigningMediaType, map[string]string{SignatureAnnotation: sig}, insecure)
+// manifest at SignatureTag(digest), the signatures already there kept.
+// same, when given, says whether a layer there already is this signature
+// (the same payload signed by the same key): then nothing is added, so a
+// second release of an unchanged image does not pile up signatures.
+func AttachSignature(ctx context.Context, repo, digest string, payload []byte, sig string, insecure []string, same func(Layer) bool) error {
+	return appendLayer(ctx, repo, SignatureTag(digest), payload, SimpleSigningMediaType, map[string]string{SignatureAnnotation: sig}, insecure, same)
 }
 
 // Cosign's layout of an attestation: a DSSE envelope as a layer of the
@@ -276,48 +279,134 @@ func AttestationTag(digest string) string {
 
 // AttachAttestation adds a signed attestation (a DSSE envelope) of the
 // manifest digest in repo, as `cosign attest` does; attestations already
-// there are kept.
-func AttachAttestation(ctx context.Context, repo, digest string, envelope []byte, predicateType string, insecure []string) error {
+// there are kept, and same (as for AttachSignature) keeps an equal
+// statement by the same key from being added twice.
+func AttachAttestation(ctx context.Context, repo, digest string, envelope []byte, predicateType string, insecure []string, same func(Layer) bool) error {
 	return appendLayer(ctx, repo, AttestationTag(digest), envelope, DSSEMediaType,
-		map[string]string{SignatureAnnotation: "", "predicateType": predicateType}, insecure)
+		map[string]string{SignatureAnnotation: "", "predicateType": predicateType}, insecure, same)
 }
 
+// appendAttempts bounds the read-back loop of appendLayer.
+const appendAttempts = 10
+
 // appendLayer appends one layer to the manifest at repo:tag, making an
-// empty OCI image when there is none; an identical layer is not added again.
-func appendLayer(ctx context.Context, repo, tagName string, data []byte, mediaType types.MediaType, annotations map[string]string, insecure []string) error {
+// empty OCI image when there is none; an identical layer (or one same
+// accepts) is not added again. A registry has no compare-and-swap on a
+// tag: two signers at once both read the old manifest and the second push
+// drops the first one's layer. So the tag is read back after the push, and
+// while the layer is missing from it (a concurrent writer won), the append
+// is made again on what the tag holds now.
+func appendLayer(ctx context.Context, repo, tagName string, data []byte, mediaType types.MediaType, annotations map[string]string, insecure []string, same func(Layer) bool) error {
 	r, opts, err := repository(ctx, repo, insecure)
 	if err != nil {
 		return err
 	}
 	tag := r.Tag(tagName)
 	layer := static.NewLayer(data, mediaType)
-	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	if old, err := remote.Image(tag, opts...); err == nil {
-		m, err := old.Manifest()
-		if err != nil {
-			return fmt.Errorf("reading %s: %v", tag, err)
-		}
-		d, err := layer.Digest()
-		if err != nil {
-			return err
-		}
-		for _, l := range m.Layers {
-			if l.Digest == d && l.Annotations[SignatureAnnotation] == annotations[SignatureAnnotation] {
-				return nil
-			}
-		}
-		base = old
-	} else if !isNotFound(err) {
-		return fmt.Errorf("reading %s: %v", tag, err)
-	}
-	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations, MediaType: mediaType})
+	d, err := layer.Digest()
 	if err != nil {
 		return err
 	}
-	if err := remote.Write(tag, img, opts...); err != nil {
-		return fmt.Errorf("pushing %s: %v", tag, err)
+	pushed := false
+	for attempt := 1; ; attempt++ {
+		base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		old, err := remote.Image(tag, opts...)
+		switch {
+		case err == nil:
+			present, err := holds(old, d, annotations, same)
+			if err != nil {
+				return fmt.Errorf("reading %s: %v", tag, err)
+			}
+			if present && !pushed {
+				return nil // there already
+			}
+			if present {
+				// Ours is there; a writer that read the tag before our push
+				// pushes within moments: look once more after those.
+				if err := pause(ctx, settle); err != nil {
+					return err
+				}
+				again, err := remote.Image(tag, opts...)
+				if err != nil {
+					return fmt.Errorf("reading %s: %v", tag, err)
+				}
+				if ok, err := holds(again, d, annotations, same); err != nil || ok {
+					return err
+				}
+				continue
+			}
+			base = old
+		case !isNotFound(err):
+			return fmt.Errorf("reading %s: %v", tag, err)
+		}
+		if attempt > appendAttempts {
+			return fmt.Errorf("pushing %s: %d other writers replaced it while this one was adding its layer", tag, appendAttempts)
+		}
+		img, err := mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: annotations, MediaType: mediaType})
+		if err != nil {
+			return err
+		}
+		if err := remote.Write(tag, img, opts...); err != nil {
+			return fmt.Errorf("pushing %s: %v", tag, err)
+		}
+		pushed = true
+		// Read back at the top of the loop; after a lost update, a short
+		// random pause first, so that writers do not collide in step.
+		if attempt > 1 {
+			if err := pause(ctx, time.Duration(rand.Int64N(int64(attempt)*int64(50*time.Millisecond)))); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+}
+
+// settle is how long appendLayer waits before its last read-back: longer
+// than another writer's read, append and push.
+var settle = 250 * time.Millisecond
+
+func pause(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// holds says whether img has the layer of digest d with the same signature
+// annotation, or one same accepts.
+func holds(img v1.Image, d v1.Hash, annotations map[string]string, same func(Layer) bool) (bool, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return false, err
+	}
+	for _, l := range m.Layers {
+		if l.Digest == d && l.Annotations[SignatureAnnotation] == annotations[SignatureAnnotation] {
+			return true, nil
+		}
+	}
+	if same == nil {
+		return false, nil
+	}
+	for _, l := range m.Layers {
+		layer, err := img.LayerByDigest(l.Digest)
+		if err != nil {
+			return false, err
+		}
+		rc, err := layer.Uncompressed()
+		if err != nil {
+			return false, err
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, 16<<20))
+		rc.Close()
+		if err != nil {
+			return false, err
+		}
+		if same(Layer{MediaType: string(l.MediaType), Annotations: l.Annotations, Data: data}) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Layer is one layer of a manifest, read whole: signatures, attestations,

@@ -3,10 +3,12 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,11 +150,11 @@ func TestSignaturesAttestationsReferrers(t *testing.T) {
 		t.Fatalf("no signature yet: %v %v", l, err)
 	}
 	for _, sig := range []string{"c2ln", "c2ln", "b3RoZXI="} {
-		if err := AttachSignature(ctx, repo, digest, []byte(`{"p":1}`), sig, nil); err != nil {
+		if err := AttachSignature(ctx, repo, digest, []byte(`{"p":1}`), sig, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := AttachAttestation(ctx, repo, digest, []byte(`{"payloadType":"x"}`), "https://slsa.dev/provenance/v1", nil); err != nil {
+	if err := AttachAttestation(ctx, repo, digest, []byte(`{"payloadType":"x"}`), "https://slsa.dev/provenance/v1", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	sigs, err := Layers(ctx, repo, SignatureTag(digest), nil)
@@ -293,5 +295,49 @@ func TestStuckRegistry(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("a call to a stuck registry still hangs after 30 s")
+	}
+}
+
+// TestConcurrentSigners: signers of one digest at once each find their
+// signature there afterwards (a registry has no compare-and-swap on a
+// tag: without the read-back the last push drops the others' layers); a
+// signature the same callback recognizes is not added again.
+func TestConcurrentSigners(t *testing.T) {
+	host := testenv.MemoryRegistry(t)
+	ctx := context.Background()
+	repo := host + "/eoap/app"
+	digest, err := Push(ctx, repo, []string{"1.0"}, &Artifact{ArtifactType: "application/cwl", Files: []File{{Data: []byte("x"), MediaType: "application/cwl+yaml"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const signers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, signers)
+	for i := 0; i < signers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- AttachSignature(ctx, repo, digest, []byte(fmt.Sprintf(`{"key":%d}`, i)), fmt.Sprintf("sig%d", i), nil, nil)
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sigs, err := Layers(ctx, repo, SignatureTag(digest), nil)
+	if err != nil || len(sigs) != signers {
+		t.Fatalf("%d signatures after %d concurrent signers (%v)", len(sigs), signers, err)
+	}
+	// The same payload by the same signer again (a new, randomized
+	// signature): recognized, nothing added.
+	same := func(l Layer) bool { return string(l.Data) == `{"key":3}` }
+	if err := AttachSignature(ctx, repo, digest, []byte(`{"key":3}`), "another-sig3", nil, same); err != nil {
+		t.Fatal(err)
+	}
+	if sigs, _ := Layers(ctx, repo, SignatureTag(digest), nil); len(sigs) != signers {
+		t.Errorf("%d signatures after signing one payload again, want %d", len(sigs), signers)
 	}
 }
