@@ -216,7 +216,15 @@ func runAttest(c *cli.Context) error {
 		}
 		st, err := provenance.Image(plan, r.Repo, r.Digest, baseImages(c, plan, r, insecure))
 		if err == nil {
-			err = attach(ref, st)
+			// The image's SBOMs, bound by this signed statement: verify
+			// accepts no other.
+			var sboms []remote.ReferrerDesc
+			if sboms, err = remote.Referrers(c.Context, r.Repo, r.Digest, SBOMArtifactTypes, insecure); err == nil {
+				for _, d := range sboms {
+					st.AddSBOM(d.Digest, d.ArtifactType)
+				}
+				err = attach(ref, st)
+			}
 		}
 		if err != nil {
 			return fail("%s: %v", ref, err)

@@ -410,6 +410,8 @@ func TestVerifyRelease(t *testing.T) {
 	expect("another key", 1, []string{"FAIL workflow", "none of its 1 signatures is by the key", "no SLSA provenance signed by the key"}, "--key", otherPub, "--sbom=false", tag)
 	expect("no SBOM", 1, []string{"no SBOM is attached to it"}, "--key", pub, tag)
 	must("sbom")
+	expect("an SBOM its provenance does not name", 1, []string{"no SBOM its signed provenance names is attached to it (1 unsigned"}, "--key", pub, tag)
+	must("attest", "--key", key)
 	expect("with its SBOM", 0, []string{"1 images, 0 failed; the workflow verified"}, "--key", pub, tag)
 
 	// A file received some other way: verified only against the signed
@@ -451,8 +453,8 @@ func TestVerifyRelease(t *testing.T) {
 	expect("a second release of an unchanged image", 0, []string{"(revision " + strings.Repeat("beef", 10) + ")", "the workflow verified"}, "--key", pub, "--sbom=false", tag)
 	sigs, _ := remote.Layers(context.Background(), image, remote.SignatureTag(digest), nil)
 	atts, _ := remote.Layers(context.Background(), image, remote.AttestationTag(digest), nil)
-	if len(sigs) != 1 || len(atts) != 2 {
-		t.Errorf("after two releases of one image by one key: %d signatures, %d attestations; want 1 and 2 (one per revision)", len(sigs), len(atts))
+	if len(sigs) != 1 || len(atts) != 3 {
+		t.Errorf("after two releases of one image by one key: %d signatures, %d attestations; want 1 and 3 (one per distinct statement: c0ffee, c0ffee with its SBOM, beef)", len(sigs), len(atts))
 	}
 
 	// The pinned tag moved to another digest.

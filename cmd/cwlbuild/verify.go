@@ -22,7 +22,8 @@ FILE.cwl a workflow file received some other way. For an artifact: its signature
 key, and its SLSA provenance (source revision, the images it pins, the file's digest).
 Then for every CommandLineTool of the workflow: its image is pinned by digest; the
 registry serves that digest, and its tag, if the pin names one, still names it; it is
-signed by the key; it has an SBOM attached (an OCI referrer, SPDX or CycloneDX); its
+signed by the key; it has an SBOM attached (an OCI referrer, SPDX or CycloneDX) that its
+signed provenance names (attest after sbom: a referrer nobody signed is no SBOM); its
 provenance names the workflow's source revision and the workflow's provenance lists it.
 A FILE.cwl is verified only with --artifact, the published workflow it came from: that
 artifact's signed provenance must name the file's sha256; without it, or when the file

@@ -57,16 +57,42 @@ type BuildDefinition struct {
 
 // ResourceDescript is SLSA's ResourceDescriptor.
 type ResourceDescript struct {
-	URI    string            `json:"uri,omitempty"`
-	Name   string            `json:"name,omitempty"`
-	Digest map[string]string `json:"digest,omitempty"`
+	URI       string            `json:"uri,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Digest    map[string]string `json:"digest,omitempty"`
+	MediaType string            `json:"mediaType,omitempty"`
 }
 
-// RunDetails names the builder.
+// RunDetails names the builder, and what the run made besides the
+// subject: an image's SBOM referrers (name "sbom", the referrer manifest's
+// digest, the SBOM's media type), which is how verify knows an SBOM was
+// attached by the publisher and not by anyone who can push a referrer.
 type RunDetails struct {
 	Builder struct {
 		ID string `json:"id"`
 	} `json:"builder"`
+	Byproducts []ResourceDescript `json:"byproducts,omitempty"`
+}
+
+// ByproductSBOM is the name of an SBOM among the byproducts.
+const ByproductSBOM = "sbom"
+
+// AddSBOM names the SBOM referrer (its manifest digest "sha256:HEX") of
+// mediaType among st's byproducts.
+func (st *Statement) AddSBOM(digest, mediaType string) {
+	st.Predicate.RunDetails.Byproducts = append(st.Predicate.RunDetails.Byproducts, ResourceDescript{
+		Name: ByproductSBOM, MediaType: mediaType, Digest: map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}})
+}
+
+// SBOMs are the SBOM referrer digests ("sha256:HEX") st names.
+func (st *Statement) SBOMs() []string {
+	var out []string
+	for _, b := range st.Predicate.RunDetails.Byproducts {
+		if b.Name == ByproductSBOM && b.Digest["sha256"] != "" {
+			out = append(out, "sha256:"+b.Digest["sha256"])
+		}
+	}
+	return out
 }
 
 // subjectOf is REPO with the sha256 of "sha256:HEX".

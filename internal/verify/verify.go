@@ -274,15 +274,67 @@ func checkImage(ctx context.Context, ref, revision string, opts Options) (proble
 		}
 	}
 	if len(opts.SBOM) > 0 {
-		found, err := remote.HasReferrer(ctx, r.Repo, r.Digest, opts.SBOM, opts.Insecure)
-		switch {
-		case err != nil:
-			problems = append(problems, fmt.Sprintf("its SBOM: %v", err))
-		case !found:
-			problems = append(problems, "no SBOM is attached to it")
-		}
+		problems = append(problems, boundSBOM(ctx, r.Repo, r.Digest, st, opts)...)
 	}
 	return problems, rev
+}
+
+// boundSBOM checks that digest has an SBOM its signed provenance names: a
+// referrer listed among the statement's byproducts, of an SBOM type, whose
+// subject is digest and whose file is such an SBOM. Anyone who may push to
+// the repository can attach a referrer; only the key binds one.
+func boundSBOM(ctx context.Context, repo, digest string, st *provenance.Statement, opts Options) []string {
+	attached, err := remote.Referrers(ctx, repo, digest, opts.SBOM, opts.Insecure)
+	if err != nil {
+		return []string{fmt.Sprintf("its SBOM: %v", err)}
+	}
+	if len(attached) == 0 {
+		return []string{"no SBOM is attached to it"}
+	}
+	if st == nil {
+		return nil // no provenance: said already
+	}
+	named := map[string]bool{}
+	for _, d := range st.SBOMs() {
+		named[d] = true
+	}
+	var why []string
+	for _, a := range attached {
+		if !named[a.Digest] {
+			continue
+		}
+		ref, err := remote.ReadReferrer(ctx, repo, a.Digest, opts.Insecure)
+		switch {
+		case err != nil:
+			why = append(why, err.Error())
+		case ref.Subject != digest:
+			why = append(why, fmt.Sprintf("its SBOM %s is of %s", a.Digest, ref.Subject))
+		case !isSBOM(ref.ArtifactType, ref.Data):
+			why = append(why, fmt.Sprintf("its SBOM %s is not an %s document", a.Digest, ref.ArtifactType))
+		default:
+			return nil
+		}
+	}
+	if len(why) == 0 {
+		return []string{fmt.Sprintf("no SBOM its signed provenance names is attached to it (%d unsigned: a referrer anyone who may push can add)", len(attached))}
+	}
+	return why
+}
+
+// isSBOM says whether data is an SBOM of the artifact type: SPDX JSON
+// (spdxVersion) or CycloneDX JSON (bomFormat "CycloneDX").
+func isSBOM(artifactType string, data []byte) bool {
+	var doc struct {
+		SPDXVersion string `json:"spdxVersion"`
+		BOMFormat   string `json:"bomFormat"`
+	}
+	if json.Unmarshal(data, &doc) != nil {
+		return false
+	}
+	if strings.Contains(artifactType, "spdx") {
+		return strings.HasPrefix(doc.SPDXVersion, "SPDX-")
+	}
+	return doc.BOMFormat == "CycloneDX"
 }
 
 // signed checks for a signature of digest by the key.
@@ -322,7 +374,7 @@ func attested(ctx context.Context, repo, digest, buildType string, opts Options,
 		return nil, []string{fmt.Sprintf("its attestations: %v", err)}
 	}
 	hexDigest := strings.TrimPrefix(digest, "sha256:")
-	var first *provenance.Statement
+	var all []*provenance.Statement
 	for _, l := range layers {
 		typ, payload, err := sign.OpenEnvelope(opts.Key, l.Data)
 		if err != nil || typ != sign.InTotoPayloadType {
@@ -332,20 +384,28 @@ func attested(ctx context.Context, repo, digest, buildType string, opts Options,
 		if json.Unmarshal(payload, &st) != nil || st.PredicateType != provenance.PredicateType || st.Predicate.BuildDefinition.BuildType != buildType {
 			continue
 		}
-		if !hasSubjectDigest(&st, hexDigest) {
-			continue
-		}
-		if len(revision) == 0 || revision[0] == "" || revisionOf(&st) == revision[0] {
-			return &st, nil
-		}
-		if first == nil {
-			first = &st
+		if hasSubjectDigest(&st, hexDigest) {
+			all = append(all, &st)
 		}
 	}
-	if first != nil {
-		return first, nil
+	if len(all) == 0 {
+		return nil, []string{"no SLSA provenance signed by the key"}
 	}
-	return nil, []string{"no SLSA provenance signed by the key"}
+	chosen := all[0]
+	for _, st := range all {
+		if len(revision) > 0 && revision[0] != "" && revisionOf(st) == revision[0] {
+			chosen = st
+			break
+		}
+	}
+	// An SBOM any of the key's statements of this digest names is bound
+	// (an SBOM attached after one attestation is named by the next).
+	for _, st := range all {
+		if st != chosen {
+			chosen.Predicate.RunDetails.Byproducts = append(chosen.Predicate.RunDetails.Byproducts, st.Predicate.RunDetails.Byproducts...)
+		}
+	}
+	return chosen, nil
 }
 
 func hasSubjectDigest(st *provenance.Statement, hexDigest string) bool {

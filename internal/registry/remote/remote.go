@@ -538,6 +538,90 @@ func HasReferrer(ctx context.Context, repo, digest string, artifactTypes []strin
 	return false, nil
 }
 
+// ReferrerDesc is a referrer as the index lists it.
+type ReferrerDesc struct{ Digest, ArtifactType string }
+
+// Referrers are the artifacts of the artifact types that refer to
+// repo@digest (the Referrers API or its fallback tag).
+func Referrers(ctx context.Context, repo, digest string, artifactTypes []string, insecure []string) ([]ReferrerDesc, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := remote.Referrers(r.Digest(digest), opts...)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var out []ReferrerDesc
+	for _, d := range m.Manifests {
+		for _, t := range artifactTypes {
+			if d.ArtifactType == t {
+				out = append(out, ReferrerDesc{d.Digest.String(), t})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Referrer is an artifact that refers to another manifest: its subject's
+// digest, its artifact type, and its one file.
+type Referrer struct {
+	Subject, ArtifactType string
+	Data                  []byte
+}
+
+// ReadReferrer reads the referrer repo@digest (one layer, at most 64 MiB).
+func ReadReferrer(ctx context.Context, repo, digest string, insecure []string) (*Referrer, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(r.Digest(digest), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %v", repo, digest, err)
+	}
+	var m struct {
+		ArtifactType string `json:"artifactType"`
+		Subject      *struct {
+			Digest string `json:"digest"`
+		} `json:"subject"`
+		Layers []struct {
+			Digest string `json:"digest"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil || m.Subject == nil || len(m.Layers) != 1 {
+		return nil, fmt.Errorf("%s@%s: not a referrer of one file", repo, digest)
+	}
+	h, err := v1.NewHash(m.Layers[0].Digest)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %v", repo, digest, err)
+	}
+	blob, err := remote.Layer(r.Digest(h.String()), opts...)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := blob.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %v", repo, h, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %v", repo, h, err)
+	}
+	if sha256Digest(data) != h.String() {
+		return nil, fmt.Errorf("%s@%s: the file does not match its digest", repo, h)
+	}
+	return &Referrer{Subject: m.Subject.Digest, ArtifactType: m.ArtifactType, Data: data}, nil
+}
+
 // isNotFound reports a registry's "no such manifest".
 func isNotFound(err error) bool {
 	var terr *transport.Error
