@@ -56,7 +56,7 @@ run() {
   token=$(random)
   echo "::stop-commands::$token"
   local rc=0
-  task "${tf[@]}" "$@" || rc=$?
+  task ${tf[@]+"${tf[@]}"} "$@" || rc=$?
   echo "::$token::"
   return "$rc"
 }
