@@ -166,4 +166,34 @@ tasks:
 	if out, err := verify.CombinedOutput(); err != nil {
 		t.Errorf("cwlbuild verify %s: %v\n%s", published[1], err, out)
 	}
+
+	// The fork's tests: a name that forges a workflow command and a param
+	// naming a file of the runner outside the package. The action's test
+	// run refuses it, naming the key, prints no command, mounts nothing.
+	secret := filepath.Join(work, "runner-secret.json")
+	os.WriteFile(secret, []byte(`{"auths": "HOST-SECRET-5678"}`), 0o600)
+	toml, _ := os.ReadFile(filepath.Join(pkg, "project.toml"))
+	toml = append(toml, []byte("\n[[tools.crop.tests]]\nname = \"t1\\n::error title=cwlbuild::forged by a test name\"\n[tools.crop.tests.params]\ncsv = { class = \"File\", path = \"../runner-secret.json\" }\n")...)
+	os.WriteFile(filepath.Join(pkg, "project.toml"), toml, 0o644)
+	testWorkflow := "name: test\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: eoap/cwlbuild@" + version + "\n        with: {command: test}\n"
+	os.WriteFile(filepath.Join(pkg, ".github", "workflows", "test.yml"), []byte(testWorkflow), 0o644)
+	cmd = exec.Command(act, "push", "--workflows", ".github/workflows/test.yml", "--eventpath", event,
+		"--platform", "ubuntu-latest=-self-hosted", "--actor", user,
+		"--local-repository", "eoap/cwlbuild@"+version+"="+root,
+		"--env", "CWLBUILD_RELEASES=file://"+releases)
+	cmd.Dir, cmd.Env = pkg, append(gitEnv, "PATH="+tools+":"+testenv.DockerShim(t)+":"+os.Getenv("PATH"), "SKAFFOLD_UPDATE_CHECK=false")
+	out, err = cmd.CombinedOutput()
+	log = string(out)
+	if err == nil {
+		t.Errorf("act ran the fork's tests with a param outside the package:\n%s", log)
+	}
+	if !strings.Contains(log, `tools.crop.tests.1.params.csv.path "../runner-secret.json": outside the project directory`) {
+		t.Errorf("the test run does not name the param outside the package:\n%s", log)
+	}
+	if strings.Contains(log, "HOST-SECRET-5678") {
+		t.Error("the runner's file reached the log")
+	}
+	if strings.Contains(log, "\u2757  ::error title=cwlbuild::forged") {
+		t.Error("a test name ran as a workflow command")
+	}
 }
