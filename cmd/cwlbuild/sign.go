@@ -56,6 +56,9 @@ func runSign(c *cli.Context) error {
 	if err != nil {
 		return fail("%v", err)
 	}
+	// What verifies this key's signatures: a layer it verifies that holds
+	// the same payload is not added again.
+	pub, _ := signer.Public().(*ecdsa.PublicKey)
 	refs := c.Args().Slice()
 	insecure := c.StringSlice("insecure-registry")
 	if len(refs) == 0 {
@@ -87,8 +90,7 @@ func runSign(c *cli.Context) error {
 		}
 		// The same payload signed by this key already: nothing added.
 		same := func(l remote.Layer) bool {
-			pub, ok := signer.Public().(*ecdsa.PublicKey)
-			return ok && bytes.Equal(l.Data, payload) && sign.Verify(pub, l.Data, l.Annotations[remote.SignatureAnnotation])
+			return pub != nil && bytes.Equal(l.Data, payload) && sign.Verify(pub, l.Data, l.Annotations[remote.SignatureAnnotation])
 		}
 		if err := remote.AttachSignature(c.Context, r.Repo, r.Digest, payload, sig, insecure, same); err != nil {
 			return fail("%s: %v", ref, err)
@@ -160,6 +162,9 @@ func runAttest(c *cli.Context) error {
 	if err != nil {
 		return fail("%v", err)
 	}
+	// What verifies this key's signatures: a layer it verifies that holds
+	// the same payload is not added again.
+	pub, _ := signer.Public().(*ecdsa.PublicKey)
 	plan, err := loadProject(c, c.String("file"), cwlChecks)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -189,8 +194,7 @@ func runAttest(c *cli.Context) error {
 		}
 		// The same statement signed by this key already: nothing added.
 		same := func(l remote.Layer) bool {
-			pub, ok := signer.Public().(*ecdsa.PublicKey)
-			if !ok {
+			if pub == nil {
 				return false
 			}
 			typ, p, err := sign.OpenEnvelope(pub, l.Data)

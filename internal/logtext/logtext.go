@@ -54,12 +54,13 @@ func needsQuote(s string) bool {
 	if startsCommand(s) || strings.Contains(s, "##") {
 		return true
 	}
+	// Invalid UTF-8 decodes as RuneError, so this also quotes it.
 	for _, r := range s {
 		if r == utf8.RuneError || isControl(r) {
 			return true
 		}
 	}
-	return !utf8.ValidString(s)
+	return false
 }
 
 // isControl: C0, DEL, C1, and the Unicode line and paragraph separators

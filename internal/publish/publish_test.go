@@ -128,10 +128,7 @@ func TestPrepare(t *testing.T) {
 func TestPush(t *testing.T) {
 	ctx := context.Background()
 	host := testenv.MemoryRegistry(t)
-	tool, err := remote.Push(ctx, host+"/eoap/a", []string{"1"}, &remote.Artifact{ArtifactType: "application/x-tool", Files: []remote.File{{Data: []byte("x"), MediaType: "application/x-tool"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tool := pushTool(t, host)
 	missing := writePackageAt(t, host+"/eoap", "1.2.0", host+"/eoap/a@sha256:"+strings.Repeat("1", 64))
 	rs, err := Prepare(ctx, missing, Options{Registry: host + "/rel"})
 	if err != nil {
@@ -322,10 +319,7 @@ func TestOneUnpinnedRule(t *testing.T) {
 func TestPromoteCandidate(t *testing.T) {
 	ctx := context.Background()
 	host := testenv.MemoryRegistry(t)
-	tool, err := remote.Push(ctx, host+"/eoap/a", []string{"1"}, &remote.Artifact{ArtifactType: "application/x-tool", Files: []remote.File{{Data: []byte("x"), MediaType: "application/x-tool"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tool := pushTool(t, host)
 	plan := writePackageAt(t, host+"/eoap", "1.0.0", host+"/eoap/a@"+tool)
 	cands, err := Prepare(ctx, plan, Options{Registry: host + "/rel", Candidate: true})
 	if err != nil {
@@ -370,4 +364,14 @@ func TestPromoteCandidate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pushTool pushes a tool's image to host/eoap/a and returns its digest.
+func pushTool(t *testing.T, host string) string {
+	t.Helper()
+	tool, err := remote.Push(context.Background(), host+"/eoap/a", []string{"1"}, &remote.Artifact{ArtifactType: "application/x-tool", Files: []remote.File{{Data: []byte("x"), MediaType: "application/x-tool"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tool
 }

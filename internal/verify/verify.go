@@ -101,7 +101,7 @@ func Artifact(ctx context.Context, ref string, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("%s: not a workflow artifact (no application/cwl layer)", ref)
 	}
 	rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, opts)...)
-	st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts)
+	st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts, "")
 	rep.Problems = append(rep.Problems, probs...)
 	var pins []string
 	if st != nil {
@@ -142,7 +142,7 @@ func File(ctx context.Context, name string, data []byte, opts Options) (*Report,
 			return nil, err
 		}
 		rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, opts)...)
-		st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts)
+		st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts, "")
 		rep.Problems = append(rep.Problems, probs...)
 		if st != nil {
 			if !hasSubjectDigest(st, hex.EncodeToString(sum[:])) {
@@ -367,8 +367,8 @@ func signed(ctx context.Context, repo, digest string, opts Options) []string {
 // attested returns the SLSA provenance of digest signed by the key, of
 // the build type wanted: of several (an image unchanged over releases is
 // attested once per release, at each one's revision), the one at revision
-// when it is given and there, else the first.
-func attested(ctx context.Context, repo, digest, buildType string, opts Options, revision ...string) (*provenance.Statement, []string) {
+// when it is not "" and there, else the first.
+func attested(ctx context.Context, repo, digest, buildType string, opts Options, revision string) (*provenance.Statement, []string) {
 	layers, err := remote.Layers(ctx, repo, remote.AttestationTag(digest), opts.Insecure)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("its attestations: %v", err)}
@@ -393,7 +393,7 @@ func attested(ctx context.Context, repo, digest, buildType string, opts Options,
 	}
 	chosen := all[0]
 	for _, st := range all {
-		if len(revision) > 0 && revision[0] != "" && revisionOf(st) == revision[0] {
+		if revision != "" && revisionOf(st) == revision {
 			chosen = st
 			break
 		}

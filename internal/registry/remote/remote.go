@@ -35,15 +35,21 @@ import (
 // Digest asks the registry for the digest of image (a tag reference), using
 // the Docker config's credentials.
 func Digest(ctx context.Context, image string, insecure []string) (string, error) {
-	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", image, err)
-	}
-	desc, err := remote.Head(ref, Options(ctx)...)
+	desc, err := head(ctx, image, insecure)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", image, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// head asks the registry for image's descriptor, with the Docker config's
+// credentials.
+func head(ctx context.Context, image string, insecure []string) (*v1.Descriptor, error) {
+	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	if err != nil {
+		return nil, err
+	}
+	return remote.Head(ref, Options(ctx)...)
 }
 
 // Registry timeouts: a registry that accepts the connection and never
@@ -82,11 +88,7 @@ func anonymous(ctx context.Context) []remote.Option {
 // DigestIfExists is Digest, with found false (and no error) when the
 // registry has no such tag.
 func DigestIfExists(ctx context.Context, image string, insecure []string) (digest string, found bool, err error) {
-	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
-	if err != nil {
-		return "", false, fmt.Errorf("%s: %v", image, err)
-	}
-	desc, err := remote.Head(ref, Options(ctx)...)
+	desc, err := head(ctx, image, insecure)
 	if isNotFound(err) {
 		return "", false, nil
 	} else if err != nil {
@@ -513,29 +515,8 @@ func AttachReferrer(ctx context.Context, repo, digest, artifactType string, data
 // refers to repo@digest: the OCI 1.1 Referrers API, or its fallback tag
 // (sha256-HEX) on registries without it.
 func HasReferrer(ctx context.Context, repo, digest string, artifactTypes []string, insecure []string) (bool, error) {
-	r, opts, err := repository(ctx, repo, insecure)
-	if err != nil {
-		return false, err
-	}
-	idx, err := remote.Referrers(r.Digest(digest), opts...)
-	if isNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return false, err
-	}
-	for _, d := range m.Manifests {
-		for _, t := range artifactTypes {
-			if d.ArtifactType == t {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	refs, err := Referrers(ctx, repo, digest, artifactTypes, insecure)
+	return len(refs) > 0, err
 }
 
 // ReferrerDesc is a referrer as the index lists it.

@@ -139,13 +139,8 @@ func TestNameOptions(t *testing.T) {
 // found by HasReferrer for its artifact type only, and a digest with
 // nothing attached has none.
 func TestSignaturesAttestationsReferrers(t *testing.T) {
-	host := testenv.MemoryRegistry(t)
 	ctx := context.Background()
-	repo := host + "/eoap/app"
-	digest, err := Push(ctx, repo, []string{"1.0"}, &Artifact{ArtifactType: "application/cwl", Files: []File{{Data: []byte("x"), MediaType: "application/cwl+yaml"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, digest := pushedArtifact(t)
 	if l, err := Layers(ctx, repo, SignatureTag(digest), nil); err != nil || len(l) != 0 {
 		t.Fatalf("no signature yet: %v %v", l, err)
 	}
@@ -303,13 +298,8 @@ func TestStuckRegistry(t *testing.T) {
 // tag: without the read-back the last push drops the others' layers); a
 // signature the same callback recognizes is not added again.
 func TestConcurrentSigners(t *testing.T) {
-	host := testenv.MemoryRegistry(t)
 	ctx := context.Background()
-	repo := host + "/eoap/app"
-	digest, err := Push(ctx, repo, []string{"1.0"}, &Artifact{ArtifactType: "application/cwl", Files: []File{{Data: []byte("x"), MediaType: "application/cwl+yaml"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, digest := pushedArtifact(t)
 	const signers = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, signers)
@@ -340,4 +330,16 @@ func TestConcurrentSigners(t *testing.T) {
 	if sigs, _ := Layers(ctx, repo, SignatureTag(digest), nil); len(sigs) != signers {
 		t.Errorf("%d signatures after signing one payload again, want %d", len(sigs), signers)
 	}
+}
+
+// pushedArtifact is a workflow artifact pushed to an in-memory registry:
+// its repository and digest.
+func pushedArtifact(t *testing.T) (repo, digest string) {
+	t.Helper()
+	repo = testenv.MemoryRegistry(t) + "/eoap/app"
+	digest, err := Push(context.Background(), repo, []string{"1.0"}, &Artifact{ArtifactType: "application/cwl", Files: []File{{Data: []byte("x"), MediaType: "application/cwl+yaml"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, digest
 }
