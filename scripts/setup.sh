@@ -172,18 +172,20 @@ if ! podman image exists "$calrissian" 2>/dev/null; then
 fi
 timed "Calrissian image"
 
-echo "setup: building go tool skaffold, cosign, act and go tool oras (several minutes the first time)"
+echo "setup: building go tool skaffold, cosign v2 and v3, act and go tool oras (several minutes the first time)"
 # `go tool skaffold`, which the tests run.
 (cd scripts/skaffold && go tool -n skaffold >/dev/null)
 # cosign, the independent verifier of what cwlbuild signs (the tests build
 # it from scripts/cosign; this fills the build cache).
 (cd scripts/cosign && CGO_ENABLED=0 go build -o /dev/null github.com/sigstore/cosign/v2/cmd/cosign)
+# cosign v3, the second verifier: it reads the Sigstore bundle format too.
+(cd scripts/cosign3 && CGO_ENABLED=0 go build -o /dev/null github.com/sigstore/cosign/v3/cmd/cosign)
 # nektos/act, which runs README's GitHub Actions workflow with the action of
 # the working tree (TestGitHubAction; this fills the build cache).
 (cd scripts/act && CGO_ENABLED=0 go build -o /dev/null github.com/nektos/act)
 # oras: the README's release recipe pulls a workflow with it.
 go tool -n oras >/dev/null
-timed "go tool skaffold, cosign, act, oras"
+timed "go tool skaffold, cosign v2 and v3, act, oras"
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).
 if [ "$(id -u)" = 0 ]; then

@@ -23,12 +23,18 @@ func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
 		Usage:     "sign image and artifact digests with a cosign key",
-		UsageText: "cwlbuild sign [-f project.toml] --key FILE|env://VAR [--insecure-registry HOST]... [REF@DIGEST]...",
-		Description: `Signs each digest the way cosign does, so that ` + "`cosign verify --key cosign.pub`" + ` accepts it:
-a simple-signing payload naming the digest, signed with the key, pushed as a layer of
-REPO:sha256-HEX.sig (signatures already there are kept). Without REF@DIGEST arguments:
-every image the package's workflows pin. Sign the published workflow too by passing the
-reference cwlbuild publish printed.
+		UsageText: "cwlbuild sign [-f project.toml] --key FILE|env://VAR [--signature-format both|bundle|legacy] [--insecure-registry HOST]... [REF@DIGEST]...",
+		Description: `Signs each digest the way cosign does, so that ` + "`cosign verify --key cosign.pub`" + ` (v2 or v3)
+accepts it, in both of cosign's formats unless --signature-format names one:
+  legacy  a simple-signing payload naming the digest, signed with the key, a layer of
+          REPO:sha256-HEX.sig (cosign 2.x, Kyverno's Cosign type);
+  bundle  an in-toto statement naming the digest (https://sigstore.dev/cosign/sign/v1) in a
+          DSSE envelope in a Sigstore bundle, an OCI 1.1 referrer of the image, listed in the
+          sha256-HEX fallback tag where the registry has no Referrers API (cosign v3's
+          default, cosign 2.6, Kyverno's SigstoreBundle type).
+Signatures already there are kept; the same one by the same key is not added twice.
+Without REF@DIGEST arguments: every image the package's workflows pin. Sign the published
+workflow too by passing the reference cwlbuild publish printed.
 
 The key is a cosign private key (` + "`cosign generate-key-pair`" + `), from a file or, with env://VAR,
 from an environment variable; its password comes from COSIGN_PASSWORD, as for cosign.
@@ -38,10 +44,12 @@ OIDC identity, Fulcio and Rekor): verify with --insecure-ignore-tlog=true.
 Examples:
    COSIGN_PASSWORD=... cwlbuild sign --key cosign.key
    cwlbuild sign --key env://COSIGN_KEY ghcr.io/eoap/sample/app-water-bodies@sha256:...
+   cwlbuild sign --key cosign.key --signature-format legacy ghcr.io/eoap/sample/crop@sha256:...
    cosign verify --key cosign.pub --insecure-ignore-tlog=true ghcr.io/eoap/sample/crop@sha256:...`,
 		Flags: []cli.Flag{
 			projectFlag(),
 			&cli.StringFlag{Name: "key", Required: true, Usage: "cosign private key: a `FILE`, or env://VAR"},
+			signatureFormatFlag(),
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
 		},
 		Action: runSign,
@@ -51,6 +59,10 @@ Examples:
 func runSign(c *cli.Context) error {
 	fail := func(format string, args ...any) error {
 		return cli.Exit("cwlbuild sign: "+fmt.Sprintf(format, args...), 1)
+	}
+	formats, err := parseSignatureFormat(c)
+	if err != nil {
+		return fail("%v", err)
 	}
 	signer, err := loadSigner(c.String("key"))
 	if err != nil {
@@ -83,21 +95,76 @@ func runSign(c *cli.Context) error {
 		if err != nil || r.Digest == "" {
 			return fail("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
 		}
-		payload := sign.Payload(r.Repo, r.Digest)
-		sig, err := signer.Sign(payload)
-		if err != nil {
-			return fail("%v", err)
+		var where []string
+		if formats.legacy {
+			payload := sign.Payload(r.Repo, r.Digest)
+			sig, err := signer.Sign(payload)
+			if err != nil {
+				return fail("%v", err)
+			}
+			// The same payload signed by this key already: nothing added.
+			same := func(l remote.Layer) bool {
+				return pub != nil && bytes.Equal(l.Data, payload) && sign.Verify(pub, l.Data, l.Annotations[remote.SignatureAnnotation])
+			}
+			if err := remote.AttachSignature(c.Context, r.Repo, r.Digest, payload, sig, insecure, same); err != nil {
+				return fail("%s: %v", ref, err)
+			}
+			where = append(where, r.Repo+":"+remote.SignatureTag(r.Digest))
 		}
-		// The same payload signed by this key already: nothing added.
-		same := func(l remote.Layer) bool {
-			return pub != nil && bytes.Equal(l.Data, payload) && sign.Verify(pub, l.Data, l.Annotations[remote.SignatureAnnotation])
+		if formats.bundle {
+			statement, err := sign.SignStatement(r.Digest)
+			if err != nil {
+				return fail("%s: %v", ref, err)
+			}
+			d, err := attachBundle(c, signer, pub, r, statement, sign.SignPredicateType, insecure)
+			if err != nil {
+				return fail("%s: %v", ref, err)
+			}
+			where = append(where, "bundle "+r.Repo+"@"+d)
 		}
-		if err := remote.AttachSignature(c.Context, r.Repo, r.Digest, payload, sig, insecure, same); err != nil {
-			return fail("%s: %v", ref, err)
-		}
-		fmt.Fprintf(c.App.Writer, "signed %s@%s (%s:%s)\n", r.Repo, r.Digest, r.Repo, remote.SignatureTag(r.Digest))
+		fmt.Fprintf(c.App.Writer, "signed %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
 	}
 	return nil
+}
+
+// signatureFormats are the formats a signature or an attestation is
+// written in: cosign's legacy tags, the Sigstore bundle, or both.
+type signatureFormats struct{ legacy, bundle bool }
+
+func signatureFormatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "signature-format", Value: "both", Usage: "`both`, bundle (cosign v3, Kyverno SigstoreBundle) or legacy (cosign 2.x, Kyverno Cosign)"}
+}
+
+func parseSignatureFormat(c *cli.Context) (signatureFormats, error) {
+	switch v := c.String("signature-format"); v {
+	case "both":
+		return signatureFormats{legacy: true, bundle: true}, nil
+	case "bundle":
+		return signatureFormats{bundle: true}, nil
+	case "legacy":
+		return signatureFormats{legacy: true}, nil
+	default:
+		return signatureFormats{}, fmt.Errorf("--signature-format %q: want both, bundle or legacy", v)
+	}
+}
+
+// attachBundle signs statement (an in-toto statement about r's digest) in
+// a Sigstore bundle and attaches it to r, unless a bundle of the same
+// statement by the same key is there already; it returns the referrer's
+// digest.
+func attachBundle(c *cli.Context, signer sign.Signer, pub *ecdsa.PublicKey, r imageref.Reference, statement []byte, predicateType string, insecure []string) (string, error) {
+	b, err := sign.Bundle(signer, statement)
+	if err != nil {
+		return "", err
+	}
+	same := func(data []byte) bool {
+		if pub == nil {
+			return false
+		}
+		p, err := sign.OpenBundle(pub, data)
+		return err == nil && bytes.Equal(p, statement)
+	}
+	return remote.AttachBundle(c.Context, r.Repo, r.Digest, sign.BundleMediaType, b, predicateType, insecure, same)
 }
 
 // loadSigner reads a cosign private key from a file or env://VAR, with
@@ -127,7 +194,7 @@ func attestCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "attest",
 		Usage:     "attach signed SLSA provenance to the package's images and published workflows",
-		UsageText: "cwlbuild attest [-f project.toml] --key FILE|env://VAR [--workflow REF@DIGEST]... [--insecure-registry HOST]... [IMAGE@DIGEST]...",
+		UsageText: "cwlbuild attest [-f project.toml] --key FILE|env://VAR [--workflow REF@DIGEST]... [--signature-format both|bundle|legacy] [--insecure-registry HOST]... [IMAGE@DIGEST]...",
 		Description: `For each image (default: every image the workflows pin) an in-toto statement with a
 SLSA provenance v1 predicate: the subject is the image digest; it records the source
 repository and revision, the sha256 of project.toml, the tool, how the plan builds
@@ -137,7 +204,8 @@ image the base's tag names, read through the registry map, has layers that start
 built image's; a tag moved since the build is recorded by name only). For each --workflow (the reference cwlbuild
 publish printed) a statement whose subjects are the artifact and every [[workflows]]
 file, listing every image digest they pin. Each is signed as a DSSE envelope and pushed as
-cosign pushes attestations (REPO:sha256-HEX.att), so that
+cosign pushes attestations, in both its formats unless --signature-format says one
+(REPO:sha256-HEX.att for cosign 2.x, a Sigstore bundle referrer for cosign v3), so that
 ` + "`cosign verify-attestation --key cosign.pub --type slsaprovenance1 --insecure-ignore-tlog=true`" + `
 reads it. Key and password as for cwlbuild sign.
 
@@ -148,6 +216,7 @@ Examples:
 			projectFlag(),
 			&cli.StringFlag{Name: "key", Required: true, Usage: "cosign private key: a `FILE`, or env://VAR"},
 			&cli.StringSliceFlag{Name: "workflow", Usage: "a published workflow artifact `REF@DIGEST` (repeatable)"},
+			signatureFormatFlag(),
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
 		},
 		Action: runAttest,
@@ -157,6 +226,10 @@ Examples:
 func runAttest(c *cli.Context) error {
 	fail := func(format string, args ...any) error {
 		return cli.Exit("cwlbuild attest: "+fmt.Sprintf(format, args...), 1)
+	}
+	formats, err := parseSignatureFormat(c)
+	if err != nil {
+		return fail("%v", err)
 	}
 	signer, err := loadSigner(c.String("key"))
 	if err != nil {
@@ -188,22 +261,33 @@ func runAttest(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		env, err := sign.Envelope(signer, sign.InTotoPayloadType, payload)
-		if err != nil {
-			return err
-		}
-		// The same statement signed by this key already: nothing added.
-		same := func(l remote.Layer) bool {
-			if pub == nil {
-				return false
+		var where []string
+		if formats.legacy {
+			env, err := sign.Envelope(signer, sign.InTotoPayloadType, payload)
+			if err != nil {
+				return err
 			}
-			typ, p, err := sign.OpenEnvelope(pub, l.Data)
-			return err == nil && typ == sign.InTotoPayloadType && bytes.Equal(p, payload)
+			// The same statement signed by this key already: nothing added.
+			same := func(l remote.Layer) bool {
+				if pub == nil {
+					return false
+				}
+				typ, p, err := sign.OpenEnvelope(pub, l.Data)
+				return err == nil && typ == sign.InTotoPayloadType && bytes.Equal(p, payload)
+			}
+			if err := remote.AttachAttestation(c.Context, r.Repo, r.Digest, env, st.PredicateType, insecure, same); err != nil {
+				return err
+			}
+			where = append(where, r.Repo+":"+remote.AttestationTag(r.Digest))
 		}
-		if err := remote.AttachAttestation(c.Context, r.Repo, r.Digest, env, st.PredicateType, insecure, same); err != nil {
-			return err
+		if formats.bundle {
+			d, err := attachBundle(c, signer, pub, r, payload, st.PredicateType, insecure)
+			if err != nil {
+				return err
+			}
+			where = append(where, "bundle "+r.Repo+"@"+d)
 		}
-		fmt.Fprintf(c.App.Writer, "attested %s@%s (%s:%s)\n", r.Repo, r.Digest, r.Repo, remote.AttestationTag(r.Digest))
+		fmt.Fprintf(c.App.Writer, "attested %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
 		return nil
 	}
 	parse := func(ref string) (imageref.Reference, error) {

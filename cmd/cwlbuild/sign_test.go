@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +13,14 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
+	"github.com/eoap/cwlbuild/internal/sign"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -55,14 +59,21 @@ func TestSignVerifiedByCosign(t *testing.T) {
 		out, err := c.CombinedOutput()
 		return string(out), err
 	}
+	// verify runs cosign v2 and v3; both must agree.
+	verifiers := cosigns(t)
 	verify := func(keyDir, ref string) (string, error) {
-		c := exec.Command(cosign, "verify", "--key", filepath.Join(keyDir, "cosign.pub"), "--insecure-ignore-tlog=true",
-			"--allow-http-registry", "--allow-insecure-registry", ref)
-		c.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
-		out, err := c.CombinedOutput()
-		return string(out), err
+		var all string
+		var errs []error
+		for _, v := range verifiers {
+			out, err := v.verify(t, "verify", filepath.Join(keyDir, "cosign.pub"), ref)
+			all += v.name + ": " + out
+			errs = append(errs, err)
+		}
+		if (errs[0] == nil) != (errs[1] == nil) {
+			t.Errorf("cosign v2 and v3 disagree on %s: %v, %v\n%s", ref, errs[0], errs[1], all)
+		}
+		return all, errors.Join(errs...)
 	}
-
 	if out, err := signWith("not it", "--key", filepath.Join(mine, "cosign.key"), ref); err == nil || !strings.Contains(out, "wrong password") || strings.Contains(out, "not it") {
 		t.Errorf("a wrong password: %v\n%s", err, out)
 	}
@@ -96,6 +107,137 @@ func TestSignVerifiedByCosign(t *testing.T) {
 	if out, err := verify(mine, ref); err != nil {
 		t.Errorf("after signing again: %v\n%s", err, out)
 	}
+}
+
+// cosignCLI is one of the independent verifiers: cosign v2 and v3.
+type cosignCLI struct {
+	name, path string
+	// args are given to each verify command: cosign 2.6 verifies a
+	// Sigstore bundle (it finds one before the legacy tag) only with a
+	// trusted root, which it fetches from Sigstore's TUF repository
+	// unless given one; offline, as here, a trusted root with no entries
+	// does for a key-pair signature.
+	args []string
+}
+
+// cosigns are cosign v2 (scripts/cosign) and v3 (scripts/cosign3).
+func cosigns(t *testing.T) []cosignCLI {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "trusted_root.json")
+	os.WriteFile(root, []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644)
+	return []cosignCLI{
+		{"cosign v2", testenv.Cosign(t), []string{"--trusted-root", root}},
+		{"cosign v3", testenv.Cosign3(t), nil},
+	}
+}
+
+// verify runs the cosign CLI's verify command (verify, verify-attestation)
+// with a public key, for a key-pair signature without a transparency log,
+// on a plain-HTTP test registry.
+func (c cosignCLI) verify(t *testing.T, command, pub, ref string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(c.path, append(append(append([]string{command, "--key", pub, "--insecure-ignore-tlog=true",
+		"--allow-http-registry", "--allow-insecure-registry"}, c.args...), args...), ref)...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+// TestSignatureFormats: what `cwlbuild sign` pushes in each
+// --signature-format, cosign v2.6 and cosign v3 verify (each reads the
+// Sigstore bundle referrer when there is one, else the legacy tag), and
+// refuse with another pair's key, on a registry with the OCI 1.1
+// Referrers API and on one without (Debian's docker-registry: found
+// through the fallback tag, as on GHCR); a second signing adds nothing.
+func TestSignatureFormats(t *testing.T) {
+	verifiers := cosigns(t)
+	cwlbuild := testenv.BuildBinary(t, "github.com/eoap/cwlbuild/cmd/cwlbuild")
+	keys := t.TempDir()
+	env := append(os.Environ(), "COSIGN_PASSWORD=pw")
+	for _, d := range []string{"mine", "other"} {
+		os.MkdirAll(filepath.Join(keys, d), 0o755)
+		gen := exec.Command(verifiers[0].path, "generate-key-pair")
+		gen.Dir, gen.Env = filepath.Join(keys, d), env
+		if out, err := gen.CombinedOutput(); err != nil {
+			t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+		}
+	}
+	key, pub, otherPub := filepath.Join(keys, "mine", "cosign.key"), filepath.Join(keys, "mine", "cosign.pub"), filepath.Join(keys, "other", "cosign.pub")
+	registries := map[string]func(*testing.T) string{
+		"docker-registry, no Referrers API": func(t *testing.T) string { return testenv.StartRegistry(t).Host },
+		"Referrers API":                     func(t *testing.T) string { return testenv.ReferrersRegistry(t) },
+	}
+	for regName, start := range registries {
+		t.Run(regName, func(t *testing.T) {
+			host := start(t)
+			for _, tc := range []struct {
+				format string
+				bundle bool
+			}{
+				{"both", true},
+				{"bundle", true},
+				{"legacy", false},
+			} {
+				ref := pushRandomImage(t, host+"/formats/"+tc.format)
+				c := exec.Command(cwlbuild, "sign", "--key", key, "--signature-format", tc.format, ref)
+				c.Env = append(env, "DOCKER_CONFIG="+t.TempDir())
+				if out, err := c.CombinedOutput(); err != nil {
+					t.Fatalf("cwlbuild sign --signature-format %s: %v\n%s", tc.format, err, out)
+				}
+				for _, v := range verifiers {
+					out, err := v.verify(t, "verify", pub, ref)
+					if err != nil {
+						t.Errorf("%s: %s verify: %v\n%s", tc.format, v.name, err, out)
+					}
+					// What cosign read: the bundle's statement, or the
+					// legacy payload.
+					if read := strings.Contains(out, `"type":"https://sigstore.dev/cosign/sign/v1"`); err == nil && read != tc.bundle {
+						t.Errorf("%s: %s read the bundle: %v, want %v\n%s", tc.format, v.name, read, tc.bundle, out)
+					}
+					if out, err := v.verify(t, "verify", otherPub, ref); err == nil {
+						t.Errorf("%s: %s verified with another pair's key\n%s", tc.format, v.name, out)
+					}
+				}
+				r, _ := imageref.Parse(ref)
+				bundles, err := remote.Bundles(context.Background(), r.Repo, r.Digest, sign.BundleMediaType, nil)
+				if err != nil || (len(bundles) == 1) != tc.bundle {
+					t.Errorf("%s: %d bundles attached (%v), want one: %v", tc.format, len(bundles), err, tc.bundle)
+				}
+				// Signing again adds nothing, in either format.
+				c = exec.Command(cwlbuild, "sign", "--key", key, "--signature-format", tc.format, ref)
+				c.Env = append(env, "DOCKER_CONFIG="+t.TempDir())
+				if out, err := c.CombinedOutput(); err != nil {
+					t.Fatalf("cwlbuild sign again: %v\n%s", err, out)
+				}
+				again, _ := remote.Bundles(context.Background(), r.Repo, r.Digest, sign.BundleMediaType, nil)
+				sigs, _ := remote.Layers(context.Background(), r.Repo, remote.SignatureTag(r.Digest), nil)
+				if len(again) != len(bundles) || (len(sigs) == 1) != (tc.format != "bundle") {
+					t.Errorf("%s: signed twice: %d bundles, %d legacy signatures", tc.format, len(again), len(sigs))
+				}
+			}
+			c := exec.Command(cwlbuild, "sign", "--key", key, "--signature-format", "cosign4", pushRandomImage(t, host+"/formats/bad"))
+			c.Env = env
+			if out, err := c.CombinedOutput(); err == nil || !strings.Contains(string(out), `--signature-format "cosign4": want both, bundle or legacy`) {
+				t.Errorf("an unknown format: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// pushRandomImage pushes a small random image to repo and returns
+// repo@digest.
+func pushRandomImage(t *testing.T, repo string) string {
+	t.Helper()
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(repo+":1", name.Insecure)
+	if err := ggcrremote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	return repo + "@" + d.String()
 }
 
 // release is a package whose workflow pins an image in a test registry,
@@ -187,38 +329,31 @@ func TestAttestVerifiedByCosign(t *testing.T) {
 	}
 	r.must(t, "attest", "--key", r.key)
 	r.must(t, "attest", "--key", r.key, "--workflow", artifact)
-	verify := func(pub, ref string) (string, error) {
-		c := exec.Command(r.cosign, "verify-attestation", "--key", pub, "--type", "slsaprovenance1",
-			"--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", ref)
-		c.Env = r.env
-		out, err := c.Output()
-		return string(out), err
-	}
 	byDigest := r.image + "@" + r.digest
 	artifactByDigest := artifact[:strings.Index(artifact, ":1.0.0")] + artifact[strings.Index(artifact, "@"):]
-	for _, tc := range []struct{ ref, want string }{
-		{byDigest, `"buildType":"https://github.com/eoap/cwlbuild/image/v1"`},
-		{artifactByDigest, `"images":["` + r.pin + `"]`},
-	} {
-		out, err := verify(r.pub, tc.ref)
-		if err != nil {
-			t.Errorf("cosign verify-attestation %s: %v\n%s", tc.ref, err, out)
-			continue
-		}
-		var env struct{ Payload string }
-		json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0]), &env)
-		statement, _ := base64.StdEncoding.DecodeString(env.Payload)
-		subject := `"sha256":"` + strings.TrimPrefix(r.digest, "sha256:") + `"`
-		if tc.ref == artifactByDigest {
-			subject = `"name":"app.cwl"`
-		}
-		for _, want := range []string{tc.want, `"revision":"` + strings.Repeat("c0ffee", 6) + `c0ff"`, subject} {
-			if !strings.Contains(string(statement), want) {
-				t.Errorf("%s: the statement does not say %s:\n%s", tc.ref, want, statement)
+	for _, v := range cosigns(t) {
+		for _, tc := range []struct{ ref, want string }{
+			{byDigest, `"buildType":"https://github.com/eoap/cwlbuild/image/v1"`},
+			{artifactByDigest, `"images":["` + r.pin + `"]`},
+		} {
+			out, err := v.verify(t, "verify-attestation", r.pub, tc.ref, "--type", "slsaprovenance1")
+			if err != nil {
+				t.Errorf("%s verify-attestation %s: %v\n%s", v.name, tc.ref, err, out)
+				continue
 			}
-		}
-		if out, err := verify(r.otherPub, tc.ref); err == nil {
-			t.Errorf("cosign verified %s's attestation with another pair's key:\n%s", tc.ref, out)
+			statement := decodedPayloads(out)
+			subject := `"sha256":"` + strings.TrimPrefix(r.digest, "sha256:") + `"`
+			if tc.ref == artifactByDigest {
+				subject = `"name":"app.cwl"`
+			}
+			for _, want := range []string{tc.want, `"revision":"` + strings.Repeat("c0ffee", 6) + `c0ff"`, subject} {
+				if !strings.Contains(statement, want) {
+					t.Errorf("%s %s: the statement does not say %s:\n%s", v.name, tc.ref, want, statement)
+				}
+			}
+			if out, err := v.verify(t, "verify-attestation", r.otherPub, tc.ref, "--type", "slsaprovenance1"); err == nil {
+				t.Errorf("%s verified %s's attestation with another pair's key:\n%s", v.name, tc.ref, out)
+			}
 		}
 	}
 }
@@ -255,21 +390,20 @@ func TestAttestRecordsBaseImage(t *testing.T) {
 	os.WriteFile(filepath.Join(r.pkg, "project.toml"), toml, 0o644)
 
 	// statements are the image's provenance statements cosign verifies.
+	verifiers := cosigns(t)
 	statements := func() []string {
 		t.Helper()
-		c := exec.Command(r.cosign, "verify-attestation", "--key", r.pub, "--type", "slsaprovenance1",
-			"--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", r.reg.Host+"/hello/hello@"+d.String())
-		c.Env = r.env
-		out, err := c.Output()
-		if err != nil {
-			t.Fatalf("cosign verify-attestation: %v\n%s", err, out)
-		}
 		var sts []string
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			var env struct{ Payload string }
-			json.Unmarshal([]byte(line), &env)
-			st, _ := base64.StdEncoding.DecodeString(env.Payload)
-			sts = append(sts, string(st))
+		for _, v := range verifiers {
+			out, err := v.verify(t, "verify-attestation", r.pub, r.reg.Host+"/hello/hello@"+d.String(), "--type", "slsaprovenance1")
+			if err != nil {
+				t.Fatalf("%s verify-attestation: %v\n%s", v.name, err, out)
+			}
+			mine := strings.Split(strings.TrimSpace(decodedPayloads(out)), "\n")
+			if sts != nil && len(mine) != len(sts) {
+				t.Errorf("cosign v2 and v3 read %d and %d statements", len(sts), len(mine))
+			}
+			sts = mine
 		}
 		return sts
 	}
@@ -439,22 +573,41 @@ func TestVerifyRelease(t *testing.T) {
 	// That change signed and attested at another revision: the image's
 	// provenance names the first one.
 	os.WriteFile(filepath.Join(pkg, ".git", "refs", "heads", "main"), []byte(strings.Repeat("beef", 10)+"\n"), 0o644)
-	must("sign", "--key", key, changed)
-	must("attest", "--key", key, "--workflow", changed)
+	// (In the bundle format only: verify reads it as it reads the legacy
+	// tags.)
+	must("sign", "--key", key, "--signature-format", "bundle", changed)
+	must("attest", "--key", key, "--signature-format", "bundle", "--workflow", changed)
 	expect("another revision", 1, []string{"ok   workflow", "(revision " + strings.Repeat("beef", 10) + ")", "its provenance names revision \"c0ffee"}, "--key", pub, "--sbom=false", tag)
 
 	// The next release of the unchanged image: signed and attested again
 	// at the new revision. verify takes the statement of the workflow's
 	// revision among the image's two; the same signature is not added
 	// twice, and the same statement neither.
+	// The statement at the new revision only as a bundle: verify finds it
+	// there.
 	must("sign", "--key", key)
-	must("attest", "--key", key)
-	must("attest", "--key", key)
+	must("attest", "--key", key, "--signature-format", "bundle")
+	must("attest", "--key", key, "--signature-format", "bundle")
 	expect("a second release of an unchanged image", 0, []string{"(revision " + strings.Repeat("beef", 10) + ")", "the workflow verified"}, "--key", pub, "--sbom=false", tag)
-	sigs, _ := remote.Layers(context.Background(), image, remote.SignatureTag(digest), nil)
-	atts, _ := remote.Layers(context.Background(), image, remote.AttestationTag(digest), nil)
-	if len(sigs) != 1 || len(atts) != 3 {
-		t.Errorf("after two releases of one image by one key: %d signatures, %d attestations; want 1 and 3 (one per distinct statement: c0ffee, c0ffee with its SBOM, beef)", len(sigs), len(atts))
+	ctx := context.Background()
+	sigs, _ := remote.Layers(ctx, image, remote.SignatureTag(digest), nil)
+	atts, _ := remote.Layers(ctx, image, remote.AttestationTag(digest), nil)
+	bundles, _ := remote.Bundles(ctx, image, digest, sign.BundleMediaType, nil)
+	if len(sigs) != 1 || len(atts) != 2 || len(bundles) != 4 {
+		t.Errorf("after two releases of one image by one key: %d signatures, %d attestations, %d bundles; want 1, 2 (c0ffee, c0ffee with its SBOM) and 4 (the signature and those, and beef)", len(sigs), len(atts), len(bundles))
+	}
+	// cosign v2 and v3 verify the image and the workflow: its signature,
+	// and its provenance at the new revision.
+	for _, v := range cosigns(t) {
+		for _, ref := range []string{image + "@" + digest, changed[:strings.LastIndex(changed[:strings.Index(changed, "@")], ":")] + changed[strings.Index(changed, "@"):]} {
+			if out, err := v.verify(t, "verify", pub, ref); err != nil {
+				t.Errorf("%s verify %s: %v\n%s", v.name, ref, err, out)
+			}
+			out, err := v.verify(t, "verify-attestation", pub, ref, "--type", "slsaprovenance1")
+			if err != nil || !strings.Contains(decodedPayloads(out), `"revision":"`+strings.Repeat("beef", 10)+`"`) {
+				t.Errorf("%s verify-attestation %s: %v\n%s", v.name, ref, err, decodedPayloads(out))
+			}
+		}
 	}
 
 	// The pinned tag moved to another digest.
@@ -473,6 +626,20 @@ func TestVerifyRelease(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(pkg, "received.cwl"), []byte(cwl), 0o644)
 	expect("a moved tag", 1, []string{"tag 1.36 now names sha256:"}, "--key", pub, "--sbom=false", "received.cwl")
+}
+
+// decodedPayloads are the DSSE payloads cosign verify-attestation prints
+// (one envelope per line), decoded.
+func decodedPayloads(out string) string {
+	var all string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var env struct{ Payload string }
+		if json.Unmarshal([]byte(line), &env) == nil {
+			p, _ := base64.StdEncoding.DecodeString(env.Payload)
+			all += string(p) + "\n"
+		}
+	}
+	return all
 }
 
 // TestSBOMOutputRefusesLinks: --output into the package never writes

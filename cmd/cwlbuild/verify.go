@@ -29,6 +29,8 @@ A FILE.cwl is verified only with --artifact, the published workflow it came from
 artifact's signed provenance must name the file's sha256; without it, or when the file
 differs, the file itself is not verified and the exit is 1, whatever its images (a signed
 pin can be copied into any file). Each distinct image is checked once.
+Signatures and provenance are read in both of cosign's formats (the legacy
+sha256-HEX.sig and .att tags, and Sigstore bundles attached as OCI 1.1 referrers).
 One line per image, then a summary; exit 1 on any failure, naming it. An interrupt or
 --timeout stops at once and verifies nothing. Nothing is read from the package: only the
 key and the registry are trusted.

@@ -69,3 +69,70 @@ func TestLoadKeyAndSign(t *testing.T) {
 		}
 	}
 }
+
+// TestBundle: a statement signed in a Sigstore bundle opens with the
+// signer's public key only, to the same statement; the bundle carries the
+// key's hint and cosign v3's media type; a changed statement, another
+// key, or a bundle of another payload type are refused.
+func TestBundle(t *testing.T) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s := keySigner{priv}
+	statement, err := SignStatement("sha256:" + strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Type          string `json:"_type"`
+		PredicateType string `json:"predicateType"`
+		Subject       []struct {
+			Digest map[string]string `json:"digest"`
+		} `json:"subject"`
+	}
+	if json.Unmarshal(statement, &st) != nil || st.Type != "https://in-toto.io/Statement/v1" || st.PredicateType != SignPredicateType || len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] != strings.Repeat("ab", 32) {
+		t.Errorf("statement %s", statement)
+	}
+	if _, err := SignStatement("no-digest"); err == nil {
+		t.Error("a digest without an algorithm was accepted")
+	}
+	b, err := Bundle(s, statement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		MediaType            string `json:"mediaType"`
+		VerificationMaterial struct {
+			PublicKey struct{ Hint string } `json:"publicKey"`
+		} `json:"verificationMaterial"`
+		DSSEEnvelope struct {
+			Payload, PayloadType string
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	hint := sha256.Sum256(der)
+	if doc.MediaType != BundleMediaType || doc.VerificationMaterial.PublicKey.Hint != base64.StdEncoding.EncodeToString(hint[:]) || doc.DSSEEnvelope.PayloadType != InTotoPayloadType {
+		t.Errorf("bundle %s", b)
+	}
+	if got, err := OpenBundle(&priv.PublicKey, b); err != nil || string(got) != string(statement) {
+		t.Errorf("OpenBundle with the key: %q %v", got, err)
+	}
+	if _, err := OpenBundle(&other.PublicKey, b); err == nil {
+		t.Error("another key opened the bundle")
+	}
+	changed := strings.Replace(string(b), doc.DSSEEnvelope.Payload, base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(statement), "ab", "cd", 1))), 1)
+	if _, err := OpenBundle(&priv.PublicKey, []byte(changed)); err == nil {
+		t.Error("a bundle whose statement was changed opened")
+	}
+	otherType := strings.Replace(string(b), InTotoPayloadType, "text/plain", 1)
+	if _, err := OpenBundle(&priv.PublicKey, []byte(otherType)); err == nil {
+		t.Error("a bundle of another payload type opened")
+	}
+	for _, bad := range []string{"", "{}", `{"mediaType":"application/json"}`, "not json"} {
+		if _, err := OpenBundle(&priv.PublicKey, []byte(bad)); err == nil {
+			t.Errorf("%q opened as a bundle", bad)
+		}
+	}
+}

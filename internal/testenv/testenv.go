@@ -99,6 +99,14 @@ func Cosign(t testing.TB) string {
 	return nestedTool(t, "cosign", "github.com/sigstore/cosign/v2/cmd/cosign")
 }
 
+// Cosign3 returns the path of the cosign v3 CLI pinned in scripts/cosign3,
+// the verifier that reads the Sigstore bundle format (an OCI 1.1
+// referrer) as well as the legacy tags, building it on first use.
+func Cosign3(t testing.TB) string {
+	t.Helper()
+	return nestedTool(t, "cosign3", "github.com/sigstore/cosign/v3/cmd/cosign")
+}
+
 // Act returns the path of nektos/act pinned in scripts/act (it runs GitHub
 // Actions workflows here), building it on first use.
 func Act(t testing.TB) string {
@@ -239,8 +247,20 @@ func FakeWorkTree(t testing.TB, dir string) {
 // disk.
 func MemoryRegistry(t testing.TB) string {
 	t.Helper()
+	return memoryRegistry(t)
+}
+
+// ReferrersRegistry is MemoryRegistry with the OCI 1.1 Referrers API,
+// which MemoryRegistry, like Debian's docker-registry and GHCR, lacks:
+// there referrers are found only through the sha256-HEX fallback tag.
+func ReferrersRegistry(t testing.TB) string {
+	t.Helper()
+	return memoryRegistry(t, registry.WithReferrersSupport(true))
+}
+
+func memoryRegistry(t testing.TB, opts ...registry.Option) string {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv := httptest.NewServer(registry.New(append(opts, registry.Logger(log.New(io.Discard, "", 0)))...))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -100,8 +100,10 @@ func Artifact(ctx context.Context, ref string, opts Options) (*Report, error) {
 	if cwl == nil {
 		return nil, fmt.Errorf("%s: not a workflow artifact (no application/cwl layer)", ref)
 	}
-	rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, opts)...)
-	st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts, "")
+	keyed, probs := keyBundles(ctx, r.Repo, digest, opts)
+	rep.Problems = append(rep.Problems, probs...)
+	rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, keyed, opts)...)
+	st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, keyed, opts, "")
 	rep.Problems = append(rep.Problems, probs...)
 	var pins []string
 	if st != nil {
@@ -141,8 +143,10 @@ func File(ctx context.Context, name string, data []byte, opts Options) (*Report,
 		if err != nil {
 			return nil, err
 		}
-		rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, opts)...)
-		st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, opts, "")
+		keyed, probs := keyBundles(ctx, r.Repo, digest, opts)
+		rep.Problems = append(rep.Problems, probs...)
+		rep.Problems = append(rep.Problems, signed(ctx, r.Repo, digest, keyed, opts)...)
+		st, probs := attested(ctx, r.Repo, digest, provenance.BuildTypeWorkflow, keyed, opts, "")
 		rep.Problems = append(rep.Problems, probs...)
 		if st != nil {
 			if !hasSubjectDigest(st, hex.EncodeToString(sum[:])) {
@@ -264,8 +268,10 @@ func checkImage(ctx context.Context, ref, revision string, opts Options) (proble
 			problems = append(problems, fmt.Sprintf("tag %s now names %s, not the pinned digest", r.Tag, now))
 		}
 	}
-	problems = append(problems, signed(ctx, r.Repo, r.Digest, opts)...)
-	st, probs := attested(ctx, r.Repo, r.Digest, provenance.BuildTypeImage, opts, revision)
+	keyed, probs := keyBundles(ctx, r.Repo, r.Digest, opts)
+	problems = append(problems, probs...)
+	problems = append(problems, signed(ctx, r.Repo, r.Digest, keyed, opts)...)
+	st, probs := attested(ctx, r.Repo, r.Digest, provenance.BuildTypeImage, keyed, opts, revision)
 	problems = append(problems, probs...)
 	if st != nil {
 		rev = revisionOf(st)
@@ -337,14 +343,23 @@ func isSBOM(artifactType string, data []byte) bool {
 	return doc.BOMFormat == "CycloneDX"
 }
 
-// signed checks for a signature of digest by the key.
-func signed(ctx context.Context, repo, digest string, opts Options) []string {
+// signed checks for a signature of digest by the key, in either of
+// cosign's formats: a simple-signing layer of the sha256-HEX.sig tag, or a
+// Sigstore bundle whose statement (https://sigstore.dev/cosign/sign/v1)
+// names the digest. keyed are the statements the key signed in bundles
+// attached to the digest.
+func signed(ctx context.Context, repo, digest string, keyed [][]byte, opts Options) []string {
+	for _, p := range keyed {
+		if st, ok := statementOf(p); ok && st.PredicateType == sign.SignPredicateType && hasSubjectDigest(st, strings.TrimPrefix(digest, "sha256:")) {
+			return nil
+		}
+	}
 	layers, err := remote.Layers(ctx, repo, remote.SignatureTag(digest), opts.Insecure)
 	if err != nil {
 		return []string{fmt.Sprintf("its signatures: %v", err)}
 	}
 	if len(layers) == 0 {
-		return []string{"not signed (no " + remote.SignatureTag(digest) + ")"}
+		return []string{"not signed (no " + remote.SignatureTag(digest) + " and no Sigstore bundle by the key)"}
 	}
 	for _, l := range layers {
 		var p struct {
@@ -361,31 +376,58 @@ func signed(ctx context.Context, repo, digest string, opts Options) []string {
 			return nil
 		}
 	}
-	return []string{fmt.Sprintf("none of its %d signatures is by the key", len(layers))}
+	return []string{fmt.Sprintf("none of its %d signatures is by the key, nor a Sigstore bundle", len(layers))}
 }
 
-// attested returns the SLSA provenance of digest signed by the key, of
+// keyBundles are the in-toto statements the key signed in the Sigstore
+// bundles attached to repo@digest (cosign v3's format, both signatures and
+// attestations); bundles of other keys, or not bundles, are left out.
+func keyBundles(ctx context.Context, repo, digest string, opts Options) ([][]byte, []string) {
+	bundles, err := remote.Bundles(ctx, repo, digest, sign.BundleMediaType, opts.Insecure)
+	if err != nil {
+		return nil, []string{fmt.Sprintf("its Sigstore bundles: %v", err)}
+	}
+	var out [][]byte
+	for _, b := range bundles {
+		if p, err := sign.OpenBundle(opts.Key, b.Data); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// statementOf parses an in-toto statement.
+func statementOf(payload []byte) (*provenance.Statement, bool) {
+	var st provenance.Statement
+	if json.Unmarshal(payload, &st) != nil {
+		return nil, false
+	}
+	return &st, true
+}
+
+// attested returns the SLSA provenance of digest signed by the key (in
+// the sha256-HEX.att tag or among the statements of keyed bundles), of
 // the build type wanted: of several (an image unchanged over releases is
 // attested once per release, at each one's revision), the one at revision
 // when it is not "" and there, else the first.
-func attested(ctx context.Context, repo, digest, buildType string, opts Options, revision string) (*provenance.Statement, []string) {
+func attested(ctx context.Context, repo, digest, buildType string, keyed [][]byte, opts Options, revision string) (*provenance.Statement, []string) {
 	layers, err := remote.Layers(ctx, repo, remote.AttestationTag(digest), opts.Insecure)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("its attestations: %v", err)}
 	}
-	hexDigest := strings.TrimPrefix(digest, "sha256:")
-	var all []*provenance.Statement
+	payloads := append([][]byte(nil), keyed...)
 	for _, l := range layers {
 		typ, payload, err := sign.OpenEnvelope(opts.Key, l.Data)
-		if err != nil || typ != sign.InTotoPayloadType {
-			continue
+		if err == nil && typ == sign.InTotoPayloadType {
+			payloads = append(payloads, payload)
 		}
-		var st provenance.Statement
-		if json.Unmarshal(payload, &st) != nil || st.PredicateType != provenance.PredicateType || st.Predicate.BuildDefinition.BuildType != buildType {
-			continue
-		}
-		if hasSubjectDigest(&st, hexDigest) {
-			all = append(all, &st)
+	}
+	hexDigest := strings.TrimPrefix(digest, "sha256:")
+	var all []*provenance.Statement
+	for _, p := range payloads {
+		st, ok := statementOf(p)
+		if ok && st.PredicateType == provenance.PredicateType && st.Predicate.BuildDefinition.BuildType == buildType && hasSubjectDigest(st, hexDigest) {
+			all = append(all, st)
 		}
 	}
 	if len(all) == 0 {

@@ -483,13 +483,19 @@ func AttachReferrer(ctx context.Context, repo, digest, artifactType string, data
 	if err != nil {
 		return "", err
 	}
+	return pushReferrer(r, opts, digest, artifactType, data, nil)
+}
+
+// pushReferrer pushes data as the one layer (of media type artifactType)
+// of an artifact whose subject is digest, with the manifest annotations.
+func pushReferrer(r name.Repository, opts []remote.Option, digest, artifactType string, data []byte, annotations map[string]string) (string, error) {
 	subject, err := remote.Head(r.Digest(digest), opts...)
 	if err != nil {
-		return "", fmt.Errorf("%s@%s: %v", repo, digest, err)
+		return "", fmt.Errorf("%s@%s: %v", r, digest, err)
 	}
 	for _, b := range [][2]string{{emptyMediaType, string(emptyConfig)}, {artifactType, string(data)}} {
 		if err := remote.WriteLayer(r, static.NewLayer([]byte(b[1]), types.MediaType(b[0])), opts...); err != nil {
-			return "", fmt.Errorf("pushing a blob to %s: %v", repo, err)
+			return "", fmt.Errorf("pushing a blob to %s: %v", r, err)
 		}
 	}
 	m := map[string]any{
@@ -500,15 +506,122 @@ func AttachReferrer(ctx context.Context, repo, digest, artifactType string, data
 		"layers":        []descriptor{{MediaType: artifactType, Digest: sha256Digest(data), Size: len(data)}},
 		"subject":       map[string]any{"mediaType": subject.MediaType, "digest": subject.Digest.String(), "size": subject.Size},
 	}
+	if len(annotations) > 0 {
+		m["annotations"] = annotations
+	}
 	manifest, err := json.Marshal(m)
 	if err != nil {
 		return "", err
 	}
 	d := sha256Digest(manifest)
 	if err := remote.Put(r.Digest(d), rawManifest{manifest}, opts...); err != nil {
-		return "", fmt.Errorf("pushing the %s referrer of %s@%s: %v", artifactType, repo, digest, err)
+		return "", fmt.Errorf("pushing the %s referrer of %s@%s: %v", artifactType, r, digest, err)
 	}
 	return d, nil
+}
+
+// Cosign v3's layout of a Sigstore bundle: an OCI 1.1 referrer of the
+// signed manifest whose artifact type and one layer are the bundle's media
+// type, annotated with what the bundle holds and the predicate type of its
+// statement (a signature's is https://sigstore.dev/cosign/sign/v1).
+const (
+	bundleContentAnnotation       = "dev.sigstore.bundle.content"
+	bundlePredicateTypeAnnotation = "dev.sigstore.bundle.predicateType"
+)
+
+// AttachBundle attaches a Sigstore bundle (of mediaType, holding a DSSE
+// envelope of a statement of predicateType) to repo@digest as cosign v3
+// does, and returns the referrer's digest. A bundle already attached that
+// same accepts (the same statement by the same key; a new signature of it
+// differs byte for byte) is kept instead, so that a second release of an
+// unchanged image adds nothing. On a registry without the Referrers API
+// the referrer is listed in the fallback tag, which has no
+// compare-and-swap: like appendLayer, the list is read back after the
+// push, and the push made again while a concurrent writer's list dropped
+// it.
+func AttachBundle(ctx context.Context, repo, digest, mediaType string, bundle []byte, predicateType string, insecure []string, same func([]byte) bool) (string, error) {
+	r, opts, err := repository(ctx, repo, insecure)
+	if err != nil {
+		return "", err
+	}
+	if same != nil {
+		attached, err := Bundles(ctx, repo, digest, mediaType, insecure)
+		if err != nil {
+			return "", err
+		}
+		for _, b := range attached {
+			if same(b.Data) {
+				return b.Digest, nil
+			}
+		}
+	}
+	annotations := map[string]string{bundleContentAnnotation: "dsse-envelope", bundlePredicateTypeAnnotation: predicateType}
+	var d string
+	listed := func() (bool, error) {
+		refs, err := Referrers(ctx, repo, digest, []string{mediaType}, insecure)
+		if err != nil {
+			return false, err
+		}
+		for _, ref := range refs {
+			if ref.Digest == d {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	for attempt := 1; attempt <= appendAttempts; attempt++ {
+		if d, err = pushReferrer(r, opts, digest, mediaType, bundle, annotations); err != nil {
+			return "", err
+		}
+		ok, err := listed()
+		if err == nil && ok {
+			// Listed; a writer that read the list before our push writes
+			// within moments: look once more after those.
+			if err := pause(ctx, settle); err != nil {
+				return "", err
+			}
+			ok, err = listed()
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading the referrers of %s@%s: %v", repo, digest, err)
+		}
+		if ok {
+			return d, nil
+		}
+		if err := pause(ctx, time.Duration(rand.Int64N(int64(attempt)*int64(50*time.Millisecond)))); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("pushing the bundle referrer of %s@%s: %d other writers replaced the referrers list while this one was adding to it", repo, digest, appendAttempts)
+}
+
+// Bundle is one attached Sigstore bundle: the referrer's digest and the
+// bundle's bytes.
+type Bundle struct {
+	Digest string
+	Data   []byte
+}
+
+// Bundles reads every referrer of repo@digest of the bundle mediaType.
+func Bundles(ctx context.Context, repo, digest, mediaType string, insecure []string) ([]Bundle, error) {
+	refs, err := Referrers(ctx, repo, digest, []string{mediaType}, insecure)
+	if err != nil {
+		return nil, err
+	}
+	var out []Bundle
+	for _, d := range refs {
+		ref, err := ReadReferrer(ctx, repo, d.Digest, insecure)
+		if errors.Is(err, errNotReferrer) {
+			continue // anyone who may push can list such a thing: not a bundle
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ref.Subject == digest {
+			out = append(out, Bundle{Digest: d.Digest, Data: ref.Data})
+		}
+	}
+	return out, nil
 }
 
 // HasReferrer reports whether an artifact of one of the artifact types
@@ -542,14 +655,49 @@ func Referrers(ctx context.Context, repo, digest string, artifactTypes []string,
 	}
 	var out []ReferrerDesc
 	for _, d := range m.Manifests {
+		typ := d.ArtifactType
+		if typ == "" || typ == emptyMediaType {
+			// A registry that lists the config's media type (as OCI 1.1's
+			// drafts said, and go-containerregistry's registry does): the
+			// artifact type is in the manifest.
+			if typ, err = manifestArtifactType(r.Digest(d.Digest.String()), opts); err != nil {
+				return nil, err
+			}
+		}
 		for _, t := range artifactTypes {
-			if d.ArtifactType == t {
+			if typ == t {
 				out = append(out, ReferrerDesc{d.Digest.String(), t})
 			}
 		}
 	}
 	return out, nil
 }
+
+// manifestArtifactType reads a manifest's artifact type: its artifactType,
+// else its config's media type.
+func manifestArtifactType(ref name.Digest, opts []remote.Option) (string, error) {
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", ref, err)
+	}
+	var m struct {
+		ArtifactType string `json:"artifactType"`
+		Config       struct {
+			MediaType string `json:"mediaType"`
+		} `json:"config"`
+	}
+	if json.Unmarshal(desc.Manifest, &m) != nil {
+		return "", nil // not a manifest: of no type asked for
+	}
+	if m.ArtifactType != "" {
+		return m.ArtifactType, nil
+	}
+	return m.Config.MediaType, nil
+}
+
+// errNotReferrer is a manifest listed as a referrer that is not one of one
+// file, or whose file is not what it says.
+var errNotReferrer = errors.New("not a referrer of one file")
 
 // Referrer is an artifact that refers to another manifest: its subject's
 // digest, its artifact type, and its one file.
@@ -578,7 +726,7 @@ func ReadReferrer(ctx context.Context, repo, digest string, insecure []string) (
 		} `json:"layers"`
 	}
 	if err := json.Unmarshal(desc.Manifest, &m); err != nil || m.Subject == nil || len(m.Layers) != 1 {
-		return nil, fmt.Errorf("%s@%s: not a referrer of one file", repo, digest)
+		return nil, fmt.Errorf("%s@%s: %w", repo, digest, errNotReferrer)
 	}
 	h, err := v1.NewHash(m.Layers[0].Digest)
 	if err != nil {
@@ -598,7 +746,7 @@ func ReadReferrer(ctx context.Context, repo, digest string, insecure []string) (
 		return nil, fmt.Errorf("%s@%s: %v", repo, h, err)
 	}
 	if sha256Digest(data) != h.String() {
-		return nil, fmt.Errorf("%s@%s: the file does not match its digest", repo, h)
+		return nil, fmt.Errorf("%s@%s: the file does not match its digest: %w", repo, h, errNotReferrer)
 	}
 	return &Referrer{Subject: m.Subject.Digest, ArtifactType: m.ArtifactType, Data: data}, nil
 }

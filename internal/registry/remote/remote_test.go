@@ -343,3 +343,97 @@ func pushedArtifact(t *testing.T) (repo, digest string) {
 	}
 	return repo, digest
 }
+
+// TestBundleReferrers: Sigstore bundles attached at once by several
+// signers are all listed afterwards, on a registry with the Referrers API
+// and on one where only the fallback tag lists them (which has no
+// compare-and-swap: without the read-back the last writer drops the
+// others); a bundle the same callback recognizes is not added again; a
+// referrer of the bundle type that is not one file is not a bundle.
+func TestBundleReferrers(t *testing.T) {
+	const mediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	for name, host := range map[string]func(testing.TB) string{"fallback tag": testenv.MemoryRegistry, "Referrers API": testenv.ReferrersRegistry} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			repo := host(t) + "/eoap/app"
+			digest, err := Push(ctx, repo, []string{"1.0"}, &Artifact{ArtifactType: "application/cwl", Files: []File{{Data: []byte("x"), MediaType: "application/cwl+yaml"}}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const signers = 6
+			var wg sync.WaitGroup
+			errs := make(chan error, signers)
+			for i := 0; i < signers; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					_, err := AttachBundle(ctx, repo, digest, mediaType, []byte(fmt.Sprintf(`{"signer":%d}`, i)), "https://sigstore.dev/cosign/sign/v1", nil, nil)
+					errs <- err
+				}(i)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			bundles, err := Bundles(ctx, repo, digest, mediaType, nil)
+			if err != nil || len(bundles) != signers {
+				t.Fatalf("%d bundles after %d concurrent signers (%v)", len(bundles), signers, err)
+			}
+			same := func(data []byte) bool { return string(data) == `{"signer":2}` }
+			d, err := AttachBundle(ctx, repo, digest, mediaType, []byte(`{"signer":2,"again":true}`), "https://sigstore.dev/cosign/sign/v1", nil, same)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bundles, _ := Bundles(ctx, repo, digest, mediaType, nil); len(bundles) != signers {
+				t.Errorf("%d bundles after attaching one again, want %d", len(bundles), signers)
+			}
+			found := false
+			for _, b := range bundles {
+				found = found || (b.Digest == d && string(b.Data) == `{"signer":2}`)
+			}
+			if !found {
+				t.Errorf("AttachBundle of a bundle there already returned %s, not that bundle's referrer", d)
+			}
+			// A referrer of the bundle type with two files: listed, but not
+			// read as a bundle, and no error.
+			a := &Artifact{ArtifactType: mediaType, Files: []File{{Data: []byte("1"), MediaType: mediaType}, {Data: []byte("2"), MediaType: mediaType}}}
+			if _, err := pushWithSubject(ctx, repo, digest, a); err != nil {
+				t.Fatal(err)
+			}
+			if refs, _ := Referrers(ctx, repo, digest, []string{mediaType}, nil); len(refs) != signers+1 {
+				t.Fatalf("%d referrers listed, want %d", len(refs), signers+1)
+			}
+			if bundles, err := Bundles(ctx, repo, digest, mediaType, nil); err != nil || len(bundles) != signers {
+				t.Errorf("with a two-file referrer: %d bundles (%v), want %d", len(bundles), err, signers)
+			}
+		})
+	}
+}
+
+// pushWithSubject pushes a as a referrer of repo@digest.
+func pushWithSubject(ctx context.Context, repo, digest string, a *Artifact) (string, error) {
+	if err := PushBlobs(ctx, repo, a, nil); err != nil {
+		return "", err
+	}
+	m, err := a.Manifest()
+	if err != nil {
+		return "", err
+	}
+	r, opts, err := repository(ctx, repo, nil)
+	if err != nil {
+		return "", err
+	}
+	subject, err := remote.Head(r.Digest(digest), opts...)
+	if err != nil {
+		return "", err
+	}
+	var doc map[string]any
+	json.Unmarshal(m, &doc)
+	doc["subject"] = map[string]any{"mediaType": subject.MediaType, "digest": subject.Digest.String(), "size": subject.Size}
+	m, _ = json.Marshal(doc)
+	d := sha256Digest(m)
+	return d, remote.Put(r.Digest(d), rawManifest{m}, opts...)
+}
