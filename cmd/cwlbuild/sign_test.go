@@ -255,7 +255,13 @@ type release struct {
 
 func newRelease(t *testing.T) *release {
 	t.Helper()
-	r := &release{cosign: testenv.Cosign(t), reg: testenv.StartRegistry(t)}
+	return newReleaseOn(t, testenv.StartRegistry(t))
+}
+
+// newReleaseOn is newRelease on the registry reg.
+func newReleaseOn(t *testing.T, reg *testenv.Registry) *release {
+	t.Helper()
+	r := &release{cosign: testenv.Cosign(t), reg: reg}
 	r.reg.PushBase(t)
 	r.image = r.reg.Host + "/library/busybox"
 	r.digest = r.reg.Digest(t, r.image+":1.36")
@@ -317,12 +323,19 @@ func (r *release) must(t *testing.T, args ...string) string {
 }
 
 // TestAttestVerifiedByCosign: the provenance `cwlbuild attest` attaches to
-// a pinned image and to the published workflow, the real cosign CLI
-// verifies (`verify-attestation --type slsaprovenance1`) with the signing
-// pair's key, and refuses with another's; the statements name the digest,
+// a pinned image and to the published workflow, the real cosign CLIs (v2
+// and v3) verify (`verify-attestation --type slsaprovenance1`) with the
+// signing pair's key, and refuse with another's, on a registry with the
+// Referrers API and on one without; the statements name the digest,
 // the package's revision and, for the workflow, the file and every pin.
 func TestAttestVerifiedByCosign(t *testing.T) {
-	r := newRelease(t)
+	t.Run("docker-registry, no Referrers API", func(t *testing.T) { attestVerifiedByCosign(t, newRelease(t)) })
+	t.Run("Referrers API", func(t *testing.T) {
+		attestVerifiedByCosign(t, newReleaseOn(t, &testenv.Registry{Host: testenv.ReferrersRegistry(t)}))
+	})
+}
+
+func attestVerifiedByCosign(t *testing.T, r *release) {
 	artifact := strings.Fields(r.must(t, "publish"))[0]
 	if !strings.Contains(artifact, "@sha256:") {
 		t.Fatalf("publish printed %q", artifact)
