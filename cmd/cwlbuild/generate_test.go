@@ -140,15 +140,19 @@ func TestCheckFindsMissingProcessID(t *testing.T) {
 }
 
 // TestGenerateKillNine SIGKILLs `cwlbuild generate` at random moments over a
-// 5000-tool package: skaffold-auto.yaml is always entirely the old file or
-// entirely the new one, and the next complete run removes the temporary
-// files the killed ones left.
+// 5000-tool package (1000 tools and 6 kills under -short): skaffold-auto.yaml
+// is always entirely the old file or entirely the new one, and the next
+// complete run removes the temporary files the killed ones left.
 func TestGenerateKillNine(t *testing.T) {
-	bin, pkg, out, fresh, full := generatedPackage(t)
+	tools, kills := 5000, 10
+	if testing.Short() {
+		tools, kills = 1000, 6
+	}
+	bin, pkg, out, fresh, full := generatedPackage(t, tools)
 	old := []byte("# an older config\n")
 	rng := rand.New(rand.NewSource(2))
 	seen := map[string]int{}
-	for i := 0; i < 10; i++ {
+	for i := 0; i < kills; i++ {
 		os.WriteFile(out, old, 0o644)
 		cmd := exec.Command(bin, "generate", "-f", pkg.Project)
 		if err := cmd.Start(); err != nil {
@@ -167,20 +171,20 @@ func TestGenerateKillNine(t *testing.T) {
 			t.Fatalf("after kill %d skaffold-auto.yaml is neither old nor new (%d bytes)", i, len(got))
 		}
 	}
-	t.Logf("outcomes over 10 kills: %v (a full run takes %v)", seen, full)
+	t.Logf("outcomes over %d kills: %v (a full run takes %v)", kills, seen, full)
 	if seen["old"] == 0 {
 		t.Errorf("no kill landed before the write ended: %v", seen)
 	}
 	testenv.RequireNoLeftoversAfterRun(t, out, exec.Command(bin, "generate", "-f", pkg.Project))
 }
 
-// generatedPackage writes a 5000-tool package and generates its config
-// once: the cwlbuild binary, the package, the config's path and content, and
-// how long a full run takes.
-func generatedPackage(t *testing.T) (string, *synth.Package, string, []byte, time.Duration) {
+// generatedPackage writes a package of that many tools and generates its
+// config once: the cwlbuild binary, the package, the config's path and
+// content, and how long a full run takes.
+func generatedPackage(t *testing.T, tools int) (string, *synth.Package, string, []byte, time.Duration) {
 	t.Helper()
 	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
-	pkg, err := synth.Write(t.TempDir(), 5000)
+	pkg, err := synth.Write(t.TempDir(), tools)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +206,7 @@ func TestGenerateSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow (about 15 s): the full tier runs it")
 	}
-	bin, pkg, out, fresh, full := generatedPackage(t)
+	bin, pkg, out, fresh, full := generatedPackage(t, 5000)
 	old := []byte("# an older config\n")
 	rng := rand.New(rand.NewSource(4))
 	seen := map[string]int{}

@@ -112,12 +112,17 @@ func TestAllowOutsidePaths(t *testing.T) {
 }
 
 // TestKillNine kills cwlpatch with SIGKILL at random moments while it pins
-// a 3000-tool package: afterwards the CWL file is always either entirely the
-// old content or entirely the new, never a mix or a truncated file; the next
-// complete run removes the temporary files the killed ones left.
+// a 3000-tool package (600 tools and 8 kills under -short): afterwards the
+// CWL file is always either entirely the old content or entirely the new,
+// never a mix or a truncated file; the next complete run removes the
+// temporary files the killed ones left.
 func TestKillNine(t *testing.T) {
+	tools, kills := 3000, 20
+	if testing.Short() {
+		tools, kills = 600, 8
+	}
 	bin := testenv.BuildBinary(t, "./cmd/cwlpatch")
-	pkg, err := synth.Write(t.TempDir(), 3000)
+	pkg, err := synth.Write(t.TempDir(), tools)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +140,7 @@ func TestKillNine(t *testing.T) {
 
 	rng := rand.New(rand.NewSource(1))
 	outcomes := map[string]int{}
-	for i := 0; i < 20; i++ {
+	for i := 0; i < kills; i++ {
 		os.WriteFile(pkg.CWL, old, 0o644)
 		cmd := exec.Command(bin, "-q", "-f", pkg.Project, pkg.BuildJSON)
 		if err := cmd.Start(); err != nil {
@@ -156,7 +161,7 @@ func TestKillNine(t *testing.T) {
 			t.Fatalf("after kill %d the CWL is neither old nor new (%d bytes)", i, len(got))
 		}
 	}
-	t.Logf("outcomes over 20 kills: %v (a full run takes %v)", outcomes, full)
+	t.Logf("outcomes over %d kills: %v (a full run takes %v)", kills, outcomes, full)
 	if outcomes["old"] == 0 {
 		t.Errorf("no kill landed before the write ended: %v", outcomes)
 	}

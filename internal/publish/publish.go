@@ -224,7 +224,7 @@ func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure
 			return fmt.Errorf("nothing pushed: the candidate %s:%s: %w", r.Repo, r.Candidate, err)
 		}
 		if found && candidate != r.Digest {
-			return fmt.Errorf("nothing pushed: %s is no longer the candidate %s:%s@%s that was signed and verified (it would publish %s): run the release again", r.File, r.Repo, r.Candidate, candidate, r.Digest)
+			return fmt.Errorf("nothing pushed: %s is no longer the candidate %s:%s@%s that was signed and verified (it would publish %s): run the release again (publish --candidate, sign, attest, verify, publish), which replaces the candidate", r.File, r.Repo, r.Candidate, candidate, r.Digest)
 		}
 	}
 	for _, r := range releases {
