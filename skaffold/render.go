@@ -23,6 +23,10 @@ import (
 // APIVersion is the schema version of the Skaffold pinned in go.mod.
 const APIVersion = latest.Version
 
+// DefaultFile is where `cwlbuild generate` writes the config, next to
+// project.toml, and where Check looks for it.
+const DefaultFile = "skaffold-auto.yaml"
+
 // SchemaVersion is the version of the Skaffold module whose schema types
 // generate writes (the one go.mod pins): the oldest Skaffold known to read
 // the generated files.

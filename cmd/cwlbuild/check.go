@@ -1,22 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/cwlpatch"
-	"github.com/eoap/cwlbuild/internal/clustercheck"
-	"github.com/eoap/cwlbuild/internal/cwltest"
-	"github.com/eoap/cwlbuild/skaffold"
+	"github.com/eoap/cwlbuild/check"
 )
 
 func checkCommand() *cli.Command {
@@ -79,20 +72,8 @@ func runCheck(c *cli.Context) error {
 		}
 		return preflightIfConfigured(c)
 	}
-	diags, proj := checkAll(c)
-	if c.Bool("strict") {
-		for i, d := range diags {
-			if d.Rule != "" && d.Rule != cwlpatch.RuleDockerHint {
-				diags[i].Severity = builder.SeverityError
-			}
-		}
-	}
-	errs := 0
-	for _, d := range diags {
-		if d.Severity == builder.SeverityError {
-			errs++
-		}
-	}
+	diags, proj := check.Collect(c.Context, c.String("file"), check.Options{AllowOutsidePaths: allowOutside(c), Strict: c.Bool("strict")})
+	errs := check.Errors(diags)
 	if format == "json" {
 		if diags == nil {
 			diags = []builder.Diagnostic{}
@@ -148,60 +129,8 @@ func preflightIfConfigured(c *cli.Context) error {
 
 func preflight(c *cli.Context, proj *builder.Plan) error {
 	// A failed check has its line already; the exit names the step.
-	if err := clustercheck.Run(c.Context, proj, c.Duration("timeout").String(), c.App.Writer, c.App.ErrWriter); err != nil {
+	if err := check.Cluster(c.Context, proj, c.Duration("timeout").String(), c.App.Writer, c.App.ErrWriter); err != nil {
 		return cli.Exit("cwlbuild check --cluster: "+err.Error(), 1)
 	}
 	return nil
-}
-
-// checkAll collects every package's check: the load (every problem of
-// project.toml, the contexts and the Dockerfiles), builder.Check, the
-// Skaffold on PATH, cwlpatch.Check (the CWL, checked by cwlpatch's own
-// code, so that a missing CWL file hides none of the others' problems) and
-// skaffold.Check (generate's outputs). The plan is nil when the load failed.
-func checkAll(c *cli.Context) ([]builder.Diagnostic, *builder.Plan) {
-	opts := allChecks
-	opts.SkipCWL = true
-	opts.AllowOutsidePaths = allowOutside(c)
-	proj, err := builder.LoadContext(c.Context, c.String("file"), opts)
-	if err != nil {
-		diags := builder.Diagnose(err, builder.SeverityError)
-		// A missing build context hides no CWL problem: check the CWL of
-		// a plan loaded without the contexts, when that one loads.
-		opts.SkipContexts = true
-		if cwlOnly, err := builder.LoadContext(c.Context, c.String("file"), opts); err == nil {
-			diags = append(diags, cwlpatch.Check(cwlOnly)...)
-		}
-		return diags, nil
-	}
-	diags := builder.Check(proj)
-	if w := skaffoldOnPath(c.Context); w != "" {
-		diags = append(diags, builder.Diagnostic{Severity: builder.SeverityWarning, Message: w})
-	}
-	diags = append(diags, cwlpatch.Check(proj)...)
-	diags = append(diags, cwlpatch.Conformance(proj)...)
-	diags = append(diags, cwltest.PullSecrets(c.Context, proj, cwltest.PullSecretOptions{})...)
-	return append(diags, skaffold.Check(proj, filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile))...), proj
-}
-
-// skaffoldOnPath says when the skaffold on PATH cannot read the generated
-// config: its `skaffold schema list` lacks the schema generate writes. No
-// skaffold on PATH is fine (the chain runs the one go.mod pins).
-func skaffoldOnPath(ctx context.Context) string {
-	path, err := exec.LookPath("skaffold")
-	if err != nil {
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "schema", "list").Output()
-	if err != nil {
-		return fmt.Sprintf("%s schema list failed (%v): cannot tell whether it reads %s, the schema cwlbuild generate writes", path, err, skaffold.APIVersion)
-	}
-	for _, v := range strings.Fields(string(out)) {
-		if v == skaffold.APIVersion {
-			return ""
-		}
-	}
-	return fmt.Sprintf("%s does not read %s, the schema cwlbuild generate writes: install Skaffold %s or newer", path, skaffold.APIVersion, skaffold.SchemaVersion())
 }

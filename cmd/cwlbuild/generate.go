@@ -16,9 +16,6 @@ import (
 	"github.com/eoap/cwlbuild/skaffold"
 )
 
-// DefaultSkaffoldFile is where generate writes, next to project.toml.
-const DefaultSkaffoldFile = "skaffold-auto.yaml"
-
 func generateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "generate",
@@ -136,7 +133,7 @@ func checkGenerated(c *cli.Context, files []genfile.File, leftover []skaffold.St
 // Skaffold will resolve the artifact contexts against.
 func outputPaths(proj *builder.Plan, out string) (string, string, error) {
 	if out == "" {
-		out = filepath.Join(filepath.Dir(proj.File), DefaultSkaffoldFile)
+		out = filepath.Join(filepath.Dir(proj.File), skaffold.DefaultFile)
 	}
 	if out == "-" {
 		return out, proj.Dir, nil

@@ -9,7 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/internal/atomicfile"
-	"github.com/eoap/cwlbuild/internal/publish"
+	"github.com/eoap/cwlbuild/release/publish"
 )
 
 func publishCommand() *cli.Command {

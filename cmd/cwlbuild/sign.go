@@ -1,22 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/cwlpatch"
-	"github.com/eoap/cwlbuild/internal/imageref"
-	"github.com/eoap/cwlbuild/internal/provenance"
-	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/sign"
-	"github.com/eoap/cwlbuild/skaffold"
+	"github.com/eoap/cwlbuild/release/attest"
 )
 
 func signCommand() *cli.Command {
@@ -60,111 +52,48 @@ func runSign(c *cli.Context) error {
 	fail := func(format string, args ...any) error {
 		return cli.Exit("cwlbuild sign: "+fmt.Sprintf(format, args...), 1)
 	}
-	formats, err := parseSignatureFormat(c)
+	opts, err := attestOptions(c)
 	if err != nil {
 		return fail("%v", err)
 	}
-	signer, err := loadSigner(c.String("key"))
-	if err != nil {
-		return fail("%v", err)
-	}
-	// What verifies this key's signatures: a layer it verifies that holds
-	// the same payload is not added again.
-	pub, _ := signer.Public().(*ecdsa.PublicKey)
 	refs := c.Args().Slice()
-	insecure := c.StringSlice("insecure-registry")
 	if len(refs) == 0 {
 		plan, err := loadProject(c, c.String("file"), cwlChecks)
 		if err != nil {
 			return cli.Exit(err.Error(), 1)
 		}
-		insecure = append(insecure, plan.Kaniko.Insecure...)
-		pins, err := cwlpatch.PinnedImages(plan)
-		if err != nil {
+		opts.Insecure = append(opts.Insecure, plan.Kaniko.Insecure...)
+		if refs, err = attest.Pins(plan); err != nil {
 			return fail("%v", err)
 		}
-		if len(pins) == 0 {
+		if len(refs) == 0 {
 			return fail("the workflows pin no image by digest: run task build first, or name the digests")
-		}
-		for _, p := range pins {
-			refs = append(refs, p.Ref)
 		}
 	}
 	for _, ref := range refs {
-		r, err := imageref.Parse(ref)
-		if err != nil || r.Digest == "" {
-			return fail("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
+		if err := attest.Sign(c.Context, ref, opts); err != nil {
+			return fail("%v", err)
 		}
-		var where []string
-		if formats.legacy {
-			payload := sign.Payload(r.Repo, r.Digest)
-			sig, err := signer.Sign(payload)
-			if err != nil {
-				return fail("%v", err)
-			}
-			// The same payload signed by this key already: nothing added.
-			same := func(l remote.Layer) bool {
-				return pub != nil && bytes.Equal(l.Data, payload) && sign.Verify(pub, l.Data, l.Annotations[remote.SignatureAnnotation])
-			}
-			if err := remote.AttachSignature(c.Context, r.Repo, r.Digest, payload, sig, insecure, same); err != nil {
-				return fail("%s: %v", ref, err)
-			}
-			where = append(where, r.Repo+":"+remote.SignatureTag(r.Digest))
-		}
-		if formats.bundle {
-			statement, err := sign.SignStatement(r.Digest)
-			if err != nil {
-				return fail("%s: %v", ref, err)
-			}
-			d, err := attachBundle(c, signer, pub, r, statement, sign.SignPredicateType, insecure)
-			if err != nil {
-				return fail("%s: %v", ref, err)
-			}
-			where = append(where, "bundle "+r.Repo+"@"+d)
-		}
-		fmt.Fprintf(c.App.Writer, "signed %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
 	}
 	return nil
 }
-
-// signatureFormats are the formats a signature or an attestation is
-// written in: cosign's legacy tags, the Sigstore bundle, or both.
-type signatureFormats struct{ legacy, bundle bool }
 
 func signatureFormatFlag() cli.Flag {
 	return &cli.StringFlag{Name: "signature-format", Value: "both", Usage: "`both`, bundle (cosign v3, Kyverno SigstoreBundle) or legacy (cosign 2.x, Kyverno Cosign)"}
 }
 
-func parseSignatureFormat(c *cli.Context) (signatureFormats, error) {
-	switch v := c.String("signature-format"); v {
-	case "both":
-		return signatureFormats{legacy: true, bundle: true}, nil
-	case "bundle":
-		return signatureFormats{bundle: true}, nil
-	case "legacy":
-		return signatureFormats{legacy: true}, nil
-	default:
-		return signatureFormats{}, fmt.Errorf("--signature-format %q: want both, bundle or legacy", v)
-	}
-}
-
-// attachBundle signs statement (an in-toto statement about r's digest) in
-// a Sigstore bundle and attaches it to r, unless a bundle of the same
-// statement by the same key is there already; it returns the referrer's
-// digest.
-func attachBundle(c *cli.Context, signer sign.Signer, pub *ecdsa.PublicKey, r imageref.Reference, statement []byte, predicateType string, insecure []string) (string, error) {
-	b, err := sign.Bundle(signer, statement)
+// attestOptions reads the flags sign and attest share: the key, the
+// signature format and the insecure registries.
+func attestOptions(c *cli.Context) (attest.Options, error) {
+	formats, err := attest.ParseFormats(c.String("signature-format"))
 	if err != nil {
-		return "", err
+		return attest.Options{}, err
 	}
-	same := func(data []byte) bool {
-		if pub == nil {
-			return false
-		}
-		p, err := sign.OpenBundle(pub, data)
-		return err == nil && bytes.Equal(p, statement)
+	signer, err := loadSigner(c.String("key"))
+	if err != nil {
+		return attest.Options{}, err
 	}
-	return remote.AttachBundle(c.Context, r.Repo, r.Digest, sign.BundleMediaType, b, predicateType, insecure, same)
+	return attest.Options{Signer: signer, Formats: formats, Insecure: c.StringSlice("insecure-registry"), Out: c.App.Writer, Log: c.App.ErrWriter}, nil
 }
 
 // loadSigner reads a cosign private key from a file or env://VAR, with
@@ -227,157 +156,35 @@ func runAttest(c *cli.Context) error {
 	fail := func(format string, args ...any) error {
 		return cli.Exit("cwlbuild attest: "+fmt.Sprintf(format, args...), 1)
 	}
-	formats, err := parseSignatureFormat(c)
+	opts, err := attestOptions(c)
 	if err != nil {
 		return fail("%v", err)
 	}
-	signer, err := loadSigner(c.String("key"))
-	if err != nil {
-		return fail("%v", err)
-	}
-	// What verifies this key's signatures: a layer it verifies that holds
-	// the same payload is not added again.
-	pub, _ := signer.Public().(*ecdsa.PublicKey)
 	plan, err := loadProject(c, c.String("file"), cwlChecks)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	insecure := append(c.StringSlice("insecure-registry"), plan.Kaniko.Insecure...)
-	pinned, err := cwlpatch.PinnedImages(plan)
+	opts.Insecure = append(opts.Insecure, plan.Kaniko.Insecure...)
+	pins, err := attest.Pins(plan)
 	if err != nil {
 		return fail("%v", err)
-	}
-	var pins []string
-	for _, p := range pinned {
-		pins = append(pins, p.Ref)
 	}
 	images := c.Args().Slice()
 	if len(images) == 0 && len(c.StringSlice("workflow")) == 0 {
 		images = pins
 	}
-	attach := func(ref string, st *provenance.Statement) error {
-		r, _ := imageref.Parse(ref)
-		payload, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		var where []string
-		if formats.legacy {
-			env, err := sign.Envelope(signer, sign.InTotoPayloadType, payload)
-			if err != nil {
-				return err
-			}
-			// The same statement signed by this key already: nothing added.
-			same := func(l remote.Layer) bool {
-				if pub == nil {
-					return false
-				}
-				typ, p, err := sign.OpenEnvelope(pub, l.Data)
-				return err == nil && typ == sign.InTotoPayloadType && bytes.Equal(p, payload)
-			}
-			if err := remote.AttachAttestation(c.Context, r.Repo, r.Digest, env, st.PredicateType, insecure, same); err != nil {
-				return err
-			}
-			where = append(where, r.Repo+":"+remote.AttestationTag(r.Digest))
-		}
-		if formats.bundle {
-			d, err := attachBundle(c, signer, pub, r, payload, st.PredicateType, insecure)
-			if err != nil {
-				return err
-			}
-			where = append(where, "bundle "+r.Repo+"@"+d)
-		}
-		fmt.Fprintf(c.App.Writer, "attested %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
-		return nil
-	}
-	parse := func(ref string) (imageref.Reference, error) {
-		r, err := imageref.Parse(ref)
-		if err != nil || r.Digest == "" {
-			return r, fmt.Errorf("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
-		}
-		return r, nil
-	}
 	for _, ref := range images {
-		r, err := parse(ref)
-		if err != nil {
+		if err := attest.Image(c.Context, plan, ref, opts); err != nil {
 			return fail("%v", err)
-		}
-		st, err := provenance.Image(plan, r.Repo, r.Digest, baseImages(c, plan, r, insecure))
-		if err == nil {
-			// The image's SBOMs, bound by this signed statement: verify
-			// accepts no other.
-			var sboms []remote.ReferrerDesc
-			if sboms, err = remote.Referrers(c.Context, r.Repo, r.Digest, SBOMArtifactTypes, insecure); err == nil {
-				for _, d := range sboms {
-					st.AddSBOM(d.Digest, d.ArtifactType)
-				}
-				err = attach(ref, st)
-			}
-		}
-		if err != nil {
-			return fail("%s: %v", ref, err)
 		}
 	}
 	for _, ref := range c.StringSlice("workflow") {
-		r, err := parse(ref)
-		if err != nil {
+		if _, err := attest.ParseDigestRef(ref); err != nil {
 			return fail("--workflow %v", err)
 		}
-		st, err := provenance.Workflow(plan, r.Repo, r.Digest, pins)
-		if err == nil {
-			err = attach(ref, st)
-		}
-		if err != nil {
-			return fail("%s: %v", ref, err)
+		if err := attest.Workflow(c.Context, plan, ref, pins, opts); err != nil {
+			return fail("%v", err)
 		}
 	}
 	return nil
-}
-
-// baseImages are the base images of the tool that builds r, each with its
-// digest where it is known: the first place the build reads it from whose
-// image's layers start r's. A base that cannot be read, or whose tag has
-// moved since the build, is recorded by name only, and said so.
-func baseImages(c *cli.Context, plan *builder.Plan, r imageref.Reference, insecure []string) []provenance.Base {
-	tool := provenance.ToolOf(plan, r.Repo)
-	if tool == "" {
-		return nil
-	}
-	images, err := skaffold.BaseImages(plan, tool)
-	if err != nil {
-		fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base images not recorded: %v\n", tool, err)
-		return nil
-	}
-	built, readErr := remote.ReadBuilt(c.Context, r.Repo, r.Digest, insecure)
-	var out []provenance.Base
-	for i, img := range images {
-		b := provenance.Base{Name: img.Name}
-		var why []string
-		if readErr != nil {
-			why = append(why, readErr.Error())
-		}
-		for _, pull := range img.Pull {
-			if readErr != nil || b.Digest != "" {
-				break
-			}
-			d, ok, err := built.BuiltOn(pull)
-			switch {
-			case err != nil:
-				why = append(why, err.Error())
-			case !ok:
-				why = append(why, pull+" now names "+d+", whose layers are not the first of the image")
-			default:
-				b.Pulled, b.Digest = pull, d
-			}
-		}
-		if b.Digest != "" {
-			fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base image %s is %s@%s\n", tool, img.Name, b.Pulled, b.Digest)
-		} else if i == len(images)-1 {
-			// Only the last stage's base can be checked: the others'
-			// layers are not in the image.
-			fmt.Fprintf(c.App.ErrWriter, "cwlbuild attest: %s: base image %s recorded without a digest (%s)\n", tool, img.Name, strings.Join(why, "; "))
-		}
-		out = append(out, b)
-	}
-	return out
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/cwltest"
+	"github.com/eoap/cwlbuild/cwltest"
 	"github.com/eoap/cwlbuild/internal/shell"
 )
 

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/cwltest"
+	"github.com/eoap/cwlbuild/cwltest"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/eoap/cwlbuild/internal/sbom"
 	"github.com/eoap/cwlbuild/internal/sign"
-	"github.com/eoap/cwlbuild/internal/verify"
+	"github.com/eoap/cwlbuild/release/verify"
 )
 
 func verifyCommand() *cli.Command {
@@ -49,10 +49,6 @@ Examples:
 	}
 }
 
-// SBOMArtifactTypes are the artifact types of the SBOM referrers verify
-// accepts.
-var SBOMArtifactTypes = []string{sbom.SPDXMediaType, sbom.CycloneDXMediaType}
-
 func runVerify(c *cli.Context) error {
 	ctx, cancel := withRegistryTimeout(c)
 	defer cancel()
@@ -69,7 +65,7 @@ func runVerify(c *cli.Context) error {
 	}
 	opts := verify.Options{Key: key, Insecure: c.StringSlice("insecure-registry"), Artifact: c.String("artifact")}
 	if c.Bool("sbom") {
-		opts.SBOM = SBOMArtifactTypes
+		opts.SBOM = sbom.MediaTypes
 	}
 	target := c.Args().First()
 	var rep *verify.Report

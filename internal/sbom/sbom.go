@@ -24,3 +24,7 @@ func MediaType(f string) (string, error) {
 	}
 	return "", fmt.Errorf("SBOM format %q: want %s or %s", f, SPDX, CycloneDX)
 }
+
+// MediaTypes are the artifact types of the SBOM referrers a release
+// attests and verify accepts.
+var MediaTypes = []string{SPDXMediaType, CycloneDXMediaType}

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/cwltest.*.txt")
 // engines and compares the argv (one word per line, so a value with spaces
 // or shell syntax is visibly one word) and params with golden files.
 func TestPlanGolden(t *testing.T) {
-	p, err := builder.Load("../../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
+	p, err := builder.Load("../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestPlanGolden(t *testing.T) {
 				fmt.Fprintf(&b, "-- %s\n%s", r.Params, r.ParamsYAML)
 			}
 			got := strings.ReplaceAll(b.String(), p.Dir, "$PROJECT")
-			golden := filepath.Join("../../testdata/golden", "cwltest."+string(engine)+".txt")
+			golden := filepath.Join("../testdata/golden", "cwltest."+string(engine)+".txt")
 			if *update {
 				os.WriteFile(golden, []byte(got), 0o644)
 			}
@@ -59,7 +59,7 @@ func TestPlanGolden(t *testing.T) {
 }
 
 func TestPlanErrors(t *testing.T) {
-	p, err := builder.Load("../../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
+	p, err := builder.Load("../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestJobFilesNeverCollide(t *testing.T) {
 // TestSelect: tools, workflows (by index or path) and names narrow the
 // cases; a selector naming nothing is an error.
 func TestSelect(t *testing.T) {
-	p, err := builder.Load("../../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
+	p, err := builder.Load("../testdata/projects/cwltests/project.toml", builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestSelect(t *testing.T) {
 		{Selector{Workflows: []string{p.Workflows[0].File}}, "workflows.0.0"},
 		{Selector{Tools: []string{"echo"}, Workflows: []string{"0"}}, "tools.echo.0 tools.echo.1 workflows.0.0"},
 		{Selector{Names: []string{"defaults", "wf"}}, "tools.echo.1 workflows.0.0"},
-		{Selector{Tools: []string{"echo"}, Names: []string{"wf"}}, "error: ../../testdata/projects/cwltests/project.toml: no test matches"},
+		{Selector{Tools: []string{"echo"}, Names: []string{"wf"}}, "error: ../testdata/projects/cwltests/project.toml: no test matches"},
 		{Selector{Tools: []string{"nope"}}, `error: --tool "nope"`},
 		{Selector{Workflows: []string{"7"}}, `error: --workflow "7"`},
 	} {

@@ -17,7 +17,7 @@ import (
 // refuses anonymous pulls; none when they do, when the registry serves
 // anyone, or when the cluster cannot be asked or a secret not read.
 func TestPullSecrets(t *testing.T) {
-	dir := testenv.CopyDir(t, filepath.Join("..", "..", "testdata", "projects", "sample"))
+	dir := testenv.CopyDir(t, filepath.Join("..", "testdata", "projects", "sample"))
 	cwl := filepath.Join(dir, "cwl-workflow", "app-water-bodies.cwl")
 	data, _ := os.ReadFile(cwl)
 	digest := "@sha256:" + strings.Repeat("a", 64)

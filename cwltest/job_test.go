@@ -20,7 +20,7 @@ import (
 // the params' files, which the staged params name; and copies back what
 // Calrissian writes.
 func TestPlanJob(t *testing.T) {
-	dir := testenv.CopyDir(t, filepath.Join("..", "..", "testdata", "projects", "sample"))
+	dir := testenv.CopyDir(t, filepath.Join("..", "testdata", "projects", "sample"))
 	p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestPlanJobRefusesOutsideParams(t *testing.T) {
 	os.WriteFile(secret, []byte("{}"), 0o600)
 	for name, path := range map[string]string{"absolute": secret, "link": "data/link.json"} {
 		t.Run(name, func(t *testing.T) {
-			dir := testenv.CopyDir(t, filepath.Join("..", "..", "testdata", "projects", "sample"))
+			dir := testenv.CopyDir(t, filepath.Join("..", "testdata", "projects", "sample"))
 			os.Symlink(secret, filepath.Join(dir, "data", "link.json"))
 			toml, _ := os.ReadFile(filepath.Join(dir, "project.toml"))
 			toml = []byte(strings.Replace(string(toml), `raster = { class = "File", path = "data/ndwi.csv" }`, `raster = { class = "File", path = "`+path+`" }`, 1))

@@ -19,9 +19,9 @@ import (
 
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/imageref"
-	"github.com/eoap/cwlbuild/internal/provenance"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/sign"
+	"github.com/eoap/cwlbuild/release/provenance"
 )
 
 // Options are what verification trusts.

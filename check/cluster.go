@@ -1,12 +1,13 @@
-// Package clustercheck is `cwlbuild check --cluster`: the pre-flight of a
-// cluster build. It turns the plan into what the pre-flight checks (the
+// Package check is `cwlbuild check`: Collect gathers every stage's Check
+// into one []builder.Diagnostic, and Cluster is `cwlbuild check --cluster`,
+// the pre-flight of a cluster build. It turns the plan into what the pre-flight checks (the
 // executor and init images, each tool's base images as Kaniko resolves
 // them, each repository the build pushes to and the cache repository) and
 // runs it through the cluster agent (cwlbuild-calrissian preflight), which
 // does the checks from one short pod in the build namespace, as the
 // build's service account, with the push secret mounted: what passes there
 // passes in Skaffold's Kaniko pods, which run the same way.
-package clustercheck
+package check
 
 import (
 	"context"
@@ -21,7 +22,7 @@ import (
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/constants"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/cwltest"
+	"github.com/eoap/cwlbuild/cwltest"
 	"github.com/eoap/cwlbuild/skaffold"
 )
 
@@ -99,8 +100,8 @@ var ErrFailed = errors.New("the cluster pre-flight failed")
 // preflight.ExitFailed); any other failure kept it from checking.
 const agentExitFailed = 3
 
-// Run runs the pre-flight and copies its lines to out: one per check.
-func Run(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) error {
+// Cluster runs the pre-flight and copies its lines to out: one per check.
+func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) error {
 	s, err := SpecOf(p)
 	if err != nil {
 		return err
