@@ -63,7 +63,7 @@ func collect(ctx context.Context, file string, opts Options) ([]builder.Diagnost
 	}
 	diags = append(diags, cwlpatch.Check(plan)...)
 	diags = append(diags, cwlpatch.Conformance(plan)...)
-	diags = append(diags, cwltest.PullSecrets(ctx, plan, cwltest.PullSecretOptions{})...)
+	diags = append(diags, cwltest.PullSecrets(ctx, plan)...)
 	return append(diags, skaffold.Check(plan, filepath.Join(filepath.Dir(plan.File), skaffold.DefaultFile))...), plan
 }
 

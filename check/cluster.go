@@ -23,39 +23,13 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwltest"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/skaffold"
 )
 
-// Spec is the agent's preflight.Spec, as JSON.
-type Spec struct {
-	Namespace      string   `json:"namespace,omitempty"`
-	ServiceAccount string   `json:"serviceAccount,omitempty"`
-	Secret         string   `json:"secret,omitempty"`
-	ExecutorImage  string   `json:"executorImage"`
-	InitImage      string   `json:"initImage"`
-	Insecure       []string `json:"insecure,omitempty"`
-	Bases          []Base   `json:"bases,omitempty"`
-	Push           []Push   `json:"push,omitempty"`
-	Timeout        string   `json:"timeout,omitempty"`
-}
-
-// Base is one base image and the references Kaniko tries for it.
-type Base struct {
-	// Tool names the tools whose Dockerfiles name it ("a, b").
-	Tool  string   `json:"tool"`
-	Image string   `json:"image"`
-	Pull  []string `json:"pull"`
-}
-
-// Push is one repository the build writes to; Tool "" is the cache.
-type Push struct {
-	Tool       string `json:"tool,omitempty"`
-	Repository string `json:"repository"`
-}
-
 // SpecOf is what a cluster build of the plan needs.
-func SpecOf(p *builder.Plan) (*Spec, error) {
-	s := &Spec{
+func SpecOf(p *builder.Plan) (*agentapi.Preflight, error) {
+	s := &agentapi.Preflight{
 		Namespace:      p.Cluster.Namespace,
 		ServiceAccount: p.Cluster.ServiceAccount,
 		Secret:         p.PushSecret(builder.ProfileCluster),
@@ -79,15 +53,15 @@ func SpecOf(p *builder.Plan) (*Spec, error) {
 				continue
 			}
 			index[b.Name] = len(s.Bases)
-			s.Bases = append(s.Bases, Base{Tool: a.Tool, Image: b.Name, Pull: b.Pull})
+			s.Bases = append(s.Bases, agentapi.Base{Tool: a.Tool, Image: b.Name, Pull: b.Pull})
 		}
 		if repo := a.Images[builder.ProfileCluster]; repo != "" && !seen[repo] {
 			seen[repo] = true
-			s.Push = append(s.Push, Push{Tool: a.Tool, Repository: repo})
+			s.Push = append(s.Push, agentapi.Push{Tool: a.Tool, Repository: repo})
 		}
 	}
 	if c := p.ClusterCache(); c != nil && c.Repo != "" && !seen[c.Repo] {
-		s.Push = append(s.Push, Push{Repository: c.Repo})
+		s.Push = append(s.Push, agentapi.Push{Repository: c.Repo})
 	}
 	return s, nil
 }
@@ -95,10 +69,6 @@ func SpecOf(p *builder.Plan) (*Spec, error) {
 // ErrFailed is a pre-flight in which a check failed; each failure is on
 // its own line of the output already.
 var ErrFailed = errors.New("the cluster pre-flight failed")
-
-// agentExitFailed is the agent's exit code for a failed check (its
-// preflight.ExitFailed); any other failure kept it from checking.
-const agentExitFailed = 3
 
 // Cluster runs the pre-flight and copies its lines to out: one per check.
 func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) error {
@@ -133,7 +103,7 @@ func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut i
 	cmd := exec.CommandContext(ctx, agent, "preflight", "--spec", file)
 	cmd.Stdout, cmd.Stderr = out, errOut
 	err = cmd.Run()
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == agentExitFailed {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == agentapi.ExitFailed {
 		return ErrFailed
 	}
 	if err != nil {

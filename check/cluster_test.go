@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 )
 
 func write(t *testing.T, dir, name, text string) {
@@ -58,16 +59,16 @@ path = "app.cwl#b"
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Spec{
+	want := &agentapi.Preflight{
 		Namespace: "ns", ServiceAccount: "sa", Secret: "push",
 		ExecutorImage: builder.DefaultExecutorImage,
 		InitImage:     "gcr.io/k8s-skaffold/skaffold-helpers/busybox",
 		Insecure:      []string{"harbor.internal"},
-		Bases: []Base{
+		Bases: []agentapi.Base{
 			{Tool: "a, b", Image: "busybox:1.36", Pull: []string{"harbor.internal/hub/library/busybox:1.36", "busybox:1.36"}},
 			{Tool: "b", Image: "ghcr.io/eoap/tools:2", Pull: []string{"ghcr.io/eoap/tools:2"}},
 		},
-		Push: []Push{{Tool: "a", Repository: "ghcr.io/eoap/a"}, {Tool: "b", Repository: "ghcr.io/eoap/b"}, {Repository: "ghcr.io/eoap/cache"}},
+		Push: []agentapi.Push{{Tool: "a", Repository: "ghcr.io/eoap/a"}, {Tool: "b", Repository: "ghcr.io/eoap/b"}, {Repository: "ghcr.io/eoap/cache"}},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("spec\n%+v\nwant\n%+v", s, want)

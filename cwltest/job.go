@@ -20,6 +20,7 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/genfile"
 	"github.com/eoap/cwlbuild/internal/logtext"
@@ -71,31 +72,9 @@ func ChooseMode(mode string, getenv func(string) string) string {
 // Calrissian's pod labels. Not copied back.
 const inputDir = ".input"
 
-// jobMountPath is where every pod of a Job mounts the volume (the agent's
-// MountPath).
-const jobMountPath = "/calrissian"
-
-// jobSpec is the agent's spec (cwlbuild-calrissian's job.Spec, as JSON).
-type jobSpec struct {
-	Name           string   `json:"name"`
-	Namespace      string   `json:"namespace,omitempty"`
-	Image          string   `json:"image"`
-	InitImage      string   `json:"initImage,omitempty"`
-	ServiceAccount string   `json:"serviceAccount,omitempty"`
-	Claim          string   `json:"claim,omitempty"`
-	StorageClass   string   `json:"storageClass,omitempty"`
-	VolumeSize     string   `json:"volumeSize,omitempty"`
-	StartTimeout   string   `json:"startTimeout,omitempty"`
-	Timeout        string   `json:"timeout,omitempty"`
-	Args           []string `json:"args"`
-	Fetch          []string `json:"fetch,omitempty"`
-	Log            string   `json:"log,omitempty"`
-	Keep           bool     `json:"keep,omitempty"`
-}
-
 // Job is the part of a Run only a Job has.
 type Job struct {
-	Spec jobSpec
+	Spec agentapi.Job
 	// SpecFile is where the spec is written, in the volume.
 	SpecFile string
 	// RunDir is the run's directory in the cluster's volume.
@@ -138,7 +117,7 @@ func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
 		return fmt.Errorf("%s: test %q runs as a Calrissian Job (from outside the cluster) and no Calrissian image is set: set [build.calrissian] image, or the test's execution.cluster.calrissian_image (or run it in a pod: --cluster-mode pod)", p.File, c.DisplayName())
 	}
 	name := newRunName(c.ID)
-	runDir := jobMountPath + "/" + name
+	runDir := agentapi.RunDir(name)
 	j := &Job{RunDir: runDir}
 	// inVolume maps a path of the test's volume to the run directory.
 	inVolume := func(local string) (string, error) {
@@ -249,10 +228,10 @@ func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
 	if err != nil {
 		return err
 	}
-	j.Spec = jobSpec{
+	j.Spec = agentapi.Job{
 		Name: name, Namespace: c.Job.Namespace, Image: c.Job.Image, InitImage: c.Job.InitImage,
 		ServiceAccount: c.PodServiceAccount, Claim: c.Job.Claim, StorageClass: c.Job.StorageClass, VolumeSize: c.Job.VolumeSize,
-		StartTimeout: c.Job.StartTimeout.String(), Timeout: c.Job.Timeout.String(),
+		StartTimeout: agentapi.Duration(c.Job.StartTimeout), Timeout: agentapi.Duration(c.Job.Timeout),
 		Args: args, Fetch: fetch, Log: logRel, Keep: opts.Keep,
 	}
 	j.SpecFile = strings.TrimSuffix(r.Params, ".params.yaml") + ".job.json"

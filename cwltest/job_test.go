@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -107,7 +109,7 @@ func TestPlanJob(t *testing.T) {
 				t.Errorf("%s: the tool logs' directory is not made before Calrissian runs", r.Test.ID)
 			}
 		}
-		if s.Image != "registry.example/calrissian:0.14.0" || s.StartTimeout != "5m0s" || s.Timeout != "1h0m0s" || s.VolumeSize != "1Gi" {
+		if s.Image != "registry.example/calrissian:0.14.0" || s.StartTimeout != agentapi.Duration(5*time.Minute) || s.Timeout != agentapi.Duration(time.Hour) || s.VolumeSize != "1Gi" {
 			t.Errorf("%s: defaults %+v", r.Test.ID, s)
 		}
 	}

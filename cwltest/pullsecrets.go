@@ -11,28 +11,14 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 )
 
-// account is cwlbuild-calrissian's `account` answer.
-type account struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Exists    bool   `json:"exists"`
-	Secrets   []struct {
-		Name       string   `json:"name"`
-		Registries []string `json:"registries"`
-		Unknown    string   `json:"unknown"`
-	} `json:"secrets"`
-}
-
-// AccountReader reads a service account's pull secrets; ReadAccount asks
-// the cluster through cwlbuild-calrissian.
-type AccountReader func(ctx context.Context, namespace, name string) (*account, error)
-
-// ReadAccount runs `cwlbuild-calrissian account`.
-func ReadAccount(ctx context.Context, namespace, name string) (*account, error) {
+// readAccount runs `cwlbuild-calrissian account`: a service account's
+// pull secrets.
+func readAccount(ctx context.Context, namespace, name string) (*agentapi.Account, error) {
 	prog, err := FindJobAgent(" (it reads the account's pull secrets)")
 	if err != nil {
 		return nil, err
@@ -41,20 +27,20 @@ func ReadAccount(ctx context.Context, namespace, name string) (*account, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s account: %v", JobAgent, err)
 	}
-	var a account
+	var a agentapi.Account
 	if err := json.Unmarshal(out, &a); err != nil {
 		return nil, fmt.Errorf("%s account: %v", JobAgent, err)
 	}
 	return &a, nil
 }
 
-// PullSecretOptions are PullSecrets' seams.
-type PullSecretOptions struct {
-	// Account reads an account (ReadAccount when nil).
-	Account AccountReader
-	// NeedsLogin asks a registry whether image needs a login
+// pullSecretSeams are what PullSecrets' tests swap.
+type pullSecretSeams struct {
+	// account reads an account (readAccount when nil).
+	account func(ctx context.Context, namespace, name string) (*agentapi.Account, error)
+	// needsLogin asks a registry whether image needs a login
 	// (remote.NeedsLogin when nil).
-	NeedsLogin func(ctx context.Context, image string, insecure []string) (bool, error)
+	needsLogin func(ctx context.Context, image string, insecure []string) (bool, error)
 }
 
 // PullSecrets warns, for `cwlbuild check`, when the service account a
@@ -63,13 +49,11 @@ type PullSecretOptions struct {
 // says nothing where it cannot tell: no cluster tests, no
 // cwlbuild-calrissian or kubeconfig, a secret this user may not read, a
 // registry that does not answer.
-func PullSecrets(ctx context.Context, p *builder.Plan, opts PullSecretOptions) []builder.Diagnostic {
-	if opts.Account == nil {
-		opts.Account = ReadAccount
-	}
-	if opts.NeedsLogin == nil {
-		opts.NeedsLogin = remote.NeedsLogin
-	}
+func PullSecrets(ctx context.Context, p *builder.Plan) []builder.Diagnostic {
+	return pullSecrets(ctx, p, pullSecretSeams{account: readAccount, needsLogin: remote.NeedsLogin})
+}
+
+func pullSecrets(ctx context.Context, p *builder.Plan, opts pullSecretSeams) []builder.Diagnostic {
 	if p.Engine != builder.EngineCluster || len(p.Tests) == 0 {
 		return nil
 	}
@@ -88,7 +72,7 @@ func PullSecrets(ctx context.Context, p *builder.Plan, opts PullSecretOptions) [
 			continue
 		}
 		asked[host] = true
-		if yes, err := opts.NeedsLogin(ctx, pin.Ref, p.Kaniko.Insecure); err == nil && yes {
+		if yes, err := opts.needsLogin(ctx, pin.Ref, p.Kaniko.Insecure); err == nil && yes {
 			needs[host] = pin
 		}
 	}
@@ -104,7 +88,7 @@ func PullSecrets(ctx context.Context, p *builder.Plan, opts PullSecretOptions) [
 			continue
 		}
 		seen[k] = true
-		a, err := opts.Account(ctx, k.ns, k.sa)
+		a, err := opts.account(ctx, k.ns, k.sa)
 		if err != nil {
 			return diags // no cluster to ask: cannot tell
 		}
@@ -142,7 +126,7 @@ func PullSecrets(ctx context.Context, p *builder.Plan, opts PullSecretOptions) [
 	return diags
 }
 
-func secretNames(a *account) string {
+func secretNames(a *agentapi.Account) string {
 	if len(a.Secrets) == 0 {
 		return "none"
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -38,18 +39,13 @@ func TestPullSecrets(t *testing.T) {
 	login := func(_ context.Context, image string, _ []string) (bool, error) {
 		return strings.HasPrefix(image, "10.244.0.1:5002/"), nil
 	}
-	accountWith := func(exists bool, registries ...string) AccountReader {
-		return func(_ context.Context, ns, name string) (*account, error) {
-			a := &account{Namespace: "eoap", Name: name, Exists: exists}
-			a.Secrets = append(a.Secrets, struct {
-				Name       string   `json:"name"`
-				Registries []string `json:"registries"`
-				Unknown    string   `json:"unknown"`
-			}{Name: "push", Registries: registries})
-			return a, nil
+	type reader = func(context.Context, string, string) (*agentapi.Account, error)
+	accountWith := func(exists bool, registries ...string) reader {
+		return func(_ context.Context, ns, name string) (*agentapi.Account, error) {
+			return &agentapi.Account{Namespace: "eoap", Name: name, Exists: exists, Secrets: []agentapi.PullSecret{{Name: "push", Registries: registries}}}, nil
 		}
 	}
-	diags := PullSecrets(context.Background(), p, PullSecretOptions{Account: accountWith(true, "ghcr.io"), NeedsLogin: login})
+	diags := pullSecrets(context.Background(), p, pullSecretSeams{account: accountWith(true, "ghcr.io"), needsLogin: login})
 	if len(diags) != 1 {
 		t.Fatalf("%d diagnostics, want 1 (one account, one registry): %v", len(diags), diags)
 	}
@@ -62,17 +58,19 @@ func TestPullSecrets(t *testing.T) {
 	if d.Severity != builder.SeverityWarning || d.Line == 0 || d.File != p.File {
 		t.Errorf("diagnostic %+v: want a warning at the test's line", d)
 	}
-	for name, opts := range map[string]PullSecretOptions{
-		"covered":     {Account: accountWith(true, "10.244.0.1:5002"), NeedsLogin: login},
-		"anonymous":   {Account: accountWith(true), NeedsLogin: func(context.Context, string, []string) (bool, error) { return false, nil }},
-		"no registry": {Account: accountWith(true), NeedsLogin: func(context.Context, string, []string) (bool, error) { return false, errors.New("no answer") }},
-		"no cluster":  {Account: func(context.Context, string, string) (*account, error) { return nil, errors.New("no kubeconfig") }, NeedsLogin: login},
+	for name, opts := range map[string]pullSecretSeams{
+		"covered":     {account: accountWith(true, "10.244.0.1:5002"), needsLogin: login},
+		"anonymous":   {account: accountWith(true), needsLogin: func(context.Context, string, []string) (bool, error) { return false, nil }},
+		"no registry": {account: accountWith(true), needsLogin: func(context.Context, string, []string) (bool, error) { return false, errors.New("no answer") }},
+		"no cluster": {account: func(context.Context, string, string) (*agentapi.Account, error) {
+			return nil, errors.New("no kubeconfig")
+		}, needsLogin: login},
 	} {
-		if diags := PullSecrets(context.Background(), p, opts); len(diags) != 0 {
+		if diags := pullSecrets(context.Background(), p, opts); len(diags) != 0 {
 			t.Errorf("%s: %v, want nothing", name, diags)
 		}
 	}
-	if diags := PullSecrets(context.Background(), p, PullSecretOptions{Account: accountWith(false), NeedsLogin: login}); len(diags) != 1 || !strings.Contains(diags[0].Message, "does not exist") {
+	if diags := pullSecrets(context.Background(), p, pullSecretSeams{account: accountWith(false), needsLogin: login}); len(diags) != 1 || !strings.Contains(diags[0].Message, "does not exist") {
 		t.Errorf("a missing account: %v", diags)
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/preflight"
 )
@@ -99,7 +100,7 @@ func runSpec(file string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var spec job.Spec
+	var spec api.Job
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
@@ -130,7 +131,7 @@ func account(args []string, stdout, stderr io.Writer) int {
 	}
 	client, err := job.NewClient()
 	if err == nil {
-		var a *job.Account
+		var a *api.Account
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if a, err = client.Account(ctx, *ns, *sa); err == nil {
@@ -161,7 +162,7 @@ func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
 		return 1
 	}
-	var spec preflight.Spec
+	var spec api.Preflight
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
@@ -185,7 +186,7 @@ func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if !ok {
-		return preflight.ExitFailed
+		return api.ExitFailed
 	}
 	return 0
 }

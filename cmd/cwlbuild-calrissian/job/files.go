@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -57,12 +58,12 @@ func (r *run) stage(ctx context.Context) error {
 		pw.CloseWithError(err)
 	}()
 	var stderr bytes.Buffer
-	err := r.exec(ctx, []string{"tar", "-x", "-f", "-", "-C", MountPath}, pr, io.Discard, &stderr)
+	err := r.exec(ctx, []string{"tar", "-x", "-f", "-", "-C", api.MountPath}, pr, io.Discard, &stderr)
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		return fmt.Errorf("staging the inputs: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	fmt.Fprintf(r.progress, "    staged %d files (%d bytes) into %s\n", counted.files, counted.bytes, RunDir(r.s.Name))
+	fmt.Fprintf(r.progress, "    staged %d files (%d bytes) into %s\n", counted.files, counted.bytes, api.RunDir(r.s.Name))
 	return nil
 }
 
@@ -127,7 +128,7 @@ func (r *run) fetch(ctx context.Context) error {
 	}
 	// "./" before each: a path from project.toml is never read as an
 	// option of tar. A missing one is skipped (--ignore-failed-read).
-	argv := []string{"tar", "-c", "-f", "-", "--ignore-failed-read", "-C", RunDir(r.s.Name)}
+	argv := []string{"tar", "-c", "-f", "-", "--ignore-failed-read", "-C", api.RunDir(r.s.Name)}
 	for _, f := range r.s.Fetch {
 		argv = append(argv, "./"+path.Clean(f))
 	}

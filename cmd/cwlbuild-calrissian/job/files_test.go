@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -124,7 +125,7 @@ func TestTrouble(t *testing.T) {
 // TestSpecJSON: durations read as cwlbuild writes them; a misspelt key is
 // an error, not a default.
 func TestSpecJSON(t *testing.T) {
-	var s Spec
+	var s api.Job
 	if err := json.Unmarshal([]byte(`{"name":"r","image":"i:1","startTimeout":"90s","timeout":"1h0m0s","args":["--x"]}`), &s); err != nil {
 		t.Fatal(err)
 	}

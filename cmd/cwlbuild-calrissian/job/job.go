@@ -15,7 +15,6 @@ package job
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,11 +32,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
-
-// MountPath is where the volume is mounted in every pod of a run: the
-// staging pod, Calrissian's and (Calrissian mounts its own volumes again)
-// each tool pod's. Each run has its own directory below it, RunDir.
-const MountPath = "/calrissian"
 
 // Labels on every object of a run: the Job and its pod, the tool pods
 // (Calrissian's --pod-labels), the staging pod and a claim the run made.
@@ -52,62 +47,6 @@ const (
 	roleTool       = "tool"
 	roleStage      = "stage"
 )
-
-// RunDir is the directory of the run NAME in the volume, as every pod of
-// the run sees it.
-func RunDir(name string) string { return MountPath + "/" + name }
-
-// Spec is one test run, as cwlbuild passes it (JSON).
-type Spec struct {
-	// Name names the run: the Job, the claim when the run makes one, and
-	// the run's directory in the volume. A Kubernetes name.
-	Name      string `json:"name"`
-	Namespace string `json:"namespace,omitempty"`
-	// Image is Calrissian's; InitImage is CALRISSIAN_INIT_IMAGE ("":
-	// Calrissian's own default).
-	Image     string `json:"image"`
-	InitImage string `json:"initImage,omitempty"`
-	// ServiceAccount runs Calrissian and its tool pods ("": the
-	// namespace's default); its imagePullSecrets reach the tool pods.
-	ServiceAccount string `json:"serviceAccount,omitempty"`
-	// Claim is an existing ReadWriteMany claim; "" makes one of
-	// StorageClass ("": the cluster's default class) and VolumeSize.
-	Claim        string `json:"claim,omitempty"`
-	StorageClass string `json:"storageClass,omitempty"`
-	VolumeSize   string `json:"volumeSize,omitempty"`
-	// StartTimeout bounds how long a pod may take to start; Timeout bounds
-	// the Job.
-	StartTimeout Duration `json:"startTimeout,omitempty"`
-	Timeout      Duration `json:"timeout,omitempty"`
-	// Args are Calrissian's arguments, paths under RunDir(Name).
-	Args []string `json:"args"`
-	// Fetch lists what is copied back after the Job, as slash paths
-	// relative to the run directory (a missing one is skipped).
-	Fetch []string `json:"fetch,omitempty"`
-	// Log names the entry of the results stream that holds Calrissian's
-	// console (its container's log); "" leaves it out.
-	Log string `json:"log,omitempty"`
-	// Keep leaves every object of the run in the cluster, also after a
-	// success.
-	Keep bool `json:"keep,omitempty"`
-}
-
-// Duration is a time.Duration written as "90s" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as Go writes it ("1m30s").
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "90s", "10m".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	*d = Duration(v)
-	return err
-}
 
 // IO is where a run's streams come from and go.
 type IO struct {
@@ -157,7 +96,7 @@ func (c *Client) Config() *rest.Config      { return c.config }
 // run is one Spec's progress, what cleanup must undo.
 type run struct {
 	c            *Client
-	s            *Spec
+	s            *api.Job
 	ns           string
 	claim        string
 	createdClaim bool
@@ -173,7 +112,7 @@ type run struct {
 // Its error names the cause: a missing service account, a claim that does
 // not bind (with its events), an image that cannot be pulled, a tool's exit
 // code and last log lines, Calrissian's exit code, a deleted pod.
-func (c *Client) Run(ctx context.Context, s *Spec, streams IO) (err error) {
+func (c *Client) Run(ctx context.Context, s *api.Job, streams IO) (err error) {
 	r := &run{c: c, s: s, ns: s.Namespace, claim: s.Claim, progress: streams.Progress, io: streams}
 	if r.ns == "" {
 		r.ns = c.Namespace
@@ -282,13 +221,13 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// volume is the run's claim as a pod volume, mounted at MountPath.
+// volume is the run's claim as a pod volume, mounted at api.MountPath.
 func (r *run) volume() (corev1.Volume, corev1.VolumeMount) {
 	return corev1.Volume{
 			Name:         "data",
 			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.claim}},
 		},
-		corev1.VolumeMount{Name: "data", MountPath: MountPath}
+		corev1.VolumeMount{Name: "data", MountPath: api.MountPath}
 }
 
 // createJob starts Calrissian: one pod, never retried (a second try would
@@ -354,8 +293,8 @@ func (r *run) cleanup(ctx context.Context, runErr error) error {
 	if !keep && !r.createdClaim && r.stagePod != "" {
 		// The run's files in a claim that outlives it.
 		var stderr bytes.Buffer
-		if err := r.exec(cctx, []string{"rm", "-rf", "--", RunDir(r.s.Name)}, nil, io.Discard, &stderr); err != nil {
-			errs = append(errs, fmt.Errorf("removing %s from claim %s: %v: %s", RunDir(r.s.Name), r.claim, err, strings.TrimSpace(stderr.String())))
+		if err := r.exec(cctx, []string{"rm", "-rf", "--", api.RunDir(r.s.Name)}, nil, io.Discard, &stderr); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s from claim %s: %v: %s", api.RunDir(r.s.Name), r.claim, err, strings.TrimSpace(stderr.String())))
 		}
 	}
 	if r.stagePod != "" {

@@ -7,42 +7,22 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Account is what a service account gives the pods that run as it to pull
-// images with: its imagePullSecrets and the registries each holds a login
-// for (`cwlbuild check` compares them with the registries the pins name).
-type Account struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	// Exists is false when the account does not exist.
-	Exists  bool         `json:"exists"`
-	Secrets []PullSecret `json:"secrets,omitempty"`
-}
-
-// PullSecret is one of an account's imagePullSecrets.
-type PullSecret struct {
-	Name string `json:"name"`
-	// Registries are the hosts of its auths, sorted.
-	Registries []string `json:"registries,omitempty"`
-	// Unknown says why its registries could not be read (the secret is
-	// missing, not readable by this user, or not a Docker config).
-	Unknown string `json:"unknown,omitempty"`
-}
-
 // Account reads a service account's pull secrets ("" names the namespace's
 // default account, in the kubeconfig's namespace when ns is "").
-func (c *Client) Account(ctx context.Context, ns, name string) (*Account, error) {
+func (c *Client) Account(ctx context.Context, ns, name string) (*api.Account, error) {
 	if ns == "" {
 		ns = c.Namespace
 	}
 	if name == "" {
 		name = "default"
 	}
-	a := &Account{Namespace: ns, Name: name}
+	a := &api.Account{Namespace: ns, Name: name}
 	sa, err := c.api.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return a, nil
@@ -52,7 +32,7 @@ func (c *Client) Account(ctx context.Context, ns, name string) (*Account, error)
 	}
 	a.Exists = true
 	for _, ref := range sa.ImagePullSecrets {
-		ps := PullSecret{Name: ref.Name}
+		ps := api.PullSecret{Name: ref.Name}
 		secret, err := c.api.CoreV1().Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		switch {
 		case err != nil:

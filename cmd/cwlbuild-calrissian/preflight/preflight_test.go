@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -23,7 +24,7 @@ import (
 // the executor image running the probe, the push secret's config.json
 // where Skaffold mounts it, and a deadline.
 func TestPodSpec(t *testing.T) {
-	s := &Spec{ServiceAccount: "kaniko-sa", ExecutorImage: "exec:1", InitImage: "init:1"}
+	s := &api.Preflight{ServiceAccount: "kaniko-sa", ExecutorImage: "exec:1", InitImage: "init:1"}
 	p := podSpec(s, "push")
 	if p.Spec.ServiceAccountName != "kaniko-sa" || p.Spec.RestartPolicy != "Never" || p.Spec.ActiveDeadlineSeconds == nil {
 		t.Errorf("pod %+v", p.Spec)
@@ -59,7 +60,7 @@ func TestPayloadTar(t *testing.T) {
 	self := filepath.Join(t.TempDir(), "agent")
 	os.WriteFile(self, []byte("binary"), 0o755)
 	var buf bytes.Buffer
-	if err := payloadTar(&buf, self, &Spec{ExecutorImage: "e"}); err != nil {
+	if err := payloadTar(&buf, self, &api.Preflight{ExecutorImage: "e"}); err != nil {
 		t.Fatal(err)
 	}
 	tr := tar.NewReader(&buf)
@@ -107,10 +108,10 @@ func TestStatic(t *testing.T) {
 }
 
 func TestResultString(t *testing.T) {
-	if got := (Result{Check: "push", OK: true, Detail: "d"}).String(); got != "ok    push: d" {
+	if got := (api.Result{Check: "push", OK: true, Detail: "d"}).String(); got != "ok    push: d" {
 		t.Errorf("%q", got)
 	}
-	if got := (Result{Check: "push", Detail: "d"}).String(); got != "FAIL  push: d" {
+	if got := (api.Result{Check: "push", Detail: "d"}).String(); got != "FAIL  push: d" {
 		t.Errorf("%q", got)
 	}
 }
@@ -130,13 +131,13 @@ func TestPushAndBase(t *testing.T) {
 	host := strings.TrimPrefix(reg.URL, "http://")
 	lockedHost := strings.TrimPrefix(locked.URL, "http://")
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no login at all
-	s := &Spec{Insecure: []string{host, lockedHost}}
+	s := &api.Preflight{Insecure: []string{host, lockedHost}}
 	ctx := context.Background()
 
-	if r := push(ctx, s, Push{Tool: "a", Repository: host + "/p/a"}); !r.OK || !strings.Contains(r.Detail, "pushes") {
+	if r := push(ctx, s, api.Push{Tool: "a", Repository: host + "/p/a"}); !r.OK || !strings.Contains(r.Detail, "pushes") {
 		t.Errorf("push: %v", r)
 	}
-	if r := push(ctx, s, Push{Repository: lockedHost + "/p/cache"}); r.OK || !strings.HasPrefix(r.Check, "cache repository") || !strings.Contains(r.Detail, "401") {
+	if r := push(ctx, s, api.Push{Repository: lockedHost + "/p/cache"}); r.OK || !strings.HasPrefix(r.Check, "cache repository") || !strings.Contains(r.Detail, "401") {
 		t.Errorf("push to a registry that wants a login: %v", r)
 	}
 
@@ -148,7 +149,7 @@ func TestPushAndBase(t *testing.T) {
 	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
 	}
-	b := Base{Tool: "a", Image: "docker.io/library/busybox:1", Pull: []string{host + "/nothing/busybox:1", host + "/mirror/busybox:1", "docker.io/library/busybox:1"}}
+	b := api.Base{Tool: "a", Image: "docker.io/library/busybox:1", Pull: []string{host + "/nothing/busybox:1", host + "/mirror/busybox:1", "docker.io/library/busybox:1"}}
 	if r := base(ctx, s, b); !r.OK || !strings.Contains(r.Detail, "through "+host+"/mirror/busybox:1") {
 		t.Errorf("base: %v", r)
 	}

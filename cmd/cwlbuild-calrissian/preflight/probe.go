@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -28,9 +29,9 @@ const Executor = "/kaniko/executor"
 // Probe runs the checks that need the pod: the executor runs, each base
 // image resolves, each repository takes a push. It writes one Result per
 // line (JSON) to out, the pod's log the agent reads.
-func Probe(ctx context.Context, s *Spec, out io.Writer) {
+func Probe(ctx context.Context, s *api.Preflight, out io.Writer) {
 	enc := json.NewEncoder(out)
-	emit := func(r Result) { _ = enc.Encode(r) }
+	emit := func(r api.Result) { _ = enc.Encode(r) }
 	emit(executor(ctx))
 	for _, b := range s.Bases {
 		emit(base(ctx, s, b))
@@ -40,8 +41,8 @@ func Probe(ctx context.Context, s *Spec, out io.Writer) {
 	}
 }
 
-func executor(ctx context.Context) Result {
-	r := Result{Check: "executor image"}
+func executor(ctx context.Context) api.Result {
+	r := api.Result{Check: "executor image"}
 	out, err := exec.CommandContext(ctx, Executor, "version").CombinedOutput()
 	if err != nil {
 		r.Detail = fmt.Sprintf("pulled, but %s version failed: %v: %s", Executor, err, lastLine(out))
@@ -58,7 +59,7 @@ func lastLine(b []byte) string {
 
 // options are name options for a reference: plain HTTP for the insecure
 // registries, as Kaniko's --insecure-registry.
-func (s *Spec) options(ref string) []name.Option {
+func options(s *api.Preflight, ref string) []name.Option {
 	host := ref
 	if i := strings.IndexByte(ref, '/'); i >= 0 {
 		host = ref[:i]
@@ -71,11 +72,11 @@ func (s *Spec) options(ref string) []name.Option {
 
 // base tries the references Kaniko would, in order, with the secret's
 // login where it has one.
-func base(ctx context.Context, s *Spec, b Base) Result {
-	r := Result{Check: fmt.Sprintf("base image of %s", b.Tool)}
+func base(ctx context.Context, s *api.Preflight, b api.Base) api.Result {
+	r := api.Result{Check: fmt.Sprintf("base image of %s", b.Tool)}
 	var failures []string
 	for _, p := range b.Pull {
-		ref, err := name.ParseReference(p, s.options(p)...)
+		ref, err := name.ParseReference(p, options(s, p)...)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", p, err))
 			continue
@@ -101,12 +102,12 @@ func base(ctx context.Context, s *Spec, b Base) Result {
 // login authenticates and may write there. A registry that refuses blob
 // deletes keeps it (a few bytes no manifest names; its garbage collector
 // removes them).
-func push(ctx context.Context, s *Spec, p Push) Result {
-	r := Result{Check: "cache repository " + p.Repository}
+func push(ctx context.Context, s *api.Preflight, p api.Push) api.Result {
+	r := api.Result{Check: "cache repository " + p.Repository}
 	if p.Tool != "" {
 		r.Check = fmt.Sprintf("push for %s to %s", p.Tool, p.Repository)
 	}
-	repo, err := name.NewRepository(p.Repository, s.options(p.Repository)...)
+	repo, err := name.NewRepository(p.Repository, options(s, p.Repository)...)
 	if err != nil {
 		r.Detail = err.Error()
 		return r

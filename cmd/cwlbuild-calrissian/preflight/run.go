@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
 )
 
@@ -40,7 +41,7 @@ var skaffoldVerbs = []verb{
 // Run checks everything the spec names and writes one line per check to
 // out. It returns false when a check failed; an error only when it could
 // not check at all.
-func Run(ctx context.Context, c *job.Client, s *Spec, out io.Writer) (bool, error) {
+func Run(ctx context.Context, c *job.Client, s *api.Preflight, out io.Writer) (bool, error) {
 	timeout := 2 * time.Minute
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
@@ -56,7 +57,7 @@ func Run(ctx context.Context, c *job.Client, s *Spec, out io.Writer) (bool, erro
 		ns = c.Namespace
 	}
 	ok := true
-	emit := func(r Result) {
+	emit := func(r api.Result) {
 		ok = ok && r.OK
 		fmt.Fprintln(out, r)
 	}
@@ -70,7 +71,7 @@ func Run(ctx context.Context, c *job.Client, s *Spec, out io.Writer) (bool, erro
 	}
 	if sa := s.ServiceAccount; sa != "" {
 		if _, err := c.API().CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			emit(Result{Check: "service account", Detail: fmt.Sprintf("%q does not exist in namespace %q ([build.cluster] serviceAccount)", sa, ns)})
+			emit(api.Result{Check: "service account", Detail: fmt.Sprintf("%q does not exist in namespace %q ([build.cluster] serviceAccount)", sa, ns)})
 			return false, nil
 		}
 	}
@@ -79,19 +80,19 @@ func Run(ctx context.Context, c *job.Client, s *Spec, out io.Writer) (bool, erro
 		_, err := c.API().CoreV1().Secrets(ns).Get(ctx, secret, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			emit(Result{Check: "push secret", Detail: fmt.Sprintf("%q does not exist in namespace %q ([build.cluster] secret): the Kaniko pods would never start", secret, ns)})
+			emit(api.Result{Check: "push secret", Detail: fmt.Sprintf("%q does not exist in namespace %q ([build.cluster] secret): the Kaniko pods would never start", secret, ns)})
 			secret = "" // the pushes below then show what no login gets
 		case err == nil:
-			emit(Result{Check: "push secret", OK: true, Detail: fmt.Sprintf("%q exists in namespace %q", secret, ns)})
+			emit(api.Result{Check: "push secret", OK: true, Detail: fmt.Sprintf("%q exists in namespace %q", secret, ns)})
 		}
 	}
 	if runtime.GOOS != "linux" {
-		emit(Result{Check: "probe pod", Detail: "the probe runs this program in the pod: run `cwlbuild check --cluster` on Linux (" + runtime.GOOS + " here)"})
+		emit(api.Result{Check: "probe pod", Detail: "the probe runs this program in the pod: run `cwlbuild check --cluster` on Linux (" + runtime.GOOS + " here)"})
 		return false, nil
 	}
 	results, err := probePod(ctx, c, ns, secret, s, emit)
 	if err != nil {
-		emit(Result{Check: "probe pod", Detail: err.Error()})
+		emit(api.Result{Check: "probe pod", Detail: err.Error()})
 		return false, nil
 	}
 	for _, r := range results {
@@ -102,8 +103,8 @@ func Run(ctx context.Context, c *job.Client, s *Spec, out io.Writer) (bool, erro
 
 // checkRBAC asks the API server what the kubeconfig user may do with pods
 // in the namespace (SelfSubjectAccessReview, as `kubectl auth can-i`).
-func checkRBAC(ctx context.Context, c *job.Client, ns string) Result {
-	r := Result{Check: "Skaffold's RBAC"}
+func checkRBAC(ctx context.Context, c *job.Client, ns string) api.Result {
+	r := api.Result{Check: "Skaffold's RBAC"}
 	var denied []string
 	for _, v := range skaffoldVerbs {
 		rev := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
@@ -134,7 +135,7 @@ func checkRBAC(ctx context.Context, c *job.Client, ns string) Result {
 // probePod runs the probe in a pod shaped like Skaffold's Kaniko pods and
 // returns its results. emit receives the pod's own checks (the images
 // pull) as they are known. The pod is deleted before it returns.
-func probePod(ctx context.Context, c *job.Client, ns, secret string, s *Spec, emit func(Result)) ([]Result, error) {
+func probePod(ctx context.Context, c *job.Client, ns, secret string, s *api.Preflight, emit func(api.Result)) ([]api.Result, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -168,13 +169,13 @@ func probePod(ctx context.Context, c *job.Client, ns, secret string, s *Spec, em
 	})
 	var se *startError
 	if errors.As(err, &se) && se.container == "receive" {
-		emit(Result{Check: "init image", Detail: s.InitImage + " does not pull: " + se.why})
+		emit(api.Result{Check: "init image", Detail: s.InitImage + " does not pull: " + se.why})
 		return nil, errors.New("stopped: the pod cannot start")
 	}
 	if err != nil {
 		return nil, err
 	}
-	emit(Result{Check: "init image", OK: true, Detail: s.InitImage + " pulls"})
+	emit(api.Result{Check: "init image", OK: true, Detail: s.InitImage + " pulls"})
 
 	var payload bytes.Buffer
 	if err := payloadTar(&payload, self, s); err != nil {
@@ -189,7 +190,7 @@ func probePod(ctx context.Context, c *job.Client, ns, secret string, s *Spec, em
 		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 	})
 	if errors.As(err, &se) && se.container == "probe" {
-		emit(Result{Check: "executor image", Detail: s.ExecutorImage + " does not pull: " + se.why})
+		emit(api.Result{Check: "executor image", Detail: s.ExecutorImage + " does not pull: " + se.why})
 		return nil, errors.New("stopped: the executor cannot start")
 	}
 	if err != nil {
@@ -199,11 +200,11 @@ func probePod(ctx context.Context, c *job.Client, ns, secret string, s *Spec, em
 	if err != nil {
 		return nil, fmt.Errorf("reading the probe's log: %w", err)
 	}
-	var results []Result
+	var results []api.Result
 	sc := bufio.NewScanner(bytes.NewReader(logs))
 	var other []string
 	for sc.Scan() {
-		var r Result
+		var r api.Result
 		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Check != "" {
 			results = append(results, r)
 		} else if line := strings.TrimSpace(sc.Text()); line != "" {
@@ -238,7 +239,7 @@ type startError struct{ container, why string }
 
 func (e *startError) Error() string { return "container " + e.container + ": " + e.why }
 
-func podSpec(s *Spec, secret string) *corev1.Pod {
+func podSpec(s *api.Preflight, secret string) *corev1.Pod {
 	mounts := []corev1.VolumeMount{{Name: "preflight", MountPath: dir}}
 	volumes := []corev1.Volume{{Name: "preflight", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	probeMounts := append([]corev1.VolumeMount{}, mounts...)
@@ -273,7 +274,7 @@ func podSpec(s *Spec, secret string) *corev1.Pod {
 
 // payloadTar is this program, the spec, and last the file the init
 // container waits for.
-func payloadTar(w io.Writer, self string, s *Spec) error {
+func payloadTar(w io.Writer, self string, s *api.Preflight) error {
 	bin, err := os.ReadFile(self)
 	if err != nil {
 		return err
