@@ -35,22 +35,38 @@ type Buildah struct{ Program string }
 // Program is the podman to run ("" is podman on PATH).
 type Podman struct{ Program string }
 
-// BackendNames are the backends ParseBackend knows, for messages and flag
-// help.
-var BackendNames = []string{"kaniko", "buildah", "podman"}
+// backends make each Backend cwlbuild runs, by name, running a program
+// ("" is the backend's default): one per builder.Runtimes entry but docker
+// (TestBackendPerRuntime).
+var backends = map[string]func(program string) Backend{
+	"kaniko":  func(p string) Backend { return Kaniko{Executor: p} },
+	"buildah": func(p string) Backend { return Buildah{Program: p} },
+	"podman":  func(p string) Backend { return Podman{Program: p} },
+}
 
-// ParseBackend is the backend of a name ("kaniko", "buildah", "podman"),
-// running program ("" is the backend's default).
-func ParseBackend(name, program string) (Backend, error) {
-	switch name {
-	case "kaniko":
-		return Kaniko{Executor: program}, nil
-	case "buildah":
-		return Buildah{Program: program}, nil
-	case "podman":
-		return Podman{Program: program}, nil
+// BackendNames are the backends ParseBackend knows, in builder.Runtimes'
+// order, for messages and flag help.
+func BackendNames() []string {
+	var names []string
+	for _, r := range builder.Runtimes {
+		if name, ok := r.Backend(); ok && backends[name] != nil {
+			names = append(names, name)
+		}
 	}
-	return nil, fmt.Errorf("backend %q: must be %q, %q or %q", name, "kaniko", "buildah", "podman")
+	return names
+}
+
+// ParseBackend is the backend of a name (one of BackendNames), running
+// program ("" is the backend's default).
+func ParseBackend(name, program string) (Backend, error) {
+	if newBackend := backends[name]; newBackend != nil {
+		return newBackend(program), nil
+	}
+	q := make([]string, 0, len(backends))
+	for _, n := range BackendNames() {
+		q = append(q, strconv.Quote(n))
+	}
+	return nil, fmt.Errorf("backend %q: must be %s or %s", name, strings.Join(q[:len(q)-1], ", "), q[len(q)-1])
 }
 
 // Name is "kaniko".

@@ -75,3 +75,39 @@ func TestKanikoOnePlatform(t *testing.T) {
 		t.Errorf("buildah, two platforms: %v %v", cmds, err)
 	}
 }
+
+// TestBackendPerRuntime: every [build.local] runtime but docker is a
+// backend of its name and every backend is a runtime, so that a new
+// runtime is one entry in builder.Runtimes plus a backend here; the
+// executor lock is a property of the backend, not of its name.
+func TestBackendPerRuntime(t *testing.T) {
+	for _, r := range builder.Runtimes {
+		name, plugin := r.Backend()
+		if !plugin {
+			if r != builder.RuntimeDocker {
+				t.Errorf("runtime %q has no plugin backend", r)
+			}
+			continue
+		}
+		be, err := ParseBackend(name, "")
+		if err != nil || be.Name() != name {
+			t.Errorf("runtime %q: backend %v, %v", r, be, err)
+		}
+		_, exclusive := be.(Exclusive)
+		if exclusive != (r == builder.RuntimeKaniko) {
+			t.Errorf("runtime %q: exclusive %v", r, exclusive)
+		}
+	}
+	for name := range backends {
+		if _, ok := builder.Runtime(name).Backend(); !ok {
+			t.Errorf("backend %q is no [build.local] runtime: builder.Runtimes lacks it", name)
+		}
+	}
+	if got, want := strings.Join(BackendNames(), " "), "podman buildah kaniko"; got != want {
+		t.Errorf("BackendNames = %q, want %q", got, want)
+	}
+	_, err := ParseBackend("docker", "")
+	if err == nil || !strings.Contains(err.Error(), `must be "podman", "buildah" or "kaniko"`) {
+		t.Errorf("docker as a backend: %v", err)
+	}
+}

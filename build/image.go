@@ -19,15 +19,15 @@ type ImageOptions struct {
 	Label string
 }
 
-// Image builds and pushes one image with backend be, taking the Kaniko lock
-// for a Kaniko build. An error names the build and the command that failed.
+// Image builds and pushes one image with backend be, holding its lock
+// while it builds when the backend is Exclusive (Kaniko). An error names the build and the command that failed.
 func Image(ctx context.Context, s *Spec, be Backend, opts ImageOptions) error {
 	cmds, err := be.Commands(s)
 	if err != nil {
 		return err
 	}
-	if _, ok := be.(Kaniko); ok {
-		unlock, err := LockKaniko()
+	if ex, ok := be.(Exclusive); ok {
+		unlock, err := ex.Lock()
 		if err != nil {
 			return err
 		}
@@ -52,16 +52,22 @@ func Image(ctx context.Context, s *Spec, be Backend, opts ImageOptions) error {
 	return nil
 }
 
-// ErrKanikoBusy is LockKaniko's error when another Kaniko build holds the
+// Exclusive is a Backend of which one build at a time may run here: Image
+// holds Lock while it builds.
+type Exclusive interface {
+	Lock() (unlock func(), err error)
+}
+
+// ErrKanikoBusy is Kaniko's Lock error when another Kaniko build holds the
 // lock of this container.
 var ErrKanikoBusy = errors.New("another Kaniko build is running in this container; Kaniko builds one image at a time per container (run Skaffold with concurrency 1, as cwlbuild generate writes for the kaniko runtime)")
 
-// LockKaniko makes sure one Kaniko executor runs at a time here: the
+// Lock makes sure one Kaniko executor runs at a time here: the
 // executor rewrites the root filesystem of the container it runs in, so two
 // at once (a CI job's parallel builds in the Kaniko image) corrupt each
 // other's images. It does not wait: a second build fails with
 // ErrKanikoBusy.
-func LockKaniko() (unlock func(), err error) {
+func (Kaniko) Lock() (unlock func(), err error) {
 	dir := os.TempDir()
 	if fi, err := os.Stat("/kaniko"); err == nil && fi.IsDir() {
 		dir = "/kaniko"

@@ -92,7 +92,7 @@ func Tarballs(ctx context.Context, p *builder.Plan, opts TarballOptions) ([]Tarb
 		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 			return nil, err
 		}
-		unlock, err := LockKaniko()
+		unlock, err := Kaniko{}.Lock()
 		if err != nil {
 			return nil, err
 		}

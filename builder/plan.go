@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,15 +62,20 @@ const (
 	RuntimeKaniko  Runtime = "kaniko"
 )
 
+// Runtimes are the [build.local] runtimes, in the order messages list
+// them: the one list that load, validation, generate and build read. Every
+// one but docker is the build.Backend of the same name (build's tests
+// check), so a new runtime is an entry here and a backend there.
+var Runtimes = []Runtime{RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko}
+
 // Backend is the name of the `cwlbuild plugin` backend a runtime builds
 // with (build.ParseBackend), and false for docker, which Skaffold drives
-// itself.
+// itself, and for a name that is no runtime.
 func (r Runtime) Backend() (string, bool) {
-	switch r {
-	case RuntimePodman, RuntimeBuildah, RuntimeKaniko:
-		return string(r), true
+	if r == RuntimeDocker || !slices.Contains(Runtimes, r) {
+		return "", false
 	}
-	return "", false
+	return string(r), true
 }
 
 // PinMode says how cwlpatch writes a built image into dockerPull.

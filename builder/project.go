@@ -586,14 +586,15 @@ func (p *Project) applyDefaults() {
 		b.Local.Push = &yes
 	}
 	if b.Local.Concurrency == nil {
-		switch b.Local.Runtime {
-		case RuntimeKaniko:
+		_, plugin := b.Local.Runtime.Backend()
+		switch {
+		case b.Local.Runtime == RuntimeKaniko:
 			// The executor owns the root filesystem of the container it
 			// runs in (a CI job in the Kaniko image): two at once corrupt
 			// each other's builds.
 			one := 1
 			b.Local.Concurrency = &one
-		case RuntimePodman, RuntimeBuildah:
+		case plugin:
 			// Daemonless builds of different tools share nothing but the
 			// storage, which buildah and podman lock: build them all at
 			// once (Skaffold's own local default is one at a time).

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,11 +37,8 @@ func (p *Project) validate() error {
 	default:
 		add(p.Errorf("build.engine", "build.engine %q: must be %q or %q", b.Engine, EngineCluster, EngineLocal))
 	}
-	switch b.Local.Runtime {
-	case RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko:
-	default:
-		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %q, %q, %q or %q",
-			b.Local.Runtime, RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko))
+	if !slices.Contains(Runtimes, b.Local.Runtime) {
+		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %s", b.Local.Runtime, oneOf(Runtimes)))
 	}
 	if b.Kaniko.Image != "" {
 		if err := checkReference(b.Kaniko.Image); err != nil {
@@ -653,4 +651,16 @@ func checkReference(ref string) error {
 func isFloating(ref string) bool {
 	r, err := imageref.Split(ref)
 	return err == nil && r.Digest == "" && (r.Tag == "" || r.Tag == "latest")
+}
+
+// oneOf lists names as a message does: "a", "b" or "c".
+func oneOf[T ~string](names []T) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(string(n))
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
