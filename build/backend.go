@@ -132,17 +132,9 @@ type Spec struct {
 	DigestFile string
 }
 
-// Command is one program run, as an argv: never a shell string.
-type Command []string
-
-// String renders the command for messages, shell-quoted so it can be pasted.
-func (c Command) String() string {
-	words := make([]string, len(c))
-	for i, w := range c {
-		words[i] = shell.Quote(w)
-	}
-	return strings.Join(words, " ")
-}
+// Command is one program run, as an argv: never a shell string. Its
+// String is shell-quoted, so that it can be pasted.
+type Command = shell.Command
 
 // kanikoArgs is the executor's argv, as a CI job inside the executor's debug
 // image would run it.

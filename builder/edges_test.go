@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/pelletier/go-toml/v2/unstable"
-
-	"github.com/eoap/cwlbuild/internal/gitinfo"
 )
 
 // TestLineOf: a node's line from its raw range, or from where its data
@@ -112,7 +110,7 @@ func TestLabelsAndSource(t *testing.T) {
 	if got := fmt.Sprintf("%v %v %s", p.Labels(a), p.BuildLabels(a), p.Source()); got != "map[org.opencontainers.image.title:crop] map[org.opencontainers.image.title:crop] " {
 		t.Errorf("bare: %s", got)
 	}
-	p.Git = gitinfo.Info{Revision: "cafe", Remote: "https://git.example/r"}
+	p.Revision, p.GitRemote = "cafe", "https://git.example/r"
 	if got := fmt.Sprintf("%v %v %s", p.Labels(a), p.BuildLabels(a), p.Source()); got != "map[org.opencontainers.image.title:crop] "+
 		"map[org.opencontainers.image.revision:cafe org.opencontainers.image.source:https://git.example/r org.opencontainers.image.title:crop] https://git.example/r" {
 		t.Errorf("git only: %s", got)

@@ -129,9 +129,11 @@ type Plan struct {
 	// directory. Stages that follow references on their own (cwlpatch
 	// through `run:` and `$import`) apply the same rule.
 	AllowOutsidePaths bool
-	// Git is what the project's git work tree says, read once: the commit
-	// (revision labels, VERSION-COMMIT tags) and the origin remote.
-	Git gitinfo.Info
+	// Revision is the commit of the project's git work tree (HEAD), read
+	// once: revision labels, VERSION-COMMIT tags, provenance; "" outside
+	// one. GitRemote is its "origin" remote, without credentials.
+	Revision  string
+	GitRemote string
 	// Registries is each profile's registry (host and optional path, no
 	// trailing '/'); "" when the profile has none.
 	Registries map[Profile]string
@@ -324,7 +326,8 @@ func Load(file string, opts LoadOptions) (*Plan, error) {
 		return nil, err
 	}
 	plan := NewPlan(p)
-	plan.Git = gitinfo.Read(p.Dir)
+	git := gitinfo.Read(p.Dir)
+	plan.Revision, plan.GitRemote = git.Revision, git.Remote
 	plan.realDir = p.realDir()
 	t, err := sourceDateEpoch()
 	if err != nil {
@@ -469,7 +472,7 @@ func (p *Plan) Builder(prof Profile) Profile { return builderProfile(prof, p.Eng
 
 // InWorkTree reports whether the project is in a git work tree: its images
 // are tagged VERSION-COMMIT there.
-func (p *Plan) InWorkTree() bool { return p.Git.Revision != "" }
+func (p *Plan) InWorkTree() bool { return p.Revision != "" }
 
 // Source is the package's source URL: [project] repository, else the git
 // remote "origin".
@@ -477,7 +480,7 @@ func (p *Plan) Source() string {
 	if p.Repository != "" {
 		return p.Repository
 	}
-	return p.Git.Remote
+	return p.GitRemote
 }
 
 func defaultProfile(e Engine) Profile {
@@ -548,16 +551,11 @@ func (p *Plan) Inside(path string) error {
 }
 
 // Line returns the line of a dotted key of project.toml, 0 when unknown.
-func (p *Plan) Line(key string) int {
-	if p.pos == nil {
-		return 0
-	}
-	return p.pos.line(key)
-}
+func (p *Plan) Line(key string) int { return p.pos.line(key) }
 
 // Errorf formats an error located at a key of project.toml.
 func (p *Plan) Errorf(key, format string, args ...any) error {
-	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	return p.pos.errorAt(p.File, key, format, args...)
 }
 
 // Abs resolves a path written in project.toml against its directory.
@@ -594,8 +592,8 @@ func (p *Plan) Labels(a *Artifact) map[string]string {
 // git revision, and the origin remote when [project] repository is not set.
 func (p *Plan) BuildLabels(a *Artifact) map[string]string {
 	l := p.Labels(a)
-	if p.Git.Revision != "" {
-		l[LabelRevision] = p.Git.Revision
+	if p.Revision != "" {
+		l[LabelRevision] = p.Revision
 	}
 	if s := p.Source(); s != "" {
 		l[LabelSource] = s

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ type positions struct {
 
 // line returns the line of path, or of its nearest recorded parent, or 0.
 func (p *positions) line(path string) int {
+	if p == nil {
+		return 0
+	}
 	for path != "" {
 		if l, ok := p.lines[path]; ok {
 			return l
@@ -170,4 +174,10 @@ func (x *lineIndex) lineOf(n *unstable.Node) int {
 		return 0
 	}
 	return sort.SearchInts(x.starts, off+1)
+}
+
+// errorAt is an error located at a key of file, project.toml: Project and
+// Plan both report through it.
+func (p *positions) errorAt(file, key, format string, args ...any) error {
+	return &Error{File: file, Line: p.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }

@@ -530,16 +530,11 @@ func absIn(dir, rel string) string {
 
 // Line returns the line of a dotted key path ("tools.crop.context"), or of
 // its nearest enclosing table, or 0 when unknown.
-func (p *Project) Line(key string) int {
-	if p.pos == nil {
-		return 0
-	}
-	return p.pos.line(key)
-}
+func (p *Project) Line(key string) int { return p.pos.line(key) }
 
 // Errorf formats an error located at key: "project.toml:14: tools.crop...".
 func (p *Project) Errorf(key, format string, args ...any) error {
-	return &Error{File: p.File, Line: p.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	return p.pos.errorAt(p.File, key, format, args...)
 }
 
 // applyDefaults is the one place a default of project.toml is set: every

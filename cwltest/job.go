@@ -195,7 +195,7 @@ func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
 		return runDir + "/" + rel, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s:%d: %s.params: %v", p.File, p.Line(c.Key+".params"), c.Key, err)
+		return p.Errorf(c.Key+".params", "%s.params: %v", c.Key, err)
 	}
 	r.ParamsYAML = params
 	paramsRel, err := inVolume(r.Params)

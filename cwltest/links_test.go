@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eoap/cwlbuild/build"
+	"github.com/eoap/cwlbuild/internal/shell"
 )
 
 // TestExecuteRefusesLinks: a symlink committed at a test's log, at its
@@ -41,7 +41,7 @@ func TestExecuteRefusesLinks(t *testing.T) {
 			pkg := t.TempDir()
 			tc.plant(pkg)
 			vol := filepath.Join(pkg, ".cwlbuild", "tests", "t")
-			r := &Run{Dir: pkg, Argv: build.Command{"true"}, Volume: vol, Params: filepath.Join(vol, "t.params.yaml"),
+			r := &Run{Dir: pkg, Argv: shell.Command{"true"}, Volume: vol, Params: filepath.Join(vol, "t.params.yaml"),
 				ParamsYAML: []byte("x: 1\n"), Stdout: filepath.Join(vol, "t.stdout.json"), Stderr: filepath.Join(vol, "t.stderr.log"), Outdir: filepath.Join(vol, "outputs")}
 			err := Execute(context.Background(), r, nil).Err
 			if tc.name == "none" {

@@ -15,8 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/shell"
 )
 
 // Engines: the cluster runs tests with Calrissian, local with cwltool.
@@ -86,7 +86,7 @@ type Run struct {
 	Test   *builder.TestPlan
 	Engine builder.Engine
 	Dir    string // working directory: the project's, so CWL references resolve as written
-	Argv   build.Command
+	Argv   shell.Command
 	Volume string
 	Params string // params file, in the volume
 	// ParamsYAML is what Params will hold.
@@ -125,7 +125,7 @@ func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
 	getenv := opts.getenv()
 	params, err := ParamsYAML(p, c.Params)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%d: %s.params: %v", p.File, p.Line(c.Key+".params"), c.Key, err)
+		return nil, p.Errorf(c.Key+".params", "%s.params: %v", c.Key, err)
 	}
 	r := &Run{
 		Test:       c,
@@ -151,9 +151,9 @@ func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Argv = append(append(build.Command{"calrissian"}, a...), c.Ref, r.Params)
+		r.Argv = append(append(shell.Command{"calrissian"}, a...), c.Ref, r.Params)
 	case EngineLocal:
-		a := build.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", c.TmpOutdirPrefix, "--strict-memory-limit", "--strict-cpu-limit"}
+		a := shell.Command{"cwltool", "--outdir", r.Outdir, "--tmp-outdir-prefix", c.TmpOutdirPrefix, "--strict-memory-limit", "--strict-cpu-limit"}
 		if p.Runtime == builder.RuntimePodman {
 			a = append(a, "--podman")
 		}
@@ -167,8 +167,8 @@ func PlanRun(p *builder.Plan, c *builder.TestPlan, opts Options) (*Run, error) {
 // calrissianArgs are Calrissian's options for a test (the test's
 // execution.cluster), each path passed through where (the same path in a
 // pod, the cluster's in a Job).
-func calrissianArgs(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options, where func(string) (string, error)) (build.Command, error) {
-	var a build.Command
+func calrissianArgs(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options, where func(string) (string, error)) (shell.Command, error) {
+	var a shell.Command
 	var errs []error
 	path := func(local string) string {
 		s, err := where(local)
@@ -204,7 +204,7 @@ func calrissianArgs(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options, 
 			addr = DaskPlaceholder
 		}
 		if addr == "" {
-			return nil, fmt.Errorf("%s:%d: test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", p.File, p.Line(c.Key), c.DisplayName())
+			return nil, p.Errorf(c.Key, "test %q asks for a Dask gateway but DASK_GATEWAY_ADDRESS is not set", c.DisplayName())
 		}
 		a = append(a, "--dask-gateway-url", addr)
 	}

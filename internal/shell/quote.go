@@ -16,3 +16,15 @@ func Quote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// Command is one program run, as an argv: never a shell string.
+type Command []string
+
+// String renders the command for messages, shell-quoted so it can be pasted.
+func (c Command) String() string {
+	words := make([]string, len(c))
+	for i, w := range c {
+		words[i] = Quote(w)
+	}
+	return strings.Join(words, " ")
+}

@@ -124,15 +124,15 @@ func source(p *builder.Plan) (map[string]any, []ResourceDescript, error) {
 		"project":     map[string]string{"name": p.Name, "version": p.Version},
 		"projectToml": map[string]any{"path": filepath.Base(p.File), "digest": map[string]string{"sha256": toml}},
 		"source":      p.Source(),
-		"revision":    p.Git.Revision,
+		"revision":    p.Revision,
 	}
 	var deps []ResourceDescript
-	if p.Git.Revision != "" {
+	if p.Revision != "" {
 		uri := p.Source()
 		if uri != "" {
 			uri = "git+" + uri
 		}
-		deps = append(deps, ResourceDescript{URI: uri, Name: "source", Digest: map[string]string{"gitCommit": p.Git.Revision}})
+		deps = append(deps, ResourceDescript{URI: uri, Name: "source", Digest: map[string]string{"gitCommit": p.Revision}})
 	}
 	return ext, deps, nil
 }

@@ -167,8 +167,8 @@ func annotations(plan *builder.Plan) map[string]string {
 	if s := plan.Source(); s != "" {
 		a["org.opencontainers.image.source"] = s
 	}
-	if plan.Git.Revision != "" {
-		a["org.opencontainers.image.revision"] = plan.Git.Revision
+	if plan.Revision != "" {
+		a["org.opencontainers.image.revision"] = plan.Revision
 	}
 	return a
 }

@@ -237,7 +237,7 @@ func TestAnnotations(t *testing.T) {
 	if got := fmt.Sprint(annotations(plan)); got != "map[org.opencontainers.image.title:p org.opencontainers.image.version:1]" {
 		t.Errorf("bare: %s", got)
 	}
-	plan.Description, plan.Repository, plan.Git.Revision = "d", "https://example.org/p", "cafe"
+	plan.Description, plan.Repository, plan.Revision = "d", "https://example.org/p", "cafe"
 	want := "map[org.opencontainers.image.description:d org.opencontainers.image.revision:cafe org.opencontainers.image.source:https://example.org/p org.opencontainers.image.title:p org.opencontainers.image.version:1]"
 	if got := fmt.Sprint(annotations(plan)); got != want {
 		t.Errorf("full: %s", got)
