@@ -19,8 +19,9 @@ type Options struct {
 	// AllowOutsidePaths lets contexts and CWL files leave the package
 	// (builder.LoadOptions.AllowOutsidePaths).
 	AllowOutsidePaths bool
-	// Strict makes every rule's warning an error except the dockerPull
-	// hint, as `cwlbuild check --strict` does before a release.
+	// Strict makes the application-package rules' warnings errors, except
+	// the dockerPull hint (cwlpatch.Conformance), as `cwlbuild check
+	// --strict` does before a release.
 	Strict bool
 }
 
@@ -33,18 +34,6 @@ type Options struct {
 // failed; the diagnostics then still hold the CWL's problems when the
 // package loads without its contexts.
 func Collect(ctx context.Context, file string, opts Options) ([]builder.Diagnostic, *builder.Plan) {
-	diags, plan := collect(ctx, file, opts)
-	if opts.Strict {
-		for i, d := range diags {
-			if d.Rule != "" && d.Rule != cwlpatch.RuleDockerHint {
-				diags[i].Severity = builder.SeverityError
-			}
-		}
-	}
-	return diags, plan
-}
-
-func collect(ctx context.Context, file string, opts Options) ([]builder.Diagnostic, *builder.Plan) {
 	load := builder.LoadOptions{SkipCWL: true, AllowOutsidePaths: opts.AllowOutsidePaths}
 	plan, err := builder.LoadContext(ctx, file, load)
 	if err != nil {
@@ -62,7 +51,7 @@ func collect(ctx context.Context, file string, opts Options) ([]builder.Diagnost
 		diags = append(diags, builder.Diagnostic{Severity: builder.SeverityWarning, Message: w})
 	}
 	diags = append(diags, cwlpatch.Check(plan)...)
-	diags = append(diags, cwlpatch.Conformance(plan)...)
+	diags = append(diags, cwlpatch.Conformance(plan, opts.Strict)...)
 	diags = append(diags, cwltest.PullSecrets(ctx, plan)...)
 	return append(diags, skaffold.Check(plan, filepath.Join(filepath.Dir(plan.File), skaffold.DefaultFile))...), plan
 }

@@ -30,7 +30,7 @@ func BenchmarkPatch(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				matches, _, err := matchBuilds(p, out, "build.json", PinTagDigest)
+				matches, _, err := matchBuilds(p, out, "build.json", builder.PinTagDigest)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -13,22 +13,33 @@ import (
 // the release contract the community's workflows enforce, as far as this
 // chain is concerned: what a platform that receives the package needs to
 // run it. Each is a warning in `cwlbuild check` and an error in `check
-// --strict` and in a release, except RuleDockerHint, which stays a warning
+// --strict` and in a release, except ruleDockerHint, which stays a warning
 // (the community's validator says so: cwltool honours a hint).
 const (
-	RuleProcesses    = "app-package/processes"     // a [[workflows]] file has a Workflow and a CommandLineTool
-	RuleToolFields   = "app-package/tool-fields"   // a CommandLineTool has id, baseCommand, inputs
-	RuleDocker       = "app-package/docker"        // a CommandLineTool has a DockerRequirement
-	RuleDockerHint   = "app-package/docker-hint"   // ... in requirements, not only in hints
-	RuleWorkflowDocs = "app-package/workflow-docs" // the Workflow and its inputs have id, label, doc
-	RuleVersion      = "app-package/version"       // s:softwareVersion is [project] version
-	RuleImageSource  = "app-package/image-source"  // a CommandLineTool's image is built by a tool, or listed external
+	ruleProcesses    = "app-package/processes"     // a [[workflows]] file has a Workflow and a CommandLineTool
+	ruleToolFields   = "app-package/tool-fields"   // a CommandLineTool has id, baseCommand, inputs
+	ruleDocker       = "app-package/docker"        // a CommandLineTool has a DockerRequirement
+	ruleDockerHint   = "app-package/docker-hint"   // ... in requirements, not only in hints
+	ruleWorkflowDocs = "app-package/workflow-docs" // the Workflow and its inputs have id, label, doc
+	ruleVersion      = "app-package/version"       // s:softwareVersion is [project] version
+	ruleImageSource  = "app-package/image-source"  // a CommandLineTool's image is built by a tool, or listed external
 )
 
 // Conformance checks every [[workflows]] file against the rules above and
 // returns one diagnostic per finding, each naming file:line, the process
-// and the rule.
-func Conformance(p *builder.Plan) []builder.Diagnostic {
+// and the rule: a warning, or with strict (`check --strict`, a release) an
+// error, except the dockerPull hint.
+func Conformance(p *builder.Plan, strict bool) []builder.Diagnostic {
+	out := conformance(p)
+	for i, d := range out {
+		if strict && d.Rule != ruleDockerHint {
+			out[i].Severity = builder.SeverityError
+		}
+	}
+	return out
+}
+
+func conformance(p *builder.Plan) []builder.Diagnostic {
 	s := loadProject(p)
 	var out []builder.Diagnostic
 	add := func(d *cwlDocument, n *yaml.Node, rule, format string, args ...any) {
@@ -56,8 +67,8 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 		external[pulledRepoOf(e)] = true
 	}
 	if len(p.Workflows) == 0 {
-		out = append(out, builder.Diagnostic{File: p.File, Severity: builder.SeverityWarning, Rule: RuleProcesses,
-			Message: fmt.Sprintf("%s has no [[workflows]]: an application package has a Workflow a platform runs (%s)", p.File, RuleProcesses)})
+		out = append(out, builder.Diagnostic{File: p.File, Severity: builder.SeverityWarning, Rule: ruleProcesses,
+			Message: fmt.Sprintf("%s has no [[workflows]]: an application package has a Workflow a platform runs (%s)", p.File, ruleProcesses)})
 	}
 	res := s.resolve()
 	for _, d := range s.workflowDocs() {
@@ -70,12 +81,12 @@ func Conformance(p *builder.Plan) []builder.Diagnostic {
 				tools++
 				checkTool(d, proc, res, add)
 				if repo := foreignRepo(proc, res, external); !owned[proc] && repo != "" {
-					add(d, proc.Node, RuleImageSource, "%s runs %s, which no tool of project.toml builds: list it in [release] externalImages if the package means to run an image it does not build", classed(proc), repo)
+					add(d, proc.Node, ruleImageSource, "%s runs %s, which no tool of project.toml builds: list it in [release] externalImages if the package means to run an image it does not build", classed(proc), repo)
 				}
 			}
 		}
 		if workflows == 0 || tools == 0 {
-			add(d, d.root, RuleProcesses, "%s has %d Workflow and %d CommandLineTool processes; an application package has at least one of each", d.File, workflows, tools)
+			add(d, d.root, ruleProcesses, "%s has %d Workflow and %d CommandLineTool processes; an application package has at least one of each", d.File, workflows, tools)
 		}
 		for _, wf := range entry[d] {
 			if wf.Class == "Workflow" {
@@ -127,11 +138,11 @@ func inherits(proc *cwlProcess, res *resolution) bool {
 func checkTool(d *cwlDocument, proc *cwlProcess, res *resolution, add addFunc) {
 	name := classed(proc)
 	if proc.ID == "" {
-		add(d, proc.Node, RuleToolFields, "%s has no id", name)
+		add(d, proc.Node, ruleToolFields, "%s has no id", name)
 	}
 	for _, key := range []string{"baseCommand", "inputs"} {
 		if mapGet(proc.Node, key) == nil {
-			add(d, proc.Node, RuleToolFields, "%s has no %s", name, key)
+			add(d, proc.Node, ruleToolFields, "%s has no %s", name, key)
 		}
 	}
 	req, _ := d.sites(proc.Node, "requirements")
@@ -139,21 +150,21 @@ func checkTool(d *cwlDocument, proc *cwlProcess, res *resolution, add addFunc) {
 		return
 	}
 	if hints, _ := d.sites(proc.Node, "hints"); len(hints) > 0 {
-		add(d, hints[0].req, RuleDockerHint, "%s names its image only in hints.DockerRequirement; a platform may ignore hints: move it to requirements", name)
+		add(d, hints[0].req, ruleDockerHint, "%s names its image only in hints.DockerRequirement; a platform may ignore hints: move it to requirements", name)
 		return
 	}
 	if inherits(proc, res) {
-		add(d, proc.Node, RuleDockerHint, "%s has no DockerRequirement of its own: it runs the one of the workflow or step around it, which a platform that runs the tool alone does not see", name)
+		add(d, proc.Node, ruleDockerHint, "%s has no DockerRequirement of its own: it runs the one of the workflow or step around it, which a platform that runs the tool alone does not see", name)
 		return
 	}
-	add(d, proc.Node, RuleDocker, "%s has no DockerRequirement: a platform cannot tell which image runs it", name)
+	add(d, proc.Node, ruleDocker, "%s has no DockerRequirement: a platform cannot tell which image runs it", name)
 }
 
 func checkWorkflow(d *cwlDocument, wf *cwlProcess, add addFunc) {
 	name := classed(wf)
 	for _, key := range []string{"label", "doc"} {
 		if v := mapGet(wf.Node, key); v == nil || strings.TrimSpace(v.Value) == "" && v.Kind == yaml.ScalarNode {
-			add(d, wf.Node, RuleWorkflowDocs, "%s has no %s: a platform shows it to the people who run the package", name, key)
+			add(d, wf.Node, ruleWorkflowDocs, "%s has no %s: a platform shows it to the people who run the package", name, key)
 		}
 	}
 	inputs := deref(mapGet(wf.Node, "inputs"))
@@ -168,7 +179,7 @@ func checkWorkflow(d *cwlDocument, wf *cwlProcess, add addFunc) {
 				if at == nil {
 					at = inputs
 				}
-				add(d, at, RuleWorkflowDocs, "input %q of %s has no %s", id, name, key)
+				add(d, at, ruleWorkflowDocs, "input %q of %s has no %s", id, name, key)
 			}
 		}
 	}
@@ -202,9 +213,9 @@ func checkVersion(p *builder.Plan, d *cwlDocument, entries []*cwlProcess, add ad
 			continue
 		}
 		if p.Version != "" && v.Value != p.Version {
-			add(d, v, RuleVersion, "s:softwareVersion %q is not [project] version %q", v.Value, p.Version)
+			add(d, v, ruleVersion, "s:softwareVersion %q is not [project] version %q", v.Value, p.Version)
 		}
 		return
 	}
-	add(d, d.root, RuleVersion, "%s has no s:softwareVersion (schema.org): write [project] version %q there", d.File, p.Version)
+	add(d, d.root, ruleVersion, "%s has no s:softwareVersion (schema.org): write [project] version %q there", d.File, p.Version)
 }

@@ -44,13 +44,13 @@ func TestConformance(t *testing.T) {
 		want           []string // rule:line
 	}{
 		{"conformant", "", "", nil},
-		{"hint only", "  requirements:\n    DockerRequirement", "  hints:\n    DockerRequirement", []string{RuleDockerHint + ":17"}},
-		{"no docker", "  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", []string{RuleDocker + ":14"}},
-		{"no baseCommand", "  baseCommand: [echo]\n", "", []string{RuleToolFields + ":14"}},
-		{"no label", "  label: Main\n", "", []string{RuleWorkflowDocs + ":5"}},
-		{"input without doc", "{type: string, label: AOI, doc: area of interest}", "{type: string, label: AOI}", []string{RuleWorkflowDocs + ":10"}},
-		{"other version", "s:softwareVersion: 1.2.0", "s:softwareVersion: 1.1.0", []string{RuleVersion + ":3"}},
-		{"no version", "s:softwareVersion: 1.2.0\n", "", []string{RuleVersion + ":1"}},
+		{"hint only", "  requirements:\n    DockerRequirement", "  hints:\n    DockerRequirement", []string{ruleDockerHint + ":17"}},
+		{"no docker", "  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", []string{ruleDocker + ":14"}},
+		{"no baseCommand", "  baseCommand: [echo]\n", "", []string{ruleToolFields + ":14"}},
+		{"no label", "  label: Main\n", "", []string{ruleWorkflowDocs + ":5"}},
+		{"input without doc", "{type: string, label: AOI, doc: area of interest}", "{type: string, label: AOI}", []string{ruleWorkflowDocs + ":10"}},
+		{"other version", "s:softwareVersion: 1.2.0", "s:softwareVersion: 1.1.0", []string{ruleVersion + ":3"}},
+		{"no version", "s:softwareVersion: 1.2.0\n", "", []string{ruleVersion + ":1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -67,7 +67,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, d := range Conformance(p) {
+			for _, d := range Conformance(p, false) {
 				got = append(got, d.Rule+":"+itoa(d.Line))
 				if d.Severity != builder.SeverityWarning || d.File != "app.cwl" || !strings.Contains(d.Message, d.Rule) {
 					t.Errorf("diagnostic %+v", d)
@@ -99,8 +99,8 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
-		for _, d := range Conformance(p) {
-			if d.Rule == RuleImageSource && strings.Contains(d.Message, "docker.io/library/python") {
+		for _, d := range Conformance(p, false) {
+			if d.Rule == ruleImageSource && strings.Contains(d.Message, "docker.io/library/python") {
 				n++
 			}
 		}
@@ -116,7 +116,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := Conformance(p); len(d) != 1 || d[0].Rule != RuleProcesses {
+	if d := Conformance(p, false); len(d) != 1 || d[0].Rule != ruleProcesses {
 		t.Errorf("a workflow file without tools: %v", d)
 	}
 }
@@ -135,7 +135,7 @@ func TestConformanceWords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Conformance(p)
+		return Conformance(p, false)
 	}
 	all := func(ds []builder.Diagnostic) string {
 		var msgs []string
@@ -154,7 +154,7 @@ func TestConformanceWords(t *testing.T) {
 	if !strings.Contains(got, `Workflow "main" has no label`) {
 		t.Errorf("a workflow without a label:\n%s", got)
 	}
-	if ds := load(t, conformant, ""); len(ds) != 1 || ds[0].Rule != RuleProcesses || !strings.Contains(ds[0].Message, "has no [[workflows]]") {
+	if ds := load(t, conformant, ""); len(ds) != 1 || ds[0].Rule != ruleProcesses || !strings.Contains(ds[0].Message, "has no [[workflows]]") {
 		t.Errorf("a package without [[workflows]]: %v", ds)
 	}
 }

@@ -96,7 +96,7 @@ func runDifferential(t *testing.T, pkgs []*genPackage) diffStats {
 			continue
 		}
 		beforeOf[p] = images
-		_, err := Patch(context.Background(), plan, genBuilds(p), Options{Pin: PinTagDigest, Write: true, Source: "build.json"})
+		_, err := Patch(context.Background(), plan, genBuilds(p), Options{Pin: builder.PinTagDigest, Write: true, Source: "build.json"})
 		if err != nil {
 			st.refused++
 			if p.Refused == "" {

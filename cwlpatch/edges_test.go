@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eoap/cwlbuild/builder"
 )
 
 // TestRewriteAtEdges pins dockerPull values that end the file (no final
@@ -151,14 +153,14 @@ func TestPinnedRefForms(t *testing.T) {
 	d := "sha256:" + strings.Repeat("a", 64)
 	for _, tc := range []struct {
 		tag  string
-		mode PinMode
+		mode builder.PinMode
 		want string
 	}{
-		{"r.io/crop:1.0@" + d, PinTagDigest, "r.io/crop:1.0@" + d},
-		{"r.io/crop:latest@" + d, PinTagDigest, "r.io/crop@" + d},
-		{"r.io/crop:1.0@" + d, PinDigest, "r.io/crop@" + d},
-		{"r.io/crop@" + d, PinTagDigest, "r.io/crop@" + d},
-		{"r.io/crop:1.0", PinTagDigest, "error"},
+		{"r.io/crop:1.0@" + d, builder.PinTagDigest, "r.io/crop:1.0@" + d},
+		{"r.io/crop:latest@" + d, builder.PinTagDigest, "r.io/crop@" + d},
+		{"r.io/crop:1.0@" + d, builder.PinDigest, "r.io/crop@" + d},
+		{"r.io/crop@" + d, builder.PinTagDigest, "r.io/crop@" + d},
+		{"r.io/crop:1.0", builder.PinTagDigest, "error"},
 	} {
 		got, err := pinnedRef(tc.tag, tc.mode)
 		if err != nil {

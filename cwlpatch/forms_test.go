@@ -158,7 +158,7 @@ func TestMatching(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			matches, _, err := matchBuilds(p, &buildjson.Output{Builds: tc.builds}, "b.json", PinTagDigest)
+			matches, _, err := matchBuilds(p, &buildjson.Output{Builds: tc.builds}, "b.json", builder.PinTagDigest)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/eoap/cwlbuild/builder"
 )
 
 // FuzzPinEdits feeds arbitrary documents and images to the patcher. Whatever
@@ -35,7 +37,7 @@ func FuzzPinEdits(f *testing.F) {
 			ref += ":" + tag
 		}
 		ref += "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-		img, err := pinnedRef(ref, PinTagDigest)
+		img, err := pinnedRef(ref, builder.PinTagDigest)
 		if err != nil {
 			return
 		}

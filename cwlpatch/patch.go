@@ -124,7 +124,7 @@ func Check(p *builder.Plan) []builder.Diagnostic {
 	if _, err := planEdits(p, matches); err != nil {
 		return builder.Diagnose(err, builder.SeverityError)
 	}
-	problems, _, err := Unpinned(p)
+	problems, _, err := unpinned(p)
 	if err != nil {
 		return builder.Diagnose(err, builder.SeverityError)
 	}
@@ -401,9 +401,9 @@ func holdsPin(nodes []*yaml.Node, pins map[*yaml.Node]bool) bool {
 	return false
 }
 
-// Problem is one CommandLineTool that does not run an image pinned by
-// digest, as Unpinned reports it.
-type Problem struct {
+// problem is one CommandLineTool that does not run an image pinned by
+// digest, as unpinned reports it.
+type problem struct {
 	// Message names the file and line, the tool, the process (with its
 	// step when it is anonymous) and the image.
 	Message string
@@ -412,9 +412,7 @@ type Problem struct {
 	Tool *builder.Artifact
 }
 
-func (p Problem) String() string { return p.Message }
-
-// Unpinned is the one rule of `cwlpatch --check`, `cwlbuild check` and a
+// unpinned is the one rule of `cwlpatch --check`, `cwlbuild check` and a
 // release: every CommandLineTool that a [[workflows]] file runs (its own,
 // inline ones with or without an id, and those of the files its steps
 // run) and every process a tool's path names must run, in every context
@@ -428,7 +426,7 @@ func (p Problem) String() string { return p.Message }
 // step or workflow around it, that runs an image of a tool's repository
 // cwlpatch does not pin, or for which cwltool and the specification name
 // different images; and returns how many processes it checked.
-func Unpinned(p *builder.Plan) ([]Problem, int, error) {
+func unpinned(p *builder.Plan) ([]problem, int, error) {
 	s, runs, err := runningProcesses(p)
 	if err != nil {
 		return nil, 0, err
@@ -437,17 +435,17 @@ func Unpinned(p *builder.Plan) ([]Problem, int, error) {
 	return out, len(runs), err
 }
 
-// unpinned is Unpinned on processes already loaded: what the resolver
+// unpinned is the package's unpinned on processes already loaded: what the resolver
 // refused (a step it cannot follow), each process's own DockerRequirements,
 // then what runs in each context the resolver found for it.
-func (s *set) unpinned(runs []runningProcess) ([]Problem, error) {
+func (s *set) unpinned(runs []runningProcess) ([]problem, error) {
 	res := s.resolve()
-	var out []Problem
+	var out []problem
 	seen := map[string]bool{}
 	add := func(msg string, tool *builder.Artifact) {
 		if !seen[msg] {
 			seen[msg] = true
-			out = append(out, Problem{msg, tool})
+			out = append(out, problem{msg, tool})
 		}
 	}
 	for _, err := range res.refused {

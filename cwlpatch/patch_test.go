@@ -34,7 +34,7 @@ func TestEveryProblemReported(t *testing.T) {
 	}
 	d := testDigest
 	out := &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/x", Tag: "localhost:5000/x" + d}}}
-	matches, _, err := matchBuilds(p, out, "build.json", PinTagDigest)
+	matches, _, err := matchBuilds(p, out, "build.json", builder.PinTagDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestPlanEveryCopy(t *testing.T) {
 		{ImageName: "localhost:5000/b", Tag: "localhost:5000/b:1" + d},
 		{ImageName: "localhost:5000/a", Tag: "localhost:5000/a:1" + d},
 	}}
-	matches, _, err := matchBuilds(p, out, "build.json", PinTagDigest)
+	matches, _, err := matchBuilds(p, out, "build.json", builder.PinTagDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestPatchWrites(t *testing.T) {
 	out := buildAll(p)
 	d := testDigest
 	ctx := context.Background()
-	oc, err := Patch(ctx, p, out, Options{Pin: PinTagDigest, Source: "build.json"})
+	oc, err := Patch(ctx, p, out, Options{Pin: builder.PinTagDigest, Source: "build.json"})
 	if err != nil || len(oc.Changed()) != 1 || len(oc.Matches) != 1 || len(oc.Unbuilt) != 0 {
 		t.Fatalf("dry run: %v %+v", err, oc)
 	}
@@ -221,10 +221,10 @@ func TestPatchWrites(t *testing.T) {
 	// A killed run's journal: the dry run refuses, the writing run
 	// completes it (nothing was staged: 0 files) and goes on.
 	os.WriteFile(journalPath(p), []byte(`{"renames":[]}`), 0o644)
-	if _, err := Patch(ctx, p, out, Options{Pin: PinTagDigest}); err == nil || !strings.Contains(err.Error(), "was killed while replacing files") {
+	if _, err := Patch(ctx, p, out, Options{Pin: builder.PinTagDigest}); err == nil || !strings.Contains(err.Error(), "was killed while replacing files") {
 		t.Errorf("dry run with a journal: %v", err)
 	}
-	oc, err = Patch(ctx, p, out, Options{Pin: PinTagDigest, Write: true})
+	oc, err = Patch(ctx, p, out, Options{Pin: builder.PinTagDigest, Write: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +236,10 @@ func TestPatchWrites(t *testing.T) {
 	}
 	// A build of no tool of the project is an error; a second run
 	// changes nothing.
-	if _, err := Patch(ctx, p, &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/zz", Tag: "localhost:5000/zz:1" + d}}}, Options{Pin: PinTagDigest}); err == nil {
+	if _, err := Patch(ctx, p, &buildjson.Output{Builds: []buildjson.Build{{ImageName: "localhost:5000/zz", Tag: "localhost:5000/zz:1" + d}}}, Options{Pin: builder.PinTagDigest}); err == nil {
 		t.Error("a build of no tool was accepted")
 	}
-	if oc, err := Patch(ctx, p, out, Options{Pin: PinTagDigest, Write: true}); err != nil || len(oc.Changed()) != 0 {
+	if oc, err := Patch(ctx, p, out, Options{Pin: builder.PinTagDigest, Write: true}); err != nil || len(oc.Changed()) != 0 {
 		t.Errorf("second run: %v %d changed", err, len(oc.Changed()))
 	}
 }
@@ -263,7 +263,7 @@ func TestUnpinned(t *testing.T) {
 		toml += "[tools." + id + "]\ncontext = \".\"\npath = \"app.cwl#" + id + "\"\n"
 	}
 	p := loadTOML(t, dir, toml+"[[workflows]]\npath = \"app.cwl#main\"\n")
-	problems, checked, err := Unpinned(p)
+	problems, checked, err := unpinned(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestUnpinned(t *testing.T) {
 	for _, pr := range problems {
 		lines = append(lines, pr.Message)
 		if pr.Tool == nil {
-			t.Errorf("a tool's process reported as external: %s", pr)
+			t.Errorf("a tool's process reported as external: %s", pr.Message)
 		}
 	}
 	all := strings.Join(lines, "\n")
@@ -325,7 +325,7 @@ func TestPatchWaitsForLock(t *testing.T) {
 	out := buildAll(p)
 	done := make(chan error)
 	go func() {
-		_, err := Patch(context.Background(), p, out, Options{Pin: PinTagDigest, Write: true})
+		_, err := Patch(context.Background(), p, out, Options{Pin: builder.PinTagDigest, Write: true})
 		done <- err
 	}()
 	select {
@@ -375,7 +375,7 @@ func buildAll(p *builder.Plan) *buildjson.Output {
 // matchAll matches buildAll(p) to p's tools.
 func matchAll(t *testing.T, p *builder.Plan) []Match {
 	t.Helper()
-	matches, _, err := matchBuilds(p, buildAll(p), "build.json", PinTagDigest)
+	matches, _, err := matchBuilds(p, buildAll(p), "build.json", builder.PinTagDigest)
 	if err != nil {
 		t.Fatal(err)
 	}

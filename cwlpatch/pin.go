@@ -10,23 +10,10 @@ import (
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
-// PinMode says how a built image is written into dockerPull (see
-// builder.PinMode).
-type PinMode = builder.PinMode
-
-// The pin modes.
-const (
-	PinTagDigest = builder.PinTagDigest
-	PinDigest    = builder.PinDigest
-)
-
-// ParsePinMode accepts the values of --pin.
-func ParsePinMode(s string) (PinMode, error) { return builder.ParsePinMode(s) }
-
 // pinnedRef is the dockerPull value for a build's tag. A tag without a
 // digest is refused: it is exactly the unpinned image the shell Taskfile
 // recorded for local builds.
-func pinnedRef(tag string, mode PinMode) (string, error) {
+func pinnedRef(tag string, mode builder.PinMode) (string, error) {
 	r, err := imageref.Parse(tag)
 	if err != nil {
 		return "", err
@@ -34,7 +21,7 @@ func pinnedRef(tag string, mode PinMode) (string, error) {
 	if r.Digest == "" {
 		return "", fmt.Errorf("%q has no digest: Skaffold records one only for an image pushed to a registry (use a registry-backed profile, or build.local.push: true)", tag)
 	}
-	if mode == PinDigest || r.Tag == "latest" {
+	if mode == builder.PinDigest || r.Tag == "latest" {
 		r.Tag = ""
 	}
 	return r.String(), nil
@@ -59,7 +46,7 @@ type Match struct {
 // Skaffold lists builds in its own order. A build that
 // matches no tool, two builds of one tool and a build without a digest are
 // errors; tools nobody built are returned so the caller can report them.
-func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode PinMode) ([]Match, []*builder.Artifact, error) {
+func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode builder.PinMode) ([]Match, []*builder.Artifact, error) {
 	owners := map[string]*builder.Artifact{}
 	var errs []error
 	for _, t := range p.Artifacts {

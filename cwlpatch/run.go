@@ -20,7 +20,7 @@ var ErrPartial = atomicfile.ErrPartial
 
 // Options tune Patch.
 type Options struct {
-	Pin PinMode
+	Pin builder.PinMode
 	// Write replaces the changed files; without it Patch only computes the
 	// result (--dry-run, --check).
 	Write bool

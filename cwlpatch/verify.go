@@ -2,6 +2,7 @@ package cwlpatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,7 +17,10 @@ import (
 
 // CheckOptions tune CheckPins.
 type CheckOptions struct {
-	// Registry also asks the registry for every pinned image (MissingPins).
+	// Registry also asks the registry, with the Docker config's
+	// credentials, for the manifest of every image the package's
+	// CommandLineTools run by digest, and reports each one it does not
+	// serve, with the place that pins it.
 	Registry bool
 	// Insecure lists registries reached over plain HTTP besides loopback
 	// ones (default: the project's).
@@ -25,8 +29,9 @@ type CheckOptions struct {
 
 // CheckReport is what CheckPins found.
 type CheckReport struct {
-	// Problems are Unpinned's lines, then the registry's (MissingPins).
-	Problems []string
+	// Problems are the unpinned rule's findings, then the registry's,
+	// each an error.
+	Problems []builder.Diagnostic
 	// Processes counts the CommandLineTools checked.
 	Processes int
 	// External are the digest-pinned images no tool builds: accepted, and
@@ -35,7 +40,8 @@ type CheckReport struct {
 }
 
 // CheckPins is `cwlpatch --check`'s verdict on the package as it is on
-// disk: every CommandLineTool runs an image pinned by digest (Unpinned),
+// disk: every CommandLineTool runs an image pinned by digest (the one rule
+// `cwlpatch --check`, `cwlbuild check` and a release share),
 // and, with opts.Registry, the registry serves each pinned image. A report
 // with problems is a failed check; an error is a package that does not
 // load.
@@ -50,7 +56,7 @@ func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckR
 	}
 	rep := &CheckReport{Processes: len(runs)}
 	for _, pr := range problems {
-		rep.Problems = append(rep.Problems, pr.Message)
+		rep.Problems = append(rep.Problems, builder.Diagnose(errors.New(pr.Message), builder.SeverityError)...)
 	}
 	if len(rep.Problems) > 0 {
 		return rep, nil
@@ -70,26 +76,13 @@ func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckR
 			insecure = p.Kaniko.Insecure
 		}
 		for _, e := range missingPins(ctx, pins, insecure) {
-			rep.Problems = append(rep.Problems, e.Error())
+			rep.Problems = append(rep.Problems, builder.Diagnose(e, builder.SeverityError)...)
 		}
 	}
 	return rep, nil
 }
 
-// MissingPins asks the registry, with the Docker config's credentials, for
-// the manifest of every image the package's CommandLineTools run by digest
-// (PinnedImages) and lists, with the place that pins it, each one
-// it does not serve: what `cwlpatch --check --registry` and a release
-// refuse.
-func MissingPins(ctx context.Context, plan *builder.Plan, insecure []string) []error {
-	pins, err := PinnedImages(plan)
-	if err != nil {
-		return []error{err}
-	}
-	return missingPins(ctx, pins, insecure)
-}
-
-// missingPins is MissingPins on pins already listed.
+// missingPins lists each of pins the registry does not serve (CheckOptions.Registry).
 func missingPins(ctx context.Context, pins []PinnedImage, insecure []string) []error {
 	var errs []error
 	for _, p := range pins {

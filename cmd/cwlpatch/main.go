@@ -75,7 +75,7 @@ the digest is read from the registry with the Docker config's credentials):
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Value: "project.toml", Usage: "project file; paths in it are relative to its directory (default: project.toml here or in the nearest directory above)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print a unified diff of what would change; write nothing"},
 			&cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 if a file would change or a tool is not pinned by digest"},
-			&cli.StringFlag{Name: "pin", Value: string(cwlpatch.PinTagDigest), Usage: "reference form: `tag+digest` (repo:tag@sha256:..., a latest tag dropped) or digest (repo@sha256:...)"},
+			&cli.StringFlag{Name: "pin", Value: string(builder.PinTagDigest), Usage: "reference form: `tag+digest` (repo:tag@sha256:..., a latest tag dropped) or digest (repo@sha256:...)"},
 			&cli.StringSliceFlag{Name: "image", Usage: "hook mode: pin the tool built as `IMAGE` (repo:tag), its digest read from the registry (default: $SKAFFOLD_IMAGE when no BUILD_JSON is given)"},
 			&cli.BoolFlag{Name: "registry", Usage: "with --check: also ask the registry (Docker config credentials) for every pinned image, and fail on one it does not serve"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode and --registry: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
@@ -92,7 +92,7 @@ the digest is read from the registry with the Docker config's credentials):
 func exit1(format string, args ...any) error { return cli.Exit(fmt.Sprintf(format, args...), 1) }
 
 func patch(c *cli.Context) error {
-	mode, err := cwlpatch.ParsePinMode(c.String("pin"))
+	mode, err := builder.ParsePinMode(c.String("pin"))
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}

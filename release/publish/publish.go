@@ -85,12 +85,12 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 		return nil, fmt.Errorf("%s: no [[workflows]] to publish", plan.File)
 	}
 	var errs []error
-	unpinned, _, err := cwlpatch.Unpinned(plan)
+	rep, err := cwlpatch.CheckPins(ctx, plan, cwlpatch.CheckOptions{})
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range unpinned {
-		errs = append(errs, errors.New(u.Message))
+	for _, d := range rep.Problems {
+		errs = append(errs, d)
 	}
 	if opts.BuildJSON != "" {
 		errs = append(errs, stale(ctx, plan, opts.BuildJSON)...)
@@ -209,7 +209,15 @@ func release(w builder.ProcessRef, prefix string, tags []string, ann map[string]
 // error after the first manifest says exactly which references were
 // published.
 func Push(ctx context.Context, plan *builder.Plan, releases []*Release, insecure []string) error {
-	if errs := cwlpatch.MissingPins(ctx, plan, insecure); len(errs) > 0 {
+	rep, err := cwlpatch.CheckPins(ctx, plan, cwlpatch.CheckOptions{Registry: true, Insecure: insecure})
+	if err != nil {
+		return fmt.Errorf("nothing pushed: %w", err)
+	}
+	if len(rep.Problems) > 0 {
+		errs := make([]error, len(rep.Problems))
+		for i, d := range rep.Problems {
+			errs[i] = d
+		}
 		return fmt.Errorf("nothing pushed:\n%w", errors.Join(errs...))
 	}
 	// Promotion by digest: after a candidate, the version names exactly
