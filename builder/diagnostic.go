@@ -1,7 +1,9 @@
 package builder
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 )
@@ -88,4 +90,15 @@ func Diagnose(err error, sev Severity) []Diagnostic {
 // project.toml names nowhere else (PodImageWarnings).
 func Check(p *Plan) []Diagnostic {
 	return append(append([]Diagnostic(nil), p.Warnings...), p.PodImageWarnings()...)
+}
+
+// WriteJSON writes diags as an indented JSON list ([] for none): what
+// every command's --format json prints.
+func WriteJSON(w io.Writer, diags []Diagnostic) error {
+	if diags == nil {
+		diags = []Diagnostic{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(diags)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -47,7 +46,7 @@ Examples:
    cwlbuild check --format json | jq -r '.[] | "::\(.severity) file=\(.file),line=\(.line)::\(.message)"'`,
 		Flags: []cli.Flag{
 			projectFlag(),
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
+			formatFlag(),
 			&cli.BoolFlag{Name: "strict", Usage: "application-package rules are errors, not warnings"},
 			&cli.BoolFlag{Name: "cluster", Usage: "then check from a pod in the build namespace what a cluster build needs"},
 			&cli.BoolFlag{Name: "if-configured", Usage: "with --cluster: only the pre-flight, and only when [build.cluster] preflight = true"},
@@ -59,9 +58,9 @@ Examples:
 }
 
 func runCheck(c *cli.Context) error {
-	format := c.String("format")
-	if format != "text" && format != "json" {
-		return cli.Exit(fmt.Sprintf("cwlbuild check: --format %q: want text or json", format), 2)
+	format, err := parseFormat(c)
+	if err != nil {
+		return cli.Exit("cwlbuild check: "+err.Error(), 2)
 	}
 	if c.Bool("cluster") && format == "json" {
 		return cli.Exit("cwlbuild check: --cluster prints one text line per check: leave out --format json", 2)
@@ -75,12 +74,7 @@ func runCheck(c *cli.Context) error {
 	diags, proj := check.Collect(c.Context, c.String("file"), check.Options{AllowOutsidePaths: allowOutside(c), Strict: c.Bool("strict")})
 	errs := check.Errors(diags)
 	if format == "json" {
-		if diags == nil {
-			diags = []builder.Diagnostic{}
-		}
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(diags); err != nil {
+		if err := builder.WriteJSON(c.App.Writer, diags); err != nil {
 			return err
 		}
 	} else {

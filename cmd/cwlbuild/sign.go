@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/eoap/cwlbuild/internal/sign"
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/release/attest"
 )
 
@@ -98,7 +98,7 @@ func attestOptions(c *cli.Context) (attest.Options, error) {
 
 // loadSigner reads a cosign private key from a file or env://VAR, with
 // COSIGN_PASSWORD; the error never quotes the key or the password.
-func loadSigner(key string) (sign.Signer, error) {
+func loadSigner(key string) (attest.Signer, error) {
 	var data []byte
 	if v, ok := strings.CutPrefix(key, "env://"); ok {
 		data = []byte(os.Getenv(v))
@@ -112,7 +112,7 @@ func loadSigner(key string) (sign.Signer, error) {
 		}
 		data = d
 	}
-	s, err := sign.LoadKey(data, []byte(os.Getenv("COSIGN_PASSWORD")))
+	s, err := attest.LoadKey(data, []byte(os.Getenv("COSIGN_PASSWORD")))
 	if err != nil {
 		return nil, fmt.Errorf("--key %s: %v", key, err)
 	}
@@ -179,8 +179,8 @@ func runAttest(c *cli.Context) error {
 		}
 	}
 	for _, ref := range c.StringSlice("workflow") {
-		if _, err := attest.ParseDigestRef(ref); err != nil {
-			return fail("--workflow %v", err)
+		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" {
+			return fail("--workflow %q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
 		}
 		if err := attest.Workflow(c.Context, plan, ref, pins, opts); err != nil {
 			return fail("%v", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/sbom"
 	"github.com/eoap/cwlbuild/internal/sign"
 	"github.com/eoap/cwlbuild/release/verify"
@@ -16,7 +17,7 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "check a released workflow and every image it pins against the publisher's key",
-		UsageText: "cwlbuild verify --key cosign.pub [--sbom=false] [--insecure-registry HOST]... [--timeout DURATION] [--artifact REF] REF|FILE.cwl",
+		UsageText: "cwlbuild verify --key cosign.pub [--sbom=false] [--insecure-registry HOST]... [--timeout DURATION] [--artifact REF] [--format text|json] REF|FILE.cwl",
 		Description: `REF is a published workflow artifact (what cwlbuild publish printed, by tag or digest);
 FILE.cwl a workflow file received some other way. For an artifact: its signature by the
 key, and its SLSA provenance (source revision, the images it pins, the file's digest).
@@ -31,7 +32,8 @@ differs, the file itself is not verified and the exit is 1, whatever its images 
 pin can be copied into any file). Each distinct image is checked once.
 Signatures and provenance are read in both of cosign's formats (the legacy
 sha256-HEX.sig and .att tags, and Sigstore bundles attached as OCI 1.1 referrers).
-One line per image, then a summary; exit 1 on any failure, naming it. An interrupt or
+One line per image, then a summary (--format json: the failures as a JSON list of
+diagnostics, the shape cwlbuild check prints); exit 1 on any failure, naming it. An interrupt or
 --timeout stops at once and verifies nothing. Nothing is read from the package: only the
 key and the registry are trusted.
 
@@ -43,6 +45,7 @@ Examples:
 			&cli.StringFlag{Name: "key", Required: true, Usage: "the publisher's public key (`cosign.pub`)"},
 			&cli.BoolFlag{Name: "sbom", Value: true, Usage: "require an SBOM of each image"},
 			&cli.StringFlag{Name: "artifact", Usage: "for FILE.cwl: the published workflow `REF` whose signed provenance must name the file"},
+			formatFlag(),
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain HTTP (loopback ones always are)"},
 		},
 		Action: runVerify,
@@ -54,6 +57,10 @@ func runVerify(c *cli.Context) error {
 	defer cancel()
 	if c.NArg() != 1 {
 		return cli.Exit("cwlbuild verify: name one workflow artifact or file", 2)
+	}
+	format, err := parseFormat(c)
+	if err != nil {
+		return cli.Exit("cwlbuild verify: "+err.Error(), 2)
 	}
 	data, err := os.ReadFile(c.String("key"))
 	if err != nil {
@@ -84,6 +91,15 @@ func runVerify(c *cli.Context) error {
 		return cli.Exit("cwlbuild verify: "+err.Error(), 1)
 	}
 	w := c.App.Writer
+	if format == "json" {
+		if err := builder.WriteJSON(w, rep.Diagnostics()); err != nil {
+			return err
+		}
+		if rep.Failed() {
+			return cli.Exit("", 1)
+		}
+		return nil
+	}
 	status := func(problems []string) string {
 		if len(problems) == 0 {
 			return "ok  "

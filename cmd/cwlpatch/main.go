@@ -29,7 +29,7 @@ func newApp() *cli.App {
 		Name:      "cwlpatch",
 		Version:   cliapp.Version(),
 		Usage:     "pin each tool's DockerRequirement to the image Skaffold built",
-		UsageText: "cwlpatch [-f project.toml] [--dry-run] [--check] [--pin tag+digest|digest] BUILD_JSON|-\n   cwlpatch [-f project.toml] --image IMAGE    (Skaffold after-build hook)\n   cwlpatch [-f project.toml] --check          (CI: is every tool pinned by digest?)",
+		UsageText: "cwlpatch [-f project.toml] [--dry-run] [--check] [--pin tag+digest|digest] BUILD_JSON|-\n   cwlpatch [-f project.toml] --image IMAGE    (Skaffold after-build hook)\n   cwlpatch [-f project.toml] --check [--format text|json]   (CI: is every tool pinned by digest?)",
 		Description: `For each build in BUILD_JSON (what "skaffold build -q" or "--file-output" wrote),
 finds the tool whose image it is and sets DockerRequirement.dockerPull to
 repo:tag@sha256:... in every process that runs it: the processes its path
@@ -67,6 +67,7 @@ Examples:
    cwlpatch --check                       # exit 1 unless every CommandLineTool is pinned
    cwlpatch --check build.json            # exit 1 if patching would change a file
    cwlpatch --check --registry            # and if the registry lacks a pinned image
+   cwlpatch --check --format json         # the problems as JSON diagnostics, for CI annotations
 
 As a Skaffold after-build hook (SKAFFOLD_IMAGE carries a tag, not a digest;
 the digest is read from the registry with the Docker config's credentials):
@@ -81,6 +82,7 @@ the digest is read from the registry with the Docker config's credentials):
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "hook mode and --registry: plain-HTTP `REGISTRY` besides loopback ones (default: the project's)"},
 			&cli.BoolFlag{Name: "allow-outside-paths", EnvVars: []string{"CWLBUILD_ALLOW_OUTSIDE_PATHS"}, Usage: "accept CWL paths outside the project directory (refused by default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors, warnings and diffs"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "with --check: `text`, or json (the problems as a list of diagnostics, the shape cwlbuild check prints)"},
 		},
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
@@ -95,6 +97,9 @@ func patch(c *cli.Context) error {
 	mode, err := builder.ParsePinMode(c.String("pin"))
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
+	}
+	if f := c.String("format"); f != "text" && (f != "json" || !c.Bool("check")) {
+		return cli.Exit(fmt.Sprintf("--format %q: want text, or json with --check", f), 2)
 	}
 	images, args := hookImages(c.StringSlice("image"), c.Args().Slice())
 	if err := checkUsage(args, images, c.Bool("check")); err != nil {
@@ -285,8 +290,14 @@ func checkPinned(c *cli.Context, proj *builder.Plan) error {
 	if err != nil {
 		return exit1("%v", err)
 	}
-	for _, p := range rep.Problems {
-		fmt.Fprintln(c.App.Writer, p)
+	if c.String("format") == "json" {
+		if err := builder.WriteJSON(c.App.Writer, rep.Problems); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range rep.Problems {
+			fmt.Fprintln(c.App.Writer, p)
+		}
 	}
 	if len(rep.Problems) > 0 {
 		return exit1("%d problem(s): not every CommandLineTool runs a digest-pinned image the registry serves", len(rep.Problems))

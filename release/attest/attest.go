@@ -42,9 +42,16 @@ func ParseFormats(v string) (Formats, error) {
 	return Formats{}, fmt.Errorf("--signature-format %q: want both, bundle or legacy", v)
 }
 
+// Signer signs payloads: a cosign key (LoadKey), or a program's own.
+type Signer = sign.Signer
+
+// LoadKey decrypts a cosign private key (`cosign generate-key-pair`) with
+// its password; the errors never quote the key or the password.
+func LoadKey(pemData, password []byte) (Signer, error) { return sign.LoadKey(pemData, password) }
+
 // Options are how Sign, Image and Workflow sign and where they report.
 type Options struct {
-	Signer   sign.Signer
+	Signer   Signer
 	Formats  Formats
 	Insecure []string  // registries reached over plain HTTP
 	Out      io.Writer // one line per subject signed or attested
@@ -58,8 +65,8 @@ func (o Options) pub() *ecdsa.PublicKey {
 	return pub
 }
 
-// ParseDigestRef reads a REPOSITORY[:TAG]@sha256:DIGEST reference.
-func ParseDigestRef(ref string) (imageref.Reference, error) {
+// parseDigestRef reads a REPOSITORY[:TAG]@sha256:DIGEST reference.
+func parseDigestRef(ref string) (imageref.Reference, error) {
 	r, err := imageref.Parse(ref)
 	if err != nil || r.Digest == "" {
 		return r, fmt.Errorf("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
@@ -83,7 +90,7 @@ func Pins(plan *builder.Plan) ([]string, error) {
 
 // Sign signs ref's digest in each of opts' formats.
 func Sign(ctx context.Context, ref string, opts Options) error {
-	r, err := ParseDigestRef(ref)
+	r, err := parseDigestRef(ref)
 	if err != nil {
 		return err
 	}
@@ -122,11 +129,11 @@ func Sign(ctx context.Context, ref string, opts Options) error {
 // tool's base images (with their digests where known) and binds the SBOM
 // referrers the image has now, so that verify accepts no other.
 func Image(ctx context.Context, plan *builder.Plan, ref string, opts Options) error {
-	r, err := ParseDigestRef(ref)
+	r, err := parseDigestRef(ref)
 	if err != nil {
 		return err
 	}
-	st, err := provenance.Image(plan, r.Repo, r.Digest, BaseImages(ctx, plan, r, opts))
+	st, err := provenance.Image(plan, r.Repo, r.Digest, baseImages(ctx, plan, r, opts))
 	if err != nil {
 		return fmt.Errorf("%s: %w", ref, err)
 	}
@@ -147,7 +154,7 @@ func Image(ctx context.Context, plan *builder.Plan, ref string, opts Options) er
 // the artifact and every [[workflows]] file, and it lists the image
 // digests they pin (pins).
 func Workflow(ctx context.Context, plan *builder.Plan, ref string, pins []string, opts Options) error {
-	r, err := ParseDigestRef(ref)
+	r, err := parseDigestRef(ref)
 	if err != nil {
 		return err
 	}
@@ -218,11 +225,11 @@ func attachBundle(ctx context.Context, r imageref.Reference, statement []byte, p
 	return remote.AttachBundle(ctx, r.Repo, r.Digest, sign.BundleMediaType, b, predicateType, opts.Insecure, same)
 }
 
-// BaseImages are the base images of the tool that builds r, each with its
+// baseImages are the base images of the tool that builds r, each with its
 // digest where it is known: the first place the build reads it from whose
 // image's layers start r's. A base that cannot be read, or whose tag has
 // moved since the build, is recorded by name only, and opts.Log says so.
-func BaseImages(ctx context.Context, plan *builder.Plan, r imageref.Reference, opts Options) []provenance.Base {
+func baseImages(ctx context.Context, plan *builder.Plan, r imageref.Reference, opts Options) []provenance.Base {
 	tool := provenance.ToolOf(plan, r.Repo)
 	if tool == "" {
 		return nil

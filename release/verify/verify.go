@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
@@ -65,6 +66,22 @@ func (r *Report) Failed() bool {
 		}
 	}
 	return false
+}
+
+// Diagnostics are the report's failures as the diagnostics every check
+// reports in (`cwlbuild verify --format json`): the workflow's, then each
+// image's, naming the process and its image.
+func (r *Report) Diagnostics() []builder.Diagnostic {
+	out := []builder.Diagnostic{}
+	for _, p := range r.Problems {
+		out = append(out, builder.Diagnostic{Severity: builder.SeverityError, Message: fmt.Sprintf("workflow %s: %s", r.Workflow, p)})
+	}
+	for _, i := range r.Images {
+		for _, p := range i.Problems {
+			out = append(out, builder.Diagnostic{Severity: builder.SeverityError, Message: fmt.Sprintf("%s %s: %s", i.Process, i.Ref, p)})
+		}
+	}
+	return out
 }
 
 // Artifact verifies a published workflow artifact REF (a tag or a digest).
