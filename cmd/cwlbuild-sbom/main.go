@@ -29,8 +29,8 @@ import (
 	"github.com/eoap/cwlbuild/internal/genfile"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
-	"github.com/eoap/cwlbuild/internal/sbom"
-	"github.com/eoap/cwlbuild/internal/sbom/catalog"
+	"github.com/eoap/cwlbuild/internal/sbomformat"
+	"github.com/eoap/cwlbuild/internal/sbomformat/catalog"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cwlbuild-sbom", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", sbom.SPDX, "spdx or cyclonedx")
+	format := fs.String("format", sbomformat.SPDX, "spdx or cyclonedx")
 	output := fs.String("output", "", "also write each SBOM into `DIR`")
 	root := fs.String("root", "", "no symlink below `DIR` may lead the files out (default: the output directory)")
 	noAttach := fs.Bool("no-attach", false, "attach nothing to the images")
@@ -93,7 +93,7 @@ func splitArchive(ref string) (string, imageref.Reference, error) {
 }
 
 func generate(ctx context.Context, refs []string, format, output, root string, attach bool, insecure []string, stdout, stderr io.Writer) error {
-	mediaType, err := sbom.MediaType(format)
+	mediaType, err := sbomformat.MediaType(format)
 	if err != nil {
 		return err
 	}

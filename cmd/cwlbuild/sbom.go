@@ -2,18 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/eoap/cwlbuild/cwlpatch"
-	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/imageref"
-	"github.com/eoap/cwlbuild/internal/registry/remote"
-	"github.com/eoap/cwlbuild/internal/sbom"
+	"github.com/eoap/cwlbuild/release/attest"
+	"github.com/eoap/cwlbuild/release/sbom"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
@@ -52,21 +46,6 @@ Examples:
 	}
 }
 
-// sbomAgent makes the SBOMs.
-const sbomAgent = "cwlbuild-sbom"
-
-// siblingOrPath finds a program beside this executable (a release
-// archive, .bin), else on PATH.
-func siblingOrPath(prog string) (string, error) {
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), prog)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return exec.LookPath(prog)
-}
-
 func runSBOM(c *cli.Context) error {
 	fail := func(format string, args ...any) error {
 		return cli.Exit("cwlbuild sbom: "+fmt.Sprintf(format, args...), 1)
@@ -83,13 +62,11 @@ func runSBOM(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "[release] sbom = \"none\": no SBOM made")
 		return nil
 	}
-	if _, err := sbom.MediaType(format); err != nil {
-		return fail("--format: %v", err)
-	}
-	if c.Bool("no-attach") && c.String("output") == "" {
-		return fail("--no-attach without --output would keep nothing")
-	}
 	insecure := append(c.StringSlice("insecure-registry"), plan.Kaniko.Insecure...)
+	opts := sbom.Options{Format: format, Output: c.String("output"), NoAttach: c.Bool("no-attach"), Force: c.Bool("force"), Insecure: insecure, Out: c.App.Writer, Log: c.App.ErrWriter}
+	if err := opts.Validate(); err != nil {
+		return fail("%v", err)
+	}
 	refs := c.Args().Slice()
 	if f := c.String("build-artifacts"); f != "" && len(refs) > 0 {
 		return fail("--build-artifacts and images named as arguments: give one or the other")
@@ -110,101 +87,15 @@ func runSBOM(c *cli.Context) error {
 			return nil
 		}
 	} else if len(refs) == 0 {
-		pins, err := cwlpatch.PinnedImages(plan)
-		if err != nil {
+		if refs, err = attest.Pins(plan); err != nil {
 			return fail("%v", err)
-		}
-		for _, p := range pins {
-			refs = append(refs, p.Ref)
 		}
 		if len(refs) == 0 {
 			return fail("the workflows pin no image by digest: run task build first, or name the digests")
 		}
 	}
-	for _, ref := range refs {
-		// Only images of a registry: a local path (the agent's other
-		// inputs) is never read on a name a build output gives.
-		local := strings.HasPrefix(ref, "docker-archive:") || strings.HasPrefix(ref, "dir:")
-		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" || local {
-			return fail("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
-		}
-	}
-	if !c.Bool("force") && !c.Bool("no-attach") && c.String("output") == "" {
-		refs = withoutSBOM(c, refs, format, insecure)
-		if len(refs) == 0 {
-			return nil
-		}
-	}
-	if err := runSBOMAgent(c, plan.Dir, sbomRequest{Format: format, Output: c.String("output"), NoAttach: c.Bool("no-attach"), Insecure: insecure, Inputs: refs}); err != nil {
+	if err := sbom.Images(c.Context, plan.Dir, refs, opts); err != nil {
 		return fail("%v", err)
 	}
 	return nil
-}
-
-// sbomRequest is one run of the SBOM agent.
-type sbomRequest struct {
-	Format   string
-	Output   string // also write each SBOM into this directory
-	NoAttach bool
-	Insecure []string
-	// Inputs are IMAGE@DIGEST references, docker-archive:PATH[:IMAGE@DIGEST]
-	// tarballs or dir:PATH directories.
-	Inputs []string
-}
-
-// runSBOMAgent runs cwlbuild-sbom. syft runs in a program of its own:
-// linked here it would slow every cwlbuild start by about 30 ms. An output
-// directory in the package (dir) is written through no link the package
-// holds. The agent prints its own errors; the error returned says only
-// that it failed, or that it is not installed.
-func runSBOMAgent(c *cli.Context, dir string, req sbomRequest) error {
-	prog, err := siblingOrPath(sbomAgent)
-	if err != nil {
-		return fmt.Errorf("%s is not installed (beside cwlbuild or on PATH): go install github.com/eoap/cwlbuild/cmd/%s@latest, or set [release] sbom = \"none\"", sbomAgent, sbomAgent)
-	}
-	args := []string{"--format", req.Format}
-	if d := req.Output; d != "" {
-		args = append(args, "--output", d)
-		if abs, err := filepath.Abs(d); err == nil {
-			if rel, err := filepath.Rel(dir, abs); err == nil && filepath.IsLocal(rel) {
-				args = append(args, "--root", dir)
-			}
-		}
-	}
-	if req.NoAttach {
-		args = append(args, "--no-attach")
-	}
-	for _, h := range req.Insecure {
-		args = append(args, "--insecure-registry", h)
-	}
-	cmd := exec.CommandContext(c.Context, prog, append(append(args, "--"), req.Inputs...)...)
-	cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
-	cliapp.PassSignals(c.Context, cmd)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s failed (%v)", sbomAgent, err)
-	}
-	return nil
-}
-
-// withoutSBOM drops the images that already have an SBOM of the format
-// attached, saying so; an image whose registry cannot tell is kept (making
-// its SBOM will name the fault).
-func withoutSBOM(c *cli.Context, refs []string, format string, insecure []string) []string {
-	mediaType, _ := sbom.MediaType(format)
-	var keep []string
-	seen := map[string]bool{}
-	for _, ref := range refs {
-		r, _ := imageref.Parse(ref)
-		byDigest := r.Repo + "@" + r.Digest
-		if seen[byDigest] {
-			continue
-		}
-		seen[byDigest] = true
-		if ok, err := remote.HasReferrer(c.Context, r.Repo, r.Digest, []string{mediaType}, insecure); err == nil && ok {
-			fmt.Fprintf(c.App.ErrWriter, "cwlbuild sbom: %s already has a %s SBOM (--force makes it again)\n", byDigest, format)
-			continue
-		}
-		keep = append(keep, ref)
-	}
-	return keep
 }

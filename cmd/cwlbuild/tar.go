@@ -9,6 +9,7 @@ import (
 
 	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/release/sbom"
 )
 
 func tarCommand() *cli.Command {
@@ -62,13 +63,13 @@ func runTar(c *cli.Context) error {
 	// The SBOM agent is looked for before minutes of building, not after
 	// (and after the checks of the input, which name a bad tag or tool).
 	makeSBOM := proj.SBOM != "none" && !c.Bool("dry-run")
-	if _, err := siblingOrPath(sbomAgent); makeSBOM && err != nil {
+	if _, err := sbom.FindAgent(); makeSBOM && err != nil {
 		check := opts
 		check.DryRun = true
 		if _, err := build.Tarballs(c.Context, proj, check); err != nil {
 			return cli.Exit("cwlbuild tar: "+err.Error(), 1)
 		}
-		return cli.Exit(fmt.Sprintf("cwlbuild tar: %s is not installed (beside cwlbuild or on PATH): it writes each tarball's SBOM; install it, or set [release] sbom = \"none\"", sbomAgent), 1)
+		return cli.Exit(fmt.Sprintf("cwlbuild tar: %s is not installed (beside cwlbuild or on PATH): it writes each tarball's SBOM; install it, or set [release] sbom = \"none\"", sbom.Agent), 1)
 	}
 	tarballs, err := build.Tarballs(c.Context, proj, opts)
 	if err != nil {
@@ -88,7 +89,7 @@ func runTar(c *cli.Context) error {
 			archives = append(archives, "docker-archive:"+tb.Path+":"+tb.Ref)
 		}
 		fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: the tarballs' SBOMs (%s) beside them\n", proj.SBOM)
-		if err := runSBOMAgent(c, proj.Dir, sbomRequest{Format: proj.SBOM, Output: dir, NoAttach: true, Inputs: archives}); err != nil {
+		if err := sbom.Run(c.Context, proj.Dir, sbom.Request{Format: proj.SBOM, Output: dir, NoAttach: true, Inputs: archives}, c.App.Writer, c.App.ErrWriter); err != nil {
 			return cli.Exit("cwlbuild tar: "+err.Error(), 1)
 		}
 	}

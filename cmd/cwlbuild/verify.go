@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/sbom"
+	"github.com/eoap/cwlbuild/internal/sbomformat"
 	"github.com/eoap/cwlbuild/internal/sign"
 	"github.com/eoap/cwlbuild/release/verify"
 )
@@ -72,7 +72,7 @@ func runVerify(c *cli.Context) error {
 	}
 	opts := verify.Options{Key: key, Insecure: c.StringSlice("insecure-registry"), Artifact: c.String("artifact")}
 	if c.Bool("sbom") {
-		opts.SBOM = sbom.MediaTypes
+		opts.SBOM = sbomformat.MediaTypes
 	}
 	target := c.Args().First()
 	var rep *verify.Report

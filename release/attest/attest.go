@@ -19,7 +19,7 @@ import (
 	"github.com/eoap/cwlbuild/cwlpatch"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
-	"github.com/eoap/cwlbuild/internal/sbom"
+	"github.com/eoap/cwlbuild/internal/sbomformat"
 	"github.com/eoap/cwlbuild/internal/sign"
 	"github.com/eoap/cwlbuild/release/provenance"
 	"github.com/eoap/cwlbuild/skaffold"
@@ -137,7 +137,7 @@ func Image(ctx context.Context, plan *builder.Plan, ref string, opts Options) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", ref, err)
 	}
-	sboms, err := remote.Referrers(ctx, r.Repo, r.Digest, sbom.MediaTypes, opts.Insecure)
+	sboms, err := remote.Referrers(ctx, r.Repo, r.Digest, sbomformat.MediaTypes, opts.Insecure)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ref, err)
 	}

@@ -1,7 +1,7 @@
-// Package sbom names the SBOM formats a release attaches to its images and
+// Package sbomformat names the SBOM formats a release attaches to its images and
 // their media types; package catalog makes them (with syft, which only the
 // programs that make SBOMs link).
-package sbom
+package sbomformat
 
 import "fmt"
 

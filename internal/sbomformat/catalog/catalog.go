@@ -23,7 +23,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
-	"github.com/eoap/cwlbuild/internal/sbom"
+	"github.com/eoap/cwlbuild/internal/sbomformat"
 )
 
 // Generate returns the SBOM of ref (REPO@DIGEST), read from its registry
@@ -58,12 +58,12 @@ func generate(ctx context.Context, input, f string, cfg *syft.GetSourceConfig) (
 	var enc sbomtypes.FormatEncoder
 	var err error
 	switch f {
-	case sbom.SPDX:
+	case sbomformat.SPDX:
 		enc, err = spdxjson.NewFormatEncoderWithConfig(spdxjson.DefaultEncoderConfig())
-	case sbom.CycloneDX:
+	case sbomformat.CycloneDX:
 		enc, err = cyclonedxjson.NewFormatEncoderWithConfig(cyclonedxjson.DefaultEncoderConfig())
 	default:
-		_, err = sbom.MediaType(f)
+		_, err = sbomformat.MediaType(f)
 	}
 	if err != nil {
 		return nil, err
