@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation check: gremlins v0.6.0 mutates every library package (builder, build,
-# cwlpatch, skaffold, internal/*, but not the test helpers internal/testenv
+# cwlpatch, skaffold, cwltest, release/*, check, internal/*, but not the test helpers internal/testenv
 # and internal/synth) and runs, for each mutant, the fast tier of the
 # mutated package's own tests (GOFLAGS=-short). It prints one line per
 # package: mutants that compiled and were covered, killed, equivalent (the
@@ -21,7 +21,7 @@ PATH=$(go env GOPATH)/bin:$PATH
 out=${MUTATION_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 dirs=("$@")
-[ ${#dirs[@]} -gt 0 ] || dirs=(builder build cwlpatch skaffold internal)
+[ ${#dirs[@]} -gt 0 ] || dirs=(builder build cwlpatch skaffold cwltest release check internal)
 for d in "${dirs[@]}"; do
   # MUTATION_REUSE=1 MUTATION_OUT=DIR tabulates an earlier run's results
   # again (after editing the list of equivalent mutants, say).
