@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -324,4 +325,32 @@ func checkLineBreaks(file string, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// unwrapPathError drops the path an *fs.PathError repeats, since the caller
+// names the file as project.toml wrote it.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// maxCWLSize bounds the CWL files cwlpatch reads: a packed workflow of 10000
+// tools is about 2 MB, and parsing holds several times the file in memory.
+const maxCWLSize = 64 << 20
+
+func readCWL(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if st.Size() > maxCWLSize {
+		return nil, fmt.Errorf("%d MB, larger than cwlpatch reads (limit %d MB)", st.Size()>>20, maxCWLSize>>20)
+	}
+	return os.ReadFile(path)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 
@@ -115,4 +116,55 @@ func Files(p *builder.Plan) ([]string, error) {
 	}
 	sort.Strings(out)
 	return slices.Compact(out), nil
+}
+
+// Write replaces every changed file, all or none (see atomicfile.WriteAll):
+// ctx ending before the first rename leaves every file as it was; journal
+// (see Recover) lets a run killed during the renames be completed.
+func (r *Result) Write(ctx context.Context, journal string) error {
+	var paths []string
+	var contents [][]byte
+	for _, c := range r.Changed() {
+		paths = append(paths, c.Path)
+		contents = append(contents, c.New)
+	}
+	return atomicfile.WriteAll(ctx, paths, contents, 0o644, journal)
+}
+
+// cwlFiles lists the CWL files a project names (tools' paths and workflows),
+// absolute and with symlinks resolved, each once: what a run that rewrites
+// them locks.
+func cwlFiles(p *builder.Plan) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(ref builder.ProcessRef) {
+		path := ref.Path
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+		if !seen[path] {
+			seen[path] = true
+			out = append(out, path)
+		}
+	}
+	for _, a := range p.Artifacts {
+		for _, ref := range a.Processes {
+			add(ref)
+		}
+	}
+	for _, w := range p.Workflows {
+		add(w.ProcessRef)
+	}
+	return out
+}
+
+// journalPath is where Write's journal lives: beside project.toml, so the
+// next run on the package finds it.
+func journalPath(p *builder.Plan) string { return filepath.Join(p.Dir, ".cwlpatch-journal") }
+
+// joinErrors is every problem of a run as one error, one per line;
+// errors.As and errors.Is see each of them, and builder.Diagnose makes one
+// diagnostic of each.
+func joinErrors(errs []error) error {
+	return errors.Join(errs...)
 }

@@ -2,9 +2,7 @@ package cwlpatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -15,87 +13,52 @@ import (
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
-// CheckOptions tune CheckPins.
-type CheckOptions struct {
-	// Registry also asks the registry, with the Docker config's
-	// credentials, for the manifest of every image the package's
-	// CommandLineTools run by digest, and reports each one it does not
-	// serve, with the place that pins it.
-	Registry bool
-	// Insecure lists registries reached over plain HTTP besides loopback
-	// ones (default: the project's).
-	Insecure []string
+// PinnedImage is an image a CommandLineTool of the package runs by digest,
+// and the first place that pins it.
+type PinnedImage struct {
+	Ref, Place string
+	// External is set for an image no tool of the package builds.
+	External bool
 }
 
-// CheckReport is what CheckPins found.
-type CheckReport struct {
-	// Problems are the unpinned rule's findings, then the registry's,
-	// each an error.
-	Problems []builder.Diagnostic
-	// Processes counts the CommandLineTools checked.
-	Processes int
-	// External are the digest-pinned images no tool builds: accepted, and
-	// listed for a reviewer.
-	External []PinnedImage
-}
-
-// CheckPins is `cwlpatch --check`'s verdict on the package as it is on
-// disk: every CommandLineTool runs an image pinned by digest (the one rule
-// `cwlpatch --check`, `cwlbuild check` and a release share),
-// and, with opts.Registry, the registry serves each pinned image. A report
-// with problems is a failed check; an error is a package that does not
-// load.
-func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckReport, error) {
+// PinnedImages lists, each once, the digest-pinned images of the
+// processes Unpinned checks: what a release asks the registry for before
+// it publishes a workflow that runs them.
+func PinnedImages(p *builder.Plan) ([]PinnedImage, error) {
 	s, runs, err := runningProcesses(p)
 	if err != nil {
 		return nil, err
 	}
-	problems, err := s.unpinned(runs)
-	if err != nil {
-		return nil, err
-	}
-	rep := &CheckReport{Processes: len(runs)}
-	for _, pr := range problems {
-		rep.Problems = append(rep.Problems, builder.Diagnose(errors.New(pr.Message), builder.SeverityError)...)
-	}
-	if len(rep.Problems) > 0 {
-		return rep, nil
-	}
-	pins, err := pinnedImages(s.resolve(), runs)
-	if err != nil {
-		return nil, err
-	}
-	for _, pin := range pins {
-		if pin.External {
-			rep.External = append(rep.External, pin)
-		}
-	}
-	if opts.Registry {
-		insecure := opts.Insecure
-		if len(insecure) == 0 {
-			insecure = p.Kaniko.Insecure
-		}
-		for _, e := range missingPins(ctx, pins, insecure) {
-			rep.Problems = append(rep.Problems, builder.Diagnose(e, builder.SeverityError)...)
-		}
-	}
-	return rep, nil
+	return pinnedImages(s.resolve(), runs)
 }
 
-// missingPins lists each of pins the registry does not serve (CheckOptions.Registry).
-func missingPins(ctx context.Context, pins []PinnedImage, insecure []string) []error {
-	var errs []error
-	for _, p := range pins {
-		digest, err := remote.Digest(ctx, p.Ref, insecure)
-		want := p.Ref[strings.LastIndexByte(p.Ref, '@')+1:]
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s pins an image the registry does not serve: %v", p.Place, err))
-		case digest != want:
-			errs = append(errs, fmt.Errorf("%s pins %s, but the registry serves %s for it", p.Place, p.Ref, digest))
+// pinnedImages is PinnedImages on processes already loaded.
+func pinnedImages(res *resolution, runs []runningProcess) ([]PinnedImage, error) {
+	var out []PinnedImage
+	seen := map[string]bool{}
+	add := func(st site, proc *cwlProcess, external bool) {
+		if st.pull == nil || st.pull.Kind != yaml.ScalarNode || !isDigestPinned(st.pull.Value) || seen[st.pull.Value] {
+			return
+		}
+		seen[st.pull.Value] = true
+		out = append(out, PinnedImage{Ref: st.pull.Value, Place: fmt.Sprintf("%s:%d: %s", st.doc.File, st.pull.Line, proc.Desc()), External: external})
+	}
+	for _, r := range runs {
+		sites, err := processSites(r.proc)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sites {
+			add(st, r.proc, r.tool == nil)
 		}
 	}
-	return errs
+	// Then what processes run from the steps and workflows around them.
+	for _, e := range res.runs {
+		if e.effective != nil && !e.own {
+			add(*e.effective, e.proc, true)
+		}
+	}
+	return out, nil
 }
 
 // BuildsFromImages is the build output of a Skaffold after-build hook:
