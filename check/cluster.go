@@ -10,6 +10,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,29 +71,31 @@ func SpecOf(p *builder.Plan) (*agentapi.Preflight, error) {
 // its own line of the output already.
 var ErrFailed = errors.New("the cluster pre-flight failed")
 
-// Cluster runs the pre-flight and copies its lines to out: one per check.
-func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) error {
+// Cluster runs the pre-flight and copies its lines to out, one per check,
+// as they come; it returns each failed check as a diagnostic (under
+// [build.cluster]), and ErrFailed when one failed.
+func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) ([]builder.Diagnostic, error) {
 	s, err := SpecOf(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.Timeout = timeout
 	agent, err := cwltest.FindJobAgent(" (it runs the pre-flight pod)")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "cwlbuild-preflight-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	data, err := json.Marshal(s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	file := filepath.Join(dir, "spec.json")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	ns := s.Namespace
 	if ns == "" {
@@ -101,16 +104,57 @@ func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut i
 	fmt.Fprintf(out, "cluster pre-flight: one pod in %s as service account %s, %d base image(s), %d repositories\n",
 		ns, orDefault(s.ServiceAccount, "default"), len(s.Bases), len(s.Push))
 	cmd := exec.CommandContext(ctx, agent, "preflight", "--spec", file)
-	cmd.Stdout, cmd.Stderr = out, errOut
+	lines := &resultLines{out: out, file: p.File, line: p.Line("build.cluster")}
+	cmd.Stdout, cmd.Stderr = lines, errOut
 	err = cmd.Run()
+	lines.flush()
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == agentapi.ExitFailed {
-		return ErrFailed
+		return lines.failed, ErrFailed
 	}
 	if err != nil {
-		return fmt.Errorf("%s preflight: %v", cwltest.JobAgent, err)
+		return lines.failed, fmt.Errorf("%s preflight: %v", cwltest.JobAgent, err)
 	}
 	fmt.Fprintln(out, "cluster pre-flight: ok")
-	return nil
+	return lines.failed, nil
+}
+
+// resultLines copies the agent's output to out and reads each failed
+// check's line (agentapi.ParseResult) as a diagnostic.
+type resultLines struct {
+	out    io.Writer
+	file   string
+	line   int
+	buf    []byte
+	failed []builder.Diagnostic
+}
+
+func (w *resultLines) Write(b []byte) (int, error) {
+	if _, err := w.out.Write(b); err != nil {
+		return 0, err
+	}
+	w.buf = append(w.buf, b...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		w.read(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+}
+
+func (w *resultLines) flush() {
+	if len(w.buf) > 0 {
+		w.read(string(w.buf))
+		w.buf = nil
+	}
+}
+
+func (w *resultLines) read(line string) {
+	if r, ok := agentapi.ParseResult(line); ok && !r.OK {
+		w.failed = append(w.failed, builder.Diagnostic{File: w.file, Line: w.line, Key: "build.cluster", Severity: builder.SeverityError,
+			Message: "cluster pre-flight: " + r.Check + ": " + r.Detail})
+	}
 }
 
 func orDefault(s, def string) string {

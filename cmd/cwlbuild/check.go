@@ -37,7 +37,9 @@ base image resolves through the registry map or mirrors; the push secret's login
 to each tool's repository and to the Kaniko cache repository (one small blob uploaded,
 then deleted). Needs cwlbuild-calrissian on PATH and a kubeconfig. With --if-configured
 (what task build runs) it does only the pre-flight, and only when [build.cluster]
-preflight = true and the profile builds in the cluster.
+preflight = true and the profile builds in the cluster. With --format json, the
+pre-flight's lines go to stderr and each failed check joins the JSON array, under the key
+build.cluster.
 
 Examples:
    cwlbuild check -f project.toml
@@ -62,9 +64,6 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("cwlbuild check: "+err.Error(), 2)
 	}
-	if c.Bool("cluster") && format == "json" {
-		return cli.Exit("cwlbuild check: --cluster prints one text line per check: leave out --format json", 2)
-	}
 	if c.Bool("if-configured") {
 		if !c.Bool("cluster") {
 			return cli.Exit("cwlbuild check: --if-configured goes with --cluster", 2)
@@ -74,24 +73,35 @@ func runCheck(c *cli.Context) error {
 	diags, proj := check.Collect(c.Context, c.String("file"), check.Options{AllowOutsidePaths: allowOutside(c), Strict: c.Bool("strict")})
 	errs := check.Errors(diags)
 	if format == "json" {
+		// One list: the package's diagnostics, then the pre-flight's
+		// failures, its progress lines on stderr.
+		var failed error
+		if errs == 0 && c.Bool("cluster") {
+			cluster, err := check.Cluster(c.Context, proj, c.Duration("timeout").String(), c.App.ErrWriter, c.App.ErrWriter)
+			diags, failed = append(diags, cluster...), err
+		}
 		if err := builder.WriteJSON(c.App.Writer, diags); err != nil {
 			return err
 		}
-	} else {
-		for _, d := range diags {
-			if d.Severity == builder.SeverityError {
-				fmt.Fprintln(c.App.Writer, d)
-			} else {
-				fmt.Fprintln(c.App.ErrWriter, "warning:", d)
-			}
+		if errs > 0 {
+			return cli.Exit(fmt.Sprintf("%d problem(s) found", errs), 1)
+		}
+		if failed != nil {
+			return cli.Exit("cwlbuild check --cluster: "+failed.Error(), 1)
+		}
+		return nil
+	}
+	for _, d := range diags {
+		if d.Severity == builder.SeverityError {
+			fmt.Fprintln(c.App.Writer, d)
+		} else {
+			fmt.Fprintln(c.App.ErrWriter, "warning:", d)
 		}
 	}
 	if errs > 0 {
 		return cli.Exit(fmt.Sprintf("%d problem(s) found", errs), 1)
 	}
-	if format == "text" {
-		fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
-	}
+	fmt.Fprintf(c.App.Writer, "%s: ok (%d tools, %d workflows)\n", proj.File, len(proj.Artifacts), len(proj.Workflows))
 	if c.Bool("cluster") {
 		return preflight(c, proj)
 	}
@@ -123,7 +133,7 @@ func preflightIfConfigured(c *cli.Context) error {
 
 func preflight(c *cli.Context, proj *builder.Plan) error {
 	// A failed check has its line already; the exit names the step.
-	if err := check.Cluster(c.Context, proj, c.Duration("timeout").String(), c.App.Writer, c.App.ErrWriter); err != nil {
+	if _, err := check.Cluster(c.Context, proj, c.Duration("timeout").String(), c.App.Writer, c.App.ErrWriter); err != nil {
 		return cli.Exit("cwlbuild check --cluster: "+err.Error(), 1)
 	}
 	return nil

@@ -13,6 +13,7 @@ package agentapi
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -135,6 +136,22 @@ func (r Result) String() string {
 		status = "FAIL"
 	}
 	return status + "  " + r.Check + ": " + r.Detail
+}
+
+// ParseResult reads a report line back (String's): how cwlbuild reads the
+// pre-flight's output; false for a line that is no check's.
+func ParseResult(line string) (Result, bool) {
+	var r Result
+	switch {
+	case strings.HasPrefix(line, "ok    "):
+		r.OK = true
+	case strings.HasPrefix(line, "FAIL  "):
+	default:
+		return Result{}, false
+	}
+	var ok bool
+	r.Check, r.Detail, ok = strings.Cut(line[len("FAIL  "):], ": ")
+	return r, ok && r.Check != ""
 }
 
 // Account is what a service account gives the pods that run as it to pull

@@ -69,3 +69,21 @@ func TestRunDir(t *testing.T) {
 		t.Errorf("RunDir = %q", got)
 	}
 }
+
+// TestParseResult: a report line reads back as the result that wrote it;
+// other lines are no result.
+func TestParseResult(t *testing.T) {
+	for _, r := range []Result{
+		{Check: "base image of crop, otsu", OK: true, Detail: "127.0.0.1:5000/hub/busybox:1.36 resolves: sha256:ab"},
+		{Check: "push secret", Detail: `"s" does not exist in namespace "ns": the Kaniko pods would never start`},
+	} {
+		if got, ok := ParseResult(r.String()); !ok || got != r {
+			t.Errorf("ParseResult(%q) = %+v, %v", r.String(), got, ok)
+		}
+	}
+	for _, line := range []string{"the probe pod was not started: it needs the same permissions", "ok    no colon", "FAIL  : empty check", ""} {
+		if r, ok := ParseResult(line); ok {
+			t.Errorf("ParseResult(%q) = %+v", line, r)
+		}
+	}
+}
