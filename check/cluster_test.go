@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/eoap/cwlbuild/builder"
@@ -72,5 +73,25 @@ path = "app.cwl#b"
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("spec\n%+v\nwant\n%+v", s, want)
+	}
+}
+
+// TestResultLines: the agent's output reaches out unchanged, however it is
+// cut, and each failed check (and only those) becomes an error at
+// [build.cluster].
+func TestResultLines(t *testing.T) {
+	text := "ok    Skaffold's RBAC: pods, pods/exec\nthe probe pod was not started: x\nFAIL  push secret: \"s\" does not exist\nFAIL  cache repository r.io/c: 401"
+	var out strings.Builder
+	w := &resultLines{out: &out, file: "project.toml", line: 7}
+	for i := 0; i < len(text); i += 5 {
+		w.Write([]byte(text[i:min(i+5, len(text))]))
+	}
+	w.flush()
+	if out.String() != text {
+		t.Errorf("copied %q", out.String())
+	}
+	if len(w.failed) != 2 || w.failed[0].String() != `project.toml:7: cluster pre-flight: push secret: "s" does not exist` ||
+		w.failed[1].Key != "build.cluster" || w.failed[1].Severity != builder.SeverityError || !strings.HasSuffix(w.failed[1].Message, "r.io/c: 401") {
+		t.Errorf("failed: %+v", w.failed)
 	}
 }
