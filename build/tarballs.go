@@ -41,7 +41,7 @@ type Tarball struct {
 	Tool      string
 	ImageName string // registry/path, no tag
 	Path      string // the tarball
-	Ref       string // ImageName:TAG@sha256:... ("" in a dry run)
+	Image     Built  // ImageName:TAG@sha256:... (zero in a dry run)
 	// Commands are what built it (or, in a dry run, would).
 	Commands []Command
 }
@@ -137,11 +137,10 @@ func tarball(ctx context.Context, p *builder.Plan, a *builder.Artifact, prof bui
 	if err := atomicfile.WriteContext(ctx, filepath.Join(opts.Dir, a.Tool+".digest"), []byte(digest+"\n"), 0o644); err != nil {
 		return Tarball{}, err
 	}
-	tb.Ref = s.Image + "@" + digest
-	if _, err := imageref.Parse(tb.Ref); err != nil {
+	if tb.Image, err = ParseBuilt(s.Image + "@" + digest); err != nil {
 		return Tarball{}, fmt.Errorf("tool %s: %w", a.Tool, err)
 	}
-	fmt.Fprintf(opts.Progress, "%s -> %s\n", s.Tarball, tb.Ref)
+	fmt.Fprintf(opts.Progress, "%s -> %s\n", s.Tarball, tb.Image.Ref())
 	return tb, nil
 }
 
@@ -149,7 +148,7 @@ func tarball(ctx context.Context, p *builder.Plan, a *builder.Artifact, prof bui
 func writeBuildJSON(ctx context.Context, path string, tarballs []Tarball) error {
 	out := &buildjson.Output{}
 	for _, tb := range tarballs {
-		out.Builds = append(out.Builds, buildjson.Build{ImageName: tb.ImageName, Tag: tb.Ref})
+		out.Builds = append(out.Builds, buildjson.Build{ImageName: tb.ImageName, Tag: tb.Image.Ref()})
 	}
 	data, err := buildjson.Marshal(out)
 	if err != nil {

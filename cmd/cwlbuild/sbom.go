@@ -5,7 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/release/attest"
 	"github.com/eoap/cwlbuild/release/sbom"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
@@ -67,8 +67,11 @@ func runSBOM(c *cli.Context) error {
 	if err := opts.Validate(); err != nil {
 		return fail("%v", err)
 	}
-	refs := c.Args().Slice()
-	if f := c.String("build-artifacts"); f != "" && len(refs) > 0 {
+	images, err := parseImages(c.Args().Slice())
+	if err != nil {
+		return fail("%v", err)
+	}
+	if f := c.String("build-artifacts"); f != "" && len(images) > 0 {
 		return fail("--build-artifacts and images named as arguments: give one or the other")
 	} else if f != "" {
 		out, err := buildjson.ReadFile(f, c.App.Reader)
@@ -76,26 +79,39 @@ func runSBOM(c *cli.Context) error {
 			return fail("%v", err)
 		}
 		for _, b := range out.Builds {
-			r, err := imageref.Parse(b.Tag)
-			if err != nil || r.Digest == "" {
+			img, err := build.ParseBuilt(b.Tag)
+			if err != nil {
 				return fail("%s:%d: %s was built as %q, with no digest: Skaffold could not read the pushed digest", f, b.Line, b.ImageName, b.Tag)
 			}
-			refs = append(refs, b.Tag)
+			images = append(images, img)
 		}
-		if len(refs) == 0 {
+		if len(images) == 0 {
 			fmt.Fprintf(c.App.ErrWriter, "cwlbuild sbom: %s lists no image: no SBOM made\n", f)
 			return nil
 		}
-	} else if len(refs) == 0 {
-		if refs, err = attest.Pins(plan); err != nil {
+	} else if len(images) == 0 {
+		if images, err = attest.Pins(plan); err != nil {
 			return fail("%v", err)
 		}
-		if len(refs) == 0 {
+		if len(images) == 0 {
 			return fail("the workflows pin no image by digest: run task build first, or name the digests")
 		}
 	}
-	if err := sbom.Images(c.Context, plan.Dir, refs, opts); err != nil {
+	if err := sbom.Images(c.Context, plan.Dir, images, opts); err != nil {
 		return fail("%v", err)
 	}
 	return nil
+}
+
+// parseImages reads REPOSITORY[:TAG]@sha256:DIGEST arguments.
+func parseImages(refs []string) ([]build.Built, error) {
+	var out []build.Built
+	for _, ref := range refs {
+		b, err := build.ParseBuilt(ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

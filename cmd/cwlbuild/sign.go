@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/release/attest"
 )
 
@@ -56,22 +55,25 @@ func runSign(c *cli.Context) error {
 	if err != nil {
 		return fail("%v", err)
 	}
-	refs := c.Args().Slice()
-	if len(refs) == 0 {
+	images, err := parseImages(c.Args().Slice())
+	if err != nil {
+		return fail("%v", err)
+	}
+	if len(images) == 0 {
 		plan, err := loadProject(c, c.String("file"), cwlChecks)
 		if err != nil {
 			return cli.Exit(err.Error(), 1)
 		}
 		opts.Insecure = append(opts.Insecure, plan.Kaniko.Insecure...)
-		if refs, err = attest.Pins(plan); err != nil {
+		if images, err = attest.Pins(plan); err != nil {
 			return fail("%v", err)
 		}
-		if len(refs) == 0 {
+		if len(images) == 0 {
 			return fail("the workflows pin no image by digest: run task build first, or name the digests")
 		}
 	}
-	for _, ref := range refs {
-		if err := attest.Sign(c.Context, ref, opts); err != nil {
+	for _, img := range images {
+		if err := attest.Sign(c.Context, img, opts); err != nil {
 			return fail("%v", err)
 		}
 	}
@@ -169,20 +171,24 @@ func runAttest(c *cli.Context) error {
 	if err != nil {
 		return fail("%v", err)
 	}
-	images := c.Args().Slice()
-	if len(images) == 0 && len(c.StringSlice("workflow")) == 0 {
+	images, err := parseImages(c.Args().Slice())
+	if err != nil {
+		return fail("%v", err)
+	}
+	workflows, err := parseImages(c.StringSlice("workflow"))
+	if err != nil {
+		return fail("--workflow %v", err)
+	}
+	if len(images) == 0 && len(workflows) == 0 {
 		images = pins
 	}
-	for _, ref := range images {
-		if err := attest.Image(c.Context, plan, ref, opts); err != nil {
+	for _, img := range images {
+		if err := attest.Image(c.Context, plan, img, opts); err != nil {
 			return fail("%v", err)
 		}
 	}
-	for _, ref := range c.StringSlice("workflow") {
-		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" {
-			return fail("--workflow %q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
-		}
-		if err := attest.Workflow(c.Context, plan, ref, pins, opts); err != nil {
+	for _, wf := range workflows {
+		if err := attest.Workflow(c.Context, plan, wf, pins, opts); err != nil {
 			return fail("%v", err)
 		}
 	}

@@ -86,7 +86,7 @@ func runTar(c *cli.Context) error {
 	if makeSBOM {
 		var archives []string
 		for _, tb := range tarballs {
-			archives = append(archives, "docker-archive:"+tb.Path+":"+tb.Ref)
+			archives = append(archives, "docker-archive:"+tb.Path+":"+tb.Image.Ref())
 		}
 		fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: the tarballs' SBOMs (%s) beside them\n", proj.SBOM)
 		if err := sbom.Run(c.Context, proj.Dir, sbom.Request{Format: proj.SBOM, Output: dir, NoAttach: true, Inputs: archives}, c.App.Writer, c.App.ErrWriter); err != nil {

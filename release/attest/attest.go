@@ -15,9 +15,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwlpatch"
-	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/internal/sbomformat"
 	"github.com/eoap/cwlbuild/internal/sign"
@@ -65,35 +65,27 @@ func (o Options) pub() *ecdsa.PublicKey {
 	return pub
 }
 
-// parseDigestRef reads a REPOSITORY[:TAG]@sha256:DIGEST reference.
-func parseDigestRef(ref string) (imageref.Reference, error) {
-	r, err := imageref.Parse(ref)
-	if err != nil || r.Digest == "" {
-		return r, fmt.Errorf("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
-	}
-	return r, nil
-}
-
-// Pins are the references of every image the package's workflows pin by
-// digest: what sign, attest and sbom work on when no image is named.
-func Pins(plan *builder.Plan) ([]string, error) {
+// Pins are the images the package's workflows pin by digest: what sign,
+// attest and sbom work on when no image is named.
+func Pins(plan *builder.Plan) ([]build.Built, error) {
 	pinned, err := cwlpatch.PinnedImages(plan)
 	if err != nil {
 		return nil, err
 	}
-	var refs []string
+	var out []build.Built
 	for _, p := range pinned {
-		refs = append(refs, p.Ref)
+		b, err := build.ParseBuilt(p.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Place, err)
+		}
+		out = append(out, b)
 	}
-	return refs, nil
+	return out, nil
 }
 
-// Sign signs ref's digest in each of opts' formats.
-func Sign(ctx context.Context, ref string, opts Options) error {
-	r, err := parseDigestRef(ref)
-	if err != nil {
-		return err
-	}
+// Sign signs the image's digest in each of opts' formats.
+func Sign(ctx context.Context, r build.Built, opts Options) error {
+	ref := r.Ref()
 	pub := opts.pub()
 	var where []string
 	if opts.Formats.Legacy {
@@ -125,14 +117,11 @@ func Sign(ctx context.Context, ref string, opts Options) error {
 	return nil
 }
 
-// Image attests the provenance of the image ref: the statement names the
+// Image attests the provenance of an image: the statement names the
 // tool's base images (with their digests where known) and binds the SBOM
 // referrers the image has now, so that verify accepts no other.
-func Image(ctx context.Context, plan *builder.Plan, ref string, opts Options) error {
-	r, err := parseDigestRef(ref)
-	if err != nil {
-		return err
-	}
+func Image(ctx context.Context, plan *builder.Plan, r build.Built, opts Options) error {
+	ref := r.Ref()
 	st, err := provenance.Image(plan, r.Repo, r.Digest, baseImages(ctx, plan, r, opts))
 	if err != nil {
 		return fmt.Errorf("%s: %w", ref, err)
@@ -150,15 +139,16 @@ func Image(ctx context.Context, plan *builder.Plan, ref string, opts Options) er
 	return nil
 }
 
-// Workflow attests a published workflow artifact ref: its subjects are
-// the artifact and every [[workflows]] file, and it lists the image
-// digests they pin (pins).
-func Workflow(ctx context.Context, plan *builder.Plan, ref string, pins []string, opts Options) error {
-	r, err := parseDigestRef(ref)
-	if err != nil {
-		return err
+// Workflow attests a published workflow artifact: its subjects are the
+// artifact and every [[workflows]] file, and it lists the image digests
+// they pin (pins).
+func Workflow(ctx context.Context, plan *builder.Plan, r build.Built, pins []build.Built, opts Options) error {
+	ref := r.Ref()
+	refs := make([]string, len(pins))
+	for i, p := range pins {
+		refs[i] = p.Ref()
 	}
-	st, err := provenance.Workflow(plan, r.Repo, r.Digest, pins)
+	st, err := provenance.Workflow(plan, r.Repo, r.Digest, refs)
 	if err == nil {
 		err = attach(ctx, r, st, opts)
 	}
@@ -170,7 +160,7 @@ func Workflow(ctx context.Context, plan *builder.Plan, ref string, pins []string
 
 // attach signs st as a DSSE envelope and attaches it to r in each of
 // opts' formats, unless the same statement by the same key is there.
-func attach(ctx context.Context, r imageref.Reference, st *provenance.Statement, opts Options) error {
+func attach(ctx context.Context, r build.Built, st *provenance.Statement, opts Options) error {
 	payload, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -209,7 +199,7 @@ func attach(ctx context.Context, r imageref.Reference, st *provenance.Statement,
 // a Sigstore bundle and attaches it to r, unless a bundle of the same
 // statement by the same key is there already; it returns the referrer's
 // digest.
-func attachBundle(ctx context.Context, r imageref.Reference, statement []byte, predicateType string, opts Options) (string, error) {
+func attachBundle(ctx context.Context, r build.Built, statement []byte, predicateType string, opts Options) (string, error) {
 	b, err := sign.Bundle(opts.Signer, statement)
 	if err != nil {
 		return "", err
@@ -229,7 +219,7 @@ func attachBundle(ctx context.Context, r imageref.Reference, statement []byte, p
 // digest where it is known: the first place the build reads it from whose
 // image's layers start r's. A base that cannot be read, or whose tag has
 // moved since the build, is recorded by name only, and opts.Log says so.
-func baseImages(ctx context.Context, plan *builder.Plan, r imageref.Reference, opts Options) []provenance.Base {
+func baseImages(ctx context.Context, plan *builder.Plan, r build.Built, opts Options) []provenance.Base {
 	tool := provenance.ToolOf(plan, r.Repo)
 	if tool == "" {
 		return nil

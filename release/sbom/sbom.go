@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/internal/cliapp"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
@@ -105,20 +106,23 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Images makes and attaches the SBOM of each image of refs
-// (REPOSITORY[:TAG]@sha256:DIGEST, of a registry: never a local path a
-// build output names), skipping, and saying so, those that already have
-// one of the format unless opts.Force (an image's bytes never change under
-// its digest). dir is the package's directory.
-func Images(ctx context.Context, dir string, refs []string, opts Options) error {
+// Images makes and attaches the SBOM of each image, skipping, and saying
+// so, those that already have one of the format unless opts.Force (an
+// image's bytes never change under its digest). dir is the package's
+// directory.
+func Images(ctx context.Context, dir string, images []build.Built, opts Options) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	for _, ref := range refs {
-		local := strings.HasPrefix(ref, "docker-archive:") || strings.HasPrefix(ref, "dir:")
-		if r, err := imageref.Parse(ref); err != nil || r.Digest == "" || local {
+	refs := make([]string, 0, len(images))
+	for _, b := range images {
+		// Only images of a registry: the agent reads these prefixes as
+		// local paths, which a build output never names.
+		ref := b.Ref()
+		if strings.HasPrefix(ref, "docker-archive:") || strings.HasPrefix(ref, "dir:") {
 			return fmt.Errorf("%q: want REPOSITORY[:TAG]@sha256:DIGEST", ref)
 		}
+		refs = append(refs, ref)
 	}
 	if !opts.Force && !opts.NoAttach && opts.Output == "" {
 		if refs = withoutSBOM(ctx, refs, opts); len(refs) == 0 {

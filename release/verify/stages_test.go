@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/check"
 	"github.com/eoap/cwlbuild/internal/registry/remote"
@@ -47,7 +48,10 @@ func TestStagesFromTheirPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin := host + "/eoap/a:1@" + tool
+	pin, err := build.ParseBuilt(host + "/eoap/a:1@" + tool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
 	os.WriteFile(filepath.Join(dir, "a", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
@@ -69,7 +73,7 @@ $graph:
     baseCommand: [x]
     inputs: []
     outputs: []
-`, pin)), 0o644)
+`, pin.Ref())), 0o644)
 	file := filepath.Join(dir, "project.toml")
 	os.WriteFile(file, []byte(fmt.Sprintf(`[project]
 name = "p"
@@ -102,23 +106,23 @@ path = "app.cwl#main"
 	}
 	var out bytes.Buffer
 	opts := attest.Options{Signer: keySigner{key}, Formats: attest.Formats{Legacy: true, Bundle: true}, Out: &out, Log: io.Discard}
-	workflow := releases[0].Repo + "@" + releases[0].Digest
-	for _, ref := range []string{pin, workflow} {
-		if err := attest.Sign(ctx, ref, opts); err != nil {
+	workflow := build.Built{Repo: releases[0].Repo, Digest: releases[0].Digest}
+	for _, img := range []build.Built{pin, workflow} {
+		if err := attest.Sign(ctx, img, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := attest.Image(ctx, plan, pin, opts); err != nil {
 		t.Fatal(err)
 	}
-	if err := attest.Workflow(ctx, plan, workflow, []string{pin}, opts); err != nil {
+	if err := attest.Workflow(ctx, plan, workflow, []build.Built{pin}, opts); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "\n"); n != 4 {
 		t.Errorf("attest printed %d lines, want 4 (2 signed, 2 attested):\n%s", n, out.String())
 	}
 
-	rep, err := verify.Artifact(ctx, workflow, verify.Options{Key: &key.PublicKey})
+	rep, err := verify.Artifact(ctx, workflow.Ref(), verify.Options{Key: &key.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +130,7 @@ path = "app.cwl#main"
 		t.Errorf("verify: %+v", rep.Diagnostics())
 	}
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	rep, err = verify.Artifact(ctx, workflow, verify.Options{Key: &other.PublicKey})
+	rep, err = verify.Artifact(ctx, workflow.Ref(), verify.Options{Key: &other.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
