@@ -20,11 +20,11 @@ import (
 // for images no tool builds: the build will not pin them, and `cwlpatch
 // --check` and a release refuse them in the same words.
 func Check(p *builder.Plan) []builder.Diagnostic {
-	var matches []Match
+	var matches []match
 	for _, t := range p.Artifacts {
 		for _, prof := range append([]builder.Profile{p.DefaultProfile()}, builder.Profiles...) {
 			if img := t.Images[prof]; img != "" {
-				matches = append(matches, Match{Tool: t, Ref: img + "@sha256:" + strings.Repeat("0", 64)})
+				matches = append(matches, match{Tool: t, Ref: img + "@sha256:" + strings.Repeat("0", 64)})
 				break
 			}
 		}

@@ -212,7 +212,7 @@ func TestPatchWrites(t *testing.T) {
 	d := testDigest
 	ctx := context.Background()
 	oc, err := Patch(ctx, p, out, Options{Pin: builder.PinTagDigest, Source: "build.json"})
-	if err != nil || len(oc.Changed()) != 1 || len(oc.Matches) != 1 || len(oc.Unbuilt) != 0 {
+	if err != nil || len(oc.Changed()) != 1 || len(oc.matches) != 1 || len(oc.Unbuilt) != 0 {
 		t.Fatalf("dry run: %v %+v", err, oc)
 	}
 	if data, _ := os.ReadFile(cwl); string(data) != string(orig) {
@@ -373,7 +373,7 @@ func buildAll(p *builder.Plan) *buildjson.Output {
 }
 
 // matchAll matches buildAll(p) to p's tools.
-func matchAll(t *testing.T, p *builder.Plan) []Match {
+func matchAll(t *testing.T, p *builder.Plan) []match {
 	t.Helper()
 	matches, _, err := matchBuilds(p, buildAll(p), "build.json", builder.PinTagDigest)
 	if err != nil {

@@ -33,8 +33,8 @@ func isDigestPinned(ref string) bool {
 	return err == nil && r.Digest != ""
 }
 
-// Match is one build and the tool it built.
-type Match struct {
+// match is one build and the tool it built.
+type match struct {
 	Tool  *builder.Artifact
 	Build buildjson.Build
 	// Ref is the reference to write into the tool's dockerPull.
@@ -46,7 +46,7 @@ type Match struct {
 // Skaffold lists builds in its own order. A build that
 // matches no tool, two builds of one tool and a build without a digest are
 // errors; tools nobody built are returned so the caller can report them.
-func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode builder.PinMode) ([]Match, []*builder.Artifact, error) {
+func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode builder.PinMode) ([]match, []*builder.Artifact, error) {
 	owners := map[string]*builder.Artifact{}
 	var errs []error
 	for _, t := range p.Artifacts {
@@ -63,7 +63,7 @@ func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode bui
 			owners[n] = t
 		}
 	}
-	var matches []Match
+	var matches []match
 	built := map[*builder.Artifact]buildjson.Build{}
 	for _, b := range out.Builds {
 		where := fmt.Sprintf("%s:%d", source, b.Line)
@@ -85,7 +85,7 @@ func matchBuilds(p *builder.Plan, out *buildjson.Output, source string, mode bui
 			errs = append(errs, fmt.Errorf("%s: tool %q: %v", where, t.Tool, err))
 			continue
 		}
-		matches = append(matches, Match{Tool: t, Build: b, Ref: ref})
+		matches = append(matches, match{Tool: t, Build: b, Ref: ref})
 	}
 	// Report in project.toml order, whatever order Skaffold wrote.
 	rank := map[*builder.Artifact]int{}

@@ -32,20 +32,20 @@ type Pinned struct {
 	Changed   bool
 }
 
-// Result is every edit of a run, computed before anything is written.
-type Result struct {
-	Changes []*Change
-	Pinned  []Pinned
-	// Overrides are enclosing workflows' DockerRequirements that beat a
-	// pinned tool's hint: cwltool would not run the pin. A warning when
-	// patching, an error under --check.
-	Overrides []string
+// edits is every edit of a run, computed before anything is written.
+type edits struct {
+	Changes   []*Change
+	Pinned    []Pinned
+	Overrides []string // see Outcome
 }
 
 // Changed returns the files whose bytes would change.
-func (r *Result) Changed() []*Change {
+func (r *edits) Changed() []*Change { return changed(r.Changes) }
+
+// changed are the changes whose bytes differ.
+func changed(changes []*Change) []*Change {
 	var out []*Change
-	for _, c := range r.Changes {
+	for _, c := range changes {
 		if c.Changed() {
 			out = append(out, c)
 		}
@@ -58,7 +58,7 @@ func (r *Result) Changed() []*Change {
 // Each built tool's image is pinned in every process that runs it (see
 // targets), through aliases and $imports; a dockerPull shared with a process
 // that is not pinned to the same image is refused.
-func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
+func planEdits(p *builder.Plan, matches []match) (*edits, error) {
 	s := loadProject(p)
 	targets := s.targets()
 	// Go on past a file that did not load: every other problem is listed
@@ -68,8 +68,8 @@ func planEdits(p *builder.Plan, matches []Match) (*Result, error) {
 	for _, tg := range targets {
 		byTool[tg.tool] = tg
 	}
-	res := &Result{}
-	pinnedTo := map[*cwlProcess]Match{}
+	res := &edits{}
+	pinnedTo := map[*cwlProcess]match{}
 	for _, m := range matches {
 		for _, proc := range byTool[m.Tool].procs {
 			pinnedTo[proc] = m
@@ -155,7 +155,7 @@ type editKey struct {
 // checkShared refuses to edit a dockerPull that another process or step
 // also resolves to, unless that one is pinned to the same image: editing
 // the anchored scalar (or the imported file) changes it for every alias.
-func (s *set) checkShared(proc *cwlProcess, sites []site, m Match, pinnedTo map[*cwlProcess]Match) error {
+func (s *set) checkShared(proc *cwlProcess, sites []site, m match, pinnedTo map[*cwlProcess]match) error {
 	for _, st := range sites {
 		if st.pull == nil {
 			continue

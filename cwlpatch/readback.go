@@ -13,7 +13,7 @@ import (
 // and every changed file must read, node for node, as it did, but for those
 // pins and the DockerRequirements added to hold them. A failure is a bug in
 // cwlpatch, reported before anything is written.
-func verify(p *builder.Plan, res *Result, matches []Match, olds []*cwlDocument) error {
+func verify(p *builder.Plan, res *edits, matches []match, olds []*cwlDocument) error {
 	s := newSet(p)
 	s.overlay = map[string][]byte{}
 	for _, c := range res.Changes {

@@ -31,8 +31,14 @@ type Options struct {
 
 // Outcome is what Patch did, or would do.
 type Outcome struct {
-	*Result
-	Matches []Match
+	// Changes are the CWL files the pins touch, before and after.
+	Changes []*Change
+	Pinned  []Pinned
+	// Overrides are enclosing workflows' DockerRequirements that beat a
+	// pinned tool's hint: cwltool would not run the pin. A warning when
+	// patching, an error under --check.
+	Overrides []string
+	matches   []match
 	// Unbuilt are the tools the build output does not name: left alone.
 	Unbuilt []*builder.Artifact
 	// Recovered counts the files a killed run had staged and this one
@@ -53,18 +59,23 @@ func Patch(ctx context.Context, p *builder.Plan, out *buildjson.Output, opts Opt
 	}
 	defer unlock()
 	oc := &Outcome{Recovered: recovered}
-	oc.Matches, oc.Unbuilt, err = matchBuilds(p, out, opts.Source, opts.Pin)
+	oc.matches, oc.Unbuilt, err = matchBuilds(p, out, opts.Source, opts.Pin)
 	if err != nil {
 		return oc, err
 	}
-	if oc.Result, err = planEdits(p, oc.Matches); err != nil {
+	e, err := planEdits(p, oc.matches)
+	if err != nil {
 		return oc, err
 	}
+	oc.Changes, oc.Pinned, oc.Overrides = e.Changes, e.Pinned, e.Overrides
 	if opts.Write {
-		err = oc.Result.Write(ctx, journalPath(p))
+		err = e.Write(ctx, journalPath(p))
 	}
 	return oc, err
 }
+
+// Changed returns the files whose bytes change.
+func (o *Outcome) Changed() []*Change { return changed(o.Changes) }
 
 // Lock takes the locks a run on p holds until unlock: project.toml and every
 // CWL file it may rewrite, so that runs on one package, or on packages
@@ -121,7 +132,7 @@ func Files(p *builder.Plan) ([]string, error) {
 // Write replaces every changed file, all or none (see atomicfile.WriteAll):
 // ctx ending before the first rename leaves every file as it was; journal
 // (see Recover) lets a run killed during the renames be completed.
-func (r *Result) Write(ctx context.Context, journal string) error {
+func (r *edits) Write(ctx context.Context, journal string) error {
 	var paths []string
 	var contents [][]byte
 	for _, c := range r.Changed() {

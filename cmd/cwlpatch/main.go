@@ -226,10 +226,10 @@ func finish(c *cli.Context, proj *builder.Plan, oc *cwlpatch.Outcome, source str
 		}
 		return checkPinned(c, proj)
 	case c.Bool("dry-run"):
-		report(c, oc.Result, "would pin")
+		report(c, oc, "would pin")
 		return nil
 	}
-	report(c, oc.Result, "pinned")
+	report(c, oc, "pinned")
 	if err := c.Context.Err(); err != nil {
 		return exit1("%v after the files were being replaced: finished, every file is pinned", context.Cause(c.Context))
 	}
@@ -241,7 +241,7 @@ func finish(c *cli.Context, proj *builder.Plan, oc *cwlpatch.Outcome, source str
 // It returns the name to use for it in messages.
 func readBuilds(c *cli.Context, proj *builder.Plan, args, images []string) (*buildjson.Output, string, error) {
 	if len(images) > 0 {
-		out, err := cwlpatch.BuildsFromImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
+		out, err := buildsFromImages(c.Context, proj, images, c.StringSlice("insecure-registry"))
 		return out, "--image", err
 	}
 	source := args[0]
@@ -259,7 +259,7 @@ func reportRecovered(c *cli.Context, n int) {
 }
 
 // report prints one line per tool and a summary.
-func report(c *cli.Context, res *cwlpatch.Result, verb string) {
+func report(c *cli.Context, res *cwlpatch.Outcome, verb string) {
 	if c.Bool("quiet") {
 		return
 	}
