@@ -1,3 +1,13 @@
+// Package check is `cwlbuild check`: Collect gathers every stage's check
+// into one []builder.Diagnostic, and Cluster is `cwlbuild check --cluster`,
+// the pre-flight of a cluster build. The pre-flight turns the plan into
+// what it checks (the executor and init images, each tool's base images as
+// Kaniko resolves them, each repository the build pushes to and the cache
+// repository) and runs it through the cluster agent (cwlbuild-calrissian
+// preflight), which does the checks from one short pod in the build
+// namespace, as the build's service account, with the push secret mounted:
+// what passes there passes in Skaffold's Kaniko pods, which run the same
+// way.
 package check
 
 import (
