@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -23,8 +25,22 @@ func TestCheckModes(t *testing.T) {
 	if code != 1 || strings.Count(out, "not pinned by digest") != 3 {
 		t.Errorf("--check before patching: exit %d, output:\n%s", code, out)
 	}
+	// --format json: the same findings as diagnostics, each at its file
+	// and line; json without --check is bad usage.
+	out, _, code = run(t, "", "--check", "--format", "json")
+	var diags []builder.Diagnostic
+	if err := json.Unmarshal([]byte(out), &diags); code != 1 || err != nil || len(diags) != 3 ||
+		diags[0].File == "" || diags[0].Line == 0 || diags[0].Severity != builder.SeverityError || !strings.Contains(diags[0].Message, "not pinned by digest") {
+		t.Errorf("--check --format json: exit %d, %v:\n%s", code, err, out)
+	}
+	if _, _, code := run(t, "", "--format", "json", "build.json"); code != 2 {
+		t.Errorf("--format json without --check: exit %d, want 2", code)
+	}
 	if _, stderr, code := run(t, "", "build.json"); code != 0 {
 		t.Fatalf("patch: exit %d: %s", code, stderr)
+	}
+	if out, stderr, code := run(t, "", "--check", "--format", "json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("--check --format json after patching: exit %d: %s%s", code, out, stderr)
 	}
 	if out, stderr, code := run(t, "", "--check"); code != 0 {
 		t.Errorf("--check after patching: exit %d: %s%s", code, out, stderr)

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/eoap/cwlbuild/builder"
 )
 
 // TestFileResolves: verify judges the image each process runs as the
@@ -107,5 +109,21 @@ func TestOneRoundPerDigest(t *testing.T) {
 	cancel()
 	if rep, err := File(stopped, "wf.cwl", workflow(3), Options{}); err == nil || !strings.Contains(err.Error(), "nothing is verified") {
 		t.Errorf("interrupted: %v, %+v", err, rep)
+	}
+}
+
+// TestDiagnostics: every failure of a report, the workflow's and each
+// image's, is an error diagnostic naming what failed; a clean report has
+// none, as an empty list.
+func TestDiagnostics(t *testing.T) {
+	rep := &Report{Workflow: "r.io/app@sha256:1", Problems: []string{"no signature"},
+		Images: []Image{{Process: `process "crop"`, Ref: "r.io/crop@sha256:2", Problems: []string{"no SBOM"}}, {Process: `process "otsu"`, Ref: "r.io/otsu@sha256:3"}}}
+	d := rep.Diagnostics()
+	if len(d) != 2 || d[0].Message != "workflow r.io/app@sha256:1: no signature" || d[1].Message != `process "crop" r.io/crop@sha256:2: no SBOM` ||
+		d[0].Severity != builder.SeverityError || d[1].Severity != builder.SeverityError {
+		t.Errorf("Diagnostics: %+v", d)
+	}
+	if d := (&Report{}).Diagnostics(); d == nil || len(d) != 0 {
+		t.Errorf("a clean report: %#v", d)
 	}
 }
