@@ -27,11 +27,12 @@ type Backend interface {
 // DefaultExecutor).
 type Kaniko struct{ Executor string }
 
-// Buildah builds with `buildah bud --isolation chroot` into local storage,
-// then pushes; Program is the buildah to run ("" is buildah on PATH).
+// Buildah builds with `buildah bud --isolation chroot --layers` into local
+// storage, then pushes; Program is the buildah to run ("" is buildah on
+// PATH).
 type Buildah struct{ Program string }
 
-// Podman builds with `podman build` into local storage, then pushes;
+// Podman builds with `podman build --layers` into local storage, then pushes;
 // Program is the podman to run ("" is podman on PATH).
 type Podman struct{ Program string }
 
@@ -217,6 +218,11 @@ func (b *Spec) daemonless(backend, program string) ([]Command, error) {
 	} else {
 		build = append(build, "build")
 	}
+	// A layer per step, kept in local storage: a code change reuses the
+	// heavy steps above it (seconds, not the whole build again), and the
+	// image is the same whether the cache was warm or empty (buildah's
+	// default is one layer for every step, rebuilt each time).
+	build = append(build, "--layers")
 	build = append(build, "-f", path.Join(b.Context, b.Dockerfile), "-t", b.Image)
 	build = append(build, b.stageFlags()...)
 	if b.Timestamp != nil {

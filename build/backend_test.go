@@ -43,7 +43,7 @@ func TestBackendCommands(t *testing.T) {
 	}
 	b.Tarball = ""
 	cmds, _ = Buildah{}.Commands(b)
-	wantBuild := Command{"buildah", "bud", "--isolation", "chroot", "-f", "/ctx dir/docker/Dockerfile", "-t", "127.0.0.1:5000/pkg/crop:abc",
+	wantBuild := Command{"buildah", "bud", "--isolation", "chroot", "--layers", "-f", "/ctx dir/docker/Dockerfile", "-t", "127.0.0.1:5000/pkg/crop:abc",
 		"--target", "run", "--build-arg", "A=$(id)", "--build-arg", "B=two words", "/ctx dir"}
 	wantPush := Command{"buildah", "push", "--tls-verify=false", "127.0.0.1:5000/pkg/crop:abc", "docker://127.0.0.1:5000/pkg/crop:abc"}
 	if !reflect.DeepEqual(cmds, []Command{wantBuild, wantPush}) {

@@ -71,7 +71,6 @@ func TestPluginDaemonlessBackends(t *testing.T) {
 	for _, backend := range []string{"buildah", "podman"} {
 		t.Run(backend, func(t *testing.T) {
 			testenv.LookPath(t, backend)
-			t.Setenv("BUILDAH_LAYERS", "false")
 			dir := writeEnginePackage(t, reg.Host, backend)
 			image := reg.Host + "/pkg/shout:" + backend
 			digestFile := filepath.Join(t.TempDir(), "digest")
@@ -85,19 +84,59 @@ func TestPluginDaemonlessBackends(t *testing.T) {
 				t.Errorf("digest file %q, registry serves %s", got, want)
 			}
 			checkLabels(t, reg.Labels(t, image), "shout", "0.1.0")
-			// Reproducible: the same context built again, with no layer
-			// cache and the first image gone from local storage, gives the
-			// same digest.
-			exec.Command(backend, "rmi", "-f", image).Run()
-			again := reg.Host + "/pkg/shout:" + backend + "-again"
-			if _, stderr, code := run(t, "plugin", "--backend", backend, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
-				"--image", again, "--context", filepath.Join(dir, "tools", "shout")); code != 0 {
-				t.Fatalf("second build: exit %d: %s", code, stderr)
+			// Reproducible with the layer cache empty or warm: in an empty
+			// storage (holding only the base image) a first build, then
+			// the same again, every step from the cache; in a second empty
+			// storage, a third. One digest.
+			build := func(tag string) (string, string) {
+				t.Helper()
+				ref := reg.Host + "/pkg/shout:" + backend + "-" + tag
+				out, stderr, code := run(t, "plugin", "--backend", backend, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
+					"--image", ref, "--context", filepath.Join(dir, "tools", "shout"))
+				if code != 0 {
+					t.Fatalf("build %s: exit %d: %s", tag, code, stderr)
+				}
+				return reg.Digest(t, ref), out + stderr
 			}
-			if first, second := reg.Digest(t, image), reg.Digest(t, again); first != second {
-				t.Errorf("two builds of one context: %s and %s", first, second)
+			freshStorage(t, backend)
+			cold, _ := build("cold")
+			warm, log := build("warm")
+			if n := strings.Count(log, "Using cache"); n < 2 {
+				t.Errorf("the second build took %d steps from the layer cache, want both:\n%s", n, log)
+			}
+			freshStorage(t, backend)
+			again, _ := build("again")
+			if cold != warm || cold != again {
+				t.Errorf("builds of one context, the cache empty, warm, then empty again: %s, %s and %s", cold, warm, again)
 			}
 		})
+	}
+}
+
+// freshStorage points buildah and podman at an empty storage of their own
+// for the rest of the test, holding only the base image.
+func freshStorage(t *testing.T, backend string) {
+	t.Helper()
+	dir := t.TempDir()
+	// An oci: layout's path names the image pulled from it: lowercase.
+	base, err := os.MkdirTemp("", "cwlbuild-base-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if out, err := exec.Command(backend, "push", "-q", testenv.BaseImage, "oci:"+base).CombinedOutput(); err != nil {
+		t.Fatalf("%s push %s: %v\n%s", backend, testenv.BaseImage, err, out)
+	}
+	conf := filepath.Join(dir, "storage.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[storage]\ndriver = \"vfs\"\ngraphroot = %q\nrunroot = %q\n", filepath.Join(dir, "graph"), filepath.Join(dir, "run"))), 0o644)
+	t.Setenv("CONTAINERS_STORAGE_CONF", conf)
+	out, err := exec.Command(backend, "pull", "-q", "oci:"+base).Output()
+	id := strings.TrimSpace(string(out))
+	if err == nil {
+		out, err = exec.Command(backend, "tag", id, testenv.BaseImage).CombinedOutput()
+	}
+	if err != nil {
+		t.Fatalf("%s: the base image into a fresh storage: %v\n%s", backend, err, out)
 	}
 }
 
