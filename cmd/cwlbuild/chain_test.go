@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,9 +116,34 @@ func TestChainEndToEnd(t *testing.T) {
 	// A failing test: exit 1, the failure in the summary, its stderr shown.
 	data, _ := os.ReadFile(project)
 	os.WriteFile(project, append(data, []byte("\n[[tools.norm_diff.tests]]\nname = \"missing-input\"\n[tools.norm_diff.tests.params]\nrasters = [{ class = \"File\", path = \"data/no-such.csv\" }]\n")...), 0o644)
-	stdout, stderr, code = run(t, "test", "-f", project, "--engine", "local", "--tool", "norm_diff")
+	// Its JUnit report, read with an XML parser: the failure and the log.
+	report := filepath.Join(t.TempDir(), "report.xml")
+	stdout, stderr, code = run(t, "test", "-f", project, "--engine", "local", "--tool", "norm_diff", "--keep-going", "--junit", report)
 	if code != 1 || !regexp.MustCompile(`FAILED\s+missing-input`).MatchString(stdout) || !strings.Contains(stderr, "last lines of") {
 		t.Errorf("failing test: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var junit struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Cases    []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"failure"`
+			SystemErr string `xml:"system-err"`
+		} `xml:"testsuite>testcase"`
+	}
+	xmlData, err := os.ReadFile(report)
+	if err == nil {
+		err = xml.Unmarshal(xmlData, &junit)
+	}
+	if err != nil || junit.Failures != 1 || junit.Tests != len(junit.Cases) || junit.Tests < 1 {
+		t.Fatalf("JUnit report: %v %+v\n%s", err, junit, xmlData)
+	}
+	for _, c := range junit.Cases {
+		if failed := c.Failure != nil; failed != (c.Name == "missing-input") || failed && (c.Failure.Message == "" || !strings.Contains(c.SystemErr, "no-such.csv") || strings.Contains(c.SystemErr, "[1;30m")) {
+			t.Errorf("JUnit testcase %q: failure %+v, system-err:\n%s", c.Name, c.Failure, c.SystemErr)
+		}
 	}
 	os.WriteFile(project, data, 0o644)
 

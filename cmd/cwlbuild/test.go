@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/cwltest"
+	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/shell"
 )
 
@@ -15,7 +20,7 @@ func testCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "test",
 		Usage:     "run the CWL tests project.toml declares, with cwltool or Calrissian",
-		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going]",
+		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going] [--junit FILE]",
 		Description: `Without selectors: every tool test in file order, then every workflow test.
 Each test's params are written as YAML into its own volume (execution.paths.volume,
 created if missing; default .cwlbuild/tests/ID), under a name no other test uses.
@@ -34,12 +39,18 @@ auto (the default) is pod inside a pod with calrissian on PATH, job otherwise.
 Commands are argv, never shell strings: values with spaces, quotes or $(...) are
 passed literally.
 
+--junit FILE also writes the results as JUnit XML, whether they passed or not: one
+testcase per test with its time, the failure, and the end of its stdout and stderr
+(64 KiB each); a test that did not run is skipped. GitLab shows it as a test report
+(artifacts: reports: junit), GitHub through a test-report action.
+
 Examples:
    cwlbuild test                              # everything, engine from [build] engine
    cwlbuild test --tool crop --engine local   # crop's tests with cwltool
    cwlbuild test --engine cluster --keep      # Calrissian Jobs, kept to look at
    cwlbuild test --workflow 0 --dry-run       # print the commands, run nothing
-   cwlbuild test --keep-going                 # run all, report every failure`,
+   cwlbuild test --keep-going                 # run all, report every failure
+   cwlbuild test -k --junit report.xml        # and a JUnit report for GitLab or GitHub`,
 		Flags: []cli.Flag{
 			projectFlag(),
 			&cli.StringSliceFlag{Name: "tool", Usage: "run the tests of tool `NAME` (repeatable)"},
@@ -50,6 +61,7 @@ Examples:
 			&cli.BoolFlag{Name: "keep", Usage: "keep each test's Job, pods and claim in the cluster after a success"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print each command, shell-quoted; write and run nothing"},
 			&cli.BoolFlag{Name: "keep-going", Aliases: []string{"k"}, Usage: "run the remaining tests after a failure"},
+			&cli.StringFlag{Name: "junit", Usage: "also write the results as JUnit XML to `FILE`"},
 		},
 		Action: runTests,
 	}
@@ -77,6 +89,12 @@ func runTests(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("cwlbuild test: "+err.Error(), 1)
 	}
+	if f := c.String("junit"); f != "" {
+		// Found out before the tests run, not after.
+		if st, err := os.Stat(filepath.Dir(f)); err != nil || !st.IsDir() {
+			return cli.Exit(fmt.Sprintf("cwlbuild test: --junit %s: no directory %s to write it in", f, filepath.Dir(f)), 2)
+		}
+	}
 	if c.Bool("dry-run") {
 		for _, r := range runs {
 			fmt.Fprintf(c.App.Writer, "cd %s && %s\n", shell.Quote(r.Dir), r.Argv)
@@ -90,6 +108,16 @@ func runTests(c *cli.Context) error {
 	}
 	results, err := cwltest.RunAll(c.Context, runs, cwltest.RunOptions{KeepGoing: c.Bool("keep-going"), Progress: c.App.ErrWriter})
 	cwltest.WriteSummary(c.App.Writer, runs, results)
+	if f := c.String("junit"); f != "" {
+		var report bytes.Buffer
+		if werr := cwltest.WriteJUnit(&report, cmp.Or(proj.Name, "cwlbuild test"), runs, results); werr != nil {
+			return cli.Exit("cwlbuild test: --junit: "+werr.Error(), 1)
+		}
+		if werr := atomicfile.Write(f, report.Bytes(), 0o644); werr != nil {
+			return cli.Exit("cwlbuild test: --junit: "+werr.Error(), 1)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tests, JUnit XML\n", f, len(runs))
+	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
