@@ -43,8 +43,5 @@ func (b Built) Ref() string {
 	return b.Repo + "@" + b.Digest
 }
 
-// ByDigest is REPOSITORY@DIGEST: the image whatever its tag.
-func (b Built) ByDigest() string { return b.Repo + "@" + b.Digest }
-
 // Index reports whether the image is an index of per-platform images.
 func (b Built) Index() bool { return len(b.Platforms) > 0 }

@@ -54,8 +54,18 @@ type Options struct {
 	Signer   Signer
 	Formats  Formats
 	Insecure []string  // registries reached over plain HTTP
-	Out      io.Writer // one line per subject signed or attested
-	Log      io.Writer // notes: the base images a statement records
+	Out      io.Writer // one line per subject signed or attested (nil: none)
+	Log      io.Writer // notes: the base images a statement records (nil: none)
+}
+
+func (o Options) out() io.Writer { return orDiscard(o.Out) }
+func (o Options) log() io.Writer { return orDiscard(o.Log) }
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // pub is what verifies this key's signatures: a layer or bundle it
@@ -113,7 +123,7 @@ func Sign(ctx context.Context, r build.Built, opts Options) error {
 		}
 		where = append(where, "bundle "+r.Repo+"@"+d)
 	}
-	fmt.Fprintf(opts.Out, "signed %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
+	fmt.Fprintf(opts.out(), "signed %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
 	return nil
 }
 
@@ -191,7 +201,7 @@ func attach(ctx context.Context, r build.Built, st *provenance.Statement, opts O
 		}
 		where = append(where, "bundle "+r.Repo+"@"+d)
 	}
-	fmt.Fprintf(opts.Out, "attested %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
+	fmt.Fprintf(opts.out(), "attested %s@%s (%s)\n", r.Repo, r.Digest, strings.Join(where, ", "))
 	return nil
 }
 
@@ -226,7 +236,7 @@ func baseImages(ctx context.Context, plan *builder.Plan, r build.Built, opts Opt
 	}
 	images, err := skaffold.BaseImages(plan, tool)
 	if err != nil {
-		fmt.Fprintf(opts.Log, "cwlbuild attest: %s: base images not recorded: %v\n", tool, err)
+		fmt.Fprintf(opts.log(), "cwlbuild attest: %s: base images not recorded: %v\n", tool, err)
 		return nil
 	}
 	built, readErr := remote.ReadBuilt(ctx, r.Repo, r.Digest, opts.Insecure)
@@ -252,11 +262,11 @@ func baseImages(ctx context.Context, plan *builder.Plan, r build.Built, opts Opt
 			}
 		}
 		if b.Digest != "" {
-			fmt.Fprintf(opts.Log, "cwlbuild attest: %s: base image %s is %s@%s\n", tool, img.Name, b.Pulled, b.Digest)
+			fmt.Fprintf(opts.log(), "cwlbuild attest: %s: base image %s is %s@%s\n", tool, img.Name, b.Pulled, b.Digest)
 		} else if i == len(images)-1 {
 			// Only the last stage's base can be checked: the others'
 			// layers are not in the image.
-			fmt.Fprintf(opts.Log, "cwlbuild attest: %s: base image %s recorded without a digest (%s)\n", tool, img.Name, strings.Join(why, "; "))
+			fmt.Fprintf(opts.log(), "cwlbuild attest: %s: base image %s recorded without a digest (%s)\n", tool, img.Name, strings.Join(why, "; "))
 		}
 		out = append(out, b)
 	}

@@ -92,7 +92,7 @@ type Options struct {
 	// Force makes an SBOM even where one of the format is attached.
 	Force    bool
 	Insecure []string
-	Out, Log io.Writer
+	Out, Log io.Writer // the agent's output, and notes (nil: none)
 }
 
 // Validate says what is wrong with opts, naming the flag.
@@ -137,6 +137,10 @@ func Images(ctx context.Context, dir string, images []build.Built, opts Options)
 // its SBOM will name the fault).
 func withoutSBOM(ctx context.Context, refs []string, opts Options) []string {
 	mediaType, _ := sbomformat.MediaType(opts.Format)
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
 	var keep []string
 	seen := map[string]bool{}
 	for _, ref := range refs {
@@ -147,7 +151,7 @@ func withoutSBOM(ctx context.Context, refs []string, opts Options) []string {
 		}
 		seen[byDigest] = true
 		if ok, err := remote.HasReferrer(ctx, r.Repo, r.Digest, []string{mediaType}, opts.Insecure); err == nil && ok {
-			fmt.Fprintf(opts.Log, "cwlbuild sbom: %s already has a %s SBOM (--force makes it again)\n", byDigest, opts.Format)
+			fmt.Fprintf(log, "cwlbuild sbom: %s already has a %s SBOM (--force makes it again)\n", byDigest, opts.Format)
 			continue
 		}
 		keep = append(keep, ref)
