@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,7 +104,7 @@ path = "app.cwl#main"
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	opts := attest.Options{Signer: keySigner{key}, Formats: attest.Formats{Legacy: true, Bundle: true}, Out: &out, Log: io.Discard}
+	opts := attest.Options{Signer: keySigner{key}, Formats: attest.Formats{Legacy: true, Bundle: true}, Out: &out}
 	workflow := build.Built{Repo: releases[0].Repo, Digest: releases[0].Digest}
 	for _, img := range []build.Built{pin, workflow} {
 		if err := attest.Sign(ctx, img, opts); err != nil {
