@@ -63,11 +63,7 @@ func ParseBackend(name, program string) (Backend, error) {
 	if newBackend := backends[name]; newBackend != nil {
 		return newBackend(program), nil
 	}
-	q := make([]string, 0, len(backends))
-	for _, n := range BackendNames() {
-		q = append(q, strconv.Quote(n))
-	}
-	return nil, fmt.Errorf("backend %q: must be %s or %s", name, strings.Join(q[:len(q)-1], ", "), q[len(q)-1])
+	return nil, fmt.Errorf("backend %q: must be %s", name, builder.OneOf(BackendNames()))
 }
 
 // Name is "kaniko".

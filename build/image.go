@@ -20,7 +20,8 @@ type ImageOptions struct {
 }
 
 // Image builds and pushes one image with backend be, holding its lock
-// while it builds when the backend is Exclusive (Kaniko). An error names the build and the command that failed.
+// while it builds when the backend is Exclusive (Kaniko). An error names
+// the build and the command that failed.
 func Image(ctx context.Context, s *Spec, be Backend, opts ImageOptions) error {
 	cmds, err := be.Commands(s)
 	if err != nil {

@@ -38,7 +38,7 @@ func (p *Project) validate() error {
 		add(p.Errorf("build.engine", "build.engine %q: must be %q or %q", b.Engine, EngineCluster, EngineLocal))
 	}
 	if !slices.Contains(Runtimes, b.Local.Runtime) {
-		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %s", b.Local.Runtime, oneOf(Runtimes)))
+		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %s", b.Local.Runtime, OneOf(Runtimes)))
 	}
 	if b.Kaniko.Image != "" {
 		if err := checkReference(b.Kaniko.Image); err != nil {
@@ -653,8 +653,8 @@ func isFloating(ref string) bool {
 	return err == nil && r.Digest == "" && (r.Tag == "" || r.Tag == "latest")
 }
 
-// oneOf lists names as a message does: "a", "b" or "c".
-func oneOf[T ~string](names []T) string {
+// OneOf lists names as a message does: "a", "b" or "c".
+func OneOf[T ~string](names []T) string {
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = strconv.Quote(string(n))

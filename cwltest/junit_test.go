@@ -23,6 +23,11 @@ func TestWriteJUnit(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "a.out"), []byte(`{"water": {"class": "File"}}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "a.err"), []byte("INFO start\x1b[31m\x00 ]]> <x>\x1b[0m\n::error::all passed\nINFO final process status is success\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "b.err"), []byte(strings.Repeat("noise line\n", 20000)+"ERROR tool exited 1\n"), 0o644)
+	// The package's log files are its own: one that is a link leaving the
+	// package is not read into the report.
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("TOKEN=hunter2\n"), 0o600)
+	os.Symlink(secret, filepath.Join(dir, "b.out"))
 	run := func(id, name string, engine builder.Engine) *Run {
 		return &Run{Test: &builder.TestPlan{ID: id, Name: name}, Engine: engine, Dir: dir, Volume: dir,
 			Stdout: filepath.Join(dir, id+".out"), Stderr: filepath.Join(dir, id+".err")}
@@ -75,6 +80,9 @@ func TestWriteJUnit(t *testing.T) {
 		!strings.Contains(a.SystemOut, `"water"`) || !strings.Contains(a.SystemErr, "]]> <x>") || !strings.Contains(a.SystemErr, "final process status is success") ||
 		!strings.Contains(a.SystemErr, "INFO start\\x00 ]]> <x>\n") || strings.Contains(a.SystemErr, "\n::error") {
 		t.Errorf("passed test %+v", a)
+	}
+	if strings.Contains(buf.String(), "hunter2") || b.SystemOut != "" {
+		t.Errorf("a log linked out of the package was read: system-out %q", b.SystemOut)
 	}
 	if b.Name != `a "quoted" <name>` || b.Failure == nil || b.Failure.Message != "cwltool exited 1 & more" ||
 		len(b.SystemErr) > MaxJUnitLog+100 || !strings.HasSuffix(b.SystemErr, "ERROR tool exited 1\n") || !strings.HasPrefix(b.SystemErr, "[... cut") {
