@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,13 +61,17 @@ const (
 	RuntimePodman  Runtime = "podman"
 	RuntimeBuildah Runtime = "buildah"
 	RuntimeKaniko  Runtime = "kaniko"
+	// RuntimeBuildKit sends each build to a buildkitd through BuildKit's
+	// Go client: its layer cache survives between builds, so a code
+	// change rebuilds in about a second.
+	RuntimeBuildKit Runtime = "buildkit"
 )
 
 // Runtimes are the [build.local] runtimes, in the order messages list
 // them: the one list that load, validation, generate and build read. Every
 // one but docker is the build.Backend of the same name (build's tests
 // check), so a new runtime is an entry here and a backend there.
-var Runtimes = []Runtime{RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeKaniko}
+var Runtimes = []Runtime{RuntimeDocker, RuntimePodman, RuntimeBuildah, RuntimeBuildKit, RuntimeKaniko}
 
 // Backend is the name of the `cwlbuild plugin` backend a runtime builds
 // with (build.ParseBackend), and false for docker, which Skaffold drives
@@ -168,6 +173,10 @@ type LocalPlan struct {
 	// Concurrency is how many images Skaffold builds at once (0: all); nil
 	// keeps Skaffold's own default.
 	Concurrency *int
+	// BuildKitAddress is [build.local] buildkitAddress: the buildkitd the
+	// buildkit runtime builds with ("" is $BUILDKIT_HOST, else the
+	// daemon scripts/buildkitd.sh starts).
+	BuildKitAddress string
 }
 
 // ClusterPlan is where and how Kaniko pods run.
@@ -199,6 +208,42 @@ type ExecutorOptions struct {
 	UseNewRun         bool
 	SingleSnapshot    bool
 	CompressedCaching *bool
+}
+
+// PullFrom names img on the registry Kaniko pulls it from instead, and
+// reports whether it does: the registry map's first target for img's
+// registry, else, for a Docker Hub image, the first mirror. Kaniko would
+// try the other targets in turn; the engines that are told one image per
+// base (the lookup Dockerfiles, BuildKit's named contexts) take the first.
+func (k ExecutorOptions) PullFrom(img string) (string, bool) {
+	host := imageref.Host(img)
+	if imageref.IsDockerHub(host) {
+		host = imageref.DockerHub
+	}
+	to := ""
+	if targets, ok := k.RegistryMap[host]; ok {
+		to = targets[0]
+	} else if host == imageref.DockerHub {
+		for _, from := range slices.Sorted(maps.Keys(k.RegistryMap)) {
+			if imageref.IsDockerHub(from) {
+				to = k.RegistryMap[from][0]
+				break
+			}
+		}
+	}
+	if to == "" && host == imageref.DockerHub && len(k.RegistryMirrors) > 0 {
+		to = k.RegistryMirrors[0]
+	}
+	if to == "" {
+		return "", false
+	}
+	// The path as the original registry knows it: Docker Hub's official
+	// images under library/.
+	norm := img
+	if host == imageref.DockerHub {
+		norm = imageref.Normalize(img)
+	}
+	return to + "/" + strings.TrimPrefix(norm, host+"/"), true
 }
 
 // parseRegistryMap splits each "a;b" of [build.kaniko] registryMap into its
@@ -408,7 +453,7 @@ func NewPlan(p *Project) *Plan {
 	if b.Kaniko.Concurrency != nil {
 		plan.Cluster.Concurrency = *b.Kaniko.Concurrency
 	}
-	plan.Local = LocalPlan{Push: *b.Local.Push, Concurrency: b.Local.Concurrency}
+	plan.Local = LocalPlan{Push: *b.Local.Push, Concurrency: b.Local.Concurrency, BuildKitAddress: b.Local.BuildKitAddress}
 	for _, prof := range Profiles {
 		plan.Registries[prof] = p.Registry(prof)
 	}

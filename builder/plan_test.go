@@ -324,3 +324,30 @@ func TestClusterDefaultsByMeasurement(t *testing.T) {
 		t.Errorf("no registry: cache %+v, want none (Kaniko would need one)", c)
 	}
 }
+
+// TestPullFrom: a base image is pulled from the registry map's first
+// target for its registry (Docker Hub under any of its names), else from
+// the first Docker Hub mirror; other registries are pulled as named.
+func TestPullFrom(t *testing.T) {
+	k := ExecutorOptions{
+		RegistryMap:     map[string][]string{"index.docker.io": {"harbor.x/hub", "mirror.y"}, "ghcr.io": {"harbor.x/ghcr"}},
+		RegistryMirrors: []string{"mirror.z"},
+	}
+	mirrorOnly := ExecutorOptions{RegistryMirrors: []string{"mirror.z", "mirror.w"}}
+	for _, tc := range []struct {
+		k        ExecutorOptions
+		in, want string
+	}{
+		{k, "busybox:1.36", "harbor.x/hub/library/busybox:1.36"},
+		{k, "docker.io/eoap/base@sha256:" + strings.Repeat("a", 64), "harbor.x/hub/eoap/base@sha256:" + strings.Repeat("a", 64)},
+		{k, "ghcr.io/eoap/gdal:3", "harbor.x/ghcr/eoap/gdal:3"},
+		{k, "quay.io/x/y:1", ""},
+		{mirrorOnly, "busybox", "mirror.z/library/busybox"},
+		{mirrorOnly, "ghcr.io/eoap/gdal:3", ""},
+	} {
+		got, ok := tc.k.PullFrom(tc.in)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("PullFrom(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}

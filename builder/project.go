@@ -174,8 +174,8 @@ type CalrissianOptions struct {
 // LocalBuild is [build.local].
 type LocalBuild struct {
 	// Runtime builds the images: "docker" (Skaffold's own builder, a
-	// Docker API), "podman", "buildah" or "kaniko" (`cwlbuild plugin` as
-	// Skaffold's custom builder). Default: "docker".
+	// Docker API), "podman", "buildah", "buildkit" or "kaniko" (`cwlbuild
+	// plugin` as Skaffold's custom builder). Default: "docker".
 	Runtime Runtime `toml:"runtime"`
 	// Registry is where the local profile pushes (host and optional path).
 	// Default: [build.cluster] registry.
@@ -184,9 +184,16 @@ type LocalBuild struct {
 	// the digest a registry reports).
 	Push *bool `toml:"push"`
 	// Concurrency is how many images Skaffold builds at once (0: all).
-	// Default: 0 for podman and buildah, 1 for kaniko (the only value it
-	// accepts), Skaffold's own for docker.
+	// Default: 0 for podman, buildah and buildkit, 1 for kaniko (the only
+	// value it accepts), Skaffold's own for docker.
 	Concurrency *int `toml:"concurrency"`
+	// BuildKitAddress is the buildkitd of the buildkit runtime: a unix
+	// socket (unix:///path) or a loopback tcp://host:port. A daemon
+	// elsewhere is named by the user ($BUILDKIT_HOST, --buildkit-addr),
+	// never by the package: the build's session answers the daemon's
+	// requests for registry logins. Default: $BUILDKIT_HOST, else
+	// scripts/buildkitd.sh's socket.
+	BuildKitAddress string `toml:"buildkitAddress"`
 }
 
 // ClusterBuild is [build.cluster].
@@ -591,8 +598,9 @@ func (p *Project) applyDefaults() {
 			b.Local.Concurrency = &one
 		case plugin:
 			// Daemonless builds of different tools share nothing but the
-			// storage, which buildah and podman lock: build them all at
-			// once (Skaffold's own local default is one at a time).
+			// storage, which buildah and podman lock, and buildkitd
+			// schedules the builds it is sent: build them all at once
+			// (Skaffold's own local default is one at a time).
 			unlimited := 0
 			b.Local.Concurrency = &unlimited
 		}

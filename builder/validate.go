@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -39,6 +41,11 @@ func (p *Project) validate() error {
 	}
 	if !slices.Contains(Runtimes, b.Local.Runtime) {
 		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %s", b.Local.Runtime, OneOf(Runtimes)))
+	}
+	if a := b.Local.BuildKitAddress; a != "" {
+		if err := CheckBuildKitAddress(a); err != nil {
+			add(p.Errorf("build.local.buildkitAddress", "build.local.buildkitAddress %q: %v", a, err))
+		}
 	}
 	if b.Kaniko.Image != "" {
 		if err := checkReference(b.Kaniko.Image); err != nil {
@@ -663,4 +670,34 @@ func OneOf[T ~string](names []T) string {
 		return strings.Join(q, "")
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// CheckBuildKitAddress accepts the buildkitd addresses a package may name:
+// a unix socket (unix:///absolute/path) or tcp to this machine
+// (tcp://127.0.0.1:1234, tcp://localhost:1234). A daemon elsewhere gets the
+// build context, and the session the build opens answers its requests for
+// registry logins: only the user names one ($BUILDKIT_HOST,
+// --buildkit-addr), never a package.
+func CheckBuildKitAddress(addr string) error {
+	scheme, rest, ok := strings.Cut(addr, "://")
+	switch {
+	case !ok:
+		return fmt.Errorf("not an address: write unix:///path/to/buildkitd.sock or tcp://127.0.0.1:PORT")
+	case scheme == "unix":
+		if !path.IsAbs(rest) || path.Clean(rest) != rest {
+			return fmt.Errorf("a unix socket is an absolute, clean path: unix:///run/buildkit/buildkitd.sock")
+		}
+		return nil
+	case scheme == "tcp":
+		host, port, err := net.SplitHostPort(rest)
+		if err != nil || port == "" || strings.ContainsAny(rest, "/?#@") {
+			return fmt.Errorf("tcp://HOST:PORT with nothing after the port")
+		}
+		if !imageref.IsLoopback(host) {
+			return fmt.Errorf("%s is not this machine: a package may name only a buildkitd on loopback (it would receive the build's registry logins); name another daemon with $BUILDKIT_HOST or --buildkit-addr", host)
+		}
+		return nil
+	default:
+		return fmt.Errorf("scheme %q: a package may name unix:// or loopback tcp://; other kinds of address (kube-pod://, docker-container://) come from $BUILDKIT_HOST or --buildkit-addr", scheme)
+	}
 }

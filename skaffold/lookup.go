@@ -14,7 +14,6 @@ import (
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/genfile"
-	"github.com/eoap/cwlbuild/internal/imageref"
 )
 
 // LookupDir is where, inside a tool's build context, generate writes the
@@ -52,8 +51,8 @@ func LookupDockerfiles(plan *builder.Plan) ([]LookupDockerfile, error) {
 		// files for a profile it may never build.
 		return nil, nil
 	}
-	maps := registryMaps(plan)
-	if len(maps) == 0 {
+	maps := plan.Kaniko.Options
+	if len(maps.RegistryMap) == 0 && len(maps.RegistryMirrors) == 0 {
 		return nil, nil
 	}
 	var out []LookupDockerfile
@@ -145,30 +144,10 @@ func GeneratedLookup(data []byte) bool {
 	return i >= 0 && (i == 0 || data[i-1] == '\n') && bytes.Count(data[i:], []byte("\n")) == 2
 }
 
-// registryMaps is, per registry host (Docker Hub under "docker.io"), the
-// registry (and optional path) Kaniko pulls its images from instead: the
-// registry map's entry, else for Docker Hub the first mirror.
-func registryMaps(plan *builder.Plan) map[string]string {
-	k := plan.Kaniko.Options
-	out := map[string]string{}
-	for from, to := range k.RegistryMap {
-		host := from
-		if imageref.IsDockerHub(host) {
-			host = imageref.DockerHub
-		}
-		// Kaniko tries the targets in turn; the lookup takes the first.
-		out[host] = to[0]
-	}
-	if _, ok := out[imageref.DockerHub]; !ok && len(k.RegistryMirrors) > 0 {
-		out[imageref.DockerHub] = k.RegistryMirrors[0]
-	}
-	return out
-}
-
 // rewriteFrom rewrites the image of every FROM instruction whose registry
 // is mapped, leaving every other byte of the Dockerfile as it is. Stage
 // names, scratch and images given through build args ($VAR) are kept.
-func rewriteFrom(data []byte, maps map[string]string) ([]byte, bool, error) {
+func rewriteFrom(data []byte, maps builder.ExecutorOptions) ([]byte, bool, error) {
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, false, err
@@ -181,7 +160,7 @@ func rewriteFrom(data []byte, maps map[string]string) ([]byte, bool, error) {
 	var edits []edit
 	for _, f := range fromImages(res) {
 		n, img := f.node, f.image
-		mapped, ok := mapImage(img, maps)
+		mapped, ok := maps.PullFrom(img)
 		if !ok {
 			continue
 		}
@@ -268,26 +247,6 @@ func fromImageAt(lines []string, start, end int, escape rune) (line, col int, ok
 	return 0, 0, false
 }
 
-// mapImage names img on the registry Kaniko would pull it from.
-func mapImage(img string, maps map[string]string) (string, bool) {
-	host := imageref.Host(img)
-	if imageref.IsDockerHub(host) {
-		host = imageref.DockerHub
-	}
-	to, ok := maps[host]
-	if !ok {
-		return "", false
-	}
-	// The path as the original registry knows it: Docker Hub's official
-	// images under library/.
-	norm := imageref.Normalize(img)
-	if host != imageref.DockerHub {
-		norm = img
-	}
-	rest := strings.TrimPrefix(norm, host+"/")
-	return to + "/" + rest, true
-}
-
 // Check is skaffold's part of `cwlbuild check`: what would stop generate
 // writing the files it owns for plan (the config at out, the derived
 // Dockerfiles): a symlink at one of their paths or on the way to one, a
@@ -346,7 +305,7 @@ type BaseImage struct {
 // last stage's last: stage names, scratch and images given through build
 // args ($VAR) are not images and are left out.
 func BaseImages(plan *builder.Plan, tool string) ([]BaseImage, error) {
-	maps := registryMaps(plan)
+	maps := plan.Kaniko.Options
 	for _, a := range plan.Artifacts {
 		if a.Tool != tool {
 			continue
@@ -363,7 +322,7 @@ func BaseImages(plan *builder.Plan, tool string) ([]BaseImage, error) {
 		var out []BaseImage
 		for _, f := range fromImages(res) {
 			b := BaseImage{Name: f.image, Line: f.node.StartLine}
-			if mapped, ok := mapImage(f.image, maps); ok {
+			if mapped, ok := maps.PullFrom(f.image); ok {
 				b.Pull = append(b.Pull, mapped)
 			}
 			b.Pull = append(b.Pull, f.image)

@@ -17,7 +17,7 @@ import (
 // mirror) covers names the mirror, as Kaniko will pull it; stage names,
 // scratch, build-arg images, unmapped registries and every other byte stay.
 func TestRewriteFrom(t *testing.T) {
-	maps := map[string]string{"docker.io": "10.244.0.1:5001", "ghcr.io": "harbor.internal/ghcr"}
+	maps := builder.ExecutorOptions{RegistryMap: map[string][]string{"docker.io": {"10.244.0.1:5001"}, "ghcr.io": {"harbor.internal/ghcr", "ghcr.io"}}}
 	for _, tc := range []struct {
 		name, in, want string
 		changed        bool
