@@ -37,12 +37,13 @@ type Buildah struct{ Program string }
 type Podman struct{ Program string }
 
 // backends make each Backend cwlbuild runs, by name, running a program
-// ("" is the backend's default): one per builder.Runtimes entry but docker
+// (for buildkit, reaching a daemon; "" is the backend's default): one per builder.Runtimes entry but docker
 // (TestBackendPerRuntime).
 var backends = map[string]func(program string) Backend{
-	"kaniko":  func(p string) Backend { return Kaniko{Executor: p} },
-	"buildah": func(p string) Backend { return Buildah{Program: p} },
-	"podman":  func(p string) Backend { return Podman{Program: p} },
+	"kaniko":   func(p string) Backend { return Kaniko{Executor: p} },
+	"buildah":  func(p string) Backend { return Buildah{Program: p} },
+	"podman":   func(p string) Backend { return Podman{Program: p} },
+	"buildkit": func(addr string) Backend { return BuildKit{Address: addr} },
 }
 
 // BackendNames are the backends ParseBackend knows, in builder.Runtimes'

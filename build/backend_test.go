@@ -103,11 +103,11 @@ func TestBackendPerRuntime(t *testing.T) {
 			t.Errorf("backend %q is no [build.local] runtime: builder.Runtimes lacks it", name)
 		}
 	}
-	if got, want := strings.Join(BackendNames(), " "), "podman buildah kaniko"; got != want {
+	if got, want := strings.Join(BackendNames(), " "), "podman buildah buildkit kaniko"; got != want {
 		t.Errorf("BackendNames = %q, want %q", got, want)
 	}
 	_, err := ParseBackend("docker", "")
-	if err == nil || !strings.Contains(err.Error(), `must be "podman", "buildah" or "kaniko"`) {
+	if err == nil || !strings.Contains(err.Error(), `must be "podman", "buildah", "buildkit" or "kaniko"`) {
 		t.Errorf("docker as a backend: %v", err)
 	}
 }

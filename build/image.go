@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -12,7 +13,11 @@ import (
 
 // ImageOptions tune Image.
 type ImageOptions struct {
-	// Run runs each command (nil: Exec to os.Stdout and os.Stderr).
+	// Stdout and Stderr receive the build's output (nil: os.Stdout and
+	// os.Stderr).
+	Stdout, Stderr io.Writer
+	// Run runs each command (nil: Exec to Stdout and Stderr); a Solver
+	// runs none.
 	Run Runner
 	// Label names the build in errors ("tool crop (r/crop:1)"; "" is the
 	// image).
@@ -34,13 +39,29 @@ func Image(ctx context.Context, s *Spec, be Backend, opts ImageOptions) error {
 		}
 		defer unlock()
 	}
-	run := opts.Run
-	if run == nil {
-		run = Exec(os.Stdout, os.Stderr)
+	stdout, stderr := opts.Stdout, opts.Stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
 	}
 	label := opts.Label
 	if label == "" {
 		label = s.Image
+	}
+	if sv, ok := be.(Solver); ok {
+		if err := sv.Solve(ctx, s, stdout, stderr); err != nil {
+			if ctx.Err() != nil {
+				err = context.Cause(ctx)
+			}
+			return fmt.Errorf("building %s failed: %w", label, err)
+		}
+		return nil
+	}
+	run := opts.Run
+	if run == nil {
+		run = Exec(stdout, stderr)
 	}
 	for _, cmd := range cmds {
 		if err := run(ctx, cmd); err != nil {

@@ -6,8 +6,9 @@
 #                           cwltool), the podman configuration that works on these
 #                           kernels, the busybox base image, Skaffold and go-task
 #   scripts/setup.sh [all]  that, and what the full tests and the cluster demo
-#                           use: the Kaniko and Calrissian images, cosign, act,
-#                           oras and the test cluster's Kubernetes binaries
+#                           use: the Kaniko and Calrissian images, buildkitd,
+#                           cosign, act, oras and the test cluster's Kubernetes
+#                           binaries
 # Safe to run again; it does nothing that is already done. Each step says what
 # it makes and, when it ends, how long it took; the whole ends with a summary.
 set -euo pipefail
@@ -141,6 +142,11 @@ DOCKERFILE
   rm -rf "$tmp"
 fi
 timed "Kaniko executor image"
+
+# buildkitd, the daemon of the buildkit runtime, at the version
+# scripts/buildkit pins, once per version (TestPluginBuildKit starts its own).
+scripts/buildkitd.sh build
+timed "buildkitd"
 
 # Calrissian, which `cwlbuild test --engine cluster` runs as a Job, under the
 # name the tests use. Three ways, the first that works:

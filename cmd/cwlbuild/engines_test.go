@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/internal/dockerconfig"
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
 	"github.com/eoap/cwlbuild/skaffold"
@@ -568,4 +569,72 @@ func readmeGitLabScript(t *testing.T) []string {
 		t.Fatalf("README's GitLab job: %v\n%s", err, block)
 	}
 	return job["build-images"].Script
+}
+
+// TestPluginBuildKit: the plugin's buildkit backend sends the build to a
+// real buildkitd through BuildKit's Go client. The registry needs a login,
+// which the daemon has not: the build's session answers it from the user's
+// Docker config, and a wrong password fails the build naming the tool. The
+// base comes through the registry map (a named context); the digest file
+// holds what the registry serves; the daemon's cache makes a no-op rebuild
+// all "cached" with the same digest, and a fresh daemon with an empty cache
+// makes the same digest again.
+func TestPluginBuildKit(t *testing.T) {
+	reg := testenv.StartRegistry(t, "builder", "s3cret pass")
+	reg.PushBase(t)
+	d := testenv.StartBuildKitd(t)
+	dir := writeEnginePackage(t, reg.Host, "buildkit")
+	login := func(password string) {
+		t.Helper()
+		cfg := t.TempDir()
+		if _, err := dockerconfig.WriteFile(filepath.Join(cfg, "config.json"), dockerconfig.Credential{Registry: reg.Host, Username: "builder", Password: password}); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("DOCKER_CONFIG", cfg)
+	}
+	build := func(d *testenv.BuildKitd, tag string) (digest, log string, code int) {
+		t.Helper()
+		ref := reg.Host + "/pkg/shout:" + tag
+		digestFile := filepath.Join(t.TempDir(), "digest")
+		out, stderr, code := run(t, "plugin", "--backend", "buildkit", "--buildkit-addr", d.Addr, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
+			"--image", ref, "--context", filepath.Join(dir, "tools", "shout"), "--digest-file", digestFile)
+		if code != 0 {
+			return "", out + stderr, code
+		}
+		got, _ := os.ReadFile(digestFile)
+		if want := reg.Digest(t, ref); string(got) != want {
+			t.Errorf("build %s: digest file %q, registry serves %s", tag, got, want)
+		}
+		return string(got), out + stderr, 0
+	}
+
+	login("wrong")
+	if _, log, code := build(d, "denied"); code == 0 || !strings.Contains(log, "tool shout") || !strings.Contains(log, "401") && !strings.Contains(strings.ToLower(log), "unauthorized") {
+		t.Errorf("a wrong password: exit %d, want a failure naming the tool and the refusal:\n%s", code, log)
+	}
+	login("s3cret pass")
+	cold, log, code := build(d, "cold")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s\ndaemon log: %s", code, log, readFile(t, d.Log))
+	}
+	checkLabels(t, reg.Labels(t, reg.Host+"/pkg/shout:cold"), "shout", "0.1.0")
+	if !strings.Contains(log, "buildkit: [1/3] COPY run.sh") {
+		t.Errorf("no progress line for the COPY step:\n%s", log)
+	}
+	warm, log, _ := build(d, "warm")
+	for _, step := range []string{"[1/3] COPY run.sh /usr/local/bin/shout: cached", "[2/3] RUN chmod 755 /usr/local/bin/shout && echo built > /built: cached"} {
+		if !strings.Contains(log, "buildkit: "+step) {
+			t.Errorf("the rebuild of an unchanged context does not say %q:\n%s", step, log)
+		}
+	}
+	again, _, code := build(testenv.StartBuildKitd(t), "again")
+	if code != 0 || cold != warm || cold != again {
+		t.Errorf("one context built with an empty cache, a warm one, and by a fresh daemon: %s, %s and %s (exit %d)", cold, warm, again, code)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, _ := os.ReadFile(path)
+	return string(data)
 }

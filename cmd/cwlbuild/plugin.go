@@ -15,24 +15,28 @@ import (
 func pluginCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plugin",
-		Usage:     "build and push one image: Skaffold's custom builder (kaniko, buildah or podman)",
-		UsageText: "cwlbuild plugin --backend kaniko|buildah|podman [--tool NAME -f project.toml] [--image IMAGE] [--context DIR]",
+		Usage:     "build and push one image: Skaffold's custom builder (kaniko, buildah, podman or buildkit)",
+		UsageText: "cwlbuild plugin --backend kaniko|buildah|podman|buildkit [--tool NAME -f project.toml] [--image IMAGE] [--context DIR]",
 		Description: `Skaffold runs this as an artifact's custom.buildCommand, with IMAGE, PUSH_IMAGE,
 BUILD_CONTEXT and PLATFORMS in the environment ("cwlbuild generate" writes that
-command for [build.local] runtime = "buildah" or "podman"). With --tool and -f, the
-tool's dockerfile, target and buildArgs and the [build.kaniko] options apply.
+command for [build.local] runtime = "buildah", "podman" or "buildkit"). With --tool
+and -f, the tool's dockerfile, target and buildArgs and the [build.kaniko] options
+apply.
 
 kaniko runs the executor directly, as a CI job inside the executor's debug image
 does (GitLab, Buildkite, Argo); buildah and podman build into local storage and
-push. Registries on loopback (localhost, 127.0.0.0/8) are reached over plain
+push, keeping a layer per step; buildkit sends the build to a buildkitd
+(--buildkit-addr, else [build.local] buildkitAddress, else the one
+scripts/buildkitd.sh starts), whose cache makes a code change a second's work. Registries on loopback (localhost, 127.0.0.0/8) are reached over plain
 HTTP, as Docker does; others only when listed in build.kaniko.insecureRegistries.
 
 Examples:
    IMAGE=127.0.0.1:5000/crop:dev PUSH_IMAGE=true cwlbuild plugin --backend buildah --context tools/crop
    cwlbuild plugin --backend kaniko --tool crop -f project.toml     # inside gcr-style kaniko debug image
-   cwlbuild plugin --backend podman --dry-run --image r/x:1 --context .`,
+   cwlbuild plugin --backend podman --dry-run --image r/x:1 --context .
+   BUILDKIT_HOST=tcp://127.0.0.1:1234 cwlbuild plugin --backend buildkit --tool crop -f project.toml`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "backend", Usage: "`kaniko`, buildah or podman (default: [build.local] runtime when it is buildah or podman, else kaniko)"},
+			&cli.StringFlag{Name: "backend", Usage: "`kaniko`, buildah, podman or buildkit (default: [build.local] runtime when it is one of those, else kaniko)"},
 			&cli.StringFlag{Name: "tool", Usage: "the project.toml tool being built, for its options"},
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "project file holding --tool"},
 			&cli.StringFlag{Name: "image", EnvVars: []string{"IMAGE"}, Usage: "image to build and push (Skaffold sets $IMAGE)"},
@@ -40,6 +44,7 @@ Examples:
 			&cli.StringFlag{Name: "push", EnvVars: []string{"PUSH_IMAGE"}, Value: "true", Usage: "push the image (Skaffold sets $PUSH_IMAGE)"},
 			&cli.StringFlag{Name: "platforms", EnvVars: []string{"PLATFORMS"}, Usage: "comma-separated target platforms (Skaffold sets $PLATFORMS)"},
 			&cli.StringFlag{Name: "executor", Usage: "program the backend runs (default: /kaniko/executor, buildah or podman)"},
+			&cli.StringFlag{Name: "buildkit-addr", EnvVars: []string{"BUILDKIT_HOST"}, Usage: "the buildkitd the buildkit backend builds with, any address buildctl takes (default: [build.local] buildkitAddress, else " + build.DefaultBuildKitAddress + ")"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write the pushed image's digest to `FILE`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the commands, shell-quoted; run nothing"},
 		},
@@ -80,7 +85,7 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 	if tool := c.String("tool"); tool != "" {
 		label = "tool " + tool + " (" + spec.Image + ")"
 	}
-	if err := build.Image(c.Context, spec, be, build.ImageOptions{Run: build.Exec(c.App.Writer, c.App.ErrWriter), Label: label}); err != nil {
+	if err := build.Image(c.Context, spec, be, build.ImageOptions{Stdout: c.App.Writer, Stderr: c.App.ErrWriter, Label: label}); err != nil {
 		return cli.Exit("cwlbuild plugin: "+err.Error(), 1)
 	}
 	return nil
@@ -126,7 +131,9 @@ func pluginBuild(c *cli.Context) (*build.Spec, build.Backend, error) {
 
 // chooseBackend is --backend when given, else the one [build.local]
 // runtime names, else kaniko (no project, or Skaffold's own docker
-// builder); running --executor when given.
+// builder); running --executor when given; for buildkit, reaching the
+// daemon the user names (--buildkit-addr, $BUILDKIT_HOST), else the
+// package's.
 func chooseBackend(c *cli.Context, plan *builder.Plan) (build.Backend, error) {
 	name := c.String("backend")
 	if name == "" {
@@ -137,7 +144,20 @@ func chooseBackend(c *cli.Context, plan *builder.Plan) (build.Backend, error) {
 			}
 		}
 	}
-	be, err := build.ParseBackend(name, c.String("executor"))
+	program := c.String("executor")
+	if name == string(builder.RuntimeBuildKit) {
+		if program != "" {
+			return nil, cli.Exit("cwlbuild plugin: --executor names a program; the buildkit backend runs none: name its daemon with --buildkit-addr", 2)
+		}
+		program = c.String("buildkit-addr")
+		if program == "" && plan != nil {
+			program = plan.Local.BuildKitAddress
+		}
+		if program == "" {
+			program = build.DefaultBuildKitAddress
+		}
+	}
+	be, err := build.ParseBackend(name, program)
 	if err != nil {
 		return nil, cli.Exit("cwlbuild plugin: "+err.Error(), 2)
 	}

@@ -1,0 +1,271 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/docker/cli/cli/config"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/opencontainers/go-digest"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/eoap/cwlbuild/internal/atomicfile"
+	"github.com/eoap/cwlbuild/internal/imageref"
+)
+
+// BuildKit sends each build to a buildkitd through BuildKit's Go client:
+// the context goes by BuildKit's own file sync (honouring .dockerignore),
+// registry logins are answered by the build's session from the Docker
+// config (the daemon keeps none), and the digest is the solve's. The
+// daemon's layer cache survives between builds, so a code change reruns
+// only the steps after it. Address is the daemon ("" is $BUILDKIT_HOST,
+// else DefaultBuildKitAddress).
+type BuildKit struct{ Address string }
+
+// DefaultBuildKitAddress is the socket scripts/buildkitd.sh serves.
+const DefaultBuildKitAddress = "unix:///run/cwlbuild-buildkit/buildkitd.sock"
+
+// Name is "buildkit".
+func (BuildKit) Name() string { return "buildkit" }
+
+// address is the daemon a build goes to.
+func (k BuildKit) address() string {
+	if k.Address != "" {
+		return k.Address
+	}
+	if env := os.Getenv("BUILDKIT_HOST"); env != "" {
+		return env
+	}
+	return DefaultBuildKitAddress
+}
+
+// Solver is a Backend that builds through a library rather than by running
+// programs: Image calls Solve, and Commands only describes the build (what
+// `plugin --dry-run` prints).
+type Solver interface {
+	Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) error
+}
+
+// solveRequest is one build as BuildKit takes it: the Dockerfile
+// frontend's options, the two local directories it reads and the image
+// exporter's options. Commands renders it as buildctl's flags, Solve sends
+// it: one description for both.
+type solveRequest struct {
+	context, dockerfileDir string
+	frontend               map[string]string
+	export                 map[string]string
+}
+
+// request is s as BuildKit takes it. The Dockerfile frontend is pinned to
+// the daemon's own (cmdline): a `# syntax=` line would otherwise have the
+// daemon pull and run a frontend image the Dockerfile names, which Kaniko,
+// buildah and podman never do. Base images the registry map covers are
+// named contexts pointing at the mapped image, the way `--build-context`
+// replaces an image.
+func (s *Spec) request() (*solveRequest, error) {
+	if s.Tarball != "" {
+		return nil, fmt.Errorf("tarballs are built with kaniko, not buildkit")
+	}
+	df := filepath.Join(s.Context, s.Dockerfile)
+	r := &solveRequest{
+		context:       s.Context,
+		dockerfileDir: filepath.Dir(df),
+		frontend: map[string]string{
+			"cmdline":  "dockerfile.v0",
+			"filename": filepath.Base(df),
+		},
+		export: map[string]string{"name": s.Image, "push": "true"},
+	}
+	if s.Target != "" {
+		r.frontend["target"] = s.Target
+	}
+	for k, v := range s.BuildArgs {
+		r.frontend["build-arg:"+k] = v
+	}
+	for k, v := range s.Labels {
+		r.frontend["label:"+k] = v
+	}
+	if len(s.Platforms) > 0 {
+		r.frontend["platform"] = strings.Join(s.Platforms, ",")
+	}
+	if s.Timestamp != nil {
+		// The image's and its history's times, and every file's time in
+		// the layers this build writes, become SOURCE_DATE_EPOCH.
+		r.frontend["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(*s.Timestamp, 10)
+		r.export["rewrite-timestamp"] = "true"
+	}
+	if imageref.IsInsecure(s.Image, s.Insecure) && !imageref.IsLoopback(imageref.Host(s.Image)) {
+		// buildkitd pushes to loopback registries over plain HTTP itself.
+		r.export["registry.insecure"] = "true"
+	}
+	if data, err := readDockerfile(df); err == nil {
+		for _, img := range pulledImages(data, s.BuildArgs) {
+			to, ok := s.Kaniko.PullFrom(img)
+			if !ok {
+				continue
+			}
+			name, err := contextName(img)
+			if err != nil {
+				continue // the frontend reports a malformed image itself
+			}
+			r.frontend["context:"+name] = "docker-image://" + to
+		}
+	}
+	return r, nil
+}
+
+// contextName is the name under which the Dockerfile frontend looks up a
+// named context for an image: its familiar form, ":latest" dropped.
+func contextName(img string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(img)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(reference.FamiliarString(named), ":latest"), nil
+}
+
+// readDockerfile reads a Dockerfile that is a regular file of a sane size:
+// a symlink or a missing file is the frontend's to report.
+func readDockerfile(path string) ([]byte, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || st.Size() > 1<<20 {
+		return nil, fmt.Errorf("%s: not a regular file under 1 MiB", path)
+	}
+	return os.ReadFile(path)
+}
+
+// Commands is the build as `buildctl` would run it against the same daemon:
+// what --dry-run prints, to paste. Solve sends the same request through the
+// Go client; no buildctl runs.
+func (k BuildKit) Commands(s *Spec) ([]Command, error) {
+	r, err := s.request()
+	if err != nil {
+		return nil, err
+	}
+	c := Command{"buildctl", "--addr", k.address(), "build", "--frontend", "dockerfile.v0",
+		"--local", "context=" + r.context, "--local", "dockerfile=" + r.dockerfileDir}
+	for _, key := range slices.Sorted(maps.Keys(r.frontend)) {
+		if key != "cmdline" {
+			c = append(c, "--opt", key+"="+r.frontend[key])
+		}
+	}
+	out := "type=image"
+	for _, key := range slices.Sorted(maps.Keys(r.export)) {
+		out += "," + key + "=" + r.export[key]
+	}
+	return []Command{append(c, "--output", out)}, nil
+}
+
+// Solve builds s on the daemon and pushes it, printing one line per step
+// to stdout (and each step's output as it comes), and writes the pushed
+// digest to s.DigestFile when set.
+func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) error {
+	r, err := s.request()
+	if err != nil {
+		return err
+	}
+	addr := k.address()
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("buildkitd at %s: %w", addr, err)
+	}
+	defer c.Close()
+	contextFS, err := fsutil.NewFS(r.context)
+	if err != nil {
+		return fmt.Errorf("build context %s: %w", r.context, err)
+	}
+	dockerfileFS, err := fsutil.NewFS(r.dockerfileDir)
+	if err != nil {
+		return fmt.Errorf("dockerfile directory %s: %w", r.dockerfileDir, err)
+	}
+	opt := client.SolveOpt{
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: r.frontend,
+		LocalMounts:   map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: r.export}},
+		Session:       []session.Attachable{registryLogins(stderr)},
+	}
+	ch := make(chan *client.SolveStatus)
+	var resp *client.SolveResponse
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		resp, err = c.Solve(gctx, nil, opt, ch)
+		return err
+	})
+	g.Go(func() error {
+		printSteps(ch, stdout)
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return fmt.Errorf("buildkitd at %s: %w", addr, err)
+	}
+	dgst, err := digest.Parse(resp.ExporterResponse["containerimage.digest"])
+	if err != nil {
+		return fmt.Errorf("buildkitd at %s reported no image digest for %s: %w", addr, s.Image, err)
+	}
+	fmt.Fprintf(stdout, "buildkit: pushed %s@%s\n", s.Image, dgst)
+	if s.DigestFile != "" {
+		return atomicfile.Write(s.DigestFile, []byte(dgst.String()), 0o644)
+	}
+	return nil
+}
+
+// registryLogins answers the daemon's requests for registry logins from
+// the Docker config ($DOCKER_CONFIG, else ~/.docker), as docker and buildctl
+// do; nothing is stored in the daemon.
+func registryLogins(stderr io.Writer) session.Attachable {
+	// $DOCKER_CONFIG read now, not the directory docker/cli fixes once
+	// per process.
+	cfg, err := config.Load(os.Getenv("DOCKER_CONFIG"))
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild: the Docker config: %v; building without registry logins\n", err)
+	}
+	return authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(cfg),
+	})
+}
+
+// printSteps writes one line per step as it ends ("cached", its time, or
+// its error) and each step's output as it comes, until ch is closed.
+func printSteps(ch chan *client.SolveStatus, out io.Writer) {
+	done := map[digest.Digest]bool{}
+	for st := range ch {
+		for _, l := range st.Logs {
+			out.Write(l.Data)
+		}
+		for _, v := range st.Vertexes {
+			if v.Completed == nil || done[v.Digest] {
+				continue
+			}
+			done[v.Digest] = true
+			switch {
+			case v.Error != "":
+				fmt.Fprintf(out, "buildkit: %s: failed: %s\n", v.Name, v.Error)
+			case v.Cached:
+				fmt.Fprintf(out, "buildkit: %s: cached\n", v.Name)
+			case v.Started != nil:
+				fmt.Fprintf(out, "buildkit: %s: %.1fs\n", v.Name, v.Completed.Sub(*v.Started).Seconds())
+			default:
+				fmt.Fprintf(out, "buildkit: %s: done\n", v.Name)
+			}
+		}
+	}
+}
