@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -637,4 +638,51 @@ func readFile(t *testing.T, path string) string {
 	t.Helper()
 	data, _ := os.ReadFile(path)
 	return string(data)
+}
+
+// TestSkaffoldBuildKit: [build.local] runtime = "buildkit" through the
+// pinned Skaffold: the generated custom artifacts run `cwlbuild plugin`,
+// which reaches the daemon $BUILDKIT_HOST names; build.json holds the
+// registry's digests; after a change to one tool's code, a second
+// Skaffold run changes that tool's digest alone.
+func TestSkaffoldBuildKit(t *testing.T) {
+	sk := testenv.Skaffold(t)
+	reg := testenv.StartRegistry(t)
+	reg.PushBase(t)
+	d := testenv.StartBuildKitd(t)
+	t.Setenv("BUILDKIT_HOST", d.Addr)
+	dir := writeEnginePackage(t, reg.Host, "buildkit")
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	digests := func(out *buildjson.Output) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		for _, b := range out.Builds {
+			ref, err := imageref.Split(b.Tag)
+			if err != nil || ref.Digest == "" {
+				t.Fatalf("tag %q has no digest: %v", b.Tag, err)
+			}
+			if want := reg.Digest(t, ref.Repo+":"+ref.Tag); ref.Digest != want {
+				t.Errorf("%s: build.json digest %s, registry serves %s", b.ImageName, ref.Digest, want)
+			}
+			got[path.Base(b.ImageName)] = ref.Digest
+		}
+		return got
+	}
+	first, log := skaffoldBuildLog(t, sk, dir, t.TempDir())
+	if !strings.Contains(log, "buildkit: pushed") {
+		t.Errorf("Skaffold's log shows no buildkit build:\n%s", log)
+	}
+	before := digests(first)
+	if len(before) != 2 {
+		t.Fatalf("builds: %+v", first.Builds)
+	}
+	os.WriteFile(filepath.Join(dir, "tools", "count", "run.sh"), []byte("#!/bin/sh\necho counted \"$#\"\n"), 0o644)
+	second, _ := skaffoldBuildLog(t, sk, dir, t.TempDir())
+	after := digests(second)
+	if after["shout"] != before["shout"] || after["count"] == before["count"] {
+		t.Errorf("after a change to count's code: shout %s → %s, count %s → %s; want shout the same, count new", before["shout"], after["shout"], before["count"], after["count"])
+	}
 }
