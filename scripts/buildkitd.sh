@@ -9,6 +9,8 @@
 #                                 and its socket at unix:///run/cwlbuild-buildkit/buildkitd.sock,
 #                                 the address cwlbuild builds with by default
 #   scripts/buildkitd.sh stop | status | path
+# $BUILDKITD_STATE and $BUILDKITD_RUN start another daemon beside it, with
+# its state and socket directory there.
 # Registries on loopback are reached over plain HTTP, as Docker does; give
 # others in $BUILDKITD_INSECURE (space-separated host[:port]).
 set -euo pipefail
@@ -17,8 +19,9 @@ cd "$(dirname "$0")/.."
 version=$(awk '$1 == "require" && $2 == "github.com/moby/buildkit" {print $3; exit}' scripts/buildkit/go.mod)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/cwlbuild/buildkit
 bin=$cache/$version/buildkitd
-state=$cache/state
-run=/run/cwlbuild-buildkit
+# A daemon of another's (a bench's fresh one) sets both.
+state=${BUILDKITD_STATE:-$cache/state}
+run=${BUILDKITD_RUN:-/run/cwlbuild-buildkit}
 sock=$run/buildkitd.sock
 
 build() {
