@@ -1,15 +1,20 @@
 package build
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/config"
@@ -20,6 +25,7 @@ import (
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/imageref"
 )
@@ -179,7 +185,12 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 		return err
 	}
 	addr := k.address()
-	c, err := client.New(ctx, addr)
+	dial, stop, err := connect(ctx, addr, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	c, err := client.New(ctx, dial)
 	if err != nil {
 		return fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}
@@ -268,4 +279,96 @@ func printSteps(ch chan *client.SolveStatus, out io.Writer) {
 			}
 		}
 	}
+}
+
+// KubePodScheme names a buildkitd in a cluster:
+// kube-pod://POD?namespace=NS&port=PORT (port 1234 by default). cwlbuild
+// reaches it through a port-forward of the API server to the pod's
+// loopback, made by the agent (cwlbuild-calrissian forward), so the
+// daemon listens on no address of the cluster's network.
+const KubePodScheme = "kube-pod"
+
+// DefaultBuildKitPort is the port buildkitd listens on in its pod.
+const DefaultBuildKitPort = 1234
+
+// connect is the address the client dials for addr: addr itself, or for a
+// kube-pod address the local end of a port-forward to the pod, which stop
+// ends.
+func connect(ctx context.Context, addr string, stderr io.Writer) (dial string, stop func(), err error) {
+	u, err := url.Parse(addr)
+	if err != nil || u.Scheme != KubePodScheme {
+		return addr, func() {}, nil
+	}
+	t, err := kubePod(u)
+	if err != nil {
+		return "", nil, fmt.Errorf("buildkitd address %s: %w", addr, err)
+	}
+	prog, err := agentapi.Find(" (it reaches the cluster's buildkitd)")
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, prog, "forward", "--namespace="+t.namespace, "--pod="+t.pod, "--port="+strconv.Itoa(t.port))
+	cmd.Stderr = stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		in.Close() // the agent forwards until its stdin closes
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	local, ok := strings.CutPrefix(strings.TrimSpace(line), agentapi.Forwarding)
+	if err != nil || !ok {
+		stop()
+		return "", nil, fmt.Errorf("buildkitd at %s: %s forward did not start (its error is above)", addr, agentapi.Program)
+	}
+	return "tcp://" + local, stop, nil
+}
+
+// podTarget is a kube-pod address, checked.
+type podTarget struct {
+	pod, namespace string
+	port           int
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// kubePod reads kube-pod://POD?namespace=NS&port=PORT; the names are
+// Kubernetes names, and nothing else may be in the address.
+func kubePod(u *url.URL) (podTarget, error) {
+	t := podTarget{pod: u.Host, namespace: u.Query().Get("namespace"), port: DefaultBuildKitPort}
+	if !dnsLabel.MatchString(t.pod) || u.User != nil || (u.Path != "" && u.Path != "/") {
+		return t, fmt.Errorf("write kube-pod://POD?namespace=NS, POD a pod's name")
+	}
+	for key := range u.Query() {
+		if key != "namespace" && key != "port" {
+			return t, fmt.Errorf("unknown parameter %q: namespace and port are known", key)
+		}
+	}
+	if !dnsLabel.MatchString(t.namespace) {
+		return t, fmt.Errorf("namespace %q: name the pod's namespace, a Kubernetes name", t.namespace)
+	}
+	if p := u.Query().Get("port"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return t, fmt.Errorf("port %q: a number from 1 to 65535", p)
+		}
+		t.port = n
+	}
+	return t, nil
 }

@@ -1,6 +1,8 @@
 package build
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +113,30 @@ func TestBuildKitDaemonMatchesClient(t *testing.T) {
 	root := filepath.Join("..", "go.mod")
 	if daemon, client := version(filepath.Join("..", "scripts", "buildkit", "go.mod")), version(root); daemon != client {
 		t.Errorf("scripts/buildkit pins buildkitd %s, the client in go.mod is %s", daemon, client)
+	}
+}
+
+// TestKubePodAddress: kube-pod://POD?namespace=NS[&port=N] with Kubernetes
+// names and nothing else: the names become the agent's arguments.
+func TestKubePodAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		"kube-pod://buildkitd-0?namespace=eoap":           "buildkitd-0 eoap 1234",
+		"kube-pod://buildkitd-0?namespace=eoap&port=9000": "buildkitd-0 eoap 9000",
+		"kube-pod://buildkitd-0":                          "",
+		"kube-pod://-x?namespace=eoap":                    "",
+		"kube-pod://b?namespace=--kubeconfig=/x":          "",
+		"kube-pod://b?namespace=eoap&port=0":              "",
+		"kube-pod://b?namespace=eoap&context=x":           "",
+		"kube-pod://u@b?namespace=eoap":                   "",
+		"kube-pod://b/x?namespace=eoap":                   "",
+	} {
+		u, err := url.Parse(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := kubePod(u)
+		if s := fmt.Sprintf("%s %s %d", got.pod, got.namespace, got.port); (err == nil) != (want != "") || err == nil && s != want {
+			t.Errorf("%s: %q, %v; want %q", addr, s, err, want)
+		}
 	}
 }

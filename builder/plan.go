@@ -191,6 +191,38 @@ type ClusterPlan struct {
 	Resources   *Resources
 	// Preflight is [build.cluster] preflight.
 	Preflight bool
+	// Builder is [build.cluster] builder.
+	Builder ClusterBuilder
+}
+
+// ClusterBuilder is [build.cluster] builder: what builds in the cluster.
+type ClusterBuilder string
+
+const (
+	// ClusterKaniko is Skaffold's cluster builder: a Kaniko pod per image.
+	ClusterKaniko ClusterBuilder = "kaniko"
+	// ClusterBuildKit sends each build to the namespace's buildkitd
+	// StatefulSet (BuildKitPod), whose state survives between builds.
+	ClusterBuildKit ClusterBuilder = "buildkit"
+)
+
+// ClusterBuilders are the [build.cluster] builders, in the order messages
+// list them.
+var ClusterBuilders = []ClusterBuilder{ClusterKaniko, ClusterBuildKit}
+
+// BuildKitPod is the pod of the buildkitd StatefulSet (named buildkitd,
+// one replica) that the buildkit cluster builder builds with.
+const BuildKitPod = "buildkitd-0"
+
+// BuildKitAddress is the address `cwlbuild plugin` reaches the cluster's
+// buildkitd at: its pod in the build namespace ("" is the kubeconfig's),
+// through a port-forward of the API server.
+func (c ClusterPlan) BuildKitAddress() string {
+	addr := "kube-pod://" + BuildKitPod
+	if c.Namespace != "" {
+		addr += "?namespace=" + c.Namespace
+	}
+	return addr
 }
 
 // ExecutorOptions are the Kaniko executor's options from [build.kaniko],
@@ -429,6 +461,7 @@ func NewPlan(p *Project) *Plan {
 			ServiceAccount: b.Cluster.ServiceAccount,
 			Secret:         b.Cluster.Secret,
 			Preflight:      b.Cluster.Preflight,
+			Builder:        b.Cluster.Builder,
 			Timeout:        b.Kaniko.Timeout,
 			Resources:      b.Kaniko.Resources,
 		},

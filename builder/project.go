@@ -215,6 +215,11 @@ type ClusterBuild struct {
 	// so a wrong secret fails in seconds, not after Skaffold's timeout.
 	// Default: false.
 	Preflight bool `toml:"preflight"`
+	// Builder builds the cluster profile's images: "kaniko" (Skaffold's
+	// cluster builder, a Kaniko pod per image) or "buildkit" (`cwlbuild
+	// plugin` sends each build to the buildkitd StatefulSet of Namespace,
+	// reached through the API server). Default: "kaniko".
+	Builder ClusterBuilder `toml:"builder"`
 }
 
 // KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
@@ -574,6 +579,9 @@ func (p *Project) applyDefaults() {
 	}
 	if b.Local.Runtime == "" {
 		b.Local.Runtime = RuntimeDocker
+	}
+	if b.Cluster.Builder == "" {
+		b.Cluster.Builder = ClusterKaniko
 	}
 	yes := true
 	if b.Reproducible == nil {

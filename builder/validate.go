@@ -42,6 +42,9 @@ func (p *Project) validate() error {
 	if !slices.Contains(Runtimes, b.Local.Runtime) {
 		add(p.Errorf("build.local.runtime", "build.local.runtime %q: must be %s", b.Local.Runtime, OneOf(Runtimes)))
 	}
+	if !slices.Contains(ClusterBuilders, b.Cluster.Builder) {
+		add(p.Errorf("build.cluster.builder", "build.cluster.builder %q: must be %s", b.Cluster.Builder, OneOf(ClusterBuilders)))
+	}
 	if a := b.Local.BuildKitAddress; a != "" {
 		if err := CheckBuildKitAddress(a); err != nil {
 			add(p.Errorf("build.local.buildkitAddress", "build.local.buildkitAddress %q: %v", a, err))

@@ -14,7 +14,6 @@ import (
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/constants"
 
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/cwltest"
 	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/skaffold"
 )
@@ -71,7 +70,7 @@ func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut i
 		return nil, err
 	}
 	s.Timeout = timeout
-	agent, err := cwltest.FindJobAgent(" (it runs the pre-flight pod)")
+	agent, err := agentapi.Find(" (it runs the pre-flight pod)")
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +102,7 @@ func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut i
 		return lines.failed, ErrFailed
 	}
 	if err != nil {
-		return lines.failed, fmt.Errorf("%s preflight: %v", cwltest.JobAgent, err)
+		return lines.failed, fmt.Errorf("%s preflight: %v", agentapi.Program, err)
 	}
 	fmt.Fprintln(out, "cluster pre-flight: ok")
 	return lines.failed, nil

@@ -35,20 +35,6 @@ const (
 	ModeJob  = "job"
 )
 
-// JobAgent is the program that runs a Job: a module of its own, since
-// client-go cannot share the main module with Skaffold's dependencies.
-const JobAgent = "cwlbuild-calrissian"
-
-// FindJobAgent is JobAgent's path on PATH, or an error that says how to
-// install it; what needs it says what for.
-func FindJobAgent(what string) (string, error) {
-	prog, err := exec.LookPath(JobAgent)
-	if err != nil {
-		return "", fmt.Errorf("%s is not installed (not on PATH)%s: go install github.com/eoap/cwlbuild/cmd/%s@latest", JobAgent, what, JobAgent)
-	}
-	return prog, nil
-}
-
 // ChooseMode resolves ModeAuto: pod when this process runs in a pod (a
 // service account is mounted and the API's service address is set) and
 // calrissian is installed; a Job otherwise.
@@ -236,7 +222,7 @@ func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
 	}
 	j.SpecFile = strings.TrimSuffix(r.Params, ".params.yaml") + ".job.json"
 	r.Job = j
-	r.Argv = []string{JobAgent, "run", "--spec", j.SpecFile}
+	r.Argv = []string{agentapi.Program, "run", "--spec", j.SpecFile}
 	return nil
 }
 
@@ -322,7 +308,7 @@ func executeJob(ctx context.Context, r *Run, progress io.Writer) error {
 	if err := genfile.WriteAll(ctx, []genfile.File{{Root: root, Path: j.SpecFile, Data: j.SpecJSON()}}); err != nil {
 		return err
 	}
-	prog, err := FindJobAgent("")
+	prog, err := agentapi.Find("")
 	if err != nil {
 		return err
 	}
@@ -361,9 +347,9 @@ func executeJob(ctx context.Context, r *Run, progress io.Writer) error {
 		inError := false
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.HasPrefix(line, JobAgent+": ") {
+			if strings.HasPrefix(line, agentapi.Program+": ") {
 				inError = true
-				line = strings.TrimPrefix(line, JobAgent+": ")
+				line = strings.TrimPrefix(line, agentapi.Program+": ")
 			}
 			if inError {
 				errLines = append(errLines, line)
@@ -382,12 +368,12 @@ func executeJob(ctx context.Context, r *Run, progress io.Writer) error {
 	}
 	if waitErr != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s stopped: %v", JobAgent, context.Cause(ctx))
+			return fmt.Errorf("%s stopped: %v", agentapi.Program, context.Cause(ctx))
 		}
 		if len(errLines) > 0 {
 			return errors.New(strings.Join(errLines, "\n"))
 		}
-		return fmt.Errorf("%s: %v", JobAgent, waitErr)
+		return fmt.Errorf("%s: %v", agentapi.Program, waitErr)
 	}
 	if unpackErr != nil {
 		return fmt.Errorf("copying the results back: %w", unpackErr)

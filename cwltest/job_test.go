@@ -51,7 +51,7 @@ func TestPlanJob(t *testing.T) {
 		if j.RunDir != "/calrissian/"+s.Name {
 			t.Errorf("%s: run directory %s", r.Test.ID, j.RunDir)
 		}
-		if want := []string{JobAgent, "run", "--spec", j.SpecFile}; !slices.Equal(r.Argv, want) {
+		if want := []string{agentapi.Program, "run", "--spec", j.SpecFile}; !slices.Equal(r.Argv, want) {
 			t.Errorf("%s: argv %q, want %q", r.Test.ID, r.Argv, want)
 		}
 		if filepath.Dir(j.SpecFile) != r.Volume {

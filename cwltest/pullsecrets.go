@@ -19,17 +19,17 @@ import (
 // readAccount runs `cwlbuild-calrissian account`: a service account's
 // pull secrets.
 func readAccount(ctx context.Context, namespace, name string) (*agentapi.Account, error) {
-	prog, err := FindJobAgent(" (it reads the account's pull secrets)")
+	prog, err := agentapi.Find(" (it reads the account's pull secrets)")
 	if err != nil {
 		return nil, err
 	}
 	out, err := exec.CommandContext(ctx, prog, "account", "--namespace="+namespace, "--service-account="+name).Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s account: %v", JobAgent, err)
+		return nil, fmt.Errorf("%s account: %v", agentapi.Program, err)
 	}
 	var a agentapi.Account
 	if err := json.Unmarshal(out, &a); err != nil {
-		return nil, fmt.Errorf("%s account: %v", JobAgent, err)
+		return nil, fmt.Errorf("%s account: %v", agentapi.Program, err)
 	}
 	return &a, nil
 }

@@ -35,7 +35,8 @@ build() {
   cp -r "$src" "$tmp/src"
   chmod -R u+w "$tmp/src"
   mkdir -p "$(dirname "$bin")"
-  (cd "$tmp/src" && CGO_ENABLED=0 go build -mod=mod -trimpath -o "$tmp/buildkitd" ./cmd/buildkitd)
+  (cd "$tmp/src" && CGO_ENABLED=0 go build -mod=mod -trimpath \
+    -ldflags "-X github.com/moby/buildkit/version.Version=$version" -o "$tmp/buildkitd" ./cmd/buildkitd)
   mv "$tmp/buildkitd" "$bin"
 }
 

@@ -36,6 +36,9 @@ K8S=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 # The executor's version is the one scripts/kaniko/go.mod builds.
 KANIKO_VERSION=$(awk '$1 == "require" && $2 == "github.com/chainguard-dev/kaniko" {print $3; exit}' "$(dirname "$0")/kaniko/go.mod")
 KANIKO_IMAGE=localhost/cwlbuild/kaniko:$KANIKO_VERSION
+# buildkitd's image (scripts/setup.sh makes it), at scripts/buildkit's version.
+BUILDKIT_VERSION=$(awk '$1 == "require" && $2 == "github.com/moby/buildkit" {print $3; exit}' "$(dirname "$0")/buildkit/go.mod")
+BUILDKIT_IMAGE=localhost/cwlbuild/buildkit:$BUILDKIT_VERSION
 BUSYBOX_IMAGE=docker.io/library/busybox:1.36
 # Calrissian's image (scripts/setup.sh builds it when it has the source).
 CALRISSIAN_IMAGE=localhost/cwlbuild/calrissian:0.14.0
@@ -176,7 +179,7 @@ EOF
 # seed_images pushes what the cluster pulls to the mirror: the sandbox
 # ("pause") image, busybox (Skaffold's and Calrissian's init container and
 # the samples' base image, under Docker Hub's path library/busybox), the
-# Kaniko executor and Calrissian (when setup built it).
+# Kaniko executor, buildkitd and Calrissian (when setup built it).
 seed_images() {
   if ! skopeo inspect --tls-verify=false "docker://$MIRROR/cwlbuild/pause:1" >/dev/null 2>&1; then
     log "making the sandbox image $MIRROR/cwlbuild/pause:1"
@@ -190,7 +193,8 @@ seed_images() {
     podman push --quiet --tls-verify=false "$MIRROR/cwlbuild/pause:1"
   fi
   local pair src dst
-  for pair in "$BUSYBOX_IMAGE=$MIRROR/library/busybox:1.36" "$KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION"; do
+  for pair in "$BUSYBOX_IMAGE=$MIRROR/library/busybox:1.36" "$KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION" \
+    "$BUILDKIT_IMAGE=$MIRROR/cwlbuild/buildkit:$BUILDKIT_VERSION"; do
     src=${pair%%=*} dst=${pair#*=}
     skopeo inspect --tls-verify=false "docker://$dst" >/dev/null 2>&1 && continue
     podman image exists "$src" || die "$src is not in local storage: run scripts/setup.sh"
@@ -297,6 +301,7 @@ CLUSTER_PUSH_USER=$PUSH_USER
 CLUSTER_PUSH_PASSWORD_FILE=$S/registry/push.password
 CLUSTER_KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION
 CLUSTER_INIT_IMAGE=$MIRROR/library/busybox:1.36
+CLUSTER_BUILDKIT_IMAGE=$MIRROR/cwlbuild/buildkit:$BUILDKIT_VERSION
 EOF
   # Calrissian's image, pinned by digest as project.toml must name it;
   # empty when setup had no Calrissian source to build it from.

@@ -144,9 +144,38 @@ fi
 timed "Kaniko executor image"
 
 # buildkitd, the daemon of the buildkit runtime, at the version
-# scripts/buildkit pins, once per version (TestPluginBuildKit starts its own).
+# scripts/buildkit pins, once per version (TestPluginBuildKit starts its own),
+# and the image the cluster runs it from: buildkitd, Debian's runc with the
+# libraries it links, CA certificates and busybox.
 scripts/buildkitd.sh build
-timed "buildkitd"
+buildkit=localhost/cwlbuild/buildkit:$(awk '$1 == "require" && $2 == "github.com/moby/buildkit" {print $3; exit}' scripts/buildkit/go.mod)
+if ! podman image exists "$buildkit" 2>/dev/null; then
+  echo "setup: making the buildkitd image $buildkit"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/root/usr/bin" "$tmp/root/bin" "$tmp/root/etc/ssl/certs" "$tmp/root/etc/buildkit" "$tmp/root/tmp" "$tmp/root/run" "$tmp/root/var/lib/buildkit"
+  cp "$(scripts/buildkitd.sh path)" "$tmp/root/usr/bin/buildkitd"
+  cp /usr/sbin/runc "$tmp/root/usr/bin/runc"
+  for lib in $(ldd /usr/sbin/runc | grep -o '/[^ ]*'); do
+    mkdir -p "$tmp/root$(dirname "$lib")"
+    cp -L "$lib" "$tmp/root$lib"
+  done
+  cp /etc/ssl/certs/ca-certificates.crt "$tmp/root/etc/ssl/certs/"
+  cp /bin/busybox "$tmp/root/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$tmp/root/bin/$applet"
+  done
+  printf '[worker.oci]\n  enabled = true\n[worker.containerd]\n  enabled = false\n' >"$tmp/root/etc/buildkit/buildkitd.toml"
+  chmod 1777 "$tmp/root/tmp"
+  cat >"$tmp/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+ENV PATH=/usr/bin:/bin
+ENTRYPOINT ["/usr/bin/buildkitd"]
+DOCKERFILE
+  buildah bud --quiet --isolation chroot -t "$buildkit" "$tmp" >/dev/null
+  rm -rf "$tmp"
+fi
+timed "buildkitd and its image"
 
 # Calrissian, which `cwlbuild test --engine cluster` runs as a Job, under the
 # name the tests use. Three ways, the first that works:

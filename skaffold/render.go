@@ -269,8 +269,13 @@ func (r *renderer) build(prof builder.Profile) latest.BuildConfig {
 	// Skaffold's own registry calls (base image lookups, digests) reach
 	// the same registries over plain HTTP as the builders.
 	b.InsecureRegistries = r.p.Kaniko.Insecure
-	if engine == builder.ProfileCluster {
+	if engine == builder.ProfileCluster && r.p.Cluster.Builder == builder.ClusterKaniko {
 		b.Cluster = r.cluster(prof)
+	} else if engine == builder.ProfileCluster {
+		// The plugin runs here and sends each build to the cluster's
+		// buildkitd, which schedules them: all at once.
+		push, all := true, 0
+		b.LocalBuild = &latest.LocalBuild{Push: &push, Concurrency: &all}
 	} else {
 		b.LocalBuild = r.local()
 	}
@@ -284,14 +289,19 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 	}
 	art := &latest.Artifact{ImageName: a.Images[prof], Workspace: filepath.ToSlash(ctx)}
 	switch {
-	case engine == builder.ProfileCluster:
+	case engine == builder.ProfileCluster && r.p.Cluster.Builder == builder.ClusterKaniko:
 		art.KanikoArtifact = r.kaniko(a, prof)
+	case engine == builder.ProfileCluster:
+		art.CustomArtifact = &latest.CustomArtifact{
+			BuildCommand: r.pluginCommand(a, string(builder.RuntimeBuildKit), "--buildkit-addr", r.p.Cluster.BuildKitAddress()),
+			Dependencies: &latest.CustomDependencies{Paths: []string{"."}},
+		}
 	case r.p.Runtime == builder.RuntimeDocker:
 		art.DockerArtifact = &latest.DockerArtifact{DockerfilePath: a.Dockerfile, Target: a.Target, BuildArgs: buildArgs(a.BuildArgs),
 			CliFlags: labelFlags(r.p.Labels(a))}
 	default:
 		art.CustomArtifact = &latest.CustomArtifact{
-			BuildCommand: r.pluginCommand(a),
+			BuildCommand: r.pluginCommand(a, string(r.p.Runtime)),
 			// Every file of the context: Skaffold's Dockerfile dependency
 			// mode would resolve the base image's ONBUILD triggers from its
 			// registry on every run, which fails offline or without a login.
@@ -310,8 +320,9 @@ func (r *renderer) baseDir() string {
 
 // pluginCommand is run by Skaffold through `sh -c` in the artifact's context
 // directory, so every word that comes from the user is single-quoted.
-func (r *renderer) pluginCommand(a *builder.Artifact) string {
-	words := []string{r.opts.PluginCommand, "plugin", "--backend", string(r.p.Runtime), "--tool", a.Tool}
+func (r *renderer) pluginCommand(a *builder.Artifact, backend string, flags ...string) string {
+	words := append([]string{r.opts.PluginCommand, "plugin", "--backend", backend}, flags...)
+	words = append(words, "--tool", a.Tool)
 	if r.opts.AllowOutsidePaths {
 		words = append(words, "--allow-outside-paths")
 	}

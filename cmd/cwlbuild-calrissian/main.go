@@ -9,13 +9,17 @@
 //	cwlbuild-calrissian account [--namespace NS] [--service-account SA]
 //	cwlbuild-calrissian preflight --spec SPEC.json
 //	cwlbuild-calrissian probe --spec SPEC.json      (in the pre-flight pod)
+//	cwlbuild-calrissian forward --namespace NS --pod POD --port PORT
 //
 // account prints (JSON) a service account's imagePullSecrets and the
 // registries each has a login for: what `cwlbuild check` compares with the
 // registries of the pinned images. preflight is `cwlbuild check --cluster`:
 // it checks what a cluster build needs, from a pod in the build namespace
 // (package preflight), one line per check on stdout, and exits 3 when one
-// fails (1 when it could not check).
+// fails (1 when it could not check). forward is how `cwlbuild plugin`
+// reaches a cluster's buildkitd: a port-forward through the API server to
+// the pod's loopback, announced by one line on stdout (api.Forwarding),
+// until stdin closes.
 //
 // The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
 // current context), or the pod's own when run inside one.
@@ -36,6 +40,7 @@ import (
 	"time"
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/forward"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/preflight"
 )
@@ -47,6 +52,7 @@ func main() {
 const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
        cwlbuild-calrissian account [--namespace NS] [--service-account SA]
        cwlbuild-calrissian preflight --spec SPEC.json
+       cwlbuild-calrissian forward --namespace NS --pod POD --port PORT
        cwlbuild-calrissian --version
 
 Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
@@ -70,6 +76,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "account" {
 		return account(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "forward" {
+		return forwardCmd(args[1:], stdin, stdout, stderr)
 	}
 	if len(args) > 0 && (args[0] == "preflight" || args[0] == "probe") {
 		return preflightCmd(args[0], args[1:], stdout, stderr)
@@ -187,6 +196,43 @@ func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
 	}
 	if !ok {
 		return api.ExitFailed
+	}
+	return 0
+}
+
+// forwardCmd forwards a local port to a pod's until stdin closes (the
+// process that started it ended) or a signal comes.
+func forwardCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ns := fs.String("namespace", "", "the pod's namespace (default: the kubeconfig's)")
+	pod := fs.String("pod", "", "the pod")
+	port := fs.Int("port", 0, "the port in the pod")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the pod to run")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *pod == "" || *port <= 0 || *port > 65535 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	client, err := job.NewClient()
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	if *ns == "" {
+		*ns = client.Namespace
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		io.Copy(io.Discard, stdin)
+		cancel()
+	}()
+	err = forward.Pod(ctx, client.Config(), client.API(), forward.Target{Namespace: *ns, Pod: *pod, Port: *port}, *wait, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
 	}
 	return 0
 }

@@ -13,6 +13,8 @@ package agentapi
 
 import (
 	"encoding/json"
+	"fmt"
+	"os/exec"
 	"strings"
 	"time"
 )
@@ -29,6 +31,24 @@ func RunDir(name string) string { return MountPath + "/" + name }
 // ExitFailed is the agent's exit code when a pre-flight check failed (its
 // line says which); 1 is an error that kept it from checking.
 const ExitFailed = 3
+
+// Program is the agent's name, found on PATH.
+const Program = "cwlbuild-calrissian"
+
+// Find is the agent's path on PATH, or an error that says how to install
+// it; what says what needs it (" (it runs the pre-flight pod)").
+func Find(what string) (string, error) {
+	prog, err := exec.LookPath(Program)
+	if err != nil {
+		return "", fmt.Errorf("%s is not installed (not on PATH)%s: go install github.com/eoap/cwlbuild/cmd/%s@latest", Program, what, Program)
+	}
+	return prog, nil
+}
+
+// Forwarding is the line `cwlbuild-calrissian forward` writes on stdout once
+// its local port listens: this prefix, then 127.0.0.1:PORT. It forwards
+// until its stdin closes, so it ends with the process that started it.
+const Forwarding = "forwarding "
 
 // Job is one test run as a Calrissian Job (`cwlbuild-calrissian run
 // --spec FILE`).
