@@ -239,8 +239,10 @@ control_plane() {
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster cwlbuild=http://127.0.0.1:2380
   wait_for etcd 30 curl -fsS http://127.0.0.1:2379/health
+  # Privileged pods are allowed, as in most clusters: buildkitd's
+  # StatefulSet (docs/cluster.md) runs as one.
   start kube-apiserver "$S/bin/kube-apiserver" "$S/bin/kube-apiserver" \
-    --etcd-servers http://127.0.0.1:2379 --bind-address "$NODE_IP" --advertise-address "$NODE_IP" \
+    --allow-privileged=true --etcd-servers http://127.0.0.1:2379 --bind-address "$NODE_IP" --advertise-address "$NODE_IP" \
     --secure-port 6443 --cert-dir "$S/pki/apiserver" --token-auth-file "$S/pki/tokens.csv" \
     --kubelet-preferred-address-types InternalIP \
     --authorization-mode RBAC --service-account-key-file "$S/pki/sa.pub" \
