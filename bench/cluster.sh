@@ -27,12 +27,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-all_configs=(anchor defaults cache norepro+cache norepro+cache+redo norepro+cache+newrun norepro+cache+newrun+redo norepro+single norepro+cache+serial norepro+cache+limits)
+all_configs=(anchor defaults cache norepro+cache norepro+cache+redo norepro+cache+newrun norepro+cache+newrun+redo norepro+single norepro+cache+serial norepro+cache+limits buildkit norepro+buildkit)
 files=${BENCH_FILES:-30000} mb=${BENCH_MB:-300} ntools=${BENCH_TOOLS:-3}
 scenarios=${BENCH_SCENARIOS:-"cold no-op code base"}
 configs=("$@")
 if [ "${1:-}" = --smoke ]; then
-  files=300 mb=3 ntools=1 configs=(anchor defaults)
+  files=300 mb=3 ntools=1 configs=(anchor defaults buildkit)
 fi
 [ ${#configs[@]} -gt 0 ] || configs=("${all_configs[@]}")
 
@@ -50,6 +50,9 @@ log() { echo "bench/cluster: $*" >&2; }
 #   single    --single-snapshot
 #   serial    one Kaniko pod at a time (concurrency = 1)
 #   limits    requests 500m CPU and 1Gi, limit 3Gi memory
+#   buildkit  [build.cluster] builder = "buildkit": the buildkitd StatefulSet
+#             of docs/cluster.md, its state on a volume, made afresh (an
+#             empty cache) before the configuration's first scenario
 # anchor is the seed's generated config: Skaffold's Kaniko defaults, no
 # layer cache, no reproducible timestamps (norepro+nocache); defaults is
 # no setting at all.
@@ -67,6 +70,8 @@ config_toml() {
     single) kaniko+=$'singleSnapshot = true\n' ;;
     serial) kaniko+=$'concurrency = 1\n' ;;
     limits) res=$'[build.kaniko.resources.requests]\ncpu = "500m"\nmemory = "1Gi"\n[build.kaniko.resources.limits]\nmemory = "3Gi"\n' ;;
+    buildkit) ;; # [build.cluster], written by package
+
     *) die "unknown setting $s in configuration $1" ;;
     esac
   done
@@ -158,6 +163,7 @@ package() {
     config_toml "$cfg" | head -1
     printf '\n[build.cluster]\nnamespace = "%s"\nserviceAccount = "kaniko-sa"\nregistry = "%s/%s"\nsecret = "kaniko-secret"\n' \
       "$ns" "$reg" "${cfg//+/-}"
+    [[ $cfg != *buildkit* ]] || printf 'builder = "buildkit"\n'
     printf '\n[build.kaniko]\nimage = "%s"\ninitImage = "%s"\ninsecureRegistries = ["%s", "%s"]\n' \
       "$CLUSTER_KANIKO_IMAGE" "$CLUSTER_INIT_IMAGE" "$reg" "$CLUSTER_MIRROR"
     config_toml "$cfg" | tail -n +2
@@ -195,6 +201,24 @@ change() {
   (cd "$dir" && git -c user.name=bench -c user.email=bench@localhost commit -qam "$2")
 }
 
+# buildkitd_fresh: docs/cluster.md's buildkitd in the bench's namespace,
+# with the cluster's images and plain HTTP to the bench's registry and the
+# mirror, its state on a new, empty volume.
+buildkitd_fresh() {
+  kubectl -n "$ns" delete statefulset buildkitd --ignore-not-found --wait=true >/dev/null
+  kubectl -n "$ns" delete pod buildkitd-0 --ignore-not-found --wait=true >/dev/null
+  kubectl -n "$ns" delete pvc state-buildkitd-0 --ignore-not-found --wait=true >/dev/null
+  kubectl delete pv "$ns-buildkitd" --ignore-not-found --wait=true >/dev/null
+  rm -rf "$work/buildkitd" && mkdir -p "$work/buildkitd"
+  printf 'apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: %s-buildkitd}\nspec:\n  capacity: {storage: 50Gi}\n  accessModes: [ReadWriteOnce]\n  claimRef: {namespace: %s, name: state-buildkitd-0}\n  hostPath: {path: %s}\n' \
+    "$ns" "$ns" "$work/buildkitd" | kubectl apply -f - >/dev/null
+  awk '/^# buildkitd for \[build.cluster\]/ {b = 1} b && /^```$/ {exit} b' docs/cluster.md |
+    sed "s|image: docker.io/moby/buildkit:.*|image: $CLUSTER_BUILDKIT_IMAGE|
+      s|    # \[registry.\"harbor.internal:5000\"\]|    [registry.\"$reg\"]\n      http = true\n    [registry.\"$CLUSTER_MIRROR\"]|
+      s|    #   http = true|      http = true|" | kubectl -n "$ns" apply -f - >/dev/null
+  kubectl -n "$ns" wait --for=condition=Ready pod/buildkitd-0 --timeout=120s >/dev/null
+}
+
 # build DIR CONFIG SCENARIO: one `task build`, measured; prints a table row.
 build() {
   local dir=$1 cfg=$2 sc=$3 before after t0 t1 rc=0
@@ -213,6 +237,12 @@ build() {
     sleep 0.5
   done >"$work/mem" &
   sample_pid=$!
+  local bk_cg=""
+  if [[ $cfg == *buildkit* ]]; then
+    # buildkitd's container lives on: its cgroup's peak, reset now.
+    bk_cg=/sys/fs/cgroup/memory/k8s.io/$(kubectl -n "$ns" get pod buildkitd-0 -o jsonpath='{.status.containerStatuses[0].containerID}' | sed 's|.*//||')
+    echo 0 >"$bk_cg/memory.max_usage_in_bytes"
+  fi
   t0=$(date +%s.%N)
   (cd "$dir" && SKAFFOLD_CACHE_FILE=$work/$cfg.skaffold-cache task build >"$work/$cfg-$sc.log" 2>&1) || rc=$?
   t1=$(date +%s.%N)
@@ -226,6 +256,11 @@ build() {
     tail -15 "$work/$cfg-$sc.log" >&2
     printf '| %s | %s | failed (exit %d) after %.1f s | | | | |\n' "$cfg" "$sc" "$rc" "$(echo "$t1 - $t0" | bc -l)"
     return 1
+  fi
+  if [ -n "$bk_cg" ]; then
+    printf '| %s | %s | %.1f s | buildkitd | - | %.0f MB | %.0f MB |\n' "$cfg" "$sc" "$(echo "$t1 - $t0" | bc -l)" \
+      "$(($(cat "$bk_cg/memory.max_usage_in_bytes") / 1048576))" "$(((after - before) / 1048576))"
+    return 0
   fi
   # Per pod: creation to the executor's exit, and its container's peak.
   local n c id f r
@@ -254,6 +289,7 @@ echo "|---|---|---|---|---|---|---|"
 for cfg in "${configs[@]}"; do
   dir=$work/$cfg
   package "$dir" "$cfg"
+  [[ $cfg != *buildkit* ]] || buildkitd_fresh
   for sc in $scenarios; do
     change "$dir" "$sc"
     build "$dir" "$cfg" "$sc" || { failed+=("$cfg/$sc"); break; }
