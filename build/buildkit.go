@@ -226,6 +226,9 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		if strings.Contains(err.Error(), "code = Unavailable") {
+			return fmt.Errorf("buildkitd at %s is not reachable (start one with scripts/buildkitd.sh start, or name one with --buildkit-addr or $BUILDKIT_HOST): %w", addr, err)
+		}
 		return fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}
 	dgst, err := digest.Parse(resp.ExporterResponse["containerimage.digest"])
@@ -308,7 +311,8 @@ func connect(ctx context.Context, addr string, stderr io.Writer) (dial string, s
 		return "", nil, err
 	}
 	cmd := exec.CommandContext(ctx, prog, "forward", "--namespace="+t.namespace, "--pod="+t.pod, "--port="+strconv.Itoa(t.port))
-	cmd.Stderr = stderr
+	agentErr := &tailBuffer{max: 4 << 10}
+	cmd.Stderr = io.MultiWriter(stderr, agentErr)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return "", nil, err
@@ -335,7 +339,15 @@ func connect(ctx context.Context, addr string, stderr io.Writer) (dial string, s
 	local, ok := strings.CutPrefix(strings.TrimSpace(line), agentapi.Forwarding)
 	if err != nil || !ok {
 		stop()
-		return "", nil, fmt.Errorf("buildkitd at %s: %s forward did not start (its error is above)", addr, agentapi.Program)
+		why := strings.TrimSpace(string(agentErr.bytes()))
+		if i := strings.LastIndexByte(why, '\n'); i >= 0 {
+			why = why[i+1:]
+		}
+		why = strings.TrimPrefix(why, agentapi.Program+": ")
+		if why == "" {
+			why = agentapi.Program + " forward ended without a word"
+		}
+		return "", nil, fmt.Errorf("buildkitd at %s: %s", addr, why)
 	}
 	return "tcp://" + local, stop, nil
 }
@@ -371,4 +383,42 @@ func kubePod(u *url.URL) (podTarget, error) {
 		t.port = n
 	}
 	return t, nil
+}
+
+// Reach asks the daemon at addr (any address BuildKit takes, or
+// kube-pod://) for its version and its workers' platforms: what `cwlbuild
+// check --cluster` says of the buildkit builder, before any build.
+func Reach(ctx context.Context, addr string, stderr io.Writer) (string, error) {
+	dial, stop, err := connect(ctx, addr, stderr)
+	if err != nil {
+		return "", err
+	}
+	defer stop()
+	c, err := client.New(ctx, dial)
+	if err != nil {
+		return "", fmt.Errorf("buildkitd at %s: %w", addr, err)
+	}
+	defer c.Close()
+	info, err := c.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("buildkitd at %s: %w", addr, err)
+	}
+	workers, err := c.ListWorkers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("buildkitd at %s: %w", addr, err)
+	}
+	var platforms []string
+	for _, w := range workers {
+		for _, p := range w.Platforms {
+			platforms = append(platforms, p.OS+"/"+p.Architecture+variant(p.Variant))
+		}
+	}
+	return fmt.Sprintf("buildkitd %s at %s, platforms %s", info.BuildkitVersion.Version, addr, strings.Join(platforms, ", ")), nil
+}
+
+func variant(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "/" + v
 }

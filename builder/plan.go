@@ -776,7 +776,8 @@ const SkaffoldInitImage = "gcr.io/k8s-skaffold/skaffold-helpers/busybox"
 // air-gapped or mirrored cluster such pods wait in ImagePullBackOff until
 // Skaffold's timeout; nothing fails sooner.
 func (p *Plan) PodImageWarnings() []Diagnostic {
-	if p.Engine != EngineCluster {
+	if p.Engine != EngineCluster || p.Cluster.Builder != ClusterKaniko {
+		// No Kaniko pod runs: buildkitd's image is the StatefulSet's.
 		return nil
 	}
 	named := map[string]bool{}

@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/constants"
 
+	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/skaffold"
@@ -65,6 +67,9 @@ var ErrFailed = errors.New("the cluster pre-flight failed")
 // as they come; it returns each failed check as a diagnostic (under
 // [build.cluster]), and ErrFailed when one failed.
 func Cluster(ctx context.Context, p *builder.Plan, timeout string, out, errOut io.Writer) ([]builder.Diagnostic, error) {
+	if p.Cluster.Builder == builder.ClusterBuildKit {
+		return clusterBuildKit(ctx, p, out, errOut)
+	}
 	s, err := SpecOf(p)
 	if err != nil {
 		return nil, err
@@ -152,4 +157,28 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// clusterBuildKit is the pre-flight of the buildkit cluster builder: the
+// namespace's buildkitd answers through the port-forward the builds use,
+// with its version and platforms. (Registry logins are this machine's, and
+// the bases are the daemon's to pull: the build names either failure.)
+func clusterBuildKit(ctx context.Context, p *builder.Plan, out, errOut io.Writer) ([]builder.Diagnostic, error) {
+	addr := p.Cluster.BuildKitAddress()
+	fmt.Fprintf(out, "cluster pre-flight: buildkitd at %s\n", addr)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	said, err := build.Reach(ctx, addr, errOut)
+	r := agentapi.Result{Check: "buildkitd", OK: err == nil, Detail: said}
+	if err != nil {
+		r.Detail = err.Error()
+	}
+	lines := &resultLines{out: out, file: p.File, line: p.Line("build.cluster")}
+	fmt.Fprintln(lines, r)
+	lines.flush()
+	if err != nil {
+		return lines.failed, ErrFailed
+	}
+	fmt.Fprintln(out, "cluster pre-flight: ok")
+	return nil, nil
 }

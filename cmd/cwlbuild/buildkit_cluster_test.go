@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,8 @@ import (
 // the pod's loopback through the agent's port-forward with the push login
 // of this machine's Docker config. build.json holds the digests the
 // registry serves; after a change to one tool's code only its digest
-// moves, and its heavy step is taken from the daemon's cache. The pod is
+// moves, and its heavy step is taken from the daemon's cache; `check
+// --cluster` reaches the daemon first the same way. The pod is
 // then deleted: the StatefulSet's new pod keeps the cache on its volume.
 func TestClusterBuildKit(t *testing.T) {
 	env := clusterEnv(t)
@@ -85,6 +87,11 @@ func TestClusterBuildKit(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
 	if _, stderr, code := run(t, "generate", "-f", filepath.Join(dir, "project.toml"), "--plugin-command", bin); code != 0 {
 		t.Fatalf("generate: %s", stderr)
+	}
+	// The pre-flight reaches the daemon the way the builds will.
+	out, stderr, code := run(t, "check", "--cluster", "-f", filepath.Join(dir, "project.toml"))
+	if code != 0 || !regexp.MustCompile(`ok    buildkitd: buildkitd \S+ at kube-pod://buildkitd-0\?namespace=`+ns+`, platforms linux/amd64`).MatchString(out) || strings.Contains(out, "Kaniko") {
+		t.Fatalf("check --cluster: exit %d\n%s%s", code, out, stderr)
 	}
 	creds := env["CLUSTER_PUSH_USER"] + ":" + strings.TrimSpace(string(password))
 	digests := func(out *buildjson.Output) map[string]string {

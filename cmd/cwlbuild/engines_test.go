@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
 	"gopkg.in/yaml.v3"
@@ -684,5 +685,41 @@ func TestSkaffoldBuildKit(t *testing.T) {
 	after := digests(second)
 	if after["shout"] != before["shout"] || after["count"] == before["count"] {
 		t.Errorf("after a change to count's code: shout %s → %s, count %s → %s; want shout the same, count new", before["shout"], after["shout"], before["count"], after["count"])
+	}
+}
+
+// TestPluginBuildKitFaults: a buildkitd that is not there, and one killed
+// in the middle of a build: each build fails at once with a line naming
+// the tool and the daemon, and leaves no digest file behind.
+func TestPluginBuildKitFaults(t *testing.T) {
+	reg := testenv.StartRegistry(t)
+	reg.PushBase(t)
+	dir := writeEnginePackage(t, reg.Host, "buildkit")
+	os.WriteFile(filepath.Join(dir, "tools", "shout", "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\nRUN sleep 300\n"), 0o644)
+	build := func(addr string) (string, string, int) {
+		t.Helper()
+		digestFile := filepath.Join(t.TempDir(), "digest")
+		_, stderr, code := run(t, "plugin", "--backend", "buildkit", "--buildkit-addr", addr, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
+			"--image", reg.Host+"/pkg/shout:fault", "--context", filepath.Join(dir, "tools", "shout"), "--digest-file", digestFile)
+		if _, err := os.Stat(digestFile); err == nil {
+			t.Errorf("a failed build wrote %s", digestFile)
+		}
+		return stderr, digestFile, code
+	}
+
+	none := "unix://" + filepath.Join(t.TempDir(), "none.sock")
+	if stderr, _, code := build(none); code == 0 || !strings.Contains(stderr, "tool shout") || !strings.Contains(stderr, "buildkitd at "+none+" is not reachable (start one with scripts/buildkitd.sh start") {
+		t.Errorf("no daemon: exit %d: %s", code, stderr)
+	}
+
+	d := testenv.StartBuildKitd(t)
+	time.AfterFunc(3*time.Second, d.Kill)
+	start := time.Now()
+	stderr, _, code := build(d.Addr)
+	if code == 0 || !strings.Contains(stderr, "building tool shout") || !strings.Contains(stderr, "buildkitd at "+d.Addr) {
+		t.Errorf("daemon killed mid-build: exit %d: %s", code, stderr)
+	}
+	if took := time.Since(start); took > 120*time.Second {
+		t.Errorf("the build noticed the daemon's death after %s (its RUN step lasts 300 s): it waits for a dead daemon", took)
 	}
 }

@@ -17,7 +17,11 @@ type BuildKitd struct {
 	Addr string // unix:///...
 	Root string // its state
 	Log  string // its log file
+	cmd  *exec.Cmd
 }
+
+// Kill ends the daemon at once (SIGKILL), as a crash or an OOM kill does.
+func (d *BuildKitd) Kill() { d.cmd.Process.Kill() }
 
 // StartBuildKitd starts a buildkitd (scripts/buildkitd.sh builds it, at the
 // version scripts/buildkit pins) that lives as long as the test. It needs
@@ -49,6 +53,7 @@ func StartBuildKitd(t testing.TB) *BuildKitd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	d.cmd = cmd
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
@@ -62,6 +67,7 @@ func StartBuildKitd(t testing.TB) *BuildKitd {
 			<-exited
 		}
 		logf.Close()
+		unmountUnder(d.Root)
 	})
 	sock := strings.TrimPrefix(d.Addr, "unix://")
 	deadline := time.Now().Add(30 * time.Second)
@@ -80,5 +86,23 @@ func StartBuildKitd(t testing.TB) *BuildKitd {
 			t.Fatalf("buildkitd did not listen on %s in 30s:\n%s", d.Addr, log)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// unmountUnder detaches every mount below dir, deepest first: a daemon that
+// was killed leaves its overlay and cache mounts behind.
+func unmountUnder(dir string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			points = append(points, f[4])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- {
+		syscall.Unmount(points[i], syscall.MNT_DETACH)
 	}
 }
