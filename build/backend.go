@@ -121,8 +121,17 @@ type Spec struct {
 	Labels map[string]string
 	// Timestamp, when set, makes the build reproducible: Kaniko's
 	// --reproducible (no timestamps at all), buildah's and podman's
-	// --timestamp (this Unix time for the image and every file).
+	// --timestamp (this Unix time for the image and every file);
+	// BuildKit's SOURCE_DATE_EPOCH (the image's and its history's times)
+	// and the context's files sent no newer than it.
 	Timestamp *int64
+	// RewriteTimestamps makes BuildKit rewrite every file time of every
+	// layer above the base to Timestamp at each export (rewrite-timestamp),
+	// so that a daemon with an empty cache makes the same digest; a pass
+	// over every layer, even the cached ones (docs/performance.md).
+	// Without it, a layer a RUN step wrote carries its build's times, and a
+	// digest holds as long as the daemon's cache does.
+	RewriteTimestamps bool
 	// Tarball, when set, makes Kaniko write the image there instead of
 	// pushing it (Tarballs).
 	Tarball string

@@ -23,6 +23,7 @@ import (
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/eoap/cwlbuild/internal/agentapi"
@@ -71,6 +72,8 @@ type solveRequest struct {
 	context, dockerfileDir string
 	frontend               map[string]string
 	export                 map[string]string
+	// epoch, when set, is the newest file time the context is sent with.
+	epoch *int64
 }
 
 // request is s as BuildKit takes it. The Dockerfile frontend is pinned to
@@ -106,10 +109,16 @@ func (s *Spec) request() (*solveRequest, error) {
 		r.frontend["platform"] = strings.Join(s.Platforms, ",")
 	}
 	if s.Timestamp != nil {
-		// The image's and its history's times, and every file's time in
-		// the layers this build writes, become SOURCE_DATE_EPOCH.
+		// The image's and its history's times become SOURCE_DATE_EPOCH,
+		// and the context's files are sent no newer (Solve): COPY layers
+		// are the same from any checkout.
 		r.frontend["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(*s.Timestamp, 10)
-		r.export["rewrite-timestamp"] = "true"
+		r.epoch = s.Timestamp
+		if s.RewriteTimestamps {
+			// Every file time of every layer above the base, RUN steps'
+			// too, at each export.
+			r.export["rewrite-timestamp"] = "true"
+		}
 	}
 	if imageref.IsInsecure(s.Image, s.Insecure) && !imageref.IsLoopback(imageref.Host(s.Image)) {
 		// buildkitd pushes to loopback registries over plain HTTP itself.
@@ -196,6 +205,13 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 	}
 	defer c.Close()
 	contextFS, err := fsutil.NewFS(r.context)
+	if err == nil && r.epoch != nil {
+		newest := *r.epoch * int64(time.Second)
+		contextFS, err = fsutil.NewFilterFS(contextFS, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
+			st.ModTime = min(st.ModTime, newest)
+			return fsutil.MapResultKeep
+		}})
+	}
 	if err != nil {
 		return fmt.Errorf("build context %s: %w", r.context, err)
 	}

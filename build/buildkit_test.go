@@ -27,7 +27,7 @@ func TestBuildKitRequest(t *testing.T) {
 	s := &Spec{
 		Image: "harbor.internal/eoap/crop:1", Context: dir, Dockerfile: "docker/Containerfile",
 		Target: "final", BuildArgs: map[string]string{"A": "1"}, Labels: map[string]string{"org.opencontainers.image.title": "crop"},
-		Timestamp: &ts, Insecure: []string{"harbor.internal"},
+		Timestamp: &ts, RewriteTimestamps: true, Insecure: []string{"harbor.internal"},
 		Kaniko: builder.ExecutorOptions{RegistryMap: map[string][]string{"index.docker.io": {"127.0.0.1:5000/hub"}, "ghcr.io": {"harbor.internal/ghcr"}}},
 	}
 	r, err := s.request()
@@ -70,13 +70,17 @@ func TestBuildKitRequest(t *testing.T) {
 		}
 	}
 
+	s.RewriteTimestamps = false
+	if r, _ = s.request(); r.export["rewrite-timestamp"] != "" || r.frontend["build-arg:SOURCE_DATE_EPOCH"] != "1700000000" || r.epoch == nil || *r.epoch != ts {
+		t.Errorf("reproducible by default: SOURCE_DATE_EPOCH and the context's times, no pass over the layers: %v %v", r.frontend, r.export)
+	}
 	s.Image, s.Insecure, s.Timestamp = "127.0.0.1:5000/eoap/crop:1", nil, nil
 	r, _ = s.request()
 	if _, ok := r.export["registry.insecure"]; ok {
 		t.Errorf("loopback: %v", r.export)
 	}
-	if _, ok := r.export["rewrite-timestamp"]; ok {
-		t.Errorf("not reproducible: %v", r.export)
+	if _, ok := r.export["rewrite-timestamp"]; ok || r.epoch != nil || r.frontend["build-arg:SOURCE_DATE_EPOCH"] != "" {
+		t.Errorf("not reproducible: %v %v", r.frontend, r.export)
 	}
 	s.Image = "ghcr.io/eoap/crop:1"
 	if r, _ = s.request(); r.export["registry.insecure"] != "" {

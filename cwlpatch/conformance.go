@@ -23,6 +23,7 @@ const (
 	ruleWorkflowDocs = "app-package/workflow-docs" // the Workflow and its inputs have id, label, doc
 	ruleVersion      = "app-package/version"       // s:softwareVersion is [project] version
 	ruleImageSource  = "app-package/image-source"  // a CommandLineTool's image is built by a tool, or listed external
+	ruleResources    = "app-package/resources"     // a CommandLineTool has a ResourceRequirement with coresMin and ramMin
 )
 
 // Conformance checks every [[workflows]] file against the rules above and
@@ -145,6 +146,7 @@ func checkTool(d *cwlDocument, proc *cwlProcess, res *resolution, add addFunc) {
 			add(d, proc.Node, ruleToolFields, "%s has no %s", name, key)
 		}
 	}
+	checkResources(d, proc, name, add)
 	req, _ := d.sites(proc.Node, "requirements")
 	if len(req) > 0 {
 		return
@@ -218,4 +220,31 @@ func checkVersion(p *builder.Plan, d *cwlDocument, entries []*cwlProcess, add ad
 		return
 	}
 	add(d, d.root, ruleVersion, "%s has no s:softwareVersion (schema.org): write [project] version %q there", d.File, p.Version)
+}
+
+// checkResources: the tool's own ResourceRequirement (in requirements or
+// hints; the last one cwltool reads wins) names coresMin and ramMin, what a
+// platform such as Calrissian reserves for its pod (OGC 20-089's
+// application package, and the community's validator, ask for it).
+func checkResources(d *cwlDocument, proc *cwlProcess, name string, add addFunc) {
+	var last *yaml.Node
+	for _, section := range []string{"hints", "requirements"} {
+		found, _ := d.classSites(proc.Node, section, "ResourceRequirement")
+		if len(found) > 0 {
+			last = found[len(found)-1].req
+		}
+	}
+	if last == nil {
+		add(d, proc.Node, ruleResources, "%s has no ResourceRequirement: a platform cannot tell what to reserve for it (write coresMin and ramMin)", name)
+		return
+	}
+	var missing []string
+	for _, key := range []string{"coresMin", "ramMin"} {
+		if mapGet(last, key) == nil {
+			missing = append(missing, key)
+		}
+	}
+	if len(missing) > 0 {
+		add(d, last, ruleResources, "the ResourceRequirement of %s has no %s: a platform reserves the minimum", name, strings.Join(missing, " and "))
+	}
 }

@@ -29,6 +29,7 @@ $graph:
   id: tool
   requirements:
     DockerRequirement: {dockerPull: "localhost:5000/tool:1.2.0"}
+    ResourceRequirement: {coresMin: 1, ramMin: 256}
   baseCommand: [echo]
   inputs:
     aoi: {type: string, inputBinding: {position: 1}}
@@ -45,12 +46,16 @@ func TestConformance(t *testing.T) {
 	}{
 		{"conformant", "", "", nil},
 		{"hint only", "  requirements:\n    DockerRequirement", "  hints:\n    DockerRequirement", []string{ruleDockerHint + ":17"}},
-		{"no docker", "  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", []string{ruleDocker + ":14"}},
+		{"no docker", "    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", []string{ruleDocker + ":14"}},
 		{"no baseCommand", "  baseCommand: [echo]\n", "", []string{ruleToolFields + ":14"}},
 		{"no label", "  label: Main\n", "", []string{ruleWorkflowDocs + ":5"}},
 		{"input without doc", "{type: string, label: AOI, doc: area of interest}", "{type: string, label: AOI}", []string{ruleWorkflowDocs + ":10"}},
 		{"other version", "s:softwareVersion: 1.2.0", "s:softwareVersion: 1.1.0", []string{ruleVersion + ":3"}},
 		{"no version", "s:softwareVersion: 1.2.0\n", "", []string{ruleVersion + ":1"}},
+		{"no resources", "    ResourceRequirement: {coresMin: 1, ramMin: 256}\n", "", []string{ruleResources + ":14"}},
+		{"no ramMin", "{coresMin: 1, ramMin: 256}", "{coresMin: 1, ramMax: 256}", []string{ruleResources + ":18"}},
+		{"resources by a namespaced class", "    ResourceRequirement:", "    cwl:ResourceRequirement:", nil},
+		{"resources in a hint list", "    ResourceRequirement: {coresMin: 1, ramMin: 256}\n", "  hints:\n  - {class: ResourceRequirement, coresMin: 1, ramMin: 256}\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -144,7 +149,7 @@ func TestConformanceWords(t *testing.T) {
 		}
 		return strings.Join(msgs, "\n")
 	}
-	inherited := strings.Replace(conformant, "  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", 1)
+	inherited := strings.Replace(conformant, "    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", "", 1)
 	inherited = strings.Replace(inherited, "  label: Main\n", "  label: Main\n  requirements:\n    DockerRequirement: {dockerPull: \"localhost:5000/tool:1.2.0\"}\n", 1)
 	got := all(load(t, inherited, "[[workflows]]\npath = \"app.cwl#main\"\n"))
 	if strings.Contains(got, "cannot tell which image") || !strings.Contains(got, `CommandLineTool "tool" has no DockerRequirement of its own: it runs the one of the workflow`) {

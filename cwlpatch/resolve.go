@@ -124,6 +124,13 @@ type site struct {
 // sites returns the DockerRequirements of a process node (a process, or a
 // workflow step) in section, in the order cwltool reads them.
 func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
+	return d.classSites(owner, section, "DockerRequirement")
+}
+
+// classSites returns the requirements of CWL class name of a process node
+// in section, in the order cwltool reads them ($import followed, the class
+// read as cwltool reads it).
+func (d *cwlDocument) classSites(owner *yaml.Node, section, name string) ([]site, error) {
 	sec := mapGet(owner, section)
 	if sec == nil {
 		return nil, nil
@@ -157,7 +164,7 @@ func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
 		pairs := mapPairs(r.node)
 		sort.SliceStable(pairs, func(i, j int) bool { return pairs[i][0].Value < pairs[j][0].Value })
 		for _, kv := range pairs {
-			if !d.isDockerClass(kv[0].Value) {
+			if !d.isClass(kv[0].Value, name) {
 				continue
 			}
 			in, err := follow(kv[1])
@@ -180,7 +187,7 @@ func (d *cwlDocument) sites(owner *yaml.Node, section string) ([]site, error) {
 				items = in.node.Content
 			}
 			for _, it := range items {
-				if c := mapGet(it, "class"); c != nil && c.Kind == yaml.ScalarNode && d.isDockerClass(c.Value) {
+				if c := mapGet(it, "class"); c != nil && c.Kind == yaml.ScalarNode && d.isClass(c.Value, name) {
 					add(in, deref(it))
 				}
 			}
@@ -255,14 +262,19 @@ func mapPairs(n *yaml.Node) [][2]*yaml.Node {
 const cwlNamespace = "https://w3id.org/cwl/cwl#"
 
 // isDockerClass reports whether a requirement's class (or its key, in map
-// form) is DockerRequirement as cwltool reads it: schema-salad expands the
-// class against the document's $namespaces and the CWL schema's own ("cwl"),
+// form) is DockerRequirement as cwltool reads it (isClass).
+func (d *cwlDocument) isDockerClass(class string) bool {
+	return d.isClass(class, "DockerRequirement")
+}
+
+// isClass reports whether a requirement's class (or its key, in map form)
+// is the CWL class name as cwltool reads it: schema-salad expands the class
+// against the document's $namespaces and the CWL schema's own ("cwl"),
 // then shortens CWL's vocabulary back to the bare name. So
 // "cwl:DockerRequirement", "x:DockerRequirement" with x bound to CWL's URI,
 // and "https://w3id.org/cwl/cwl#DockerRequirement" are all the one cwltool
 // applies.
-func (d *cwlDocument) isDockerClass(class string) bool {
-	const name = "DockerRequirement"
+func (d *cwlDocument) isClass(class, name string) bool {
 	if class == name || class == cwlNamespace+name {
 		return true
 	}

@@ -54,6 +54,8 @@ $graph:
 
   - class: CommandLineTool
     id: crop
+    requirements:
+      ResourceRequirement: {coresMin: 1, ramMin: 64}
     hints:
       DockerRequirement:
         dockerPull: 127.0.0.1:5000/eoap-sample/crop:latest
@@ -75,6 +77,8 @@ $graph:
 
   - class: CommandLineTool
     id: norm_diff
+    requirements:
+      ResourceRequirement: {coresMin: 1, ramMin: 64}
     hints:
       DockerRequirement:
         dockerPull: 127.0.0.1:5000/eoap-sample/norm_diff:latest
@@ -92,7 +96,9 @@ $graph:
     id: otsu
     requirements:
       ResourceRequirement:
+        coresMin: 1
         coresMax: 1
+        ramMin: 64
         ramMax: 256
     hints:
       DockerRequirement:
