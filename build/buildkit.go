@@ -151,7 +151,7 @@ func contextName(img string) (string, error) {
 }
 
 // readDockerfile reads a Dockerfile that is a regular file of a sane size:
-// a symlink or a missing file is the frontend's to report.
+// a symlink or a missing file is the builder's to report.
 func readDockerfile(path string) ([]byte, error) {
 	st, err := os.Lstat(path)
 	if err != nil {
@@ -165,7 +165,8 @@ func readDockerfile(path string) ([]byte, error) {
 
 // Commands is the build as `buildctl` would run it against the same daemon:
 // what --dry-run prints, to paste. Solve sends the same request through the
-// Go client; no buildctl runs.
+// Go client (no buildctl runs), with the context's file times clamped,
+// which buildctl does not do.
 func (k BuildKit) Commands(s *Spec) ([]Command, error) {
 	r, err := s.request()
 	if err != nil {
@@ -301,7 +302,8 @@ func printSteps(ch chan *client.SolveStatus, out io.Writer) {
 }
 
 // KubePodScheme names a buildkitd in a cluster:
-// kube-pod://POD?namespace=NS&port=PORT (port 1234 by default). cwlbuild
+// kube-pod://POD?namespace=NS&port=PORT (the kubeconfig's namespace and
+// port 1234 by default). cwlbuild
 // reaches it through a port-forward of the API server to the pod's
 // loopback, made by the agent (cwlbuild-calrissian forward), so the
 // daemon listens on no address of the cluster's network.
@@ -388,8 +390,8 @@ func kubePod(u *url.URL) (podTarget, error) {
 			return t, fmt.Errorf("unknown parameter %q: namespace and port are known", key)
 		}
 	}
-	if !dnsLabel.MatchString(t.namespace) {
-		return t, fmt.Errorf("namespace %q: name the pod's namespace, a Kubernetes name", t.namespace)
+	if t.namespace != "" && !dnsLabel.MatchString(t.namespace) {
+		return t, fmt.Errorf("namespace %q: name the pod's namespace, a Kubernetes name (none: the kubeconfig's)", t.namespace)
 	}
 	if p := u.Query().Get("port"); p != "" {
 		n, err := strconv.Atoi(p)

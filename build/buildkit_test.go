@@ -126,7 +126,8 @@ func TestKubePodAddress(t *testing.T) {
 	for addr, want := range map[string]string{
 		"kube-pod://buildkitd-0?namespace=eoap":           "buildkitd-0 eoap 1234",
 		"kube-pod://buildkitd-0?namespace=eoap&port=9000": "buildkitd-0 eoap 9000",
-		"kube-pod://buildkitd-0":                          "",
+		"kube-pod://buildkitd-0":                          "buildkitd-0  1234",
+		"kube-pod://buildkitd-0?namespace=":               "buildkitd-0  1234",
 		"kube-pod://-x?namespace=eoap":                    "",
 		"kube-pod://b?namespace=--kubeconfig=/x":          "",
 		"kube-pod://b?namespace=eoap&port=0":              "",

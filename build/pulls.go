@@ -3,7 +3,6 @@ package build
 import (
 	"bufio"
 	"bytes"
-	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -141,12 +140,7 @@ func expandArgs(s string, vars map[string]string) string {
 // cannot be read (a symlink, a missing file: the builder's to report)
 // keeps TLS.
 func (b *Spec) pullsOnlyInsecure() bool {
-	file := path.Join(b.Context, b.Dockerfile) // as -f names it
-	st, err := os.Lstat(file)
-	if err != nil || !st.Mode().IsRegular() || st.Size() > 1<<20 {
-		return false
-	}
-	data, err := os.ReadFile(file)
+	data, err := readDockerfile(path.Join(b.Context, b.Dockerfile)) // as -f names it
 	if err != nil {
 		return false
 	}
