@@ -244,6 +244,9 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 			return context.Cause(ctx)
 		}
 		if strings.Contains(err.Error(), "code = Unavailable") {
+			if dial != addr {
+				return fmt.Errorf("the connection to buildkitd at %s was lost (its pod restarted or was deleted, or the API server went away; build again once it runs): %w", addr, err)
+			}
 			return fmt.Errorf("buildkitd at %s is not reachable (start one with scripts/buildkitd.sh start, or name one with --buildkit-addr or $BUILDKIT_HOST): %w", addr, err)
 		}
 		return fmt.Errorf("buildkitd at %s: %w", addr, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,26 +35,7 @@ func TestClusterBuildKit(t *testing.T) {
 	ns, kubectl := clusterNamespace(t, env, "buildkit")
 	mirror, push := env["CLUSTER_MIRROR"], env["CLUSTER_PUSH_REGISTRY"]
 
-	// A volume for the state claim: this cluster has no provisioner.
-	state := t.TempDir()
-	pv := ns + "-state"
-	kubectl(fmt.Sprintf("apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: %s}\nspec:\n  capacity: {storage: 50Gi}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Delete\n  claimRef: {namespace: %s, name: state-buildkitd-0}\n  hostPath: {path: %s}\n", pv, ns, state), "apply", "-f", "-")
-	t.Cleanup(func() {
-		c := exec.Command("kubectl", "delete", "pv", pv, "--wait=false")
-		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
-		c.Run()
-	})
-	manifests := testenv.READMEBlockStarting(t, "# buildkitd for [build.cluster]").Text
-	for old, new := range map[string]string{
-		"image: docker.io/moby/buildkit:v0.30.0":                           "image: " + env["CLUSTER_BUILDKIT_IMAGE"],
-		"    # [registry.\"harbor.internal:5000\"]\n    #   http = true\n": fmt.Sprintf("    [registry.%q]\n      http = true\n    [registry.%q]\n      http = true\n", mirror, push),
-	} {
-		if !strings.Contains(manifests, old) {
-			t.Fatalf("docs/cluster.md's manifests no longer hold %q", old)
-		}
-		manifests = strings.Replace(manifests, old, new, 1)
-	}
-	kubectl(manifests, "apply", "-n", ns, "-f", "-")
+	applyBuildKitd(t, env, ns, kubectl, mirror, push)
 
 	dir := writeEnginePackage(t, push, "buildkit")
 	toml := readFile(t, filepath.Join(dir, "project.toml"))
@@ -136,5 +118,219 @@ func TestClusterBuildKit(t *testing.T) {
 	_, log = skaffoldBuildLog(t, sk, dir, t.TempDir())
 	if !strings.Contains(log, "/opt/heavy/f$i; done: cached") {
 		t.Errorf("after the pod was replaced, count's heavy step ran again:\n%s", log)
+	}
+}
+
+// applyBuildKitd applies docs/cluster.md's buildkitd manifests as written
+// in namespace ns, but for the image (the cluster mirror's) and plain HTTP
+// to the registries named, with the state claim bound to a volume of the
+// test's own (this cluster has no provisioner), and waits for its pod.
+func applyBuildKitd(t *testing.T, env map[string]string, ns string, kubectl func(string, ...string) string, registries ...string) {
+	t.Helper()
+	state := t.TempDir()
+	pv := ns + "-state"
+	kubectl(fmt.Sprintf("apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: %s}\nspec:\n  capacity: {storage: 50Gi}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Delete\n  claimRef: {namespace: %s, name: state-buildkitd-0}\n  hostPath: {path: %s}\n", pv, ns, state), "apply", "-f", "-")
+	t.Cleanup(func() {
+		c := exec.Command("kubectl", "delete", "pv", pv, "--wait=false")
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+		c.Run()
+	})
+	var http string
+	for _, r := range registries {
+		http += fmt.Sprintf("    [registry.%q]\n      http = true\n", r)
+	}
+	manifests := testenv.READMEBlockStarting(t, "# buildkitd for [build.cluster]").Text
+	for old, new := range map[string]string{
+		"image: docker.io/moby/buildkit:v0.30.0":                           "image: " + env["CLUSTER_BUILDKIT_IMAGE"],
+		"    # [registry.\"harbor.internal:5000\"]\n    #   http = true\n": http,
+	} {
+		if !strings.Contains(manifests, old) {
+			t.Fatalf("docs/cluster.md's manifests no longer hold %q", old)
+		}
+		manifests = strings.Replace(manifests, old, new, 1)
+	}
+	kubectl(manifests, "apply", "-n", ns, "-f", "-")
+	waitBuildKitd(t, env, ns)
+}
+
+// waitBuildKitd waits for the namespace's buildkitd pod to run.
+func waitBuildKitd(t *testing.T, env map[string]string, ns string) {
+	t.Helper()
+	phase := ""
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		c := exec.Command("kubectl", "-n", ns, "get", "pod", "buildkitd-0", "-o", "jsonpath={.status.phase}")
+		c.Env = append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"])
+		o, _ := c.Output()
+		if phase = string(o); phase == "Running" {
+			return
+		}
+	}
+	t.Fatalf("buildkitd-0 in %s is not running after 2 minutes (%q)", ns, phase)
+}
+
+// TestClusterBuildKitFaults runs `task build` with [build.cluster] builder
+// = "buildkit" while something breaks: the login of this machine is wrong,
+// the buildkitd pod is deleted mid-build, the push registry answers with
+// HTTP 500. Each time task build fails with a line naming the tool and the
+// cause, build.json and the CWL file are unchanged and no pin is written;
+// once the fault is cleared the next run succeeds.
+func TestClusterBuildKitFaults(t *testing.T) {
+	env := clusterEnv(t)
+	ns, kubectl := clusterNamespace(t, env, "buildkit-faults")
+	bridge, _, _ := strings.Cut(env["CLUSTER_PUSH_REGISTRY"], ":")
+	reg := startFaultyRegistry(t, bridge, env["CLUSTER_PUSH_REGISTRY"])
+	mirror := env["CLUSTER_MIRROR"]
+	applyBuildKitd(t, env, ns, kubectl, mirror, reg.Host)
+
+	tools := buildAgent(t)
+	for _, pkg := range []string{"./cmd/cwlbuild", "./cmd/cwlpatch"} {
+		os.Rename(testenv.BuildBinary(t, pkg), filepath.Join(tools, filepath.Base(pkg)))
+	}
+	taskBin, err := exec.Command("go", "tool", "-n", "task").Output()
+	if err != nil {
+		testenv.Missing(t, "go-task (go tool task)", err)
+	}
+	os.Symlink(strings.TrimSpace(string(taskBin)), filepath.Join(tools, "task"))
+	os.Symlink(testenv.Skaffold(t), filepath.Join(tools, "skaffold"))
+	dir := t.TempDir()
+	docker := filepath.Join(dir, ".docker")
+	cmdEnv := append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"], "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+t.TempDir(), "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false", "DOCKER_CONFIG="+docker)
+	password, err := os.ReadFile(env["CLUSTER_PUSH_PASSWORD_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(pw string) {
+		t.Helper()
+		c := exec.Command(filepath.Join(tools, "cwlbuild"), "auth", "--registry", reg.Host, "-u", env["CLUSTER_PUSH_USER"], "--password-stdin", "--output", filepath.Join(docker, "config.json"))
+		c.Stdin = strings.NewReader(pw)
+		if o, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("cwlbuild auth: %v\n%s", err, o)
+		}
+	}
+	login(string(password))
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(`[project]
+name = "faults"
+version = "0.1.0"
+
+[build]
+engine = "cluster"
+
+[build.cluster]
+builder = "buildkit"
+namespace = "`+ns+`"
+registry = "`+reg.Host+`/`+ns+`"
+
+[build.kaniko]
+insecureRegistries = ["`+reg.Host+`", "`+mirror+`"]
+
+[release]
+sbom = "none"
+
+[tools.slow]
+context = "slow"
+path = "app.cwl#slow"
+
+[tools.quick]
+context = "quick"
+path = "app.cwl#quick"
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(buildFaultsCWL), 0o644)
+	os.MkdirAll(filepath.Join(dir, "slow"), 0o755)
+	os.WriteFile(filepath.Join(dir, "slow", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nCOPY slow.txt /\nRUN sleep 15 && echo slow > /slow.log\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "quick"), 0o755)
+	os.WriteFile(filepath.Join(dir, "quick", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nRUN echo quick > /quick.log\nCOPY quick.txt /\n"), 0o644)
+	n := 0
+	edit := func() {
+		n++
+		for _, tool := range []string{"slow", "quick"} {
+			os.WriteFile(filepath.Join(dir, tool, tool+".txt"), []byte(tool+" "+strings.Repeat("x", n)+"\n"), 0o644)
+		}
+	}
+	edit()
+	if o, err := runIn(dir, cmdEnv, filepath.Join(tools, "cwlbuild"), "init"); err != nil {
+		t.Fatalf("cwlbuild init: %v\n%s", err, o)
+	}
+	build := func(during func()) (string, error) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(tools, "task"), "build")
+		cmd.Dir, cmd.Env = dir, cmdEnv
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		if during != nil {
+			go func() { defer close(done); during() }()
+		} else {
+			close(done)
+		}
+		err := cmd.Wait()
+		<-done
+		return out.String(), err
+	}
+	if out, err := build(nil); err != nil {
+		t.Fatalf("the first build: %v\n%s", err, out)
+	}
+
+	for _, tc := range []struct {
+		name         string
+		setup, clear func()
+		during       func()
+		want         string
+	}{
+		{
+			name:  "wrong-password",
+			setup: func() { login("not-the-password") },
+			clear: func() { login(string(password)) },
+			want:  `building tool (slow|quick) \(\S+\) failed: buildkitd at kube-pod://buildkitd-0\?namespace=` + ns + `: .*401 Unauthorized`,
+		},
+		{
+			name: "pod-deleted",
+			during: func() {
+				time.Sleep(6 * time.Second) // slow's RUN sleeps 15 s
+				kubectl("", "-n", ns, "delete", "pod", "buildkitd-0", "--wait=false")
+			},
+			clear: func() { waitBuildKitd(t, env, ns) },
+			want:  `building tool slow \(\S+\) failed: the connection to buildkitd at kube-pod://buildkitd-0\?namespace=` + ns + ` was lost`,
+		},
+		{
+			name:  "registry-500",
+			setup: func() { reg.mode.Store(registry500) },
+			clear: func() { reg.mode.Store(registryUp) },
+			want:  `building tool (slow|quick) \(\S+\) failed: buildkitd at \S+: .*500 Internal Server Error`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edit()
+			if tc.setup != nil {
+				tc.setup()
+			}
+			buildJSON, _ := os.ReadFile(filepath.Join(dir, "build.json"))
+			cwl, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
+			out, err := build(tc.during)
+			if err == nil {
+				t.Fatalf("task build succeeded:\n%s", out)
+			}
+			if !regexp.MustCompile(tc.want).MatchString(out) || !strings.Contains(out, "cwlbuild: the build failed; nothing was pinned") {
+				t.Errorf("no line matches %s, or no word that nothing was pinned:\n%s", tc.want, out)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "build.json.*")); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+			if now, _ := os.ReadFile(filepath.Join(dir, "build.json")); !bytes.Equal(now, buildJSON) {
+				t.Error("build.json changed")
+			}
+			if now, _ := os.ReadFile(filepath.Join(dir, "app.cwl")); !bytes.Equal(now, cwl) {
+				t.Error("the CWL file changed")
+			}
+			if tc.clear != nil {
+				tc.clear()
+			}
+			if out, err := build(nil); err != nil {
+				t.Fatalf("the build after the fault was cleared: %v\n%s", err, out)
+			}
+		})
 	}
 }
