@@ -122,8 +122,7 @@ type Spec struct {
 	// Timestamp, when set, makes the build reproducible: Kaniko's
 	// --reproducible (no timestamps at all), buildah's and podman's
 	// --timestamp (this Unix time for the image and every file);
-	// BuildKit's SOURCE_DATE_EPOCH (the image's and its history's times)
-	// and the context's files sent no newer than it.
+	// BuildKit's SOURCE_DATE_EPOCH (the image's and its history's times).
 	Timestamp *int64
 	// RewriteTimestamps makes BuildKit rewrite every file time of every
 	// layer above the base to Timestamp at each export (rewrite-timestamp),

@@ -3,6 +3,8 @@ package build
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/distribution/reference"
@@ -72,8 +75,6 @@ type solveRequest struct {
 	context, dockerfileDir string
 	frontend               map[string]string
 	export                 map[string]string
-	// epoch, when set, is the newest file time the context is sent with.
-	epoch *int64
 }
 
 // request is s as BuildKit takes it. The Dockerfile frontend is pinned to
@@ -109,11 +110,11 @@ func (s *Spec) request() (*solveRequest, error) {
 		r.frontend["platform"] = strings.Join(s.Platforms, ",")
 	}
 	if s.Timestamp != nil {
-		// The image's and its history's times become SOURCE_DATE_EPOCH,
-		// and the context's files are sent no newer (Solve): COPY layers
-		// are the same from any checkout.
+		// The image's and its history's times become SOURCE_DATE_EPOCH.
+		// (The files keep their times: the context's as they are on
+		// disk, which the daemon's copy of it relies on, RUN steps' those
+		// of their build.)
 		r.frontend["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(*s.Timestamp, 10)
-		r.epoch = s.Timestamp
 		if s.RewriteTimestamps {
 			// Every file time of every layer above the base, RUN steps'
 			// too, at each export.
@@ -165,8 +166,7 @@ func readDockerfile(path string) ([]byte, error) {
 
 // Commands is the build as `buildctl` would run it against the same daemon:
 // what --dry-run prints, to paste. Solve sends the same request through the
-// Go client (no buildctl runs), with the context's file times clamped,
-// which buildctl does not do.
+// Go client; no buildctl runs.
 func (k BuildKit) Commands(s *Spec) ([]Command, error) {
 	r, err := s.request()
 	if err != nil {
@@ -206,12 +206,8 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 	}
 	defer c.Close()
 	contextFS, err := fsutil.NewFS(r.context)
-	if err == nil && r.epoch != nil {
-		newest := *r.epoch * int64(time.Second)
-		contextFS, err = fsutil.NewFilterFS(contextFS, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
-			st.ModTime = min(st.ModTime, newest)
-			return fsutil.MapResultKeep
-		}})
+	if err == nil {
+		contextFS, err = fsutil.NewFilterFS(contextFS, &fsutil.FilterOpt{Map: changedAt(r.context)})
 	}
 	if err != nil {
 		return fmt.Errorf("build context %s: %w", r.context, err)
@@ -226,6 +222,12 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 		LocalMounts:   map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: r.export}},
 		Session:       []session.Attachable{registryLogins(stderr)},
+		// The daemon keeps a copy of each context it was sent, found again
+		// by this key, and sends only the files whose size or time
+		// changed. One key per pair of directories: with one for all, a
+		// tool's build would start from another tool's copy, and a file of
+		// the same size and time there would be taken for its own.
+		SharedKey: sharedKey(r.context, r.dockerfileDir),
 	}
 	ch := make(chan *client.SolveStatus)
 	var resp *client.SolveResponse
@@ -442,4 +444,36 @@ func variant(v string) string {
 		return ""
 	}
 	return "/" + v
+}
+
+// sharedKey names the daemon's copy of a build's context: the absolute
+// directories it is sent from, hashed.
+func sharedKey(dirs ...string) string {
+	h := sha256.New()
+	for _, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		h.Write([]byte(d))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// changedAt sends each file of the context with its change time as its
+// time: the daemon's copy of the context is refreshed only for files whose
+// size or time differ, and an edit that kept the size and put the old
+// modification time back (cp -p, rsync -t, an archive unpacked) would
+// otherwise leave the old content in the image. The change time moves with
+// every write and cannot be set back. (For a checkout it is the
+// modification time, give or take a second; a reproducible build sets
+// every time anyway.)
+func changedAt(root string) fsutil.MapFunc {
+	return func(rel string, st *fstypes.Stat) fsutil.MapResult {
+		var sys syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(root, rel), &sys); err == nil {
+			st.ModTime = sys.Ctim.Nano()
+		}
+		return fsutil.MapResultKeep
+	}
 }

@@ -106,7 +106,7 @@ func TestClusterBuildKit(t *testing.T) {
 	t.Logf("one tool's code changed: %.1fs", time.Since(start).Seconds())
 	after := digests(second)
 	if after["shout"] != before["shout"] || after["count"] == before["count"] {
-		t.Errorf("after a change to count's code: shout %s → %s, count %s → %s; want shout the same, count new", before["shout"], after["shout"], before["count"], after["count"])
+		t.Errorf("after a change to count's code: shout %s → %s, count %s → %s; want shout the same, count new\n%s", before["shout"], after["shout"], before["count"], after["count"], log)
 	}
 	if !strings.Contains(log, "/opt/heavy/f$i; done: cached") {
 		t.Errorf("count's heavy step ran again:\n%s", log)

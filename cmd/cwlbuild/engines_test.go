@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	name2 "github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
 	"gopkg.in/yaml.v3"
@@ -638,16 +644,32 @@ func TestPluginBuildKit(t *testing.T) {
 	if cold != warm {
 		t.Errorf("one context built with an empty cache, then again with a warm one and new file times: %s, then %s", cold, warm)
 	}
-	// A context whose image is its files alone: one digest from any
-	// checkout (the files' times), by any daemon.
-	context = filepath.Join(t.TempDir(), "copyonly")
-	os.MkdirAll(context, 0o755)
-	os.WriteFile(filepath.Join(context, "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\nCOPY run.sh /usr/local/bin/shout\n"), 0o644)
-	os.WriteFile(filepath.Join(context, "run.sh"), []byte("#!/bin/sh\necho shout\n"), 0o755)
-	files, _, _ := build(d, "files")
+	// Two tools' contexts whose files have the same size and the same
+	// time, built one after the other: each image holds its own file (the
+	// daemon keeps a copy of each context it was sent and sends only
+	// what changed, by size and time: it must not start from the other's).
+	for i, word := range []string{"alpha", "omega"} {
+		context = filepath.Join(t.TempDir(), word)
+		os.MkdirAll(context, 0o755)
+		os.WriteFile(filepath.Join(context, "Dockerfile"), []byte("FROM docker.io/library/busybox:1.36\nCOPY run.sh /run.sh\n"), 0o644)
+		os.WriteFile(filepath.Join(context, "run.sh"), []byte("echo "+word+"\n"), 0o755)
+		os.Chtimes(filepath.Join(context, "run.sh"), later, later)
+		if _, log, code := build(d, word); code != 0 {
+			t.Fatalf("build %s: %s", word, log)
+		}
+		if got := imageFile(t, reg.Host+"/pkg/shout:"+word, "builder", "s3cret pass", "run.sh"); got != "echo "+word+"\n" {
+			t.Errorf("build %d of a context holding %q: the image holds %q", i+1, "echo "+word, got)
+		}
+	}
+	// The same context again, its file edited to another of the same size
+	// and its old time put back (cp -p, rsync -t): the image holds the edit.
+	os.WriteFile(filepath.Join(context, "run.sh"), []byte("echo gamma\n"), 0o755)
 	os.Chtimes(filepath.Join(context, "run.sh"), later, later)
-	if again, log, _ := build(testenv.StartBuildKitd(t), "files-again"); again != files {
-		t.Errorf("a COPY-only image from a checkout with other file times, by a fresh daemon: %s, then %s\n%s", files, again, log)
+	if _, log, code := build(d, "gamma"); code != 0 {
+		t.Fatalf("build gamma: %s", log)
+	}
+	if got := imageFile(t, reg.Host+"/pkg/shout:gamma", "builder", "s3cret pass", "run.sh"); got != "echo gamma\n" {
+		t.Errorf("an edit that kept the file's size and time: the image holds %q", got)
 	}
 	context = filepath.Join(dir, "tools", "shout")
 	// The pass over every layer: an empty daemon makes the same image.
@@ -746,5 +768,38 @@ func TestPluginBuildKitFaults(t *testing.T) {
 	}
 	if took := time.Since(start); took > 120*time.Second {
 		t.Errorf("the build noticed the daemon's death after %s (its RUN step lasts 300 s): it waits for a dead daemon", took)
+	}
+}
+
+// imageFile reads a file of an image's top layer from its registry.
+func imageFile(t *testing.T, ref, user, password, name string) string {
+	t.Helper()
+	r, err := name2.ParseReference(ref, name2.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, remote.WithAuth(&authn.Basic{Username: user, Password: password}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) == 0 {
+		t.Fatalf("%s: layers: %v", ref, err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s: no %s in its top layer: %v", ref, name, err)
+		}
+		if strings.TrimPrefix(h.Name, "./") == name {
+			data, _ := io.ReadAll(tr)
+			return string(data)
+		}
 	}
 }
