@@ -319,7 +319,10 @@ const DefaultBuildKitPort = 1234
 
 // connect is the address the client dials for addr: addr itself, or for a
 // kube-pod address the local end of a port-forward to the pod, which stop
-// ends.
+// ends. A pod the StatefulSet has just started runs before buildkitd
+// listens in it, and a forward to a port nothing listens on ends at the
+// first connection: so the forward is made again until the daemon answers,
+// for up to a minute.
 func connect(ctx context.Context, addr string, stderr io.Writer) (dial string, stop func(), err error) {
 	u, err := url.Parse(addr)
 	if err != nil || u.Scheme != KubePodScheme {
@@ -333,6 +336,43 @@ func connect(ctx context.Context, addr string, stderr io.Writer) (dial string, s
 	if err != nil {
 		return "", nil, err
 	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		dial, stop, err = forward(ctx, prog, addr, t, stderr)
+		if err != nil {
+			return "", nil, err
+		}
+		err = answers(ctx, dial)
+		if err == nil {
+			return dial, stop, nil
+		}
+		stop()
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return "", nil, fmt.Errorf("buildkitd at %s does not answer: %w", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, context.Cause(ctx)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// answers asks the daemon at dial for its version, within 10 seconds.
+func answers(ctx context.Context, dial string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, dial)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Info(ctx)
+	return err
+}
+
+// forward starts the agent's port-forward to t and returns its local end.
+func forward(ctx context.Context, prog, addr string, t podTarget, stderr io.Writer) (dial string, stop func(), err error) {
 	cmd := exec.CommandContext(ctx, prog, "forward", "--namespace="+t.namespace, "--pod="+t.pod, "--port="+strconv.Itoa(t.port))
 	agentErr := &tailBuffer{max: 4 << 10}
 	cmd.Stderr = io.MultiWriter(stderr, agentErr)
@@ -477,3 +517,4 @@ func changedAt(root string) fsutil.MapFunc {
 		return fsutil.MapResultKeep
 	}
 }
+

@@ -290,7 +290,7 @@ path = "app.cwl#quick"
 			name: "pod-deleted",
 			during: func() {
 				time.Sleep(6 * time.Second) // slow's RUN sleeps 15 s
-				kubectl("", "-n", ns, "delete", "pod", "buildkitd-0", "--wait=false")
+				kubectl("", "-n", ns, "delete", "pod", "buildkitd-0", "--grace-period=0", "--force", "--wait=false")
 			},
 			clear: func() { waitBuildKitd(t, env, ns) },
 			want:  `building tool slow \(\S+\) failed: the connection to buildkitd at kube-pod://buildkitd-0\?namespace=` + ns + ` was lost`,
