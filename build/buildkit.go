@@ -517,4 +517,3 @@ func changedAt(root string) fsutil.MapFunc {
 		return fsutil.MapResultKeep
 	}
 }
-
