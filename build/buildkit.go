@@ -308,10 +308,9 @@ func printSteps(ch chan *client.SolveStatus, out io.Writer) {
 
 // KubePodScheme names a buildkitd in a cluster:
 // kube-pod://POD?namespace=NS&port=PORT (the kubeconfig's namespace and
-// port 1234 by default). cwlbuild
-// reaches it through a port-forward of the API server to the pod's
-// loopback, made by the agent (cwlbuild-calrissian forward), so the
-// daemon listens on no address of the cluster's network.
+// port 1234 by default). cwlbuild reaches it through a port-forward of the
+// API server to the pod's loopback, made by the agent (cwlbuild-calrissian
+// forward), so the daemon listens on no address of the cluster's network.
 const KubePodScheme = "kube-pod"
 
 // DefaultBuildKitPort is the port buildkitd listens on in its pod.
