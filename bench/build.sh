@@ -30,7 +30,9 @@ scripts/registry.sh >/dev/null
 work=$(mktemp -d)
 cleanup() {
   BUILDKITD_STATE="$work/buildkitd" BUILDKITD_RUN="$work/buildkitd-run" scripts/buildkitd.sh stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+  # buildah's overlay storage keeps its layers directory mounted.
+  awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$work" || true
 }
 trap cleanup EXIT
 files=3000
