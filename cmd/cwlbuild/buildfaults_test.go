@@ -167,22 +167,7 @@ context = "quick"
 path = "app.cwl#quick"
 `), 0o644)
 	}
-	// edit changes both tools' code, so that both build again.
-	n := 0
-	edit := func() {
-		n++
-		for _, tool := range []string{"slow", "quick"} {
-			os.WriteFile(filepath.Join(dir, tool, tool+".txt"), []byte(tool+" "+strings.Repeat("x", n)+"\n"), 0o644)
-		}
-	}
-	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(buildFaultsCWL), 0o644)
-	// slow runs its RUN again after each edit (the edited file comes first),
-	// long enough for a fault to strike while it builds; quick takes its
-	// RUN layer from the cache.
-	os.MkdirAll(filepath.Join(dir, "slow"), 0o755)
-	os.WriteFile(filepath.Join(dir, "slow", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nCOPY slow.txt /\nRUN sleep 15 && echo slow > /slow.log\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "quick"), 0o755)
-	os.WriteFile(filepath.Join(dir, "quick", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nRUN echo quick > /quick.log\nCOPY quick.txt /\n"), 0o644)
+	edit := writeFaultTools(dir, mirror)
 	writeProject("push", "")
 	edit()
 	if o, err := runIn(dir, cmdEnv, filepath.Join(tools, "cwlbuild"), "init"); err != nil {
@@ -395,4 +380,24 @@ func runIn(dir string, env []string, prog string, args ...string) ([]byte, error
 	c := exec.Command(prog, args...)
 	c.Dir, c.Env = dir, env
 	return c.CombinedOutput()
+}
+
+// writeFaultTools writes the fault tests' two tools and their CWL in dir,
+// FROM the mirror's busybox, and returns edit, which changes both tools'
+// code so that both build again. slow runs its RUN again after each edit
+// (the edited file comes first), long enough for a fault to strike while it
+// builds; quick takes its RUN layer from the cache.
+func writeFaultTools(dir, mirror string) (edit func()) {
+	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(buildFaultsCWL), 0o644)
+	os.MkdirAll(filepath.Join(dir, "slow"), 0o755)
+	os.WriteFile(filepath.Join(dir, "slow", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nCOPY slow.txt /\nRUN sleep 15 && echo slow > /slow.log\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "quick"), 0o755)
+	os.WriteFile(filepath.Join(dir, "quick", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nRUN echo quick > /quick.log\nCOPY quick.txt /\n"), 0o644)
+	n := 0
+	return func() {
+		n++
+		for _, tool := range []string{"slow", "quick"} {
+			os.WriteFile(filepath.Join(dir, tool, tool+".txt"), []byte(tool+" "+strings.Repeat("x", n)+"\n"), 0o644)
+		}
+	}
 }

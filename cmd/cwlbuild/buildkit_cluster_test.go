@@ -235,18 +235,7 @@ path = "app.cwl#slow"
 context = "quick"
 path = "app.cwl#quick"
 `), 0o644)
-	os.WriteFile(filepath.Join(dir, "app.cwl"), []byte(buildFaultsCWL), 0o644)
-	os.MkdirAll(filepath.Join(dir, "slow"), 0o755)
-	os.WriteFile(filepath.Join(dir, "slow", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nCOPY slow.txt /\nRUN sleep 15 && echo slow > /slow.log\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "quick"), 0o755)
-	os.WriteFile(filepath.Join(dir, "quick", "Dockerfile"), []byte("FROM "+mirror+"/library/busybox:1.36\nRUN echo quick > /quick.log\nCOPY quick.txt /\n"), 0o644)
-	n := 0
-	edit := func() {
-		n++
-		for _, tool := range []string{"slow", "quick"} {
-			os.WriteFile(filepath.Join(dir, tool, tool+".txt"), []byte(tool+" "+strings.Repeat("x", n)+"\n"), 0o644)
-		}
-	}
+	edit := writeFaultTools(dir, mirror)
 	edit()
 	if o, err := runIn(dir, cmdEnv, filepath.Join(tools, "cwlbuild"), "init"); err != nil {
 		t.Fatalf("cwlbuild init: %v\n%s", err, o)
