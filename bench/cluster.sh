@@ -27,12 +27,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-all_configs=(anchor defaults cache norepro+cache norepro+cache+redo norepro+cache+newrun norepro+cache+newrun+redo norepro+single norepro+cache+serial norepro+cache+limits buildkit norepro+buildkit)
+all_configs=(anchor defaults cache norepro+cache norepro+cache+redo norepro+cache+newrun norepro+cache+newrun+redo norepro+single norepro+cache+serial norepro+cache+limits buildkit norepro+buildkit buildkit+fresh buildkit+fresh+link buildkit+link)
 files=${BENCH_FILES:-30000} mb=${BENCH_MB:-300} ntools=${BENCH_TOOLS:-3}
 scenarios=${BENCH_SCENARIOS:-"cold no-op code base"}
 configs=("$@")
 if [ "${1:-}" = --smoke ]; then
-  files=300 mb=3 ntools=1 configs=(anchor defaults buildkit)
+  files=300 mb=3 ntools=1 configs=(anchor defaults buildkit buildkit+fresh)
 fi
 [ ${#configs[@]} -gt 0 ] || configs=("${all_configs[@]}")
 
@@ -53,6 +53,10 @@ log() { echo "bench/cluster: $*" >&2; }
 #   buildkit  [build.cluster] builder = "buildkit": the buildkitd StatefulSet
 #             of docs/cluster.md, its state on a volume, made afresh (an
 #             empty cache) before the configuration's first scenario
+#   fresh     buildkitd without a state volume, its pod replaced before
+#             every scenario (a new CI pod), [build.cluster] buildkitCache =
+#             "registry" standing in
+#   link      the tool's code copied with COPY --link
 # anchor is the seed's generated config: Skaffold's Kaniko defaults, no
 # layer cache, no reproducible timestamps (norepro+nocache); defaults is
 # no setting at all.
@@ -70,7 +74,7 @@ config_toml() {
     single) kaniko+=$'singleSnapshot = true\n' ;;
     serial) kaniko+=$'concurrency = 1\n' ;;
     limits) res=$'[build.kaniko.resources.requests]\ncpu = "500m"\nmemory = "1Gi"\n[build.kaniko.resources.limits]\nmemory = "3Gi"\n' ;;
-    buildkit) ;; # [build.cluster], written by package
+    buildkit | fresh | link) ;; # [build.cluster] and the Dockerfile, written by package
 
     *) die "unknown setting $s in configuration $1" ;;
     esac
@@ -164,6 +168,7 @@ package() {
     printf '\n[build.cluster]\nnamespace = "%s"\nserviceAccount = "kaniko-sa"\nregistry = "%s/%s"\nsecret = "kaniko-secret"\n' \
       "$ns" "$reg" "${cfg//+/-}"
     [[ $cfg != *buildkit* ]] || printf 'builder = "buildkit"\n'
+    [[ $cfg != *fresh* ]] || printf 'buildkitCache = "registry"\n'
     printf '\n[build.kaniko]\nimage = "%s"\ninitImage = "%s"\ninsecureRegistries = ["%s", "%s"]\n' \
       "$CLUSTER_KANIKO_IMAGE" "$CLUSTER_INIT_IMAGE" "$reg" "$CLUSTER_MIRROR"
     config_toml "$cfg" | tail -n +2
@@ -183,8 +188,8 @@ package() {
     mkdir -p "$dir/tools/tool$i/src"
     cp bench/cluster/gen.py "$dir/tools/tool$i/gen.py"
     printf 'print("tool%d")\n' "$i" >"$dir/tools/tool$i/src/tool.py"
-    printf 'FROM %s:1\nCOPY gen.py /opt/gen.py\nRUN python3 /opt/gen.py /opt/stack %d %d tool%d\nCOPY src/ /opt/tool/\n' \
-      "$base" "$files" "$mb" "$i" >"$dir/tools/tool$i/Dockerfile"
+    printf 'FROM %s:1\nCOPY gen.py /opt/gen.py\nRUN python3 /opt/gen.py /opt/stack %d %d tool%d\nCOPY %ssrc/ /opt/tool/\n' \
+      "$base" "$files" "$mb" "$i" "$([[ $cfg != *link* ]] || echo '--link ')" >"$dir/tools/tool$i/Dockerfile"
   done
   (cd "$dir" && cwlbuild init >/dev/null 2>&1 && git init -q && git add -A &&
     git -c user.name=bench -c user.email=bench@localhost commit -qm init)
@@ -201,10 +206,14 @@ change() {
   (cd "$dir" && git -c user.name=bench -c user.email=bench@localhost commit -qam "$2")
 }
 
-# buildkitd_fresh: docs/cluster.md's buildkitd in the bench's namespace,
-# with the cluster's images and plain HTTP to the bench's registry and the
-# mirror, its state on a new, empty volume.
+# buildkitd_fresh CONFIG: docs/cluster.md's buildkitd in the bench's
+# namespace, with the cluster's images and plain HTTP to the bench's
+# registry and the mirror, its state on a new, empty volume (for a fresh
+# configuration, in the pod's emptyDir).
 buildkitd_fresh() {
+  local stateless=
+  [[ $1 != *fresh* ]] || stateless='/^  volumeClaimTemplates:/,/^---$/{/^---$/!d}
+      s|^          configMap: {name: buildkitd}|&\n        - {name: state, emptyDir: {}}|'
   kubectl -n "$ns" delete statefulset buildkitd --ignore-not-found --wait=true >/dev/null
   kubectl -n "$ns" delete pod buildkitd-0 --ignore-not-found --wait=true >/dev/null
   kubectl -n "$ns" delete pvc state-buildkitd-0 --ignore-not-found --wait=true >/dev/null
@@ -215,8 +224,20 @@ buildkitd_fresh() {
   awk '/^# buildkitd for \[build.cluster\]/ {b = 1} b && /^```$/ {exit} b' docs/cluster.md |
     sed "s|image: docker.io/moby/buildkit:.*|image: $CLUSTER_BUILDKIT_IMAGE|
       s|    # \[registry.\"harbor.internal:5000\"\]|    [registry.\"$reg\"]\n      http = true\n    [registry.\"$CLUSTER_MIRROR\"]|
-      s|    #   http = true|      http = true|" | kubectl -n "$ns" apply -f - >/dev/null
+      s|    #   http = true|      http = true|
+      $stateless" | kubectl -n "$ns" apply -f - >/dev/null
   kubectl -n "$ns" wait --for=condition=Ready pod/buildkitd-0 --timeout=120s >/dev/null
+}
+
+# buildkitd_replace: a new buildkitd pod, its emptyDir empty.
+buildkitd_replace() {
+  kubectl -n "$ns" delete pod buildkitd-0 --wait=true >/dev/null
+  local i
+  for i in $(seq 120); do
+    kubectl -n "$ns" wait --for=condition=Ready pod/buildkitd-0 --timeout=1s >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  die "buildkitd-0 did not come back"
 }
 
 # build DIR CONFIG SCENARIO: one `task build`, measured; prints a table row.
@@ -289,9 +310,10 @@ echo "|---|---|---|---|---|---|---|"
 for cfg in "${configs[@]}"; do
   dir=$work/$cfg
   package "$dir" "$cfg"
-  [[ $cfg != *buildkit* ]] || buildkitd_fresh
+  [[ $cfg != *buildkit* ]] || buildkitd_fresh "$cfg"
   for sc in $scenarios; do
     change "$dir" "$sc"
+    [[ $cfg != *fresh* || $sc == cold ]] || buildkitd_replace
     build "$dir" "$cfg" "$sc" || { failed+=("$cfg/$sc"); break; }
   done
 done

@@ -1,6 +1,9 @@
 package build
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"path"
@@ -131,6 +134,12 @@ type Spec struct {
 	// Without it, a layer a RUN step wrote carries its build's times, and a
 	// digest holds as long as the daemon's cache does.
 	RewriteTimestamps bool
+	// CacheRepo, when set, is a repository BuildKit keeps this image's
+	// build cache in (type=registry, mode=max: every step's layer, the
+	// RUN steps' too): read before the build, written after it. It stands
+	// in for a daemon's own state where the daemon starts empty (a fresh
+	// pod, a CI runner).
+	CacheRepo string
 	// Tarball, when set, makes Kaniko write the image there instead of
 	// pushing it (Tarballs).
 	Tarball string
@@ -228,7 +237,17 @@ func (b *Spec) daemonless(backend, program string) ([]Command, error) {
 	// image is the same whether the cache was warm or empty (buildah's
 	// default is one layer for every step, rebuilt each time).
 	build = append(build, "--layers")
-	build = append(build, "-f", path.Join(b.Context, b.Dockerfile), "-t", b.Image)
+	// Several platforms are built, each in turn, into a manifest list of
+	// local storage, which is pushed with its images and removed. The
+	// list's name is new for each build: images added to an existing list
+	// would join the entries of an earlier build.
+	list := ""
+	if len(b.Platforms) > 1 {
+		list = manifestListName(b.Image)
+		build = append(build, "-f", path.Join(b.Context, b.Dockerfile), "--manifest", list)
+	} else {
+		build = append(build, "-f", path.Join(b.Context, b.Dockerfile), "-t", b.Image)
+	}
 	build = append(build, b.stageFlags()...)
 	if b.Timestamp != nil {
 		build = append(build, "--timestamp", strconv.FormatInt(*b.Timestamp, 10))
@@ -241,14 +260,30 @@ func (b *Spec) daemonless(backend, program string) ([]Command, error) {
 	}
 	build = append(build, b.Context)
 	push := Command{program, "push"}
+	if list != "" {
+		push = Command{program, "manifest", "push", "--all", "--rm"}
+	}
 	if imageref.IsInsecure(b.Image, b.Insecure) {
 		push = append(push, "--tls-verify=false")
 	}
 	if b.DigestFile != "" {
 		push = append(push, "--digestfile", b.DigestFile)
 	}
-	push = append(push, b.Image, "docker://"+b.Image)
+	if list != "" {
+		push = append(push, list, "docker://"+b.Image)
+	} else {
+		push = append(push, b.Image, "docker://"+b.Image)
+	}
 	return []Command{build, push}, nil
+}
+
+// manifestListName is a name of local storage no other build uses, for
+// the manifest list of a build of image.
+func manifestListName(image string) string {
+	var nonce [6]byte
+	rand.Read(nonce[:])
+	sum := sha256.Sum256([]byte(image))
+	return "localhost/cwlbuild-list/" + hex.EncodeToString(sum[:6]) + "-" + hex.EncodeToString(nonce[:])
 }
 
 // insecureHosts are the registries Kaniko must reach over plain HTTP: the

@@ -2,6 +2,7 @@ package build
 
 import (
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,8 +72,29 @@ func TestKanikoOnePlatform(t *testing.T) {
 	if _, err := (Kaniko{}).Commands(b); err == nil || !strings.Contains(err.Error(), "kaniko builds one platform per run, and 2 were asked for (linux/amd64,linux/arm64)") {
 		t.Errorf("two platforms: %v", err)
 	}
-	if cmds, err := (Buildah{}).Commands(b); err != nil || !strings.Contains(cmds[0].String(), "--platform linux/amd64,linux/arm64") {
-		t.Errorf("buildah, two platforms: %v %v", cmds, err)
+	b.DigestFile = "/tmp/d"
+	for _, be := range []Backend{Buildah{}, Podman{}} {
+		cmds, err := be.Commands(b)
+		if err != nil || len(cmds) != 2 {
+			t.Fatalf("%s, two platforms: %v %v", be.Name(), cmds, err)
+		}
+		build, push := cmds[0].String(), cmds[1].String()
+		list := regexp.MustCompile(`--manifest (localhost/cwlbuild-list/[0-9a-f]{12}-[0-9a-f]{12}) `).FindStringSubmatch(build)
+		if list == nil || !strings.Contains(build, "--platform linux/amd64,linux/arm64") || strings.Contains(build, " -t ") {
+			t.Errorf("%s, two platforms: the build is not into a manifest list of its own:\n%s", be.Name(), build)
+			continue
+		}
+		if want := be.Name() + " manifest push --all --rm --tls-verify=false --digestfile /tmp/d " + list[1] + " docker://127.0.0.1:5000/pkg/crop:1"; push != want {
+			t.Errorf("%s push:\n%s\nwant\n%s", be.Name(), push, want)
+		}
+		again, _ := be.Commands(b)
+		if again[0].String() == build {
+			t.Errorf("%s: two builds of one image share a manifest list", be.Name())
+		}
+	}
+	b.Platforms = []string{"linux/arm64"}
+	if cmds, _ := (Buildah{}).Commands(b); !strings.Contains(cmds[0].String(), " -t 127.0.0.1:5000/pkg/crop:1") || cmds[1][1] != "push" {
+		t.Errorf("buildah, one platform: an image, not a list: %v", cmds)
 	}
 }
 

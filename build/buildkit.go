@@ -75,6 +75,9 @@ type solveRequest struct {
 	context, dockerfileDir string
 	frontend               map[string]string
 	export                 map[string]string
+	// cache is the registry cache's attributes (type=registry), nil
+	// without one: imported from and exported to the same reference.
+	cache map[string]string
 }
 
 // request is s as BuildKit takes it. The Dockerfile frontend is pinned to
@@ -125,6 +128,16 @@ func (s *Spec) request() (*solveRequest, error) {
 		// buildkitd pushes to loopback registries over plain HTTP itself.
 		r.export["registry.insecure"] = "true"
 	}
+	if s.CacheRepo != "" {
+		ref, err := cacheRef(s.CacheRepo, s.Image)
+		if err != nil {
+			return nil, err
+		}
+		r.cache = map[string]string{"ref": ref}
+		if imageref.IsInsecure(ref, s.Insecure) && !imageref.IsLoopback(imageref.Host(ref)) {
+			r.cache["registry.insecure"] = "true"
+		}
+	}
 	if data, err := readDockerfile(df); err == nil {
 		for _, img := range pulledImages(data, s.BuildArgs) {
 			to, ok := s.Kaniko.PullFrom(img)
@@ -140,6 +153,31 @@ func (s *Spec) request() (*solveRequest, error) {
 	}
 	return r, nil
 }
+
+// cacheRef is image's build cache in repo: one tag per image repository
+// ("buildkit-" and its path, '/' made '-'), so the tools of a package keep
+// their caches side by side. Two repositories whose tags coincide share
+// one tag: each export replaces the other's, a cache lost, never a wrong
+// layer (BuildKit's cache keys are the steps' and their inputs' digests).
+func cacheRef(repo, image string) (string, error) {
+	r, err := reference.ParseNormalizedNamed(repo)
+	if err != nil || !reference.IsNameOnly(r) {
+		return "", fmt.Errorf("cache repository %q: a repository without tag or digest is needed", repo)
+	}
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return "", fmt.Errorf("image %q: %w", image, err)
+	}
+	tag := "buildkit-" + nonTagChars.ReplaceAllString(reference.Path(named), "-")
+	if len(tag) > 128 {
+		sum := sha256.Sum256([]byte(tag))
+		tag = tag[:128-17] + "-" + hex.EncodeToString(sum[:8])
+	}
+	return r.String() + ":" + tag, nil
+}
+
+// nonTagChars are the characters a tag cannot hold.
+var nonTagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 
 // contextName is the name under which the Dockerfile frontend looks up a
 // named context for an image: its familiar form, ":latest" dropped.
@@ -179,11 +217,28 @@ func (k BuildKit) Commands(s *Spec) ([]Command, error) {
 			c = append(c, "--opt", key+"="+r.frontend[key])
 		}
 	}
-	out := "type=image"
-	for _, key := range slices.Sorted(maps.Keys(r.export)) {
-		out += "," + key + "=" + r.export[key]
+	if r.cache != nil {
+		c = append(c, "--import-cache", attrs("type=registry", r.cache),
+			"--export-cache", attrs("type=registry", r.cacheExport()))
 	}
-	return []Command{append(c, "--output", out)}, nil
+	return []Command{append(c, "--output", attrs("type=image", r.export))}, nil
+}
+
+// attrs is kind followed by m's pairs in key order, buildctl's form.
+func attrs(kind string, m map[string]string) string {
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		kind += "," + key + "=" + m[key]
+	}
+	return kind
+}
+
+// cacheExport is the registry cache's export attributes: every step's
+// layer (mode=max), not only the image's final ones, so that a heavy RUN
+// step below a changed COPY is found again.
+func (r *solveRequest) cacheExport() map[string]string {
+	out := maps.Clone(r.cache)
+	out["mode"] = "max"
+	return out
 }
 
 // Solve builds s on the daemon and pushes it, printing one line per step
@@ -229,6 +284,10 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 		// the same size and time there would be taken for its own.
 		SharedKey: sharedKey(r.context, r.dockerfileDir),
 	}
+	if r.cache != nil {
+		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: r.cache}}
+		opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: r.cacheExport()}}
+	}
 	ch := make(chan *client.SolveStatus)
 	var resp *client.SolveResponse
 	g, gctx := errgroup.WithContext(ctx)
@@ -250,6 +309,9 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 				return fmt.Errorf("the connection to buildkitd at %s was lost (its pod restarted or was deleted, or the API server went away; build again once it runs): %w", addr, err)
 			}
 			return fmt.Errorf("buildkitd at %s is not reachable (start one with scripts/buildkitd.sh start, or name one with --buildkit-addr or $BUILDKIT_HOST): %w", addr, err)
+		}
+		if strings.Contains(err.Error(), "no space left on device") {
+			return fmt.Errorf("buildkitd at %s has no space left for its state: free some (buildctl prune, or a gckeepstorage in its buildkitd.toml below its volume's size) and build again: %w", addr, err)
 		}
 		return fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}

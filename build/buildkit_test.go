@@ -92,6 +92,51 @@ func TestBuildKitRequest(t *testing.T) {
 	}
 }
 
+// TestBuildKitCache: a registry cache is read and written at one tag per
+// image repository, every step's layer exported (mode=max), over plain
+// HTTP only where the registry is listed; a repository with a tag, or a
+// path longer than a tag may be, is handled.
+func TestBuildKitCache(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\n"), 0o644)
+	s := &Spec{Image: "10.244.0.1:5002/pkg/crop:1", Context: dir, Dockerfile: "Dockerfile", CacheRepo: "10.244.0.1:5002/cache", Insecure: []string{"10.244.0.1:5002"}}
+	r, err := s.request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.cache["ref"] != "10.244.0.1:5002/cache:buildkit-pkg-crop" || r.cache["registry.insecure"] != "true" || r.cache["mode"] != "" {
+		t.Errorf("import %v", r.cache)
+	}
+	if ex := r.cacheExport(); ex["mode"] != "max" || ex["ref"] != r.cache["ref"] {
+		t.Errorf("export %v", ex)
+	}
+	cmds, _ := BuildKit{}.Commands(s)
+	if line := cmds[0].String(); !strings.Contains(line, "--import-cache type=registry,ref=10.244.0.1:5002/cache:buildkit-pkg-crop,registry.insecure=true --export-cache type=registry,mode=max,ref=") {
+		t.Errorf("buildctl line: %s", line)
+	}
+	s.CacheRepo = "127.0.0.1:5000/cache"
+	if r, _ = s.request(); r.cache["registry.insecure"] != "" {
+		t.Errorf("loopback cache: %v", r.cache)
+	}
+	s.CacheRepo = ""
+	if r, _ = s.request(); r.cache != nil {
+		t.Errorf("no cache repository: %v", r.cache)
+	}
+	s.CacheRepo = "127.0.0.1:5000/cache:v1"
+	if _, err := s.request(); err == nil {
+		t.Error("a cache repository with a tag: no error")
+	}
+	long := "127.0.0.1:5000/" + strings.Repeat("a/", 80) + "tool:1"
+	ref, err := cacheRef("127.0.0.1:5000/cache", long)
+	if tag := ref[strings.LastIndexByte(ref, ':')+1:]; err != nil || len(tag) != 128 {
+		t.Errorf("long path: %q %v", ref, err)
+	}
+	other, _ := cacheRef("127.0.0.1:5000/cache", strings.Replace(long, "tool", "tool2", 1))
+	if other == ref {
+		t.Errorf("two long paths, one tag %s", ref)
+	}
+}
+
 // TestBuildKitDaemonMatchesClient: the buildkitd scripts/buildkitd.sh
 // builds is the version of the client this module links, so the two speak
 // one protocol.

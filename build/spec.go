@@ -17,6 +17,7 @@ func NewSpec(p *builder.Plan, a *builder.Artifact, image, context string) *Spec 
 		Dockerfile: a.Dockerfile,
 		Target:     a.Target,
 		BuildArgs:  a.BuildArgs,
+		Platforms:  a.Platforms,
 		Kaniko:     p.Kaniko.Options,
 		Insecure:   p.Kaniko.Insecure,
 		Labels:     p.BuildLabels(a),

@@ -193,6 +193,8 @@ type ClusterPlan struct {
 	Preflight bool
 	// Builder is [build.cluster] builder.
 	Builder ClusterBuilder
+	// BuildKitCache is [build.cluster] buildkitCache.
+	BuildKitCache BuildKitCache
 }
 
 // ClusterBuilder is [build.cluster] builder: what builds in the cluster.
@@ -209,6 +211,37 @@ const (
 // ClusterBuilders are the [build.cluster] builders, in the order messages
 // list them.
 var ClusterBuilders = []ClusterBuilder{ClusterKaniko, ClusterBuildKit}
+
+// BuildKitCache is [build.cluster] buildkitCache: where the buildkit
+// cluster builder's cache lives.
+type BuildKitCache string
+
+const (
+	// BuildKitCacheDaemon is the daemon's own state: nothing leaves it.
+	BuildKitCacheDaemon BuildKitCache = "daemon"
+	// BuildKitCacheRegistry is a registry cache (type=registry,
+	// mode=max), read and written by every build.
+	BuildKitCacheRegistry BuildKitCache = "registry"
+)
+
+// BuildKitCaches are the [build.cluster] buildkitCache values.
+var BuildKitCaches = []BuildKitCache{BuildKitCacheDaemon, BuildKitCacheRegistry}
+
+// BuildKitCacheRepo is the repository the buildkit cluster builder keeps
+// its registry cache in: [build.kaniko.cache] repo when written, else the
+// cluster profile's REGISTRY/cache; "" unless buildkitCache = "registry".
+func (p *Plan) BuildKitCacheRepo() string {
+	if p.Cluster.BuildKitCache != BuildKitCacheRegistry {
+		return ""
+	}
+	if c := p.Kaniko.Options.Cache; c != nil && c.Repo != "" {
+		return c.Repo
+	}
+	if reg := p.Registries[ProfileCluster]; reg != "" {
+		return reg + "/cache"
+	}
+	return ""
+}
 
 // BuildKitPod is the pod of the buildkitd StatefulSet (named buildkitd,
 // one replica) that the buildkit cluster builder builds with.
@@ -369,6 +402,10 @@ type Artifact struct {
 	BuildArgs  map[string]string
 	// Images is the image name (no tag) under each profile.
 	Images map[Profile]string
+	// Platforms are the platforms the image is built for, normalized
+	// ("linux/arm64"); nil is the builder's own. More than one makes the
+	// image an index.
+	Platforms []string
 	// Processes are the CWL processes its path names; cwlpatch pins them
 	// and their copies in every workflow.
 	Processes []ProcessRef
@@ -462,6 +499,7 @@ func NewPlan(p *Project) *Plan {
 			Secret:         b.Cluster.Secret,
 			Preflight:      b.Cluster.Preflight,
 			Builder:        b.Cluster.Builder,
+			BuildKitCache:  b.Cluster.BuildKitCache,
 			Timeout:        b.Kaniko.Timeout,
 			Resources:      b.Kaniko.Resources,
 		},
@@ -510,6 +548,15 @@ func newArtifact(p *Project, t *Tool) *Artifact {
 		Target:     t.Target,
 		BuildArgs:  t.BuildArgs,
 		Images:     map[Profile]string{},
+	}
+	var err error
+	if a.Platforms, err = p.toolPlatforms(t); err != nil {
+		// Validation reports it; the plan of a project that did not
+		// validate builds nothing, and carries the list as written.
+		a.Platforms = slices.Clone(p.Build.Platforms)
+		if t.Platforms != nil {
+			a.Platforms = slices.Clone(t.Platforms)
+		}
 	}
 	for _, prof := range Profiles {
 		a.Images[prof] = p.ImageName(t, prof)

@@ -91,6 +91,10 @@ type Build struct {
 	// the whole image in memory (measured on a 300 MB image: 5 times the
 	// build time and twice the memory; docs/performance.md).
 	Reproducible *bool `toml:"reproducible"`
+	// Platforms are the platforms every tool's image is built for
+	// ("linux/amd64", "linux/arm64"): more than one makes each tool an
+	// image index, which cwlpatch pins. Default: the builder's own.
+	Platforms []string `toml:"platforms"`
 	// reproducibleDefaulted is whether applyDefaults set Reproducible
 	// (project.toml does not): the cluster's pods then build without
 	// --reproducible (podsReproducible).
@@ -220,6 +224,12 @@ type ClusterBuild struct {
 	// plugin` sends each build to the buildkitd StatefulSet of Namespace,
 	// reached through the API server). Default: "kaniko".
 	Builder ClusterBuilder `toml:"builder"`
+	// BuildKitCache is where the buildkit builder's cache lives: "daemon"
+	// (the StatefulSet's state volume) or "registry" (the cluster's cache
+	// repository, [build.kaniko.cache] repo else REGISTRY/cache: every
+	// build reads it and writes every step's layer back, for a buildkitd
+	// without a state volume). Default: "daemon".
+	BuildKitCache BuildKitCache `toml:"buildkitCache"`
 }
 
 // KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
@@ -355,6 +365,8 @@ type Tool struct {
 	// Image overrides the image name (registry and repository, no tag).
 	// Default: REGISTRY/TOOL under each profile.
 	Image string `toml:"image"`
+	// Platforms overrides [build] platforms for this tool.
+	Platforms []string `toml:"platforms"`
 	// Tests are [[tools.NAME.tests]]: CWL tests of the tool's process.
 	Tests []*Test `toml:"tests"`
 }
@@ -582,6 +594,9 @@ func (p *Project) applyDefaults() {
 	}
 	if b.Cluster.Builder == "" {
 		b.Cluster.Builder = ClusterKaniko
+	}
+	if b.Cluster.BuildKitCache == "" {
+		b.Cluster.BuildKitCache = BuildKitCacheDaemon
 	}
 	yes := true
 	if b.Reproducible == nil {

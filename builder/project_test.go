@@ -200,6 +200,21 @@ func TestProjectErrors(t *testing.T) {
 			return strings.Replace(s, `name = "p"`, "name = \"p\"\nversion = \"1.0 beta\"", 1)
 		},
 			`[project] version "1.0 beta": it tags the images and releases`},
+		{"unknown buildkit cache", func(s string) string {
+			return strings.Replace(s, `secret = "push"`, "secret = \"push\"\nbuildkitCache = \"s3\"", 1)
+		}, `12: build.cluster.buildkitCache "s3": must be "daemon" or "registry"`},
+		{"buildkit registry cache without a repository", func(s string) string {
+			return strings.Replace(s, `registry = "ghcr.io/eoap"`, `buildkitCache = "registry"`, 1)
+		}, `build.cluster.buildkitCache = "registry" needs a repository`},
+		{"platform of another system", func(s string) string {
+			return strings.Replace(s, `engine = "cluster"`, "engine = \"cluster\"\nplatforms = [\"windows/amd64\"]", 1)
+		}, `6: build.platforms "windows/amd64": only linux images run CWL tools`},
+		{"platform written twice", func(s string) string {
+			return strings.Replace(s, `engine = "cluster"`, "engine = \"cluster\"\nplatforms = [\"linux/arm64\", \"linux/aarch64\"]\n[build.local]\nruntime = \"buildah\"", 1)
+		}, `build.platforms: "linux/aarch64" is written twice (as linux/arm64)`},
+		{"two platforms in Kaniko pods", func(s string) string {
+			return s + "platforms = [\"linux/amd64\", \"linux/arm64\"]\n"
+		}, `20: tools.a.platforms: 2 platforms, but [build.cluster] builder = "kaniko" builds one`},
 		{"bad engine", func(s string) string { return strings.Replace(s, `engine = "cluster"`, `engine = "k8s"`, 1) },
 			`5: build.engine "k8s": must be "cluster" or "local"`},
 		{"floating executor", func(s string) string {

@@ -45,6 +45,11 @@ func (p *Project) validate() error {
 	if !slices.Contains(ClusterBuilders, b.Cluster.Builder) {
 		add(p.Errorf("build.cluster.builder", "build.cluster.builder %q: must be %s", b.Cluster.Builder, OneOf(ClusterBuilders)))
 	}
+	if !slices.Contains(BuildKitCaches, b.Cluster.BuildKitCache) {
+		add(p.Errorf("build.cluster.buildkitCache", "build.cluster.buildkitCache %q: must be %s", b.Cluster.BuildKitCache, OneOf(BuildKitCaches)))
+	} else if b.Cluster.BuildKitCache == BuildKitCacheRegistry && p.Registry(ProfileCluster) == "" && (b.Kaniko.Cache == nil || b.Kaniko.Cache.Repo == "") {
+		add(p.Errorf("build.cluster.buildkitCache", `build.cluster.buildkitCache = "registry" needs a repository: set [build.cluster] registry (the cache is REGISTRY/cache) or [build.kaniko.cache] repo`))
+	}
 	if a := b.Local.BuildKitAddress; a != "" {
 		if err := CheckBuildKitAddress(a); err != nil {
 			add(p.Errorf("build.local.buildkitAddress", "build.local.buildkitAddress %q: %v", a, err))
@@ -99,6 +104,8 @@ func (p *Project) validate() error {
 			// refused by every command alike.
 			add(p.checkInside(t.Context, key+".context"))
 		}
+		_, err := p.toolPlatforms(t)
+		add(err)
 		paths, err := p.toolPaths(t, key+".path")
 		add(err)
 		t.Paths = paths

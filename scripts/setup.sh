@@ -37,7 +37,7 @@ finish() {
 packages=(buildah podman runc docker-registry cwltool busybox-static skopeo jq ca-certificates curl)
 if [ "$tier" = all ]; then
   packages+=(etcd-server containerd containernetworking-plugins apache2-utils iproute2 iptables openssl
-    python3-kubernetes python3-tenacity python3-pip debootstrap)
+    python3-kubernetes python3-tenacity python3-pip debootstrap qemu-user-static)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -114,6 +114,43 @@ if [ "$tier" = demo ]; then
   finish
   exit 0
 fi
+
+# Images of another architecture: the kernel runs arm64 programs through
+# Debian's static QEMU (binfmt_misc, registered with the F flag, so that
+# RUN steps inside containers and chroots find it), and the busybox base
+# exists for arm64 too, from Debian's arm64 busybox-static (no RUN step
+# makes it). A kernel that refuses binfmt_misc is said plainly; the
+# multi-platform tests then say what is missing.
+binfmt=/proc/sys/fs/binfmt_misc
+if [ "$(id -u)" = 0 ] && [ ! -e "$binfmt/register" ]; then
+  mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null ||
+    echo "setup: this kernel refuses to mount binfmt_misc: RUN steps of foreign platforms cannot run here"
+fi
+if [ -w "$binfmt/register" ] && [ ! -e "$binfmt/qemu-aarch64" ]; then
+  echo "setup: registering QEMU for arm64 programs in $binfmt"
+  cat /usr/lib/binfmt.d/qemu-aarch64.conf >"$binfmt/register" 2>/dev/null ||
+    echo "setup: this kernel refused the arm64 QEMU registration: RUN steps of arm64 images cannot run here"
+fi
+base_arm64=localhost/cwlbuild/busybox:1.36-arm64
+if ! podman image exists "$base_arm64" 2>/dev/null; then
+  echo "setup: making $base_arm64 from Debian's arm64 busybox-static"
+  dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp" # apt downloads as its own user
+  (cd "$tmp" && apt-get download -qq busybox-static:arm64 >/dev/null)
+  dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$tmp/deb"
+  mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/tmp" "$tmp/rootfs/etc"
+  cp "$tmp/deb/bin/busybox" "$tmp/rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$tmp/rootfs/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/rootfs/etc/passwd"
+  chmod 1777 "$tmp/rootfs/tmp"
+  printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$tmp/Dockerfile"
+  buildah bud --quiet --isolation chroot --platform linux/arm64 -t "$base_arm64" "$tmp" >/dev/null
+  rm -rf "$tmp"
+fi
+timed "arm64 emulation and base"
 
 # The Kaniko executor, built from the Chainguard fork's Go module
 # (scripts/kaniko pins it) and packed the way the executor's debug image is:

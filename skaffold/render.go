@@ -287,13 +287,16 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 	if err != nil {
 		ctx = a.Context
 	}
-	art := &latest.Artifact{ImageName: a.Images[prof], Workspace: filepath.ToSlash(ctx)}
+	// Skaffold hands a custom builder the platforms in $PLATFORMS, and its
+	// docker builder builds each and assembles the list; Kaniko's pods
+	// never get more than one (validation refuses several there).
+	art := &latest.Artifact{ImageName: a.Images[prof], Workspace: filepath.ToSlash(ctx), Platforms: a.Platforms}
 	switch {
 	case engine == builder.ProfileCluster && r.p.Cluster.Builder == builder.ClusterKaniko:
 		art.KanikoArtifact = r.kaniko(a, prof)
 	case engine == builder.ProfileCluster:
 		art.CustomArtifact = &latest.CustomArtifact{
-			BuildCommand: r.pluginCommand(a, string(builder.RuntimeBuildKit), "--buildkit-addr", r.p.Cluster.BuildKitAddress()),
+			BuildCommand: r.pluginCommand(a, string(builder.RuntimeBuildKit), r.buildKitFlags()...),
 			Dependencies: &latest.CustomDependencies{Paths: []string{"."}},
 		}
 	case r.p.Runtime == builder.RuntimeDocker:
@@ -309,6 +312,16 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 		}
 	}
 	return art
+}
+
+// buildKitFlags are the plugin's flags for the cluster's buildkitd: its
+// address, and the registry cache when the daemon keeps none.
+func (r *renderer) buildKitFlags() []string {
+	flags := []string{"--buildkit-addr", r.p.Cluster.BuildKitAddress()}
+	if repo := r.p.BuildKitCacheRepo(); repo != "" {
+		flags = append(flags, "--cache-repo", repo)
+	}
+	return flags
 }
 
 func (r *renderer) baseDir() string {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -127,7 +129,12 @@ func TestClusterBuildKit(t *testing.T) {
 // test's own (this cluster has no provisioner), and waits for its pod.
 func applyBuildKitd(t *testing.T, env map[string]string, ns string, kubectl func(string, ...string) string, registries ...string) {
 	t.Helper()
-	state := t.TempDir()
+	applyBuildKitdState(t, env, ns, kubectl, t.TempDir(), registries...)
+}
+
+// applyBuildKitdState is applyBuildKitd with the state volume in state.
+func applyBuildKitdState(t *testing.T, env map[string]string, ns string, kubectl func(string, ...string) string, state string, registries ...string) {
+	t.Helper()
 	pv := ns + "-state"
 	kubectl(fmt.Sprintf("apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: %s}\nspec:\n  capacity: {storage: 50Gi}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Delete\n  claimRef: {namespace: %s, name: state-buildkitd-0}\n  hostPath: {path: %s}\n", pv, ns, state), "apply", "-f", "-")
 	t.Cleanup(func() {
@@ -170,8 +177,9 @@ func waitBuildKitd(t *testing.T, env map[string]string, ns string) {
 
 // TestClusterBuildKitFaults runs `task build` with [build.cluster] builder
 // = "buildkit" while something breaks: the login of this machine is wrong,
-// the buildkitd pod is deleted mid-build, the push registry answers with
-// HTTP 500. Each time task build fails with a line naming the tool and the
+// the buildkitd pod is deleted mid-build, the API server restarts
+// mid-build, the daemon's state volume is full, the push registry answers
+// with HTTP 500. Each time task build fails with a line naming the tool and the
 // cause, build.json and the CWL file are unchanged and no pin is written;
 // once the fault is cleared the next run succeeds.
 func TestClusterBuildKitFaults(t *testing.T) {
@@ -180,7 +188,14 @@ func TestClusterBuildKitFaults(t *testing.T) {
 	bridge, _, _ := strings.Cut(env["CLUSTER_PUSH_REGISTRY"], ":")
 	reg := startFaultyRegistry(t, bridge, env["CLUSTER_PUSH_REGISTRY"])
 	mirror := env["CLUSTER_MIRROR"]
-	applyBuildKitd(t, env, ns, kubectl, mirror, reg.Host)
+	// The state volume is a 160 MB file system of its own, so that a big
+	// context fills it.
+	state := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "cwlbuild-test-state", state).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs for the state volume: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", state).Run() })
+	applyBuildKitdState(t, env, ns, kubectl, state, mirror, reg.Host)
 
 	tools := buildAgent(t)
 	for _, pkg := range []string{"./cmd/cwlbuild", "./cmd/cwlpatch"} {
@@ -283,6 +298,44 @@ path = "app.cwl#quick"
 			},
 			clear: func() { waitBuildKitd(t, env, ns) },
 			want:  `building tool slow \(\S+\) failed: the connection to buildkitd at kube-pod://buildkitd-0\?namespace=` + ns + ` was lost`,
+		},
+		{
+			name: "api-server-restart",
+			during: func() {
+				time.Sleep(6 * time.Second)
+				restartAPIServer(t)
+			},
+			clear: func() { waitBuildKitd(t, env, ns) },
+			want:  `building tool slow \(\S+\) failed: the connection to buildkitd at kube-pod://buildkitd-0\?namespace=` + ns + ` was lost`,
+		},
+		{
+			name: "volume-full",
+			setup: func() {
+				// 200 MB the daemon must store, in a volume of 160.
+				big, _ := os.Create(filepath.Join(dir, "slow", "big.bin"))
+				io.CopyN(big, rand.Reader, 200<<20)
+				big.Close()
+				df := filepath.Join(dir, "slow", "Dockerfile")
+				data, _ := os.ReadFile(df)
+				os.WriteFile(df, append(data, "COPY big.bin /\n"...), 0o644)
+			},
+			clear: func() {
+				os.Remove(filepath.Join(dir, "slow", "big.bin"))
+				df := filepath.Join(dir, "slow", "Dockerfile")
+				data, _ := os.ReadFile(df)
+				os.WriteFile(df, bytes.TrimSuffix(data, []byte("COPY big.bin /\n")), 0o644)
+				// What its operator does: the daemon stopped, its state
+				// emptied (a bigger volume would do), the daemon back.
+				kubectl("", "-n", ns, "scale", "statefulset", "buildkitd", "--replicas=0")
+				kubectl("", "-n", ns, "wait", "--for=delete", "pod/buildkitd-0", "--timeout=120s")
+				entries, _ := os.ReadDir(state)
+				for _, e := range entries {
+					os.RemoveAll(filepath.Join(state, e.Name()))
+				}
+				kubectl("", "-n", ns, "scale", "statefulset", "buildkitd", "--replicas=1")
+				waitBuildKitd(t, env, ns)
+			},
+			want: `building tool (slow|quick) \(\S+\) failed: buildkitd at kube-pod://\S+ has no space left for its state: free some .*no space left on device`,
 		},
 		{
 			name:  "registry-500",

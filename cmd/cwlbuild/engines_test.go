@@ -604,12 +604,12 @@ func TestPluginBuildKit(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", cfg)
 	}
 	context := filepath.Join(dir, "tools", "shout")
-	build := func(d *testenv.BuildKitd, tag string) (digest, log string, code int) {
+	build := func(d *testenv.BuildKitd, tag string, flags ...string) (digest, log string, code int) {
 		t.Helper()
 		ref := reg.Host + "/pkg/shout:" + tag
 		digestFile := filepath.Join(t.TempDir(), "digest")
-		out, stderr, code := run(t, "plugin", "--backend", "buildkit", "--buildkit-addr", d.Addr, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
-			"--image", ref, "--context", context, "--digest-file", digestFile)
+		out, stderr, code := run(t, append([]string{"plugin", "--backend", "buildkit", "--buildkit-addr", d.Addr, "-f", filepath.Join(dir, "project.toml"), "--tool", "shout",
+			"--image", ref, "--context", context, "--digest-file", digestFile}, flags...)...)
 		if code != 0 {
 			return "", out + stderr, code
 		}
@@ -679,6 +679,29 @@ func TestPluginBuildKit(t *testing.T) {
 	again, _, code2 := build(testenv.StartBuildKitd(t), "again")
 	if code != 0 || code2 != 0 || first != again {
 		t.Errorf("[build] reproducible = true: one context built by a warm daemon and by a fresh one: %s and %s (exit %d, %d)", first, again, code, code2)
+	}
+	// The registry cache: a daemon that starts empty takes every step from
+	// what an earlier daemon wrote to the registry, and makes its image.
+	os.WriteFile(toml, data, 0o644)
+	exported, log, code := build(testenv.StartBuildKitd(t), "exported", "--cache-repo", reg.Host+"/cache")
+	if code != 0 {
+		t.Fatalf("a build writing the registry cache: %s", log)
+	}
+	cacheRef, _ := name2.ParseReference(reg.Host+"/cache:buildkit-pkg-shout", name2.Insecure)
+	if _, err := remote.Head(cacheRef, remote.WithAuth(&authn.Basic{Username: "builder", Password: "s3cret pass"})); err != nil {
+		t.Errorf("the registry cache %s: %v", cacheRef, err)
+	}
+	imported, log, code := build(testenv.StartBuildKitd(t), "imported", "--cache-repo", reg.Host+"/cache")
+	for _, step := range []string{"[1/3] COPY run.sh /usr/local/bin/shout: cached", "[2/3] RUN chmod 755 /usr/local/bin/shout && echo built > /built: cached"} {
+		if !strings.Contains(log, "buildkit: "+step) {
+			t.Errorf("an empty daemon with the registry cache does not say %q:\n%s", step, log)
+		}
+	}
+	if code != 0 || imported != exported {
+		t.Errorf("one context, the second daemon from the first's registry cache: %s, then %s (exit %d)", exported, imported, code)
+	}
+	if _, log, code := build(d, "nocache", "--cache-repo", reg.Host+"/cache:v1"); code == 0 || !strings.Contains(log, "without tag") {
+		t.Errorf("a cache repository with a tag: exit %d\n%s", code, log)
 	}
 }
 

@@ -34,7 +34,8 @@ Examples:
    IMAGE=127.0.0.1:5000/crop:dev PUSH_IMAGE=true cwlbuild plugin --backend buildah --context tools/crop
    cwlbuild plugin --backend kaniko --tool crop -f project.toml     # inside gcr-style kaniko debug image
    cwlbuild plugin --backend podman --dry-run --image r/x:1 --context .
-   BUILDKIT_HOST=tcp://127.0.0.1:1234 cwlbuild plugin --backend buildkit --tool crop -f project.toml`,
+   BUILDKIT_HOST=tcp://127.0.0.1:1234 cwlbuild plugin --backend buildkit --tool crop -f project.toml
+   cwlbuild plugin --backend buildkit --cache-repo 127.0.0.1:5000/cache --tool crop -f project.toml`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Usage: "`kaniko`, buildah, podman or buildkit (default: [build.local] runtime when it is one of those, else kaniko)"},
 			&cli.StringFlag{Name: "tool", Usage: "the project.toml tool being built, for its options"},
@@ -45,6 +46,7 @@ Examples:
 			&cli.StringFlag{Name: "platforms", EnvVars: []string{"PLATFORMS"}, Usage: "comma-separated target platforms (Skaffold sets $PLATFORMS)"},
 			&cli.StringFlag{Name: "executor", Usage: "program the backend runs (default: /kaniko/executor, buildah or podman)"},
 			&cli.StringFlag{Name: "buildkit-addr", EnvVars: []string{"BUILDKIT_HOST"}, Usage: "the buildkitd the buildkit backend builds with, any address buildctl takes (default: [build.local] buildkitAddress, else " + build.DefaultBuildKitAddress + ")"},
+			&cli.StringFlag{Name: "cache-repo", Usage: "buildkit: keep the build cache in `REPO` (tag buildkit-IMAGE-PATH, every step's layer), read before the build and written after, for a daemon that starts empty (a fresh pod, a CI runner)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write the pushed image's digest to `FILE`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the commands, shell-quoted; run nothing"},
 		},
@@ -71,6 +73,12 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 		spec.Platforms = strings.Split(p, ",")
 	}
 	spec.DigestFile = c.String("digest-file")
+	if repo := c.String("cache-repo"); repo != "" {
+		if be.Name() != string(builder.RuntimeBuildKit) {
+			return cli.Exit("cwlbuild plugin: --cache-repo is the buildkit backend's registry cache; "+be.Name()+" has none", 2)
+		}
+		spec.CacheRepo = repo
+	}
 	if c.Bool("dry-run") {
 		cmds, err := be.Commands(spec)
 		if err != nil {

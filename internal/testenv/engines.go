@@ -23,6 +23,10 @@ import (
 // and cluster.sh read it.
 const BaseImage = "docker.io/library/busybox:1.36"
 
+// BaseImageArm64 is the same base for linux/arm64, which scripts/setup.sh
+// makes from Debian's arm64 busybox.
+const BaseImageArm64 = "localhost/cwlbuild/busybox:1.36-arm64"
+
 var KanikoImage = "localhost/cwlbuild/kaniko:" + kanikoVersion()
 
 // kanikoVersion is the Kaniko module scripts/kaniko/go.mod requires.
@@ -104,6 +108,45 @@ http:
 func (r *Registry) PushBase(t testing.TB) {
 	t.Helper()
 	r.PushLocal(t, BaseImage, "library/busybox:1.36")
+}
+
+// PushBaseIndex pushes the base for linux/amd64 and linux/arm64 as one
+// index, HOST/library/busybox:1.36, with both images, and returns its
+// reference by digest.
+func (r *Registry) PushBaseIndex(t testing.TB) string {
+	t.Helper()
+	RequireImage(t, BaseImage)
+	RequireImage(t, BaseImageArm64)
+	buildah := LookPath(t, "buildah")
+	list := fmt.Sprintf("localhost/cwlbuild-test/base-index-%d", time.Now().UnixNano())
+	for _, args := range [][]string{
+		{"manifest", "create", list},
+		{"manifest", "add", list, "containers-storage:" + BaseImage},
+		{"manifest", "add", list, "containers-storage:" + BaseImageArm64},
+	} {
+		if out, err := exec.Command(buildah, args...).CombinedOutput(); err != nil {
+			t.Fatalf("buildah %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	args := []string{"manifest", "push", "--all", "--rm", "--tls-verify=false"}
+	if r.creds != "" {
+		args = append(args, "--creds", r.creds)
+	}
+	dst := r.Host + "/library/busybox:1.36"
+	if out, err := exec.Command(buildah, append(args, list, "docker://"+dst)...).CombinedOutput(); err != nil {
+		t.Fatalf("buildah manifest push %s: %v\n%s", dst, err, out)
+	}
+	return r.Host + "/library/busybox@" + r.Digest(t, dst)
+}
+
+// RequireEmulation makes sure this kernel runs arm64 programs (QEMU
+// registered in binfmt_misc, as scripts/setup.sh does).
+func RequireEmulation(t testing.TB) {
+	t.Helper()
+	data, err := os.ReadFile("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+	if err != nil || !strings.HasPrefix(string(data), "enabled") {
+		Missing(t, "arm64 emulation (QEMU in binfmt_misc: scripts/setup.sh registers it)", err)
+	}
 }
 
 // PushLocal copies an image of local storage into the registry as

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eoap/cwlbuild/internal/testenv"
+)
+
+// TestPluginMultiPlatform: [build] platforms = linux/amd64 and linux/arm64
+// through the plugin's buildah, podman and buildkit backends, on a base
+// that is itself an index: the pushed tag is an image index holding one
+// image per platform, each of its own architecture, the digest file names
+// the index, and the arm64 image runs (emulated) giving the tool's output,
+// its RUN step's file included.
+func TestPluginMultiPlatform(t *testing.T) {
+	testenv.RequireEmulation(t)
+	reg := testenv.StartRegistry(t)
+	reg.PushBaseIndex(t)
+	for _, backend := range []string{"buildah", "podman", "buildkit"} {
+		t.Run(backend, func(t *testing.T) {
+			var flags []string
+			if backend == "buildkit" {
+				flags = []string{"--buildkit-addr", testenv.StartBuildKitd(t).Addr}
+			} else {
+				testenv.LookPath(t, backend)
+			}
+			dir := writeEnginePackage(t, reg.Host, backend)
+			toml := filepath.Join(dir, "project.toml")
+			data, _ := os.ReadFile(toml)
+			data = []byte(strings.Replace(string(data), "engine = \"local\"\n", "engine = \"local\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n", 1))
+			data = []byte(strings.Replace(string(data), "[build.cluster]\n", "[build.cluster]\nbuilder = \"buildkit\"\n", 1))
+			os.WriteFile(toml, data, 0o644)
+			// The base as registries hold it: an index (local storage
+			// holds one platform's image under its name).
+			df := filepath.Join(dir, "tools", "shout", "Dockerfile")
+			dfData, _ := os.ReadFile(df)
+			os.WriteFile(df, []byte(strings.Replace(string(dfData), "FROM docker.io/library/busybox:1.36", "FROM "+reg.Host+"/library/busybox:1.36", 1)), 0o644)
+			image := reg.Host + "/pkg/shout:multi-" + backend
+			digestFile := filepath.Join(t.TempDir(), "digest")
+			out, stderr, code := run(t, append([]string{"plugin", "--backend", backend, "-f", toml, "--tool", "shout",
+				"--image", image, "--context", filepath.Join(dir, "tools", "shout"), "--digest-file", digestFile}, flags...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s%s", code, out, stderr)
+			}
+			got, _ := os.ReadFile(digestFile)
+			if want := reg.Digest(t, image); strings.TrimSpace(string(got)) != want {
+				t.Errorf("digest file %q, registry serves %s", got, want)
+			}
+			raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+image).Output()
+			if err != nil {
+				t.Fatalf("skopeo inspect --raw: %v", err)
+			}
+			var index struct {
+				MediaType string `json:"mediaType"`
+				Manifests []struct {
+					Digest   string `json:"digest"`
+					Platform struct {
+						OS           string `json:"os"`
+						Architecture string `json:"architecture"`
+					} `json:"platform"`
+				} `json:"manifests"`
+			}
+			json.Unmarshal(raw, &index)
+			var plats []string
+			for _, m := range index.Manifests {
+				plats = append(plats, m.Platform.OS+"/"+m.Platform.Architecture)
+			}
+			slices.Sort(plats)
+			if !slices.Equal(plats, []string{"linux/amd64", "linux/arm64"}) {
+				t.Fatalf("the tag is not an index of linux/amd64 and linux/arm64: %s", raw)
+			}
+			for _, arch := range []string{"amd64", "arm64"} {
+				cfg, err := exec.Command("skopeo", "inspect", "--config", "--tls-verify=false", "--override-arch", arch, "docker://"+image).Output()
+				var c struct {
+					Architecture string `json:"architecture"`
+				}
+				if err != nil || json.Unmarshal(cfg, &c) != nil || c.Architecture != arch {
+					t.Errorf("the index's %s image: config architecture %q (%v)", arch, c.Architecture, err)
+				}
+			}
+			// The arm64 image, run: its programs are arm64 ones, and its
+			// RUN step ran (under emulation).
+			outArm, err := exec.Command("podman", "run", "--rm", "--quiet", "--tls-verify=false", "--platform", "linux/arm64", image,
+				"sh", "-c", "uname -m; cat /built; shout hello").Output()
+			if err != nil || string(outArm) != "aarch64\nbuilt\nshout hello\n" {
+				t.Errorf("the arm64 image run: %v\n%s", err, outArm)
+			}
+		})
+	}
+}
