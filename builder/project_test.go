@@ -215,6 +215,8 @@ func TestProjectErrors(t *testing.T) {
 		{"two platforms in Kaniko pods", func(s string) string {
 			return s + "platforms = [\"linux/amd64\", \"linux/arm64\"]\n"
 		}, `20: tools.a.platforms: 2 platforms, but [build.cluster] builder = "kaniko" builds one`},
+		{"cache repository like an option", func(s string) string { return s + "\n[build.kaniko.cache]\nrepo = \"--insecure x\"\n" },
+			`22: build.kaniko.cache.repo "--insecure x"`},
 		{"bad engine", func(s string) string { return strings.Replace(s, `engine = "cluster"`, `engine = "k8s"`, 1) },
 			`5: build.engine "k8s": must be "cluster" or "local"`},
 		{"floating executor", func(s string) string {

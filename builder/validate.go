@@ -55,6 +55,13 @@ func (p *Project) validate() error {
 			add(p.Errorf("build.local.buildkitAddress", "build.local.buildkitAddress %q: %v", a, err))
 		}
 	}
+	if c := b.Kaniko.Cache; c != nil && c.Repo != "" {
+		// A repository, no tag: Kaniko keys its layers by tag, BuildKit
+		// adds one per image.
+		if err := checkImageName(c.Repo); err != nil {
+			add(p.Errorf("build.kaniko.cache.repo", "build.kaniko.cache.repo %q: %v", c.Repo, err))
+		}
+	}
 	if b.Kaniko.Image != "" {
 		if err := checkReference(b.Kaniko.Image); err != nil {
 			add(p.Errorf("build.kaniko.image", "build.kaniko.image %q: %v", b.Kaniko.Image, err))

@@ -299,6 +299,9 @@ type BaseImage struct {
 	Pull []string
 	// Line is the FROM instruction's line in the Dockerfile.
 	Line int
+	// Platform is the FROM's --platform flag ("" without one): a stage
+	// that names its platform is built for that one, whatever the targets.
+	Platform string
 }
 
 // BaseImages lists the base images of a tool's Dockerfile in order, the
@@ -322,6 +325,11 @@ func BaseImages(plan *builder.Plan, tool string) ([]BaseImage, error) {
 		var out []BaseImage
 		for _, f := range fromImages(res) {
 			b := BaseImage{Name: f.image, Line: f.node.StartLine}
+			for _, flag := range f.node.Flags {
+				if v, ok := strings.CutPrefix(flag, "--platform="); ok {
+					b.Platform = v
+				}
+			}
 			if mapped, ok := maps.PullFrom(f.image); ok {
 				b.Pull = append(b.Pull, mapped)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -17,11 +18,15 @@ import (
 // that is itself an index: the pushed tag is an image index holding one
 // image per platform, each of its own architecture, the digest file names
 // the index, and the arm64 image runs (emulated) giving the tool's output,
-// its RUN step's file included.
+// its RUN step's file included. A base that is one amd64 image is refused
+// by `cwlbuild check` and by the plugin, before any build, at its FROM
+// line: its binaries would be built into the arm64 image.
 func TestPluginMultiPlatform(t *testing.T) {
 	testenv.RequireEmulation(t)
 	reg := testenv.StartRegistry(t)
 	reg.PushBaseIndex(t)
+	amd64Only := reg.Host + "/library/busybox:amd64-only"
+	reg.PushLocal(t, testenv.BaseImage, "library/busybox:amd64-only")
 	for _, backend := range []string{"buildah", "podman", "buildkit"} {
 		t.Run(backend, func(t *testing.T) {
 			var flags []string
@@ -36,6 +41,21 @@ func TestPluginMultiPlatform(t *testing.T) {
 			data = []byte(strings.Replace(string(data), "engine = \"local\"\n", "engine = \"local\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n", 1))
 			data = []byte(strings.Replace(string(data), "[build.cluster]\n", "[build.cluster]\nbuilder = \"buildkit\"\n", 1))
 			os.WriteFile(toml, data, 0o644)
+			if backend == "buildah" {
+				df := filepath.Join(dir, "tools", "shout", "Dockerfile")
+				dfData, _ := os.ReadFile(df)
+				os.WriteFile(df, []byte(strings.Replace(string(dfData), "FROM docker.io/library/busybox:1.36", "FROM "+amd64Only, 1)), 0o644)
+				want := "tools/shout/Dockerfile:1: base image " + amd64Only + " has no linux/arm64 image (it has linux/amd64), and tool shout is built for linux/arm64"
+				out, stderr, code := run(t, "check", "-f", toml)
+				if code != 1 || !strings.Contains(out+stderr, want) {
+					t.Errorf("check of a one-platform base: exit %d, want 1 and %q:\n%s%s", code, want, out, stderr)
+				}
+				out, stderr, code = run(t, "plugin", "--backend", backend, "-f", toml, "--tool", "shout", "--image", reg.Host+"/pkg/shout:refused", "--context", filepath.Join(dir, "tools", "shout"))
+				if code != 1 || !strings.Contains(stderr, want) || strings.Contains(out, "STEP") {
+					t.Errorf("plugin on a one-platform base: exit %d, want 1, %q and no build:\n%s%s", code, want, out, stderr)
+				}
+				os.WriteFile(df, dfData, 0o644)
+			}
 			// The base as registries hold it: an index (local storage
 			// holds one platform's image under its name).
 			df := filepath.Join(dir, "tools", "shout", "Dockerfile")
@@ -91,6 +111,47 @@ func TestPluginMultiPlatform(t *testing.T) {
 			if err != nil || string(outArm) != "aarch64\nbuilt\nshout hello\n" {
 				t.Errorf("the arm64 image run: %v\n%s", err, outArm)
 			}
+			if backend == "buildkit" {
+				skaffoldIndexes(t, reg, dir, flags[1])
+			}
 		})
+	}
+}
+
+// skaffoldIndexes builds dir's tools through the pinned Skaffold with the
+// buildkitd at addr and pins them with cwlpatch: build.json holds each
+// tool's index digest, the registry serves it, and the CWL pins it.
+func skaffoldIndexes(t *testing.T, reg *testenv.Registry, dir, addr string) {
+	t.Helper()
+	t.Setenv("BUILDKIT_HOST", addr)
+	sk := testenv.Skaffold(t)
+	project := filepath.Join(dir, "project.toml")
+	if _, stderr, code := run(t, "generate", "-f", project, "--plugin-command", testenv.BuildBinary(t, "./cmd/cwlbuild")); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	out, log := skaffoldBuildLog(t, sk, dir, t.TempDir())
+	if len(out.Builds) != 2 {
+		t.Fatalf("builds %+v\n%s", out.Builds, log)
+	}
+	cmd := exec.Command(testenv.BuildBinary(t, "./cmd/cwlpatch"), "-f", project, filepath.Join(dir, "build.json"))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cwlpatch: %v\n%s", err, msg)
+	}
+	cwl, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
+	for _, b := range out.Builds {
+		ref, err := imageref.Split(b.Tag)
+		if err != nil || ref.Digest == "" {
+			t.Fatalf("build %+v: no digest", b)
+		}
+		if want := reg.Digest(t, ref.Repo+":"+ref.Tag); want != ref.Digest {
+			t.Errorf("%s: build.json %s, registry %s", b.ImageName, ref.Digest, want)
+		}
+		raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+ref.Repo+"@"+ref.Digest).Output()
+		if err != nil || !strings.Contains(string(raw), `"manifests"`) {
+			t.Errorf("%s@%s is not an index: %v %s", ref.Repo, ref.Digest, err, raw)
+		}
+		if !strings.Contains(string(cwl), "@"+ref.Digest) {
+			t.Errorf("the CWL does not pin %s's index %s:\n%s", b.ImageName, ref.Digest, cwl)
+		}
 	}
 }

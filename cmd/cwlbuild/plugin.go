@@ -10,6 +10,7 @@ import (
 
 	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
+	"github.com/eoap/cwlbuild/check"
 )
 
 func pluginCommand() *cli.Command {
@@ -65,12 +66,28 @@ kaniko, buildah and podman builds have no Docker daemon in which Skaffold could 
 the image: it reads the digest from the registry. Build with "skaffold build --push"
 or set build.local.push: true (cwlbuild generate does, unless [build.local] push = false).`, 2)
 	}
-	spec, be, err := pluginBuild(c)
+	spec, be, tool, err := pluginBuild(c)
 	if err != nil {
 		return err
 	}
 	if p := c.String("platforms"); p != "" {
 		spec.Platforms = strings.Split(p, ",")
+	}
+	if tool != nil && len(spec.Platforms) > 1 && !c.Bool("dry-run") {
+		// A base without one of the platforms would be built on all the
+		// same, its binaries under that platform's name.
+		failed := false
+		for _, d := range check.ToolBasePlatforms(c.Context, tool.plan, tool.artifact, spec.Platforms) {
+			if d.Severity == builder.SeverityError {
+				failed = true
+				fmt.Fprintln(c.App.ErrWriter, d)
+			} else {
+				fmt.Fprintln(c.App.ErrWriter, "warning:", d)
+			}
+		}
+		if failed {
+			return cli.Exit(fmt.Sprintf("cwlbuild plugin: tool %s is not built: a base image lacks a platform it is built for", tool.artifact.Tool), 1)
+		}
 	}
 	spec.DigestFile = c.String("digest-file")
 	if repo := c.String("cache-repo"); repo != "" {
@@ -99,33 +116,39 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 	return nil
 }
 
+// pluginTool is the project tool a plugin build is of.
+type pluginTool struct {
+	plan     *builder.Plan
+	artifact *builder.Artifact
+}
+
 // pluginBuild is the build the flags describe: a tool's, with its options
 // from project.toml, or a bare context with its Dockerfile; and the backend
 // to run it with. With --tool, the image and context default to the tool's
 // own (the default profile's image, tagged [project] version or latest).
-func pluginBuild(c *cli.Context) (*build.Spec, build.Backend, error) {
+func pluginBuild(c *cli.Context) (*build.Spec, build.Backend, *pluginTool, error) {
 	tool, file, image := c.String("tool"), c.String("file"), c.String("image")
 	if tool != "" && file == "" {
-		return nil, nil, cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
+		return nil, nil, nil, cli.Exit("cwlbuild plugin: --tool needs -f project.toml", 2)
 	}
 	if image == "" && tool == "" {
-		return nil, nil, cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image, or --tool with -f", 2)
+		return nil, nil, nil, cli.Exit("cwlbuild plugin: no image to build: Skaffold sets $IMAGE; outside Skaffold give --image, or --tool with -f", 2)
 	}
 	ctxDir, err := filepath.Abs(c.String("context"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if file == "" {
 		be, err := chooseBackend(c, nil)
-		return &build.Spec{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, err
+		return &build.Spec{Image: image, Context: ctxDir, Dockerfile: builder.DefaultDockerfile}, be, nil, err
 	}
 	plan, err := loadProject(c, file, buildChecks)
 	if err != nil {
-		return nil, nil, cli.Exit(err.Error(), 1)
+		return nil, nil, nil, cli.Exit(err.Error(), 1)
 	}
 	a, err := plan.Artifact(tool)
 	if err != nil {
-		return nil, nil, cli.Exit("cwlbuild plugin: "+err.Error(), 1)
+		return nil, nil, nil, cli.Exit("cwlbuild plugin: "+err.Error(), 1)
 	}
 	if image == "" {
 		image = plan.DefaultImage(a)
@@ -134,7 +157,7 @@ func pluginBuild(c *cli.Context) (*build.Spec, build.Backend, error) {
 		ctxDir = ""
 	}
 	be, err := chooseBackend(c, plan)
-	return build.NewSpec(plan, a, image, ctxDir), be, err
+	return build.NewSpec(plan, a, image, ctxDir), be, &pluginTool{plan, a}, err
 }
 
 // chooseBackend is --backend when given, else the one [build.local]
