@@ -331,7 +331,7 @@ path = "x.cwl#a"
 	}
 	want := []BaseImage{
 		{Name: "golang:1.22", Line: 1, Pull: []string{"10.244.0.1:5001/library/golang:1.22", "golang:1.22"}},
-		{Name: "quay.io/x/y:1", Line: 6, Pull: []string{"quay.io/x/y:1"}},
+		{Name: "quay.io/x/y:1", Line: 6, Pull: []string{"quay.io/x/y:1"}, Platform: "linux/amd64"},
 		{Name: "docker.io/library/busybox:1.36", Line: 7, Pull: []string{"10.244.0.1:5001/library/busybox:1.36", "docker.io/library/busybox:1.36"}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
