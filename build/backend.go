@@ -140,6 +140,9 @@ type Spec struct {
 	// in for a daemon's own state where the daemon starts empty (a fresh
 	// pod, a CI runner).
 	CacheRepo string
+	// CacheReadOnly reads the registry cache and writes nothing back: an
+	// untrusted build's step results must not reach trusted builds.
+	CacheReadOnly bool
 	// Tarball, when set, makes Kaniko write the image there instead of
 	// pushing it (Tarballs).
 	Tarball string

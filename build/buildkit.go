@@ -1,16 +1,15 @@
 package build
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/connhelper/commandconn"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
@@ -29,6 +29,7 @@ import (
 	fstypes "github.com/tonistiigi/fsutil/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
 	"github.com/eoap/cwlbuild/internal/imageref"
@@ -218,8 +219,10 @@ func (k BuildKit) Commands(s *Spec) ([]Command, error) {
 		}
 	}
 	if r.cache != nil {
-		c = append(c, "--import-cache", attrs("type=registry", r.cache),
-			"--export-cache", attrs("type=registry", r.cacheExport()))
+		c = append(c, "--import-cache", attrs("type=registry", r.cache))
+		if !s.CacheReadOnly {
+			c = append(c, "--export-cache", attrs("type=registry", r.cacheExport()))
+		}
 	}
 	return []Command{append(c, "--output", attrs("type=image", r.export))}, nil
 }
@@ -250,14 +253,9 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 		return err
 	}
 	addr := k.address()
-	dial, stop, err := connect(ctx, addr, stderr)
+	c, err := connect(ctx, addr)
 	if err != nil {
 		return err
-	}
-	defer stop()
-	c, err := client.New(ctx, dial)
-	if err != nil {
-		return fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}
 	defer c.Close()
 	contextFS, err := fsutil.NewFS(r.context)
@@ -286,7 +284,9 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 	}
 	if r.cache != nil {
 		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: r.cache}}
-		opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: r.cacheExport()}}
+		if !s.CacheReadOnly {
+			opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: r.cacheExport()}}
+		}
 	}
 	ch := make(chan *client.SolveStatus)
 	var resp *client.SolveResponse
@@ -305,7 +305,7 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 			return context.Cause(ctx)
 		}
 		if strings.Contains(err.Error(), "code = Unavailable") {
-			if dial != addr {
+			if isKubePod(addr) {
 				return fmt.Errorf("the connection to buildkitd at %s was lost (its pod restarted or was deleted, or the API server went away; build again once it runs): %w", addr, err)
 			}
 			return fmt.Errorf("buildkitd at %s is not reachable (start one with scripts/buildkitd.sh start, or name one with --buildkit-addr or $BUILDKIT_HOST): %w", addr, err)
@@ -369,142 +369,130 @@ func printSteps(ch chan *client.SolveStatus, out io.Writer) {
 }
 
 // KubePodScheme names a buildkitd in a cluster:
-// kube-pod://POD?namespace=NS&port=PORT (the kubeconfig's namespace and
-// port 1234 by default). cwlbuild reaches it through a port-forward of the
-// API server to the pod's loopback, made by the agent (cwlbuild-calrissian
-// forward), so the daemon listens on no address of the cluster's network.
+// kube-pod://POD?namespace=NS&container=C (the kubeconfig's namespace and
+// the pod's only container by default), as buildctl takes it. cwlbuild
+// reaches the daemon by running `buildctl dial-stdio` in the pod through
+// the API server (the agent, cwlbuild-calrissian exec), so the daemon
+// listens on its pod's unix socket only.
 const KubePodScheme = "kube-pod"
 
-// DefaultBuildKitPort is the port buildkitd listens on in its pod.
-const DefaultBuildKitPort = 1234
-
-// connect is the address the client dials for addr: addr itself, or for a
-// kube-pod address the local end of a port-forward to the pod, which stop
-// ends. A pod the StatefulSet has just started runs before buildkitd
-// listens in it, and a forward to a port nothing listens on ends at the
-// first connection: so the forward is made again until the daemon answers,
-// for up to a minute.
-func connect(ctx context.Context, addr string, stderr io.Writer) (dial string, stop func(), err error) {
+// connect is a client of the daemon at addr, which answers. For a
+// kube-pod address each connection is `buildctl dial-stdio` run in the pod
+// by the agent (cwlbuild-calrissian exec), as buildctl's own kube-pod
+// helper runs it with kubectl. A pod the StatefulSet has just started runs
+// before buildkitd listens in it: so the daemon is asked for its version
+// until it answers, for up to a minute.
+func connect(ctx context.Context, addr string) (*client.Client, error) {
 	u, err := url.Parse(addr)
 	if err != nil || u.Scheme != KubePodScheme {
-		return addr, func() {}, nil
+		c, err := client.New(ctx, addr)
+		if err != nil {
+			return nil, fmt.Errorf("buildkitd at %s: %w", addr, err)
+		}
+		return c, nil
 	}
 	t, err := kubePod(u)
 	if err != nil {
-		return "", nil, fmt.Errorf("buildkitd address %s: %w", addr, err)
+		return nil, fmt.Errorf("buildkitd address %s: %w", addr, err)
 	}
 	prog, err := agentapi.Find(" (it reaches the cluster's buildkitd)")
 	if err != nil {
-		return "", nil, err
+		return nil, err
+	}
+	args := []string{"exec", "--namespace=" + t.namespace, "--pod=" + t.pod}
+	if t.container != "" {
+		args = append(args, "--container="+t.container)
+	}
+	args = append(args, "--", "buildctl", "dial-stdio")
+	dialer := func(context.Context, string) (net.Conn, error) {
+		// The connection outlives the dial: not the dial's context.
+		return commandconn.New(context.Background(), prog, args...)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		dial, stop, err = forward(ctx, prog, addr, t, stderr)
-		if err != nil {
-			return "", nil, err
-		}
-		err = answers(ctx, dial)
+		c, err := client.New(ctx, "", client.WithContextDialer(dialer))
 		if err == nil {
-			return dial, stop, nil
+			if err = answers(ctx, c); err == nil {
+				return c, nil
+			}
+			c.Close()
 		}
-		stop()
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			return "", nil, fmt.Errorf("buildkitd at %s does not answer: %w", addr, err)
+			return nil, fmt.Errorf("buildkitd at %s does not answer: %s", addr, agentError(err))
 		}
 		select {
 		case <-ctx.Done():
-			return "", nil, context.Cause(ctx)
+			return nil, context.Cause(ctx)
 		case <-time.After(time.Second):
 		}
 	}
 }
 
-// answers asks the daemon at dial for its version, within 10 seconds.
-func answers(ctx context.Context, dial string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := client.New(ctx, dial)
-	if err != nil {
-		return err
+// UntrustedAddress is where an untrusted build (a fork's pull request)
+// goes instead of addr: the namespace's second daemon when addr is the
+// shared one of the buildkit cluster builder (kube-pod://buildkitd-0),
+// else addr itself. It reports whether it changed addr.
+func UntrustedAddress(addr string) (string, bool) {
+	u, err := url.Parse(addr)
+	if err != nil || u.Scheme != KubePodScheme || u.Host != builder.BuildKitPod {
+		return addr, false
 	}
-	defer c.Close()
-	_, err = c.Info(ctx)
-	return err
+	u.Host = builder.BuildKitUntrustedPod
+	return u.String(), true
 }
 
-// forward starts the agent's port-forward to t and returns its local end.
-func forward(ctx context.Context, prog, addr string, t podTarget, stderr io.Writer) (dial string, stop func(), err error) {
-	cmd := exec.CommandContext(ctx, prog, "forward", "--namespace="+t.namespace, "--pod="+t.pod, "--port="+strconv.Itoa(t.port))
-	agentErr := &tailBuffer{max: 4 << 10}
-	cmd.Stderr = io.MultiWriter(stderr, agentErr)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return "", nil, err
+// isKubePod reports an address connect reaches through the agent.
+func isKubePod(addr string) bool {
+	u, err := url.Parse(addr)
+	return err == nil && u.Scheme == KubePodScheme
+}
+
+// agentError is err, shortened to the agent's own last words when it
+// carries them (commandconn quotes the command's stderr).
+func agentError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, agentapi.Program+": "); i >= 0 {
+		msg = strings.TrimSpace(msg[i+len(agentapi.Program)+2:])
+		msg = strings.TrimRight(msg, `"`)
+		msg = strings.ReplaceAll(msg, `\n`, " ")
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop = func() {
-		in.Close() // the agent forwards until its stdin closes
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	local, ok := strings.CutPrefix(strings.TrimSpace(line), agentapi.Forwarding)
-	if err != nil || !ok {
-		stop()
-		why := strings.TrimSpace(string(agentErr.bytes()))
-		if i := strings.LastIndexByte(why, '\n'); i >= 0 {
-			why = why[i+1:]
-		}
-		why = strings.TrimPrefix(why, agentapi.Program+": ")
-		if why == "" {
-			why = agentapi.Program + " forward ended without a word"
-		}
-		return "", nil, fmt.Errorf("buildkitd at %s: %s", addr, why)
-	}
-	return "tcp://" + local, stop, nil
+	return msg
+}
+
+// answers asks the daemon for its version, within 10 seconds.
+func answers(ctx context.Context, c *client.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := c.Info(ctx)
+	return err
 }
 
 // podTarget is a kube-pod address, checked.
 type podTarget struct {
-	pod, namespace string
-	port           int
+	pod, namespace, container string
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
-// kubePod reads kube-pod://POD?namespace=NS&port=PORT; the names are
-// Kubernetes names, and nothing else may be in the address.
+// kubePod reads kube-pod://POD?namespace=NS&container=C, as buildctl
+// does; the names are Kubernetes names, and nothing else may be in the
+// address.
 func kubePod(u *url.URL) (podTarget, error) {
-	t := podTarget{pod: u.Host, namespace: u.Query().Get("namespace"), port: DefaultBuildKitPort}
+	q := u.Query()
+	t := podTarget{pod: u.Host, namespace: q.Get("namespace"), container: q.Get("container")}
 	if !dnsLabel.MatchString(t.pod) || u.User != nil || (u.Path != "" && u.Path != "/") {
 		return t, fmt.Errorf("write kube-pod://POD?namespace=NS, POD a pod's name")
 	}
-	for key := range u.Query() {
-		if key != "namespace" && key != "port" {
-			return t, fmt.Errorf("unknown parameter %q: namespace and port are known", key)
+	for key := range q {
+		if key != "namespace" && key != "container" {
+			return t, fmt.Errorf("unknown parameter %q: namespace and container are known", key)
 		}
 	}
 	if t.namespace != "" && !dnsLabel.MatchString(t.namespace) {
 		return t, fmt.Errorf("namespace %q: name the pod's namespace, a Kubernetes name (none: the kubeconfig's)", t.namespace)
 	}
-	if p := u.Query().Get("port"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return t, fmt.Errorf("port %q: a number from 1 to 65535", p)
-		}
-		t.port = n
+	if t.container != "" && !dnsLabel.MatchString(t.container) {
+		return t, fmt.Errorf("container %q: name a container of the pod, a Kubernetes name (none: its only one)", t.container)
 	}
 	return t, nil
 }
@@ -512,15 +500,10 @@ func kubePod(u *url.URL) (podTarget, error) {
 // Reach asks the daemon at addr (any address BuildKit takes, or
 // kube-pod://) for its version and its workers' platforms: what `cwlbuild
 // check --cluster` says of the buildkit builder, before any build.
-func Reach(ctx context.Context, addr string, stderr io.Writer) (string, error) {
-	dial, stop, err := connect(ctx, addr, stderr)
+func Reach(ctx context.Context, addr string) (string, error) {
+	c, err := connect(ctx, addr)
 	if err != nil {
 		return "", err
-	}
-	defer stop()
-	c, err := client.New(ctx, dial)
-	if err != nil {
-		return "", fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}
 	defer c.Close()
 	info, err := c.Info(ctx)

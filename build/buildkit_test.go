@@ -165,28 +165,47 @@ func TestBuildKitDaemonMatchesClient(t *testing.T) {
 	}
 }
 
-// TestKubePodAddress: kube-pod://POD?namespace=NS[&port=N] with Kubernetes
-// names and nothing else: the names become the agent's arguments.
+// TestKubePodAddress: kube-pod://POD?namespace=NS[&container=C] with
+// Kubernetes names and nothing else: the names become the agent's
+// arguments.
 func TestKubePodAddress(t *testing.T) {
 	for addr, want := range map[string]string{
-		"kube-pod://buildkitd-0?namespace=eoap":           "buildkitd-0 eoap 1234",
-		"kube-pod://buildkitd-0?namespace=eoap&port=9000": "buildkitd-0 eoap 9000",
-		"kube-pod://buildkitd-0":                          "buildkitd-0  1234",
-		"kube-pod://buildkitd-0?namespace=":               "buildkitd-0  1234",
-		"kube-pod://-x?namespace=eoap":                    "",
-		"kube-pod://b?namespace=--kubeconfig=/x":          "",
-		"kube-pod://b?namespace=eoap&port=0":              "",
-		"kube-pod://b?namespace=eoap&context=x":           "",
-		"kube-pod://u@b?namespace=eoap":                   "",
-		"kube-pod://b/x?namespace=eoap":                   "",
+		"kube-pod://buildkitd-0?namespace=eoap":                     "buildkitd-0 eoap ",
+		"kube-pod://buildkitd-0?namespace=eoap&container=buildkitd": "buildkitd-0 eoap buildkitd",
+		"kube-pod://buildkitd-0":                                    "buildkitd-0  ",
+		"kube-pod://buildkitd-0?namespace=":                         "buildkitd-0  ",
+		"kube-pod://-x?namespace=eoap":                              "",
+		"kube-pod://b?namespace=--kubeconfig=/x":                    "",
+		"kube-pod://b?namespace=eoap&container=--privileged":        "",
+		"kube-pod://b?namespace=eoap&port=1234":                     "",
+		"kube-pod://b?namespace=eoap&context=x":                     "",
+		"kube-pod://u@b?namespace=eoap":                             "",
+		"kube-pod://b/x?namespace=eoap":                             "",
 	} {
 		u, err := url.Parse(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := kubePod(u)
-		if s := fmt.Sprintf("%s %s %d", got.pod, got.namespace, got.port); (err == nil) != (want != "") || err == nil && s != want {
+		if s := fmt.Sprintf("%s %s %s", got.pod, got.namespace, got.container); (err == nil) != (want != "") || err == nil && s != want {
 			t.Errorf("%s: %q, %v; want %q", addr, s, err, want)
+		}
+	}
+}
+
+// TestUntrustedAddress: an untrusted build leaves the cluster builder's
+// shared daemon for the namespace's untrusted one, and only that address.
+func TestUntrustedAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		"kube-pod://buildkitd-0?namespace=eoap": "kube-pod://buildkitd-untrusted-0?namespace=eoap",
+		"kube-pod://buildkitd-0":                "kube-pod://buildkitd-untrusted-0",
+		"kube-pod://other-0?namespace=eoap":     "",
+		"unix:///run/buildkit/buildkitd.sock":   "",
+		"tcp://127.0.0.1:1234":                  "",
+	} {
+		got, moved := UntrustedAddress(addr)
+		if moved != (want != "") || moved && got != want || !moved && got != addr {
+			t.Errorf("%s: %s %t, want %q", addr, got, moved, want)
 		}
 	}
 }

@@ -247,9 +247,16 @@ func (p *Plan) BuildKitCacheRepo() string {
 // one replica) that the buildkit cluster builder builds with.
 const BuildKitPod = "buildkitd-0"
 
+// BuildKitUntrustedPod is the pod of the second StatefulSet
+// (buildkitd-untrusted) that builds of untrusted changes (a fork's pull
+// request) go to instead of BuildKitPod: they share no cache with trusted
+// builds, which would otherwise reuse a RUN step's result such a build
+// wrote.
+const BuildKitUntrustedPod = "buildkitd-untrusted-0"
+
 // BuildKitAddress is the address `cwlbuild plugin` reaches the cluster's
 // buildkitd at: its pod in the build namespace ("" is the kubeconfig's),
-// through a port-forward of the API server.
+// through the API server (buildctl dial-stdio run in the pod).
 func (c ClusterPlan) BuildKitAddress() string {
 	addr := "kube-pod://" + BuildKitPod
 	if c.Namespace != "" {

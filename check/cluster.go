@@ -160,7 +160,7 @@ func orDefault(s, def string) string {
 }
 
 // clusterBuildKit is the pre-flight of the buildkit cluster builder: the
-// namespace's buildkitd answers through the port-forward the builds use,
+// namespace's buildkitd answers the way the builds reach it (buildctl dial-stdio in its pod),
 // with its version and platforms. (Registry logins are this machine's, and
 // the bases are the daemon's to pull: the build names either failure.)
 func clusterBuildKit(ctx context.Context, p *builder.Plan, out, errOut io.Writer) ([]builder.Diagnostic, error) {
@@ -168,7 +168,7 @@ func clusterBuildKit(ctx context.Context, p *builder.Plan, out, errOut io.Writer
 	fmt.Fprintf(out, "cluster pre-flight: buildkitd at %s\n", addr)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	said, err := build.Reach(ctx, addr, errOut)
+	said, err := build.Reach(ctx, addr)
 	r := agentapi.Result{Check: "buildkitd", OK: err == nil, Detail: said}
 	if err != nil {
 		r.Detail = err.Error()

@@ -8,7 +8,10 @@
 #                                 (the layer cache that survives between builds)
 #                                 and its socket at unix:///run/cwlbuild-buildkit/buildkitd.sock,
 #                                 the address cwlbuild builds with by default
-#   scripts/buildkitd.sh stop | status | path
+#   scripts/buildkitd.sh stop | status
+#   scripts/buildkitd.sh path [buildctl]   where the built program is
+#   scripts/buildkitd.sh image    the name of the image the cluster runs it from
+#                                 (scripts/setup.sh makes it)
 # $BUILDKITD_STATE and $BUILDKITD_RUN start another daemon beside it, with
 # its state and socket directory there.
 # Registries on loopback are reached over plain HTTP, as Docker does; give
@@ -19,15 +22,22 @@ cd "$(dirname "$0")/.."
 version=$(awk '$1 == "require" && $2 == "github.com/moby/buildkit" {print $3; exit}' scripts/buildkit/go.mod)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/cwlbuild/buildkit
 bin=$cache/$version/buildkitd
+# buildctl too: in the cluster's image, `buildctl dial-stdio` is how cwlbuild
+# reaches the daemon's socket (kube-pod://).
+ctl=$cache/$version/buildctl
+# The cluster's image; the number after the version counts changes to what
+# scripts/setup.sh puts in it, so that a machine holding an older one makes
+# the new one.
+image=localhost/cwlbuild/buildkit:$version-2
 # A daemon of another's (a bench's fresh one) sets both.
 state=${BUILDKITD_STATE:-$cache/state}
 run=${BUILDKITD_RUN:-/run/cwlbuild-buildkit}
 sock=$run/buildkitd.sock
 
 build() {
-  [ -x "$bin" ] && return 0
-  echo "buildkitd: building $version (a few minutes the first time)"
-  local src tmp
+  [ -x "$bin" ] && [ -x "$ctl" ] && return 0
+  echo "buildkitd: building buildkitd and buildctl $version (a few minutes the first time)"
+  local src tmp prog
   src=$(go mod download -json "github.com/moby/buildkit@$version" | awk -F'"' '$2 == "Dir" {print $4}')
   [ -d "$src" ] || { echo "buildkitd: cannot download github.com/moby/buildkit@$version" >&2; exit 1; }
   tmp=$(mktemp -d)
@@ -35,9 +45,12 @@ build() {
   cp -r "$src" "$tmp/src"
   chmod -R u+w "$tmp/src"
   mkdir -p "$(dirname "$bin")"
-  (cd "$tmp/src" && CGO_ENABLED=0 go build -mod=mod -trimpath \
-    -ldflags "-X github.com/moby/buildkit/version.Version=$version" -o "$tmp/buildkitd" ./cmd/buildkitd)
-  mv "$tmp/buildkitd" "$bin"
+  for prog in buildkitd buildctl; do
+    [ -x "$cache/$version/$prog" ] && continue
+    (cd "$tmp/src" && CGO_ENABLED=0 go build -mod=mod -trimpath \
+      -ldflags "-X github.com/moby/buildkit/version.Version=$version" -o "$tmp/$prog" "./cmd/$prog")
+    mv "$tmp/$prog" "$cache/$version/$prog"
+  done
 }
 
 running() {
@@ -99,6 +112,13 @@ case "${1:-}" in
   status)
     if running; then echo "buildkitd: running at unix://$sock"; else echo "buildkitd: not running"; exit 1; fi
     ;;
-  path) echo "$bin" ;;
-  *) echo "usage: scripts/buildkitd.sh build|start|stop|status|path" >&2; exit 2 ;;
+  path)
+    case "${2:-buildkitd}" in
+      buildkitd) echo "$bin" ;;
+      buildctl) echo "$ctl" ;;
+      *) echo "usage: scripts/buildkitd.sh path [buildkitd|buildctl]" >&2; exit 2 ;;
+    esac
+    ;;
+  image) echo "$image" ;;
+  *) echo "usage: scripts/buildkitd.sh build|start|stop|status|path|image" >&2; exit 2 ;;
 esac

@@ -37,8 +37,7 @@ K8S=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 KANIKO_VERSION=$(awk '$1 == "require" && $2 == "github.com/chainguard-dev/kaniko" {print $3; exit}' "$(dirname "$0")/kaniko/go.mod")
 KANIKO_IMAGE=localhost/cwlbuild/kaniko:$KANIKO_VERSION
 # buildkitd's image (scripts/setup.sh makes it), at scripts/buildkit's version.
-BUILDKIT_VERSION=$(awk '$1 == "require" && $2 == "github.com/moby/buildkit" {print $3; exit}' "$(dirname "$0")/buildkit/go.mod")
-BUILDKIT_IMAGE=localhost/cwlbuild/buildkit:$BUILDKIT_VERSION
+BUILDKIT_IMAGE=$("$(dirname "$0")/buildkitd.sh" image)
 BUSYBOX_IMAGE=docker.io/library/busybox:1.36
 # Calrissian's image (scripts/setup.sh builds it when it has the source).
 CALRISSIAN_IMAGE=localhost/cwlbuild/calrissian:0.14.0
@@ -194,7 +193,7 @@ seed_images() {
   fi
   local pair src dst
   for pair in "$BUSYBOX_IMAGE=$MIRROR/library/busybox:1.36" "$KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION" \
-    "$BUILDKIT_IMAGE=$MIRROR/cwlbuild/buildkit:$BUILDKIT_VERSION"; do
+    "$BUILDKIT_IMAGE=$MIRROR/cwlbuild/buildkit:${BUILDKIT_IMAGE##*:}"; do
     src=${pair%%=*} dst=${pair#*=}
     skopeo inspect --tls-verify=false "docker://$dst" >/dev/null 2>&1 && continue
     podman image exists "$src" || die "$src is not in local storage: run scripts/setup.sh"
@@ -303,7 +302,7 @@ CLUSTER_PUSH_USER=$PUSH_USER
 CLUSTER_PUSH_PASSWORD_FILE=$S/registry/push.password
 CLUSTER_KANIKO_IMAGE=$MIRROR/cwlbuild/kaniko:$KANIKO_VERSION
 CLUSTER_INIT_IMAGE=$MIRROR/library/busybox:1.36
-CLUSTER_BUILDKIT_IMAGE=$MIRROR/cwlbuild/buildkit:$BUILDKIT_VERSION
+CLUSTER_BUILDKIT_IMAGE=$MIRROR/cwlbuild/buildkit:${BUILDKIT_IMAGE##*:}
 EOF
   # Calrissian's image, pinned by digest as project.toml must name it;
   # empty when setup had no Calrissian source to build it from.

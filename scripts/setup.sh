@@ -182,15 +182,17 @@ timed "Kaniko executor image"
 
 # buildkitd, the daemon of the buildkit runtime, at the version
 # scripts/buildkit pins, once per version (TestPluginBuildKit starts its own),
-# and the image the cluster runs it from: buildkitd, Debian's runc with the
-# libraries it links, CA certificates and busybox.
+# and the image the cluster runs it from: buildkitd, buildctl (whose
+# dial-stdio is how cwlbuild reaches the daemon's socket), Debian's runc
+# with the libraries it links, CA certificates and busybox.
 scripts/buildkitd.sh build
-buildkit=localhost/cwlbuild/buildkit:$(awk '$1 == "require" && $2 == "github.com/moby/buildkit" {print $3; exit}' scripts/buildkit/go.mod)
+buildkit=$(scripts/buildkitd.sh image)
 if ! podman image exists "$buildkit" 2>/dev/null; then
   echo "setup: making the buildkitd image $buildkit"
   tmp=$(mktemp -d)
   mkdir -p "$tmp/root/usr/bin" "$tmp/root/bin" "$tmp/root/etc/ssl/certs" "$tmp/root/etc/buildkit" "$tmp/root/tmp" "$tmp/root/run" "$tmp/root/var/lib/buildkit"
   cp "$(scripts/buildkitd.sh path)" "$tmp/root/usr/bin/buildkitd"
+  cp "$(scripts/buildkitd.sh path buildctl)" "$tmp/root/usr/bin/buildctl"
   cp /usr/sbin/runc "$tmp/root/usr/bin/runc"
   for lib in $(ldd /usr/sbin/runc | grep -o '/[^ ]*'); do
     mkdir -p "$tmp/root$(dirname "$lib")"

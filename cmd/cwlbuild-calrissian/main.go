@@ -9,17 +9,17 @@
 //	cwlbuild-calrissian account [--namespace NS] [--service-account SA]
 //	cwlbuild-calrissian preflight --spec SPEC.json
 //	cwlbuild-calrissian probe --spec SPEC.json      (in the pre-flight pod)
-//	cwlbuild-calrissian forward --namespace NS --pod POD --port PORT
+//	cwlbuild-calrissian exec --namespace NS --pod POD [--container C] -- COMMAND...
 //
 // account prints (JSON) a service account's imagePullSecrets and the
 // registries each has a login for: what `cwlbuild check` compares with the
 // registries of the pinned images. preflight is `cwlbuild check --cluster`:
 // it checks what a cluster build needs, from a pod in the build namespace
 // (package preflight), one line per check on stdout, and exits 3 when one
-// fails (1 when it could not check). forward is how `cwlbuild plugin`
-// reaches a cluster's buildkitd: a port-forward through the API server to
-// the pod's loopback, announced by one line on stdout (api.Forwarding),
-// until stdin closes.
+// fails (1 when it could not check). exec is how `cwlbuild plugin`
+// reaches a cluster's buildkitd: `buildctl dial-stdio` run in its pod
+// through the API server (package podexec), its standard input and output
+// this program's, the connection to the daemon's unix socket.
 //
 // The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
 // current context), or the pod's own when run inside one.
@@ -40,8 +40,8 @@ import (
 	"time"
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
-	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/forward"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/podexec"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/preflight"
 )
 
@@ -52,7 +52,7 @@ func main() {
 const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > results.tar
        cwlbuild-calrissian account [--namespace NS] [--service-account SA]
        cwlbuild-calrissian preflight --spec SPEC.json
-       cwlbuild-calrissian forward --namespace NS --pod POD --port PORT
+       cwlbuild-calrissian exec --namespace NS --pod POD [--container C] -- COMMAND...
        cwlbuild-calrissian --version
 
 Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
@@ -77,8 +77,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "account" {
 		return account(args[1:], stdout, stderr)
 	}
-	if len(args) > 0 && args[0] == "forward" {
-		return forwardCmd(args[1:], stdin, stdout, stderr)
+	if len(args) > 0 && args[0] == "exec" {
+		return execCmd(args[1:], stdin, stdout, stderr)
 	}
 	if len(args) > 0 && (args[0] == "preflight" || args[0] == "probe") {
 		return preflightCmd(args[0], args[1:], stdout, stderr)
@@ -200,16 +200,16 @@ func preflightCmd(cmd string, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// forwardCmd forwards a local port to a pod's until stdin closes (the
-// process that started it ended) or a signal comes.
-func forwardCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
+// execCmd runs a command in a pod with this program's standard input and
+// output attached, until it ends or a signal comes.
+func execCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ns := fs.String("namespace", "", "the pod's namespace (default: the kubeconfig's)")
 	pod := fs.String("pod", "", "the pod")
-	port := fs.Int("port", 0, "the port in the pod")
+	container := fs.String("container", "", "the container (default: the pod's only one)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for the pod to run")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *pod == "" || *port <= 0 || *port > 65535 {
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 || *pod == "" {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -223,14 +223,8 @@ func forwardCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		io.Copy(io.Discard, stdin)
-		cancel()
-	}()
-	err = forward.Pod(ctx, client.Config(), client.API(), forward.Target{Namespace: *ns, Pod: *pod, Port: *port}, *wait, stdout, stderr)
-	if err != nil {
+	t := podexec.Target{Namespace: *ns, Pod: *pod, Container: *container}
+	if err := podexec.Run(ctx, client.Config(), client.API(), t, fs.Args(), *wait, stdin, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
 		return 1
 	}

@@ -24,8 +24,10 @@ import (
 // cluster. docs/cluster.md's manifests, applied as written (the image and
 // the registries' plain HTTP aside), run buildkitd as a StatefulSet whose
 // state is on a persistent volume; Skaffold runs the plugin, which reaches
-// the pod's loopback through the agent's port-forward with the push login
-// of this machine's Docker config. build.json holds the digests the
+// the daemon's unix socket by running `buildctl dial-stdio` in its pod
+// through the agent, with the push login of this machine's Docker config;
+// a RUN step finds neither the socket nor a port of the daemon's to send
+// it builds of its own. build.json holds the digests the
 // registry serves; after a change to one tool's code only its digest
 // moves, and its heavy step is taken from the daemon's cache; `check
 // --cluster` reaches the daemon first the same way. The pod is
@@ -55,6 +57,10 @@ func TestClusterBuildKit(t *testing.T) {
 	countDockerfile := filepath.Join(dir, "tools", "count", "Dockerfile")
 	df := strings.Replace(readFile(t, countDockerfile), "\n", "\nRUN mkdir -p /opt/heavy && for i in $(seq 1 500); do head -c 20000 /dev/urandom > /opt/heavy/f$i; done\n", 1)
 	os.WriteFile(countDockerfile, []byte(df), 0o644)
+	// shout's RUN step reaches for the daemon: the port an earlier
+	// manifest listened on, its socket. Either found fails the build.
+	shoutDockerfile := filepath.Join(dir, "tools", "shout", "Dockerfile")
+	os.WriteFile(shoutDockerfile, []byte(readFile(t, shoutDockerfile)+"RUN ! nc -w 2 127.0.0.1 1234 </dev/null && test ! -e /run/buildkit/buildkitd.sock && echo the daemon is out of reach\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
 
 	password, err := os.ReadFile(env["CLUSTER_PUSH_PASSWORD_FILE"])
@@ -98,7 +104,7 @@ func TestClusterBuildKit(t *testing.T) {
 	first, log := skaffoldBuildLog(t, sk, dir, t.TempDir())
 	t.Logf("cold build of 2 tools: %.1fs", time.Since(start).Seconds())
 	before := digests(first)
-	if len(before) != 2 || !strings.Contains(log, "buildkit: pushed "+push) {
+	if len(before) != 2 || !strings.Contains(log, "buildkit: pushed "+push) || !strings.Contains(log, "the daemon is out of reach") {
 		t.Fatalf("builds %v; log:\n%s", before, log)
 	}
 

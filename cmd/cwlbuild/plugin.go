@@ -11,6 +11,7 @@ import (
 	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/check"
+	"github.com/eoap/cwlbuild/internal/trust"
 )
 
 func pluginCommand() *cli.Command {
@@ -90,6 +91,18 @@ or set build.local.push: true (cwlbuild generate does, unless [build.local] push
 		}
 	}
 	spec.DigestFile = c.String("digest-file")
+	if bk, ok := be.(build.BuildKit); ok {
+		if why := trust.OS.Untrusted(); why != "" {
+			// Its RUN steps' results must not reach a trusted build's
+			// cache: a daemon of its own, and the registry cache read only.
+			addr, moved := build.UntrustedAddress(bk.Address)
+			be = build.BuildKit{Address: addr}
+			spec.CacheReadOnly = true
+			if moved {
+				fmt.Fprintf(c.App.ErrWriter, "cwlbuild plugin: an untrusted build (%s): buildkitd at %s, not the namespace's shared one; the registry cache is read, not written\n", why, addr)
+			}
+		}
+	}
 	if repo := c.String("cache-repo"); repo != "" {
 		if be.Name() != string(builder.RuntimeBuildKit) {
 			return cli.Exit("cwlbuild plugin: --cache-repo is the buildkit backend's registry cache; "+be.Name()+" has none", 2)

@@ -36,6 +36,26 @@ func TestPluginToolDefaults(t *testing.T) {
 	}
 }
 
+// TestPluginUntrusted: a build of a fork's pull request goes to the
+// namespace's untrusted buildkitd, not the shared one, and reads the
+// registry cache without writing it; a trusted one is unchanged.
+func TestPluginUntrusted(t *testing.T) {
+	dir := writeEnginePackage(t, "127.0.0.1:5999", "buildkit")
+	args := []string{"plugin", "--backend", "buildkit", "--buildkit-addr", "kube-pod://buildkitd-0?namespace=eoap", "--cache-repo", "127.0.0.1:5999/cache",
+		"--tool", "count", "-f", filepath.Join(dir, "project.toml"), "--image", "127.0.0.1:5999/pkg/count:pr", "--dry-run"}
+	t.Setenv("CWLBUILD_UNTRUSTED", "false")
+	stdout, _, code := run(t, args...)
+	if code != 0 || !strings.Contains(stdout, "--addr 'kube-pod://buildkitd-0?namespace=eoap' ") || !strings.Contains(stdout, "--export-cache") {
+		t.Errorf("trusted: exit %d\n%s", code, stdout)
+	}
+	t.Setenv("CWLBUILD_UNTRUSTED", "true")
+	stdout, stderr, code := run(t, args...)
+	if code != 0 || !strings.Contains(stdout, "--addr 'kube-pod://buildkitd-untrusted-0?namespace=eoap' ") || !strings.Contains(stdout, "--import-cache") || strings.Contains(stdout, "--export-cache") ||
+		!strings.Contains(stderr, "an untrusted build (CWLBUILD_UNTRUSTED=true): buildkitd at kube-pod://buildkitd-untrusted-0?namespace=eoap") {
+		t.Errorf("untrusted: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 // TestPluginKanikoOneAtATime: while another process holds the executor's
 // lock, the kaniko backend refuses to start a second executor in the same
 // container.

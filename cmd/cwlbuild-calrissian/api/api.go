@@ -43,11 +43,6 @@ func Find(what string) (string, error) {
 	return prog, nil
 }
 
-// Forwarding is the line `cwlbuild-calrissian forward` writes on stdout once
-// its local port listens: this prefix, then 127.0.0.1:PORT. It forwards
-// until its stdin closes, so it ends with the process that started it.
-const Forwarding = "forwarding "
-
 // Job is one test run as a Calrissian Job (`cwlbuild-calrissian run
 // --spec FILE`).
 type Job struct {
