@@ -155,3 +155,71 @@ func skaffoldIndexes(t *testing.T, reg *testenv.Registry, dir, addr string) {
 		}
 	}
 }
+
+// TestReleaseIndex: a workflow pinned to an image index (linux/amd64 and
+// linux/arm64): sign, attest and sbom cover the index and each platform
+// image; verify checks every one of them (an SBOM missing on the arm64
+// image is named), and cosign v2 and v3 verify the signatures of the index
+// and of the arm64 image with the key.
+func TestReleaseIndex(t *testing.T) {
+	reg := testenv.StartRegistry(t)
+	r := newReleaseOn(t, reg)
+	index := reg.PushBaseIndex(t) // the tag r pins now names an index
+	r.digest = index[strings.LastIndex(index, "@")+1:]
+	pin := r.image + ":1.36@" + r.digest
+	r.cwl = strings.Replace(r.cwl, r.pin, pin, 1)
+	r.pin = pin
+	os.WriteFile(filepath.Join(r.pkg, "app.cwl"), []byte(r.cwl), 0o644)
+	artifact := strings.Fields(r.must(t, "publish"))[0]
+	tag := artifact[:strings.Index(artifact, "@")]
+	out := r.must(t, "sign", "--key", r.key)
+	r.must(t, "sign", "--key", r.key, artifact)
+	r.must(t, "attest", "--key", r.key)
+	r.must(t, "attest", "--key", r.key, "--workflow", artifact)
+	raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+r.image+"@"+r.digest).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct {
+		Manifests []struct {
+			Digest   string `json:"digest"`
+			Platform struct {
+				Architecture string `json:"architecture"`
+			} `json:"platform"`
+		} `json:"manifests"`
+	}
+	json.Unmarshal(raw, &idx)
+	arm64 := ""
+	for _, m := range idx.Manifests {
+		if !strings.Contains(out, "signed "+r.image+"@"+m.Digest) {
+			t.Errorf("sign did not sign the %s image %s:\n%s", m.Platform.Architecture, m.Digest, out)
+		}
+		if m.Platform.Architecture == "arm64" {
+			arm64 = r.image + "@" + m.Digest
+		}
+	}
+	if len(idx.Manifests) != 2 || arm64 == "" {
+		t.Fatalf("the pinned index: %s", raw)
+	}
+	for _, v := range cosigns(t) {
+		for _, ref := range []string{r.pin, arm64} {
+			if o, err := v.verify(t, "verify", r.pub, ref); err != nil {
+				t.Errorf("%s verify %s: %v\n%s", v.name, ref, err, o)
+			}
+		}
+	}
+	verify := func(args ...string) (string, int) {
+		return r.run(append([]string{"verify", "--key", r.pub}, append(args, tag)...)...)
+	}
+	if o, code := verify("--sbom=false"); code != 0 || !strings.Contains(o, "1 images, 0 failed") {
+		t.Errorf("verify without SBOMs: exit %d\n%s", code, o)
+	}
+	if o, code := verify(); code != 1 || !strings.Contains(o, "its linux/arm64 image "+arm64[strings.Index(arm64, "@")+1:]+": no SBOM is attached to it") {
+		t.Errorf("verify before the SBOMs: exit %d, want 1 naming the arm64 image's SBOM\n%s", code, o)
+	}
+	r.must(t, "sbom")
+	r.must(t, "attest", "--key", r.key)
+	if o, code := verify(); code != 0 || !strings.Contains(o, "1 images, 0 failed; the workflow verified") {
+		t.Errorf("verify with every SBOM: exit %d\n%s", code, o)
+	}
+}

@@ -97,6 +97,10 @@ func runSBOM(c *cli.Context) error {
 			return fail("the workflows pin no image by digest: run task build first, or name the digests")
 		}
 	}
+	// An index's platform images each get theirs (the index too).
+	if images, err = attest.WithPlatformImages(c.Context, images, insecure); err != nil {
+		return fail("%v", err)
+	}
 	if err := sbom.Images(c.Context, plan.Dir, images, opts); err != nil {
 		return fail("%v", err)
 	}

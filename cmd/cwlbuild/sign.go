@@ -72,6 +72,11 @@ func runSign(c *cli.Context) error {
 			return fail("the workflows pin no image by digest: run task build first, or name the digests")
 		}
 	}
+	// An index and each of its platform images: a runner pulls the one
+	// of its platform, which must be signed too.
+	if images, err = attest.WithPlatformImages(c.Context, images, opts.Insecure); err != nil {
+		return fail("%v", err)
+	}
 	for _, img := range images {
 		if err := attest.Sign(c.Context, img, opts); err != nil {
 			return fail("%v", err)
@@ -181,6 +186,9 @@ func runAttest(c *cli.Context) error {
 	}
 	if len(images) == 0 && len(workflows) == 0 {
 		images = pins
+	}
+	if images, err = attest.WithPlatformImages(c.Context, images, opts.Insecure); err != nil {
+		return fail("%v", err)
 	}
 	for _, img := range images {
 		if err := attest.Image(c.Context, plan, img, opts); err != nil {

@@ -93,6 +93,29 @@ func Pins(plan *builder.Plan) ([]build.Built, error) {
 	return out, nil
 }
 
+// WithPlatformImages is images with, after each that is an image index,
+// each of its platform images (by digest), the index's Platforms filled:
+// what sign, attest and sbom work on, so that the images a runner of any
+// platform pulls are signed, attested and described, not the index alone.
+func WithPlatformImages(ctx context.Context, images []build.Built, insecure []string) ([]build.Built, error) {
+	var out []build.Built
+	for _, b := range images {
+		platforms, err := remote.IndexManifests(ctx, b.Repo, b.Digest, insecure)
+		if err != nil {
+			return nil, err
+		}
+		b.Platforms = nil
+		for _, p := range platforms {
+			b.Platforms = append(b.Platforms, build.PlatformImage{Platform: p.Platform, Digest: p.Digest})
+		}
+		out = append(out, b)
+		for _, p := range b.Platforms {
+			out = append(out, build.Built{Repo: b.Repo, Digest: p.Digest})
+		}
+	}
+	return out, nil
+}
+
 // Sign signs the image's digest in each of opts' formats.
 func Sign(ctx context.Context, r build.Built, opts Options) error {
 	ref := r.Ref()

@@ -299,7 +299,37 @@ func checkImage(ctx context.Context, ref, revision string, opts Options) (proble
 	if len(opts.SBOM) > 0 {
 		problems = append(problems, boundSBOM(ctx, r.Repo, r.Digest, st, opts)...)
 	}
+	// An index: a runner pulls its platform's image, which must be signed,
+	// attested and described as the index is.
+	platforms, err := remote.IndexManifests(ctx, r.Repo, r.Digest, opts.Insecure)
+	if err != nil {
+		return append(problems, fmt.Sprintf("its platform images cannot be listed: %v", err)), rev
+	}
+	for _, p := range platforms {
+		for _, prob := range checkPlatformImage(ctx, r.Repo, p.Digest, revision, opts) {
+			problems = append(problems, fmt.Sprintf("its %s image %s: %s", p.Platform, p.Digest, prob))
+		}
+	}
 	return problems, rev
+}
+
+// checkPlatformImage checks one platform image of an index: served,
+// signed, attested at the revision (when known), with an SBOM.
+func checkPlatformImage(ctx context.Context, repo, digest, revision string, opts Options) []string {
+	if served, err := remote.Digest(ctx, repo+"@"+digest, opts.Insecure); err != nil || served != digest {
+		return []string{fmt.Sprintf("the registry does not serve it: %v", err)}
+	}
+	keyed, problems := keyBundles(ctx, repo, digest, opts)
+	problems = append(problems, signed(ctx, repo, digest, keyed, opts)...)
+	st, probs := attested(ctx, repo, digest, provenance.BuildTypeImage, keyed, opts, revision)
+	problems = append(problems, probs...)
+	if st != nil && revision != "" && revisionOf(st) != revision {
+		problems = append(problems, fmt.Sprintf("its provenance names revision %q, the workflow's %q", revisionOf(st), revision))
+	}
+	if len(opts.SBOM) > 0 {
+		problems = append(problems, boundSBOM(ctx, repo, digest, st, opts)...)
+	}
+	return problems
 }
 
 // boundSBOM checks that digest has an SBOM its signed provenance names: a

@@ -42,6 +42,55 @@ func Digest(ctx context.Context, image string, insecure []string) (string, error
 	return desc.Digest.String(), nil
 }
 
+// PlatformManifest is one platform's image in an image index.
+type PlatformManifest struct {
+	Platform string // os/arch[/variant]
+	Digest   string
+}
+
+// IndexManifests lists the platform images of repo@digest when it is an
+// image index, nil when it is one image. Entries without a platform, or of
+// platform unknown/unknown (the attestation manifests BuildKit adds), are
+// no platform's image and are left out.
+func IndexManifests(ctx context.Context, repo, digest string, insecure []string) ([]PlatformManifest, error) {
+	image := repo + "@" + digest
+	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, Options(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", image, err)
+	}
+	if !desc.MediaType.IsIndex() {
+		return nil, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", image, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", image, err)
+	}
+	var out []PlatformManifest
+	for _, e := range m.Manifests {
+		p := e.Platform
+		if p == nil || p.OS == "" || p.OS == "unknown" {
+			continue
+		}
+		pl := p.OS + "/" + p.Architecture
+		if p.Variant != "" {
+			pl += "/" + p.Variant
+		}
+		out = append(out, PlatformManifest{Platform: pl, Digest: e.Digest.String()})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: an index of no platform's image", image)
+	}
+	return out, nil
+}
+
 // head asks the registry for image's descriptor, with the Docker config's
 // credentials.
 func head(ctx context.Context, image string, insecure []string) (*v1.Descriptor, error) {
