@@ -277,6 +277,8 @@ type CheckReport struct {
 	// External are the digest-pinned images no tool builds: accepted, and
 	// listed for a reviewer.
 	External []PinnedImage
+	// Pins are every digest-pinned image the tools run.
+	Pins []PinnedImage
 }
 
 // CheckPins is `cwlpatch --check`'s verdict on the package as it is on
@@ -305,6 +307,7 @@ func CheckPins(ctx context.Context, p *builder.Plan, opts CheckOptions) (*CheckR
 	if err != nil {
 		return nil, err
 	}
+	rep.Pins = pins
 	for _, pin := range pins {
 		if pin.External {
 			rep.External = append(rep.External, pin)
@@ -333,6 +336,45 @@ func missingPins(ctx context.Context, pins []PinnedImage, insecure []string) []e
 			errs = append(errs, fmt.Errorf("%s pins an image the registry does not serve: %v", p.Place, err))
 		case digest != want:
 			errs = append(errs, fmt.Errorf("%s pins %s, but the registry serves %s for it", p.Place, p.Ref, digest))
+		default:
+			errs = append(errs, missingPlatformImages(ctx, p, insecure, true)...)
+		}
+	}
+	return errs
+}
+
+// MissingPlatformImages lists, for each pin that is an image index, each
+// platform image the registry does not serve: a runner of that platform
+// would find no image. A pin whose registry does not answer is not
+// reported here (CheckPins with Registry reports it).
+func MissingPlatformImages(ctx context.Context, pins []PinnedImage, insecure []string) []error {
+	var errs []error
+	for _, p := range pins {
+		errs = append(errs, missingPlatformImages(ctx, p, insecure, false)...)
+	}
+	return errs
+}
+
+func missingPlatformImages(ctx context.Context, p PinnedImage, insecure []string, unreachable bool) []error {
+	at := strings.LastIndexByte(p.Ref, '@')
+	if at < 0 {
+		return nil
+	}
+	repo, digest := p.Ref[:at], p.Ref[at+1:]
+	if r, err := imageref.Parse(p.Ref); err == nil {
+		repo = r.Repo
+	}
+	platforms, err := remote.IndexManifests(ctx, repo, digest, insecure)
+	if err != nil {
+		if unreachable {
+			return []error{fmt.Errorf("%s pins %s, whose platform images cannot be listed: %v", p.Place, p.Ref, err)}
+		}
+		return nil
+	}
+	var errs []error
+	for _, pl := range platforms {
+		if got, err := remote.Digest(ctx, repo+"@"+pl.Digest, insecure); err != nil || got != pl.Digest {
+			errs = append(errs, fmt.Errorf("%s pins the index %s, whose %s image %s the registry does not serve: %v", p.Place, p.Ref, pl.Platform, pl.Digest, err))
 		}
 	}
 	return errs

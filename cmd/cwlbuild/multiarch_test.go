@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	name2 "github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
@@ -221,5 +224,18 @@ func TestReleaseIndex(t *testing.T) {
 	r.must(t, "attest", "--key", r.key)
 	if o, code := verify(); code != 0 || !strings.Contains(o, "1 images, 0 failed; the workflow verified") {
 		t.Errorf("verify with every SBOM: exit %d\n%s", code, o)
+	}
+	// The arm64 image gone from the registry, the index left: publish
+	// refuses the pin, verify fails naming the image.
+	armRef, _ := name2.ParseReference(arm64, name2.Insecure)
+	if err := remote.Delete(armRef); err != nil {
+		t.Fatal(err)
+	}
+	want := "pins the index " + r.pin + ", whose linux/arm64 image " + armRef.Identifier() + " the registry does not serve"
+	if o, code := r.run("publish"); code == 0 || !strings.Contains(o, want) {
+		t.Errorf("publish of an index missing its arm64 image: exit %d, want a failure saying %q\n%s", code, want, o)
+	}
+	if o, code := verify(); code != 1 || !strings.Contains(o, "its linux/arm64 image "+armRef.Identifier()+": the registry does not serve it") {
+		t.Errorf("verify of an index missing its arm64 image: exit %d\n%s", code, o)
 	}
 }

@@ -92,6 +92,9 @@ func Prepare(ctx context.Context, plan *builder.Plan, opts Options) ([]*Release,
 	for _, d := range rep.Problems {
 		errs = append(errs, d)
 	}
+	// An index whose platform images are not all there would send a
+	// runner of the missing platform nowhere.
+	errs = append(errs, cwlpatch.MissingPlatformImages(ctx, rep.Pins, plan.Kaniko.Insecure)...)
 	if opts.BuildJSON != "" {
 		errs = append(errs, stale(ctx, plan, opts.BuildJSON)...)
 	}
