@@ -7,13 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/eoap/cwlbuild/builder"
-	"github.com/eoap/cwlbuild/internal/imageref"
+	"github.com/eoap/cwlbuild/internal/registry/remote"
 	"github.com/eoap/cwlbuild/skaffold"
 )
 
@@ -103,54 +98,15 @@ func basePlatforms(ctx context.Context, p *builder.Plan, b skaffold.BaseImage, s
 	return nil, "", firstErr
 }
 
-// imagePlatforms are the platforms ref's index lists, or the one of its
-// image when it is no index.
+// imagePlatforms are the platforms of ref's index, or of its one image,
+// normalized.
 func imagePlatforms(ctx context.Context, ref string, insecure []string) ([]string, error) {
-	var opts []name.Option
-	if imageref.IsInsecure(ref, insecure) {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, opts...)
+	plats, err := remote.Platforms(ctx, ref, insecure)
 	if err != nil {
 		return nil, err
-	}
-	desc, err := remote.Get(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	if err != nil {
-		return nil, err
-	}
-	var plats []*v1.Platform
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return nil, err
-		}
-		m, err := idx.IndexManifest()
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range m.Manifests {
-			plats = append(plats, e.Platform)
-		}
-	} else {
-		img, err := desc.Image()
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		plats = append(plats, &v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
 	}
 	var out []string
-	for _, pl := range plats {
-		if pl == nil || pl.OS == "unknown" { // attestation manifests
-			continue
-		}
-		s := pl.OS + "/" + pl.Architecture
-		if pl.Variant != "" {
-			s += "/" + pl.Variant
-		}
+	for _, s := range plats {
 		if norm, err := builder.NormalizePlatform(s); err == nil && !slices.Contains(out, norm) {
 			out = append(out, norm)
 		}

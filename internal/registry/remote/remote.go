@@ -53,25 +53,56 @@ type PlatformManifest struct {
 // platform unknown/unknown (the attestation manifests BuildKit adds), are
 // no platform's image and are left out.
 func IndexManifests(ctx context.Context, repo, digest string, insecure []string) ([]PlatformManifest, error) {
-	image := repo + "@" + digest
-	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	out, _, err := manifests(ctx, repo+"@"+digest, insecure)
+	return out, err
+}
+
+// Platforms are image's platforms (image a tag or digest reference): its
+// index's, or, for one image, its config's.
+func Platforms(ctx context.Context, image string, insecure []string) ([]string, error) {
+	index, own, err := manifests(ctx, image, insecure)
 	if err != nil {
 		return nil, err
 	}
+	if index == nil {
+		return []string{own}, nil
+	}
+	var out []string
+	for _, m := range index {
+		out = append(out, m.Platform)
+	}
+	return out, nil
+}
+
+// manifests are image's platform images when it is an index; else nil and
+// its own platform, from its config.
+func manifests(ctx context.Context, image string, insecure []string) ([]PlatformManifest, string, error) {
+	ref, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	if err != nil {
+		return nil, "", err
+	}
 	desc, err := remote.Get(ref, Options(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", image, err)
+		return nil, "", fmt.Errorf("%s: %v", image, err)
 	}
 	if !desc.MediaType.IsIndex() {
-		return nil, nil
+		img, err := desc.Image()
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %v", image, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %v", image, err)
+		}
+		return nil, platformString(cfg.OS, cfg.Architecture, cfg.Variant), nil
 	}
 	idx, err := desc.ImageIndex()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", image, err)
+		return nil, "", fmt.Errorf("%s: %v", image, err)
 	}
 	m, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", image, err)
+		return nil, "", fmt.Errorf("%s: %v", image, err)
 	}
 	var out []PlatformManifest
 	for _, e := range m.Manifests {
@@ -79,16 +110,19 @@ func IndexManifests(ctx context.Context, repo, digest string, insecure []string)
 		if p == nil || p.OS == "" || p.OS == "unknown" {
 			continue
 		}
-		pl := p.OS + "/" + p.Architecture
-		if p.Variant != "" {
-			pl += "/" + p.Variant
-		}
-		out = append(out, PlatformManifest{Platform: pl, Digest: e.Digest.String()})
+		out = append(out, PlatformManifest{Platform: platformString(p.OS, p.Architecture, p.Variant), Digest: e.Digest.String()})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: an index of no platform's image", image)
+		return nil, "", fmt.Errorf("%s: an index of no platform's image", image)
 	}
-	return out, nil
+	return out, "", nil
+}
+
+func platformString(goos, arch, variant string) string {
+	if variant != "" {
+		return goos + "/" + arch + "/" + variant
+	}
+	return goos + "/" + arch
 }
 
 // head asks the registry for image's descriptor, with the Docker config's
