@@ -497,30 +497,40 @@ func kubePod(u *url.URL) (podTarget, error) {
 	return t, nil
 }
 
+// Daemon is what a buildkitd says of itself: its version and the
+// platforms its workers build (the machine's own, and those the kernel
+// runs through binfmt_misc emulators).
+type Daemon struct {
+	Version   string
+	Platforms []string
+}
+
 // Reach asks the daemon at addr (any address BuildKit takes, or
 // kube-pod://) for its version and its workers' platforms: what `cwlbuild
 // check --cluster` says of the buildkit builder, before any build.
-func Reach(ctx context.Context, addr string) (string, error) {
+func Reach(ctx context.Context, addr string) (Daemon, error) {
 	c, err := connect(ctx, addr)
 	if err != nil {
-		return "", err
+		return Daemon{}, err
 	}
 	defer c.Close()
 	info, err := c.Info(ctx)
 	if err != nil {
-		return "", fmt.Errorf("buildkitd at %s: %w", addr, err)
+		return Daemon{}, fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}
 	workers, err := c.ListWorkers(ctx)
 	if err != nil {
-		return "", fmt.Errorf("buildkitd at %s: %w", addr, err)
+		return Daemon{}, fmt.Errorf("buildkitd at %s: %w", addr, err)
 	}
-	var platforms []string
+	d := Daemon{Version: info.BuildkitVersion.Version}
 	for _, w := range workers {
 		for _, p := range w.Platforms {
-			platforms = append(platforms, p.OS+"/"+p.Architecture+variant(p.Variant))
+			if pl := p.OS + "/" + p.Architecture + variant(p.Variant); !slices.Contains(d.Platforms, pl) {
+				d.Platforms = append(d.Platforms, pl)
+			}
 		}
 	}
-	return fmt.Sprintf("buildkitd %s at %s, platforms %s", info.BuildkitVersion.Version, addr, strings.Join(platforms, ", ")), nil
+	return d, nil
 }
 
 func variant(v string) string {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/constants"
@@ -168,15 +170,30 @@ func clusterBuildKit(ctx context.Context, p *builder.Plan, out, errOut io.Writer
 	fmt.Fprintf(out, "cluster pre-flight: buildkitd at %s\n", addr)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	said, err := build.Reach(ctx, addr)
-	r := agentapi.Result{Check: "buildkitd", OK: err == nil, Detail: said}
+	d, err := build.Reach(ctx, addr)
+	r := agentapi.Result{Check: "buildkitd", OK: err == nil, Detail: fmt.Sprintf("buildkitd %s at %s, platforms %s", d.Version, addr, strings.Join(d.Platforms, ", "))}
 	if err != nil {
 		r.Detail = err.Error()
 	}
 	lines := &resultLines{out: out, file: p.File, line: p.Line("build.cluster")}
 	fmt.Fprintln(lines, r)
+	if err == nil {
+		// A tool's platform the daemon cannot build fails here, before
+		// any build, not at its first RUN step.
+		for _, a := range p.Artifacts {
+			var missing []string
+			for _, pl := range a.Platforms {
+				if !slices.Contains(d.Platforms, pl) {
+					missing = append(missing, pl)
+				}
+			}
+			if len(missing) > 0 {
+				fmt.Fprintln(lines, agentapi.Result{Check: "platforms", Detail: fmt.Sprintf("tool %s is built for %s, which buildkitd cannot build (it builds %s): register QEMU for them in binfmt_misc on its node, as scripts/setup.sh does", a.Tool, strings.Join(missing, ", "), strings.Join(d.Platforms, ", "))})
+			}
+		}
+	}
 	lines.flush()
-	if err != nil {
+	if err != nil || len(lines.failed) > 0 {
 		return lines.failed, ErrFailed
 	}
 	fmt.Fprintln(out, "cluster pre-flight: ok")

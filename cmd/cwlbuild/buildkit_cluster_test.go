@@ -83,6 +83,16 @@ func TestClusterBuildKit(t *testing.T) {
 	if code != 0 || !regexp.MustCompile(`ok    buildkitd: buildkitd \S+ at kube-pod://buildkitd-0\?namespace=`+ns+`, platforms linux/amd64`).MatchString(out) || strings.Contains(out, "Kaniko") {
 		t.Fatalf("check --cluster: exit %d\n%s%s", code, out, stderr)
 	}
+	// A platform the daemon cannot build (no emulator for it on the
+	// node) fails the pre-flight `task build` runs, naming the tool.
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(strings.Replace(toml, "[build]\n", "[build]\nplatforms = [\"linux/amd64\", \"linux/s390x\"]\n", 1)), 0o644)
+	data, _ := os.ReadFile(filepath.Join(dir, "project.toml"))
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(strings.Replace(string(data), "builder = \"buildkit\"", "builder = \"buildkit\"\npreflight = true", 1)), 0o644)
+	out, stderr, code = run(t, "check", "--cluster", "--if-configured", "-f", filepath.Join(dir, "project.toml"))
+	if code == 0 || !strings.Contains(out+stderr, "FAIL  platforms: tool shout is built for linux/s390x, which buildkitd cannot build") {
+		t.Errorf("pre-flight of a platform the daemon cannot build: exit %d\n%s%s", code, out, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "project.toml"), []byte(toml), 0o644)
 	creds := env["CLUSTER_PUSH_USER"] + ":" + strings.TrimSpace(string(password))
 	digests := func(out *buildjson.Output) map[string]string {
 		t.Helper()
