@@ -390,6 +390,10 @@ type Test struct {
 	Params map[string]any `toml:"params"`
 	// Execution is where the run writes, and Calrissian's options.
 	Execution Execution `toml:"execution"`
+	// Expect is the output object the run must give, matched the way
+	// cwltest matches (cwltest/expect): a table, or a JSON or YAML file
+	// of the package. Default: none (the run must only succeed).
+	Expect any `toml:"expect"`
 }
 
 // Execution is a test's execution table.

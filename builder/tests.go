@@ -49,6 +49,12 @@ type TestPlan struct {
 	// the test's execution.cluster overriding namespace and image).
 	Job CalrissianJob
 
+	// Expect is the output object the run must give (expect written as a
+	// table), ExpectFile the file holding it (expect written as a path,
+	// made absolute); neither when the test expects only success.
+	Expect     map[string]any
+	ExpectFile string
+
 	raw *Test // what validate checks the resolved paths against
 }
 
@@ -131,6 +137,12 @@ func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan
 		Debug:             cl.Debug,
 		DaskGateway:       cl.DaskGateway,
 		raw:               tc,
+	}
+	switch e := tc.Expect.(type) {
+	case map[string]any:
+		tp.Expect = e
+	case string:
+		tp.ExpectFile = p.Abs(e)
 	}
 	c := p.Build.Calrissian
 	tp.Job = CalrissianJob{

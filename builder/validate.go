@@ -416,6 +416,19 @@ func (p *Project) confine(err error, add func(error)) {
 // warning otherwise.
 func (p *Project) checkTestPaths(tp *TestPlan) []error {
 	var errs []error
+	switch e := tp.raw.Expect.(type) {
+	case nil, map[string]any:
+	case string:
+		key := tp.Key + ".expect"
+		if err := p.checkInside(e, key); err != nil {
+			errs = append(errs, err)
+		} else if st, err := os.Stat(tp.ExpectFile); err != nil || !st.Mode().IsRegular() {
+			errs = append(errs, p.Errorf(key, "%s %q: no such file (a JSON or YAML file of the expected output object)", key, e))
+		}
+	default:
+		key := tp.Key + ".expect"
+		errs = append(errs, p.Errorf(key, "%s: write the expected output object as a table, or the path of a JSON or YAML file holding it", key))
+	}
 	paths, cl := tp.raw.Execution.Paths, tp.raw.Execution.Cluster
 	if paths.Volume != "" {
 		if err := p.checkInside(paths.Volume, tp.Key+".execution.paths.volume"); err != nil {

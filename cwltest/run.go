@@ -46,6 +46,9 @@ func (r *Run) logFile() string {
 func Execute(ctx context.Context, r *Run, progress io.Writer) Result {
 	start := time.Now()
 	err := execute(ctx, r, progress)
+	if err == nil {
+		err = r.checkExpected()
+	}
 	return Result{Run: r, Err: err, Duration: time.Since(start)}
 }
 

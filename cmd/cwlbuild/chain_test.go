@@ -113,8 +113,28 @@ func TestChainEndToEnd(t *testing.T) {
 		t.Errorf("the crop test (volume with a space) left no output: %v", err)
 	}
 
-	// A failing test: exit 1, the failure in the summary, its stderr shown.
+	// The workflow's test expects water.csv's checksum (project.toml): one
+	// wrong byte of the expectation fails the test, naming the output and
+	// both values; a wrong size or contents alike.
 	data, _ := os.ReadFile(project)
+	wrong := strings.Replace(string(data), "sha1$bf6cb4825ded6b39342ea0480f04f8b92f39bcaf", "sha1$bf6cb4825ded6b39342ea0480f04f8b92f39bcae", 1)
+	if wrong == string(data) {
+		t.Fatal("the sample's test expects no checksum")
+	}
+	os.WriteFile(project, []byte(wrong), 0o644)
+	stdout, stderr, code = run(t, "test", "-f", project, "--engine", "local", "--workflow", "0")
+	if want := `output water.checksum: differs: expected "sha1$bf6cb4825ded6b39342ea0480f04f8b92f39bcae", got "sha1$bf6cb4825ded6b39342ea0480f04f8b92f39bcaf"`; code != 1 || !strings.Contains(stdout+stderr, want) {
+		t.Errorf("a wrong expected checksum: exit %d, want 1 and %q\n%s\n%s", code, want, stdout, stderr)
+	}
+	os.WriteFile(project, []byte(strings.Replace(string(data), "size = 103\n", "size = 103\ncontents = \"id,x,y,water\\n\"\n", 1)), 0o644)
+	stdout, stderr, code = run(t, "test", "-f", project, "--engine", "local", "--workflow", "0")
+	if want := `output water.contents: differs: expected "id,x,y,water\n", got "id,x,y,water\np1`; code != 1 || !strings.Contains(stdout+stderr, want) {
+		t.Errorf("wrong expected contents: exit %d, want 1 and %q\n%s\n%s", code, want, stdout, stderr)
+	}
+	os.WriteFile(project, data, 0o644)
+
+	// A failing test: exit 1, the failure in the summary, its stderr shown.
+	data, _ = os.ReadFile(project)
 	os.WriteFile(project, append(data, []byte("\n[[tools.norm_diff.tests]]\nname = \"missing-input\"\n[tools.norm_diff.tests.params]\nrasters = [{ class = \"File\", path = \"data/no-such.csv\" }]\n")...), 0o644)
 	// Its JUnit report, read with an XML parser: the failure and the log.
 	report := filepath.Join(t.TempDir(), "report.xml")
