@@ -561,7 +561,7 @@ func newArtifact(p *Project, t *Tool) *Artifact {
 		// Validation reports it; the plan of a project that did not
 		// validate builds nothing, and carries the list as written.
 		a.Platforms = slices.Clone(p.Build.Platforms)
-		if t.Platforms != nil {
+		if len(t.Platforms) > 0 {
 			a.Platforms = slices.Clone(t.Platforms)
 		}
 	}

@@ -13,14 +13,13 @@ import (
 // builder would not make an index of them.
 func (p *Project) toolPlatforms(t *Tool) ([]string, error) {
 	key, list := "build.platforms", p.Build.Platforms
-	if t.Platforms != nil {
+	if len(t.Platforms) > 0 {
 		key, list = "tools."+t.Name+".platforms", t.Platforms
 	}
-	if list == nil {
-		return nil, nil
-	}
 	if len(list) == 0 {
-		return nil, p.Errorf(key, "%s is empty: name at least one platform, or remove the key for the builder's own", key)
+		// Empty is unset (a TOML encoder writes a nil list so): the
+		// builder's own platform.
+		return nil, nil
 	}
 	var out []string
 	for _, s := range list {

@@ -27,6 +27,7 @@ repository = "https://example.org/pkg"
 [build]
 engine = "cluster"
 reproducible = true
+platforms = ["linux/amd64"]
 
 [build.local]
 runtime = "podman"
@@ -89,11 +90,13 @@ dockerfile = "Dockerfile"
 target = "final"
 image = "ghcr.io/eoap/full/tool"
 buildArgs = { A = "a" }
+platforms = ["linux/amd64"]
 
 [[tools.t.tests]]
 name = "n"
 description = "d"
 params = { x = "y" }
+expect = { out = "Any" }
 execution.cluster = { max_ram = "1G", max_cores = "2", pod_serviceaccount = "sa", usage_report = "u.json", tool_logs_basepath = "logs", namespace = "ns", calrissian_image = "ghcr.io/eoap/calrissian:0.14.0" }
 execution.paths = { volume = "v", stdout = "o", stderr = "e", tmp_outdir_prefix = "t", outdir = "out" }
 
