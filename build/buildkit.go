@@ -304,7 +304,9 @@ func (k BuildKit) Solve(ctx context.Context, s *Spec, stdout, stderr io.Writer) 
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		if strings.Contains(err.Error(), "code = Unavailable") {
+		// gRPC's Unavailable, as grpc-go words it or as BuildKit passes
+		// it on ("Unavailable: error reading from server: EOF").
+		if msg := err.Error(); strings.Contains(msg, "code = Unavailable") || strings.Contains(msg, "Unavailable: ") {
 			if isKubePod(addr) {
 				return fmt.Errorf("the connection to buildkitd at %s was lost (its pod restarted or was deleted, or the API server went away; build again once it runs): %w", addr, err)
 			}
