@@ -73,8 +73,8 @@ func TestPluginCommandArgv(t *testing.T) {
 			{profileBuild(t, cfg, "local"), []string{"plugin", "--backend", "buildah", "--tool", "a", "-f", "../../project.toml"}},
 		} {
 			// The program is found by the path of the hostile name only
-		// when that path reaches the shell as one word.
-		cmd := exec.Command("sh", "-c", c.build.Artifacts[0].CustomArtifact.BuildCommand)
+			// when that path reaches the shell as one word.
+			cmd := exec.Command("sh", "-c", c.build.Artifacts[0].CustomArtifact.BuildCommand)
 			cmd.Dir = filepath.Join(dir, "a")
 			out, err := cmd.Output()
 			if err != nil {
