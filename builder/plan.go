@@ -195,6 +195,8 @@ type ClusterPlan struct {
 	Builder ClusterBuilder
 	// BuildKitCache is [build.cluster] buildkitCache.
 	BuildKitCache BuildKitCache
+	// Emulation is [build.cluster] emulation.
+	Emulation bool
 }
 
 // ClusterBuilder is [build.cluster] builder: what builds in the cluster.
@@ -507,6 +509,7 @@ func NewPlan(p *Project) *Plan {
 			Preflight:      b.Cluster.Preflight,
 			Builder:        b.Cluster.Builder,
 			BuildKitCache:  b.Cluster.BuildKitCache,
+			Emulation:      b.Cluster.Emulation,
 			Timeout:        b.Kaniko.Timeout,
 			Resources:      b.Kaniko.Resources,
 		},

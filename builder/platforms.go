@@ -10,7 +10,10 @@ import (
 // toolPlatforms are t's platforms ([tools.NAME] platforms, else [build]
 // platforms), normalized, or an error naming the key: a platform that is
 // not os/arch[/variant] of linux, one written twice, or several where a
-// builder would not make an index of them.
+// builder would not make an index of them (the kaniko local runtime: one
+// executor, one platform per run). The cluster's kaniko builder makes one
+// of them, with a pod per platform (`cwlbuild plugin --backend kaniko
+// --cluster`), not with Skaffold's Kaniko pods.
 func (p *Project) toolPlatforms(t *Tool) ([]string, error) {
 	key, list := "build.platforms", p.Build.Platforms
 	if len(t.Platforms) > 0 {
@@ -33,9 +36,6 @@ func (p *Project) toolPlatforms(t *Tool) ([]string, error) {
 		out = append(out, norm)
 	}
 	if len(out) > 1 {
-		if p.Build.Cluster.Builder == ClusterKaniko {
-			return nil, p.Errorf(key, `%s: %d platforms, but [build.cluster] builder = "kaniko" builds one (Skaffold's Kaniko pods build every platform on the first one's node, skaffold#9861, so the index would hold one architecture under several names): set [build.cluster] builder = "buildkit", or name one platform`, key, len(out))
-		}
 		if p.Build.Local.Runtime == RuntimeKaniko {
 			return nil, p.Errorf(key, `%s: %d platforms, but [build.local] runtime = "kaniko" builds one: use "buildah", "podman" or "buildkit"`, key, len(out))
 		}

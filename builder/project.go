@@ -230,6 +230,11 @@ type ClusterBuild struct {
 	// build reads it and writes every step's layer back, for a buildkitd
 	// without a state volume). Default: "daemon".
 	BuildKitCache BuildKitCache `toml:"buildkitCache"`
+	// Emulation lets the kaniko builder build a platform no node of the
+	// cluster runs on any node, its RUN steps under QEMU (binfmt_misc on
+	// the nodes); without it such a platform fails before any pod starts.
+	// Default: false.
+	Emulation bool `toml:"emulation"`
 }
 
 // KanikoOptions is [build.kaniko]: how Kaniko builds, in the cluster and in
@@ -332,6 +337,21 @@ type ResourceAmounts struct {
 	CPU              string `toml:"cpu"`              // default: none
 	Memory           string `toml:"memory"`           // default: none
 	EphemeralStorage string `toml:"ephemeralStorage"` // default: none
+}
+
+// Map is the amounts as Kubernetes names them ("cpu", "memory",
+// "ephemeral-storage"), the unset ones left out; nil for nil.
+func (a *ResourceAmounts) Map() map[string]string {
+	if a == nil {
+		return nil
+	}
+	m := map[string]string{}
+	for k, v := range map[string]string{"cpu": a.CPU, "memory": a.Memory, "ephemeral-storage": a.EphemeralStorage} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // TTLBuild is [build.ttl]: an anonymous registry whose images expire.

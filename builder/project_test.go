@@ -212,9 +212,9 @@ func TestProjectErrors(t *testing.T) {
 		{"platform written twice", func(s string) string {
 			return strings.Replace(s, `engine = "cluster"`, "engine = \"cluster\"\nplatforms = [\"linux/arm64\", \"linux/aarch64\"]\n[build.local]\nruntime = \"buildah\"", 1)
 		}, `build.platforms: "linux/aarch64" is written twice (as linux/arm64)`},
-		{"two platforms in Kaniko pods", func(s string) string {
-			return s + "platforms = [\"linux/amd64\", \"linux/arm64\"]\n"
-		}, `20: tools.a.platforms: 2 platforms, but [build.cluster] builder = "kaniko" builds one`},
+		{"two platforms in the local kaniko runtime", func(s string) string {
+			return strings.Replace(s, `engine = "cluster"`, "engine = \"cluster\"\n[build.local]\nruntime = \"kaniko\"", 1) + "platforms = [\"linux/amd64\", \"linux/arm64\"]\n"
+		}, `tools.a.platforms: 2 platforms, but [build.local] runtime = "kaniko" builds one`},
 		{"cache repository like an option", func(s string) string { return s + "\n[build.kaniko.cache]\nrepo = \"--insecure x\"\n" },
 			`22: build.kaniko.cache.repo "--insecure x"`},
 		{"bad engine", func(s string) string { return strings.Replace(s, `engine = "cluster"`, `engine = "k8s"`, 1) },

@@ -50,6 +50,16 @@ func SpecOf(p *builder.Plan) (*agentapi.Preflight, error) {
 			index[b.Name] = len(s.Bases)
 			s.Bases = append(s.Bases, agentapi.Base{Tool: a.Tool, Image: b.Name, Pull: b.Pull})
 		}
+		if len(a.Platforms) > 1 {
+			// Built by a pod per platform (build.KanikoPods), each on a
+			// node of its architecture.
+			for _, pl := range a.Platforms {
+				if !slices.Contains(s.Platforms, pl) {
+					s.Platforms = append(s.Platforms, pl)
+				}
+			}
+			s.Emulation = p.Cluster.Emulation
+		}
 		if repo := a.Images[builder.ProfileCluster]; repo != "" && !seen[repo] {
 			seen[repo] = true
 			s.Push = append(s.Push, agentapi.Push{Tool: a.Tool, Repository: repo})

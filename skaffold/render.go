@@ -288,10 +288,23 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 		ctx = a.Context
 	}
 	// Skaffold hands a custom builder the platforms in $PLATFORMS, and its
-	// docker builder builds each and assembles the list; Kaniko's pods
-	// never get more than one (validation refuses several there).
+	// docker builder builds each and assembles the list; Skaffold's Kaniko
+	// pods never get more than one: they would build every platform on
+	// the first one's node (skaffold#9861).
 	art := &latest.Artifact{ImageName: a.Images[prof], Workspace: filepath.ToSlash(ctx), Platforms: a.Platforms}
 	switch {
+	case engine == builder.ProfileCluster && r.p.Cluster.Builder == builder.ClusterKaniko && len(a.Platforms) > 1:
+		// A Kaniko pod per platform, on a node of its architecture, and
+		// the index assembled by the plugin (Skaffold's cluster builder
+		// runs custom artifacts here, with the same concurrency).
+		flags := []string{"--cluster"}
+		if prof == builder.ProfileTTL {
+			flags = append(flags, "--profile", string(prof))
+		}
+		art.CustomArtifact = &latest.CustomArtifact{
+			BuildCommand: r.pluginCommand(a, string(builder.RuntimeKaniko), flags...),
+			Dependencies: &latest.CustomDependencies{Paths: []string{"."}},
+		}
 	case engine == builder.ProfileCluster && r.p.Cluster.Builder == builder.ClusterKaniko:
 		art.KanikoArtifact = r.kaniko(a, prof)
 	case engine == builder.ProfileCluster:

@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var projects = []string{"anchor", "buildkit", "extended", "localdocker", "sample"}
+var projects = []string{"anchor", "buildkit", "extended", "localdocker", "multiplatform", "sample"}
 
 func generate(t *testing.T, dir string) []byte {
 	_, data := loadAndGenerate(t, dir)

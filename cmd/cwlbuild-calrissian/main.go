@@ -10,6 +10,7 @@
 //	cwlbuild-calrissian preflight --spec SPEC.json
 //	cwlbuild-calrissian probe --spec SPEC.json      (in the pre-flight pod)
 //	cwlbuild-calrissian exec --namespace NS --pod POD [--container C] -- COMMAND...
+//	cwlbuild-calrissian kaniko --spec SPEC.json < context.tar > results.json
 //
 // account prints (JSON) a service account's imagePullSecrets and the
 // registries each has a login for: what `cwlbuild check` compares with the
@@ -19,7 +20,11 @@
 // fails (1 when it could not check). exec is how `cwlbuild plugin`
 // reaches a cluster's buildkitd: `buildctl dial-stdio` run in its pod
 // through the API server (package podexec), its standard input and output
-// this program's, the connection to the daemon's unix socket.
+// this program's, the connection to the daemon's unix socket. kaniko
+// builds one image for several platforms in Kaniko pods, one per platform
+// on a node of its architecture (package kanikopod), and writes each
+// pushed digest as a JSON line: what `cwlbuild plugin --backend kaniko
+// --cluster` assembles into an index.
 //
 // The cluster is the kubeconfig's ($KUBECONFIG, else ~/.kube/config, its
 // current context), or the pod's own when run inside one.
@@ -41,6 +46,7 @@ import (
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/kanikopod"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/podexec"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/preflight"
 )
@@ -53,6 +59,7 @@ const usage = `usage: cwlbuild-calrissian run --spec SPEC.json < stage.tar > res
        cwlbuild-calrissian account [--namespace NS] [--service-account SA]
        cwlbuild-calrissian preflight --spec SPEC.json
        cwlbuild-calrissian exec --namespace NS --pod POD [--container C] -- COMMAND...
+       cwlbuild-calrissian kaniko --spec SPEC.json < context.tar > results.json
        cwlbuild-calrissian --version
 
 Runs one CWL test as a Calrissian Job (cwlbuild test --engine cluster calls it).
@@ -79,6 +86,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "exec" {
 		return execCmd(args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "kaniko" {
+		return kanikoCmd(args[1:], stdin, stdout, stderr)
 	}
 	if len(args) > 0 && (args[0] == "preflight" || args[0] == "probe") {
 		return preflightCmd(args[0], args[1:], stdout, stderr)
@@ -225,6 +235,65 @@ func execCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	t := podexec.Target{Namespace: *ns, Pod: *pod, Container: *container}
 	if err := podexec.Run(ctx, client.Config(), client.API(), t, fs.Args(), *wait, stdin, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// kanikoCmd builds the spec's platforms in Kaniko pods from the context
+// tar on stdin (kept in a temporary file: each pod receives it) and
+// writes one api.KanikoResult per platform on stdout.
+func kanikoCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kaniko", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specFile := fs.String("spec", "", "the build (JSON)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *specFile == "" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	err := func() error {
+		data, err := os.ReadFile(*specFile)
+		if err != nil {
+			return err
+		}
+		var spec api.KanikoBuild
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			return fmt.Errorf("%s: %w", *specFile, err)
+		}
+		tmp, err := os.CreateTemp("", "cwlbuild-kaniko-context-*.tar")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := io.Copy(tmp, stdin); err != nil {
+			tmp.Close()
+			return fmt.Errorf("reading the context: %w", err)
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		client, err := job.NewClient()
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		results, err := kanikopod.Build(ctx, client, &spec, tmp.Name(), stderr)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		for _, r := range results {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
 		fmt.Fprintf(stderr, "cwlbuild-calrissian: %v\n", err)
 		return 1
 	}

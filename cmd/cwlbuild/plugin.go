@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/eoap/cwlbuild/build"
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/check"
+	"github.com/eoap/cwlbuild/internal/agentapi"
 	"github.com/eoap/cwlbuild/internal/trust"
 )
 
@@ -29,7 +31,10 @@ kaniko runs the executor directly, as a CI job inside the executor's debug image
 does (GitLab, Buildkite, Argo); buildah and podman build into local storage and
 push, keeping a layer per step; buildkit sends the build to a buildkitd
 (--buildkit-addr, else [build.local] buildkitAddress, else the one
-scripts/buildkitd.sh starts), whose cache makes a code change a second's work. Registries on loopback (localhost, 127.0.0.0/8) are reached over plain
+scripts/buildkitd.sh starts), whose cache makes a code change a second's work.
+kaniko --cluster runs one Kaniko pod per platform in the cluster, each on a node of
+its architecture, and pushes the index of their images: "cwlbuild generate" writes
+it for a tool of several platforms when [build.cluster] builder = "kaniko". Registries on loopback (localhost, 127.0.0.0/8) are reached over plain
 HTTP, as Docker does; others only when listed in build.kaniko.insecureRegistries.
 
 Examples:
@@ -37,7 +42,8 @@ Examples:
    cwlbuild plugin --backend kaniko --tool crop -f project.toml     # inside gcr-style kaniko debug image
    cwlbuild plugin --backend podman --dry-run --image r/x:1 --context .
    BUILDKIT_HOST=tcp://127.0.0.1:1234 cwlbuild plugin --backend buildkit --tool crop -f project.toml
-   cwlbuild plugin --backend buildkit --cache-repo 127.0.0.1:5000/cache --tool crop -f project.toml`,
+   cwlbuild plugin --backend buildkit --cache-repo 127.0.0.1:5000/cache --tool crop -f project.toml
+   PLATFORMS=linux/amd64,linux/arm64 cwlbuild plugin --backend kaniko --cluster --tool crop -f project.toml`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Usage: "`kaniko`, buildah, podman or buildkit (default: [build.local] runtime when it is one of those, else kaniko)"},
 			&cli.StringFlag{Name: "tool", Usage: "the project.toml tool being built, for its options"},
@@ -49,6 +55,8 @@ Examples:
 			&cli.StringFlag{Name: "executor", Usage: "program the backend runs (default: /kaniko/executor, buildah or podman)"},
 			&cli.StringFlag{Name: "buildkit-addr", EnvVars: []string{"BUILDKIT_HOST"}, Usage: "the buildkitd the buildkit backend builds with, any address buildctl takes (default: [build.local] buildkitAddress, else " + build.DefaultBuildKitAddress + ")"},
 			&cli.StringFlag{Name: "cache-repo", Usage: "buildkit: keep the build cache in `REPO` (tag buildkit-IMAGE-PATH, every step's layer), read before the build and written after, for a daemon that starts empty (a fresh pod, a CI runner)"},
+			&cli.BoolFlag{Name: "cluster", Usage: "kaniko: build in Kaniko pods of [build.cluster] namespace, one per platform on a node of its architecture (or emulated where [build.cluster] emulation allows), through cwlbuild-calrissian, and push the index of their images (needs --tool and -f)"},
+			&cli.StringFlag{Name: "profile", Value: "cluster", Usage: "with --cluster: the profile whose push secret the pods mount (cluster; ttl has none)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write the pushed image's digest to `FILE`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the commands, shell-quoted; run nothing"},
 		},
@@ -169,8 +177,55 @@ func pluginBuild(c *cli.Context) (*build.Spec, build.Backend, *pluginTool, error
 	if !c.IsSet("context") {
 		ctxDir = ""
 	}
+	spec := build.NewSpec(plan, a, image, ctxDir)
+	if c.Bool("cluster") {
+		be, err := kanikoPods(c, plan, spec)
+		return spec, be, &pluginTool{plan, a}, err
+	}
 	be, err := chooseBackend(c, plan)
-	return build.NewSpec(plan, a, image, ctxDir), be, &pluginTool{plan, a}, err
+	return spec, be, &pluginTool{plan, a}, err
+}
+
+// kanikoPods is the kaniko backend in the cluster's pods (--cluster): the
+// cluster profile's namespace, account, executor, init image, resources,
+// timeout, push secret and layer cache, as Skaffold's Kaniko pods have
+// them.
+func kanikoPods(c *cli.Context, plan *builder.Plan, spec *build.Spec) (build.Backend, error) {
+	if name := c.String("backend"); name != "" && name != string(builder.RuntimeKaniko) {
+		return nil, cli.Exit("cwlbuild plugin: --cluster runs Kaniko pods; --backend "+name+" is not kaniko", 2)
+	}
+	if c.IsSet("executor") {
+		return nil, cli.Exit("cwlbuild plugin: --executor names a program here; with --cluster the pods run [build.kaniko] image", 2)
+	}
+	prof := builder.Profile(c.String("profile"))
+	if prof != builder.ProfileCluster && prof != builder.ProfileTTL {
+		return nil, cli.Exit(fmt.Sprintf("cwlbuild plugin: --profile %q: must be cluster or ttl", prof), 2)
+	}
+	if prof == builder.ProfileCluster {
+		spec.Kaniko.Cache = plan.ClusterCache()
+	}
+	pods := agentapi.KanikoBuild{
+		Namespace:      plan.Cluster.Namespace,
+		ServiceAccount: plan.Cluster.ServiceAccount,
+		Secret:         plan.PushSecret(prof),
+		ExecutorImage:  plan.Kaniko.Image,
+		InitImage:      plan.Kaniko.InitImage,
+		Emulation:      plan.Cluster.Emulation,
+	}
+	if pods.InitImage == "" {
+		pods.InitImage = builder.SkaffoldInitImage
+	}
+	if r := plan.Cluster.Resources; r != nil {
+		pods.Requests, pods.Limits = r.Requests.Map(), r.Limits.Map()
+	}
+	if t := plan.Cluster.Timeout; t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil {
+			return nil, cli.Exit(fmt.Sprintf("cwlbuild plugin: [build.cluster] timeout %q: %v", t, err), 2)
+		}
+		pods.Timeout = agentapi.Duration(d)
+	}
+	return build.KanikoPods{Pods: pods}, nil
 }
 
 // chooseBackend is --backend when given, else the one [build.local]

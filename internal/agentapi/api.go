@@ -120,6 +120,12 @@ type Preflight struct {
 	Push []Push `json:"push,omitempty"`
 	// Timeout bounds the whole check (Go duration; default 2m).
 	Timeout string `json:"timeout,omitempty"`
+	// Platforms are those the Kaniko pods build for (each tool's, once):
+	// the cluster needs a node of each architecture, or Emulation.
+	Platforms []string `json:"platforms,omitempty"`
+	// Emulation is [build.cluster] emulation: a platform no node runs is
+	// built on any node, its RUN steps under QEMU.
+	Emulation bool `json:"emulation,omitempty"`
 }
 
 // Base is one FROM image and the references Kaniko tries for it.
@@ -135,6 +141,62 @@ type Push struct {
 	// Tool names the tool; "" for the cache repository.
 	Tool       string `json:"tool,omitempty"`
 	Repository string `json:"repository"`
+}
+
+// KanikoBuild is one image built for several platforms by Kaniko pods, one
+// pod per platform (`cwlbuild-calrissian kaniko --spec FILE <
+// context.tar`): the build context and the Dockerfile come as a tar stream
+// on stdin (context/... and Dockerfile), each pod pushes its platform's
+// image, and the agent writes one KanikoResult per platform (JSON lines)
+// on stdout. cwlbuild assembles the index from them.
+type KanikoBuild struct {
+	// Namespace and ServiceAccount run the pods ("" for the kubeconfig's
+	// namespace and the namespace's default account).
+	Namespace      string `json:"namespace,omitempty"`
+	ServiceAccount string `json:"serviceAccount,omitempty"`
+	// Secret is the push secret (kubernetes.io/dockerconfigjson), mounted
+	// at /kaniko/.docker/config.json; "" for none.
+	Secret        string `json:"secret,omitempty"`
+	ExecutorImage string `json:"executorImage"`
+	// InitImage receives the context (it needs sh and tar).
+	InitImage string `json:"initImage"`
+	// Emulation builds a platform no node runs on any node, its RUN steps
+	// under QEMU; without it such a platform fails before any pod starts.
+	Emulation bool `json:"emulation,omitempty"`
+	// Requests and Limits are each pod's resources ("cpu", "memory",
+	// "ephemeral-storage" to Kubernetes quantities).
+	Requests map[string]string `json:"requests,omitempty"`
+	Limits   map[string]string `json:"limits,omitempty"`
+	// Timeout bounds each pod.
+	Timeout Duration `json:"timeout,omitempty"`
+	// Builds are the platforms, each with the executor's arguments; the
+	// context is at ContextDir, the Dockerfile at DockerfilePath.
+	Builds []KanikoPlatform `json:"builds"`
+}
+
+// ContextDir and DockerfilePath are where a Kaniko pod holds the build
+// context and the Dockerfile.
+const (
+	ContextDir     = "/workspace/context"
+	DockerfilePath = "/workspace/Dockerfile"
+)
+
+// KanikoPlatform is one pod of a KanikoBuild.
+type KanikoPlatform struct {
+	// Platform is the image's ("linux/arm64").
+	Platform string `json:"platform"`
+	// Args are the executor's, --digest-file /dev/termination-log
+	// included: the pushed digest is the pod's termination message.
+	Args []string `json:"args"`
+}
+
+// KanikoResult is one platform's pushed image.
+type KanikoResult struct {
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+	// Node is where it was built; Emulated says it ran under QEMU there.
+	Node     string `json:"node"`
+	Emulated bool   `json:"emulated,omitempty"`
 }
 
 // Result is one pre-flight check's outcome: one line of the report.

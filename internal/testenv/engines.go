@@ -115,6 +115,12 @@ func (r *Registry) PushBase(t testing.TB) {
 // reference by digest.
 func (r *Registry) PushBaseIndex(t testing.TB) string {
 	t.Helper()
+	return r.PushBaseIndexAs(t, "library/busybox:1.36")
+}
+
+// PushBaseIndexAs is PushBaseIndex to HOST/PATH.
+func (r *Registry) PushBaseIndexAs(t testing.TB, path string) string {
+	t.Helper()
 	RequireImage(t, BaseImage)
 	RequireImage(t, BaseImageArm64)
 	buildah := LookPath(t, "buildah")
@@ -132,11 +138,12 @@ func (r *Registry) PushBaseIndex(t testing.TB) string {
 	if r.creds != "" {
 		args = append(args, "--creds", r.creds)
 	}
-	dst := r.Host + "/library/busybox:1.36"
+	dst := r.Host + "/" + path
 	if out, err := exec.Command(buildah, append(args, list, "docker://"+dst)...).CombinedOutput(); err != nil {
 		t.Fatalf("buildah manifest push %s: %v\n%s", dst, err, out)
 	}
-	return r.Host + "/library/busybox@" + r.Digest(t, dst)
+	repo, _, _ := strings.Cut(path, ":")
+	return r.Host + "/" + repo + "@" + r.Digest(t, dst)
 }
 
 // RequireEmulation makes sure this kernel runs arm64 programs (QEMU

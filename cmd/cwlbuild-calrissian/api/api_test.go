@@ -14,7 +14,7 @@ import (
 // it sets every field (so that a field one side lacks cannot hide), and
 // writes it back byte for byte.
 func TestRoundTrip(t *testing.T) {
-	for file, v := range map[string]any{"job.json": &Job{}, "preflight.json": &Preflight{}, "result.json": &Result{}, "account.json": &Account{}} {
+	for file, v := range map[string]any{"job.json": &Job{}, "preflight.json": &Preflight{}, "result.json": &Result{}, "account.json": &Account{}, "kaniko.json": &KanikoBuild{}, "kanikoresult.json": &KanikoResult{}} {
 		t.Run(file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", file))
 			if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/kanikopod"
 )
 
 // dir is where the pod receives this program and the spec.
@@ -86,6 +87,9 @@ func Run(ctx context.Context, c *job.Client, s *api.Preflight, out io.Writer) (b
 			emit(api.Result{Check: "push secret", OK: true, Detail: fmt.Sprintf("%q exists in namespace %q", secret, ns)})
 		}
 	}
+	if len(s.Platforms) > 0 {
+		emit(placement(ctx, c, s))
+	}
 	if runtime.GOOS != "linux" {
 		emit(api.Result{Check: "probe pod", Detail: "the probe runs this program in the pod: run `cwlbuild check --cluster` on Linux (" + runtime.GOOS + " here)"})
 		return false, nil
@@ -99,6 +103,39 @@ func Run(ctx context.Context, c *job.Client, s *api.Preflight, out io.Writer) (b
 		emit(r)
 	}
 	return ok, nil
+}
+
+// placement checks that each platform the Kaniko pods build has a node
+// of its architecture, or that emulation is allowed: the check the build
+// makes before any pod starts.
+func placement(ctx context.Context, c *job.Client, s *api.Preflight) api.Result {
+	r := api.Result{Check: "node architectures"}
+	nodes, err := kanikopod.Nodes(ctx, c)
+	if err != nil {
+		r.OK = true
+		r.Detail = fmt.Sprintf("not checked: the nodes cannot be listed (%v); each Kaniko pod asks for its platform's architecture", err)
+		if !apierrors.IsForbidden(err) {
+			r.OK = false
+			r.Detail = "listing the nodes: " + err.Error()
+		}
+		return r
+	}
+	places, err := kanikopod.Place(s.Platforms, nodes, s.Emulation)
+	if err != nil {
+		r.Detail = err.Error()
+		return r
+	}
+	var parts []string
+	for _, p := range places {
+		if p.Emulated {
+			parts = append(parts, p.Platform+" under emulation (no "+p.Platform+" node)")
+		} else {
+			parts = append(parts, p.Platform+" on "+p.Arch+" nodes")
+		}
+	}
+	r.OK = true
+	r.Detail = "the nodes are " + strings.Join(nodes, ", ") + ": " + strings.Join(parts, ", ")
+	return r
 }
 
 // checkRBAC asks the API server what the kubeconfig user may do with pods

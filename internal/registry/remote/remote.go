@@ -1,8 +1,7 @@
 // Package remote asks a container registry questions over the network, with
 // the credentials of the Docker config (DOCKER_CONFIG, ~/.docker/config.json)
-// and plain HTTP where internal/imageref says so. It is a package of its own
-// so that only the programs that call a registry link go-containerregistry's
-// HTTP client: cwlbuild does not, and starts faster for it.
+// and plain HTTP where internal/imageref says so: one place that knows how
+// cwlbuild reaches registries.
 package remote
 
 import (
@@ -55,6 +54,61 @@ type PlatformManifest struct {
 func IndexManifests(ctx context.Context, repo, digest string, insecure []string) ([]PlatformManifest, error) {
 	out, _, err := manifests(ctx, repo+"@"+digest, insecure)
 	return out, err
+}
+
+// PushIndex makes an image index of images (each repo@digest in a
+// PlatformManifest, already pushed), tags it image and returns its digest.
+// Each image's config must name the platform it stands for: an arm64
+// entry whose binaries are amd64 ones is the wrong image under the right
+// name, the fault of Skaffold's multi-platform Kaniko pods (skaffold#9861).
+// The index is a Docker manifest list when the images are Docker
+// manifests (Kaniko's), else an OCI index.
+func PushIndex(ctx context.Context, image string, images []PlatformManifest, insecure []string) (string, error) {
+	tag, err := name.ParseReference(image, nameOptions(image, insecure)...)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", image, err)
+	}
+	opts := Options(ctx)
+	mediaType := types.OCIImageIndex
+	var adds []mutate.IndexAddendum
+	for _, pm := range images {
+		ref, err := name.NewDigest(tag.Context().Name()+"@"+pm.Digest, nameOptions(image, insecure)...)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", pm.Platform, err)
+		}
+		desc, err := remote.Get(ref, opts...)
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: %v", pm.Platform, ref, err)
+		}
+		if desc.MediaType == types.DockerManifestSchema2 {
+			mediaType = types.DockerManifestList
+		}
+		img, err := desc.Image()
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: %v", pm.Platform, ref, err)
+		}
+		plat, err := v1.ParsePlatform(pm.Platform)
+		if err != nil {
+			return "", err
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: reading its config: %v", pm.Platform, ref, err)
+		}
+		if got := samePlatform(cfg.OS, cfg.Architecture, cfg.Variant); got != samePlatform(plat.OS, plat.Architecture, plat.Variant) {
+			return "", fmt.Errorf("%s: the image built for it, %s, says it is %s", pm.Platform, ref, got)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
+	}
+	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), mediaType)
+	if err := remote.WriteIndex(tag, idx, opts...); err != nil {
+		return "", fmt.Errorf("pushing the index %s: %v", image, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
 }
 
 // Platforms are image's platforms (image a tag or digest reference): its
@@ -123,6 +177,15 @@ func platformString(goos, arch, variant string) string {
 		return goos + "/" + arch + "/" + variant
 	}
 	return goos + "/" + arch
+}
+
+// samePlatform is platformString with arm64's default variant (v8)
+// dropped, as OCI indexes write it.
+func samePlatform(goos, arch, variant string) string {
+	if arch == "arm64" && (variant == "v8" || variant == "8") {
+		variant = ""
+	}
+	return platformString(goos, arch, variant)
 }
 
 // head asks the registry for image's descriptor, with the Docker config's
