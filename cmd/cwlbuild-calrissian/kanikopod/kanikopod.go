@@ -388,9 +388,9 @@ func PodSpec(s *api.KanikoBuild, b api.KanikoPlatform, place Placement) (*corev1
 			}},
 			Containers: []corev1.Container{{
 				Name: "kaniko", Image: s.ExecutorImage, VolumeMounts: kanikoMounts,
-				Args:                     b.Args,
-				Env:                      []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: "/kaniko/.docker/"}},
-				Resources:                res,
+				Args:      b.Args,
+				Env:       []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: "/kaniko/.docker/"}},
+				Resources: res,
 				// The digest file on success; the log's tail on a failure.
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}},
