@@ -17,6 +17,13 @@
 # (root: buildkitd runs runc), pulling the busybox base from the local
 # registry through the sample's registry map.
 #
+# BENCH_PLATFORMS=linux/amd64,linux/arm64 builds every tool for those
+# platforms ([build] platforms): each an index, the foreign platform's RUN
+# steps under QEMU (scripts/setup.sh registers it), from a base index of
+# the amd64 and arm64 busybox images pushed to the local registry. The
+# table then also gives the bytes the registry holds for the images built
+# (every platform's manifest, config and layers, counted once).
+#
 # Skaffold's artifact cache is on (its default, --cache-artifacts): it hashes
 # each artifact's inputs (here every file of the context, `paths: ["."]`) and
 # skips a build whose hash it already built and whose image the registry
@@ -42,6 +49,7 @@ if [ "${1:-}" = --smoke ]; then
   shift
 fi
 runtimes=("$@")
+platforms=${BENCH_PLATFORMS:-}
 ((${#runtimes[@]})) || runtimes=(buildah buildkit)
 export SKAFFOLD_UPDATE_CHECK=false SKAFFOLD_INTERACTIVE=false
 
@@ -53,17 +61,57 @@ chain() {
     { cat "$work/log" >&2; exit 1; }
   .bin/cwlpatch -q -f "$pkg/project.toml" "$pkg/build.json"
   t1=$(date +%s.%N)
-  printf '| %s | %s | %.2f s | %s |\n' "$runtime" "$1" "$(echo "$t1 - $t0" | bc -l)" "$(grep -c 'Not found. Building' "$work/log" || true)"
+  printf '| %s | %s | %s | %.2f s | %s | %s |\n' "$runtime" "${platforms:-host}" "$1" "$(echo "$t1 - $t0" | bc -l)" \
+    "$(grep -c 'Not found. Building' "$work/log" || true)" "$(bytes)"
 }
 
-echo "| runtime | run | chain time | images built |"
-echo "|---|---|---|---|"
+# bytes is what the registry holds for the images in build.json: each
+# manifest (and an index's platform manifests), config and layer, once.
+bytes() {
+  local tag repo raw manifests d m blob total=0 seen=" "
+  for tag in $(grep -o '"tag": *"[^"]*"' "$pkg/build.json" | sed 's/.*"tag": *"//; s/"$//'); do
+    repo=${tag%@*}
+    repo=${repo%:*}
+    raw=$(skopeo inspect --raw --tls-verify=false "docker://$repo@${tag#*@}")
+    total=$((total + ${#raw}))
+    manifests=$(jq -r '.manifests // [] | .[].digest' <<<"$raw")
+    [ -n "$manifests" ] || manifests=${tag#*@}
+    for d in $manifests; do
+      m=$raw
+      if [ "$d" != "${tag#*@}" ]; then
+        m=$(skopeo inspect --raw --tls-verify=false "docker://$repo@$d")
+        total=$((total + ${#m}))
+      fi
+      for blob in $(jq -r '[.config] + .layers | .[] | "\(.digest)=\(.size)"' <<<"$m"); do
+        case "$seen" in *" ${blob%=*} "*) continue ;; esac
+        seen="$seen${blob%=*} "
+        total=$((total + ${blob#*=}))
+      done
+    done
+  done
+  echo "$((total / 1024)) KiB"
+}
+
+if [ -n "$platforms" ]; then
+  # The base for each platform, as one index in the local registry.
+  list=localhost/cwlbuild-bench/base-$$
+  buildah manifest create "$list" >/dev/null
+  buildah manifest add "$list" containers-storage:docker.io/library/busybox:1.36 >/dev/null
+  buildah manifest add "$list" containers-storage:localhost/cwlbuild/busybox:1.36-arm64 >/dev/null
+  buildah manifest push --all --rm --quiet --tls-verify=false "$list" docker://127.0.0.1:5000/bench-base/busybox:1.36
+fi
+echo "| runtime | platforms | run | chain time | images built | registry bytes |"
+echo "|---|---|---|---|---|---|"
 for runtime in "${runtimes[@]}"; do
   pkg=$work/$runtime/pkg home=$work/$runtime/home
   mkdir -p "$pkg" "$home" && cp -r testdata/projects/sample/. "$pkg/"
   # A registry path of its own, so images from earlier runs do not count as cached.
   run_id=$(date +%s%N)
   sed -i "s|127.0.0.1:5000/eoap-sample|127.0.0.1:5000/bench-$run_id|; s|^runtime = .*|runtime = \"$runtime\"|" "$pkg/project.toml"
+  if [ -n "$platforms" ]; then
+    sed -i "s|^engine = .*|&\nplatforms = [\"${platforms//,/\", \"}\"]|" "$pkg/project.toml"
+    sed -i 's|^FROM docker.io/library/busybox:1.36|FROM 127.0.0.1:5000/bench-base/busybox:1.36|' "$pkg"/command-line-tools/*/Dockerfile
+  fi
   sed -i "1a RUN mkdir -p /opt/heavy \\&\\& for i in \$(seq 1 $files); do head -c 20000 /dev/urandom > /opt/heavy/f\$i; done" \
     "$pkg/command-line-tools/otsu/Dockerfile"
   case "$runtime" in
