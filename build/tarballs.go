@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/eoap/cwlbuild/builder"
 	"github.com/eoap/cwlbuild/internal/atomicfile"
@@ -36,11 +37,17 @@ type TarballOptions struct {
 }
 
 // Tarball is one image built to a tarball, and the digest it will have once
-// pushed with `skopeo copy --preserve-digests`.
+// pushed with `skopeo copy --preserve-digests`; for a tool of several
+// platforms, an OCI layout holding the index of their images (pushed with
+// `skopeo copy --all --preserve-digests oci:DIR/TOOL`), each platform's
+// image also a tarball of its own.
 type Tarball struct {
 	Tool      string
 	ImageName string // registry/path, no tag
-	Path      string // the tarball
+	Path      string // the tarball; for several platforms, the OCI layout
+	// Archives are each platform's docker-archive (TOOL-linux-arm64.tar),
+	// nil for one platform (Path is the archive).
+	Archives []PlatformArchive
 	Image     Built  // ImageName:TAG@sha256:... (zero in a dry run)
 	// Commands are what built it (or, in a dry run, would).
 	Commands []Command
@@ -113,6 +120,9 @@ func Tarballs(ctx context.Context, p *builder.Plan, opts TarballOptions) ([]Tarb
 }
 
 func tarball(ctx context.Context, p *builder.Plan, a *builder.Artifact, prof builder.Profile, tag string, opts TarballOptions) (Tarball, error) {
+	if len(a.Platforms) > 1 {
+		return platformTarballs(ctx, p, a, prof, tag, opts)
+	}
 	name := a.Images[prof]
 	s := NewSpec(p, a, name+":"+tag, "")
 	s.Tarball = filepath.Join(opts.Dir, a.Tool+".tar")
@@ -141,6 +151,58 @@ func tarball(ctx context.Context, p *builder.Plan, a *builder.Artifact, prof bui
 		return Tarball{}, fmt.Errorf("tool %s: %w", a.Tool, err)
 	}
 	fmt.Fprintf(opts.Progress, "%s -> %s\n", s.Tarball, tb.Image.Ref())
+	return tb, nil
+}
+
+// PlatformArchive is one platform's image of a tool, as a docker-archive.
+type PlatformArchive struct {
+	Platform string
+	Path     string
+}
+
+// platformTarballs builds a tool of several platforms: the executor once
+// per platform (--custom-platform, a foreign one's RUN steps under QEMU),
+// each to DIR/TOOL-OS-ARCH.tar; then DIR/TOOL, an OCI layout holding the
+// index of those images, whose digest the record and TOOL.digest name.
+func platformTarballs(ctx context.Context, p *builder.Plan, a *builder.Artifact, prof builder.Profile, tag string, opts TarballOptions) (Tarball, error) {
+	name := a.Images[prof]
+	image := name + ":" + tag
+	tb := Tarball{Tool: a.Tool, ImageName: name, Path: filepath.Join(opts.Dir, a.Tool)}
+	for _, pl := range a.Platforms {
+		s := NewSpec(p, a, image, "")
+		s.Platforms = []string{pl}
+		s.Tarball = filepath.Join(opts.Dir, a.Tool+"-"+strings.ReplaceAll(pl, "/", "-")+".tar")
+		cmds, err := Kaniko{Executor: opts.Executor}.Commands(s)
+		if err != nil {
+			return Tarball{}, err
+		}
+		tb.Commands = append(tb.Commands, cmds...)
+		tb.Archives = append(tb.Archives, PlatformArchive{Platform: pl, Path: s.Tarball})
+		if opts.DryRun {
+			continue
+		}
+		fmt.Fprintf(opts.Progress, "building %s as %s for %s\n", a.Tool, image, pl)
+		for _, cmd := range cmds {
+			if err := opts.Run(ctx, cmd); err != nil {
+				return Tarball{}, fmt.Errorf("building tool %s (%s) for %s failed: %s: %w", a.Tool, image, pl, cmd, err)
+			}
+		}
+	}
+	if opts.DryRun {
+		return tb, nil
+	}
+	index, err := writeLayout(tb.Path, tag, tb.Archives)
+	if err != nil {
+		return Tarball{}, fmt.Errorf("tool %s: %w", a.Tool, err)
+	}
+	if err := atomicfile.WriteContext(ctx, filepath.Join(opts.Dir, a.Tool+".digest"), []byte(index.Digest+"\n"), 0o644); err != nil {
+		return Tarball{}, err
+	}
+	if tb.Image, err = ParseBuilt(image + "@" + index.Digest); err != nil {
+		return Tarball{}, fmt.Errorf("tool %s: %w", a.Tool, err)
+	}
+	tb.Image.Platforms = index.Platforms
+	fmt.Fprintf(opts.Progress, "%s -> %s (%d platforms)\n", tb.Path, tb.Image.Ref(), len(index.Platforms))
 	return tb, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
+	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
 
 // TestPluginMultiPlatform: [build] platforms = linux/amd64 and linux/arm64
@@ -237,5 +238,68 @@ func TestReleaseIndex(t *testing.T) {
 	}
 	if o, code := verify(); code != 1 || !strings.Contains(o, "its linux/arm64 image "+armRef.Identifier()+": the registry does not serve it") {
 		t.Errorf("verify of an index missing its arm64 image: exit %d\n%s", code, o)
+	}
+}
+
+// TestTarPlatforms: `cwlbuild tar` inside the Kaniko image, for a tool of
+// linux/amd64 and linux/arm64: one docker-archive per platform (the arm64
+// one's RUN step under QEMU), an SBOM beside each, and an OCI layout of
+// their index whose digest the record names; `skopeo copy --all
+// --preserve-digests` of the layout makes the registry serve exactly that
+// digest, an index of both platforms whose arm64 image runs, emulated.
+func TestTarPlatforms(t *testing.T) {
+	testenv.RequireEmulation(t)
+	reg := testenv.StartRegistry(t)
+	reg.PushBaseIndex(t)
+	dir := writeEnginePackage(t, reg.Host, "buildah")
+	toml := filepath.Join(dir, "project.toml")
+	data, _ := os.ReadFile(toml)
+	os.WriteFile(toml, []byte(strings.Replace(string(data), "engine = \"local\"\n", "engine = \"local\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n", 1)), 0o644)
+	bin := testenv.BuildBinary(t, "./cmd/cwlbuild")
+	agent := testenv.BuildBinary(t, "./cmd/cwlbuild-sbom")
+	kanikoRun(t, "-v", dir+":/workspace", "-v", bin+":/usr/local/bin/cwlbuild:ro", "-v", agent+":/usr/local/bin/cwlbuild-sbom:ro",
+		"--entrypoint", "/usr/local/bin/cwlbuild", testenv.KanikoImage,
+		"tar", "-f", "/workspace/project.toml", "--tool", "shout", "-o", "/workspace/out", "--tag", "1.0")
+	out := filepath.Join(dir, "out")
+	var rec buildjson.Output
+	data, err := os.ReadFile(filepath.Join(out, "build.json"))
+	if err != nil || json.Unmarshal(data, &rec) != nil || len(rec.Builds) != 1 {
+		t.Fatalf("build.json: %v %s", err, data)
+	}
+	ref, _ := imageref.Split(rec.Builds[0].Tag)
+	if d, _ := os.ReadFile(filepath.Join(out, "shout.digest")); strings.TrimSpace(string(d)) != ref.Digest {
+		t.Errorf("shout.digest %q, the record says %s", d, ref.Digest)
+	}
+	for _, f := range []string{"shout-linux-amd64.tar", "shout-linux-arm64.tar", "shout-linux-amd64.spdx.json", "shout-linux-arm64.spdx.json", "shout/index.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("out/%s: %v", f, err)
+		}
+	}
+	dst := reg.Host + "/pkg/shout:1.0"
+	if o, err := exec.Command("skopeo", "copy", "--quiet", "--all", "--preserve-digests", "--dest-tls-verify=false", "oci:"+filepath.Join(out, "shout")+":1.0", "docker://"+dst).CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy --all: %v\n%s", err, o)
+	}
+	if got := reg.Digest(t, dst); got != ref.Digest {
+		t.Errorf("pushed digest %s, the record says %s", got, ref.Digest)
+	}
+	raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+dst).Output()
+	var index struct {
+		Manifests []struct {
+			Platform struct{ OS, Architecture string } `json:"platform"`
+		} `json:"manifests"`
+	}
+	json.Unmarshal(raw, &index)
+	var plats []string
+	for _, m := range index.Manifests {
+		plats = append(plats, strings.ToLower(m.Platform.OS+"/"+m.Platform.Architecture))
+	}
+	slices.Sort(plats)
+	if err != nil || !slices.Equal(plats, []string{"linux/amd64", "linux/arm64"}) {
+		t.Fatalf("the pushed layout is not an index of both platforms: %v %s", err, raw)
+	}
+	got, err := exec.Command("podman", "run", "--rm", "--quiet", "--tls-verify=false", "--platform", "linux/arm64", dst+"@"+ref.Digest,
+		"sh", "-c", "uname -m; cat /built; shout hello").CombinedOutput()
+	if err != nil || string(got) != "aarch64\nbuilt\nshout hello\n" {
+		t.Errorf("the arm64 image run: %v\n%s", err, got)
 	}
 }

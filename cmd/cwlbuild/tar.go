@@ -27,6 +27,12 @@ cwlbuild-sbom from the tarball) is written beside it as DIR/TOOL.spdx.json (or
 .cyclonedx.json); attach it once pushed with "cwlbuild sbom IMAGE@DIGEST". Run it
 where the executor lives (inside the Kaniko image).
 
+A tool of several platforms ([build] platforms) is built once per platform, with
+--custom-platform (a foreign platform's RUN steps under QEMU), to DIR/TOOL-linux-arm64.tar
+and so on, each with its SBOM; DIR/TOOL is an OCI layout holding the index of those images,
+tagged TAG, whose digest build.json names: push it with "skopeo copy --all
+--preserve-digests oci:DIR/TOOL:TAG docker://REPO:TAG".
+
 Examples:
    cwlbuild tar -o out                          # every tool, tag = [project] version
    cwlbuild tar --tool crop --tag 1.2.0 -o out
@@ -86,7 +92,15 @@ func runTar(c *cli.Context) error {
 	if makeSBOM {
 		var archives []string
 		for _, tb := range tarballs {
-			archives = append(archives, "docker-archive:"+tb.Path+":"+tb.Image.Ref())
+			if len(tb.Archives) == 0 {
+				archives = append(archives, "docker-archive:"+tb.Path+":"+tb.Image.Ref())
+				continue
+			}
+			// An SBOM per platform image, named after its archive.
+			for i, ar := range tb.Archives {
+				img := build.Built{Repo: tb.Image.Repo, Tag: tb.Image.Tag, Digest: tb.Image.Platforms[i].Digest}
+				archives = append(archives, "docker-archive:"+ar.Path+":"+img.Ref())
+			}
 		}
 		fmt.Fprintf(c.App.ErrWriter, "cwlbuild tar: the tarballs' SBOMs (%s) beside them\n", proj.SBOM)
 		if err := sbom.Run(c.Context, proj.Dir, sbom.Request{Format: proj.SBOM, Output: dir, NoAttach: true, Inputs: archives}, c.App.Writer, c.App.ErrWriter); err != nil {
