@@ -48,7 +48,7 @@ type Tarball struct {
 	// Archives are each platform's docker-archive (TOOL-linux-arm64.tar),
 	// nil for one platform (Path is the archive).
 	Archives []PlatformArchive
-	Image     Built  // ImageName:TAG@sha256:... (zero in a dry run)
+	Image    Built // ImageName:TAG@sha256:... (zero in a dry run)
 	// Commands are what built it (or, in a dry run, would).
 	Commands []Command
 }
