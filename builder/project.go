@@ -414,6 +414,14 @@ type Test struct {
 	// cwltest matches (cwltest/expect): a table, or a JSON or YAML file
 	// of the package. Default: none (the run must only succeed).
 	Expect any `toml:"expect"`
+	// ShouldFail is cwltest's should_fail: the test passes when the run
+	// fails (the engine exits non-zero) and fails when it succeeds.
+	// Default: false.
+	ShouldFail bool `toml:"should_fail"`
+	// Timeout bounds the run (a Go duration, "10m", or seconds as
+	// cwltest's --timeout takes them); a run that passes it fails, naming
+	// the limit. Default: none.
+	Timeout any `toml:"timeout"`
 }
 
 // Execution is a test's execution table.

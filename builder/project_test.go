@@ -138,6 +138,12 @@ func TestProjectErrors(t *testing.T) {
 		{"misspelt test key", func(s string) string {
 			return s + "\n[[tools.a.tests]]\nname = \"t\"\nnme = \"x\"\n"
 		}, `23: unknown key "nme" in [tools.a.tests] (did you mean "name"?)`},
+		{"test timeout not a duration", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\ntimeout = \"soon\"\n"
+		}, `tools.a.tests.0.timeout: soon is not a positive duration`},
+		{"should_fail with expect", func(s string) string {
+			return s + "\n[[tools.a.tests]]\nname = \"t\"\nshould_fail = true\nexpect = { out = \"Any\" }\n"
+		}, `tools.a.tests.0: should_fail = true and expect`},
 		{"unknown sub-table", func(s string) string { return s + "\n[build.clster]\nnamespace = \"x\"\n" },
 			`21: unknown key "clster" in [build] (did you mean "cluster"?)`},
 		{"unknown table", func(s string) string { return s + "\n[biuld]\nengine = \"local\"\n" },

@@ -54,6 +54,11 @@ type TestPlan struct {
 	// made absolute); neither when the test expects only success.
 	Expect     map[string]any
 	ExpectFile string
+	// ShouldFail passes the test when the engine fails, and fails it
+	// when the engine succeeds (cwltest's should_fail).
+	ShouldFail bool
+	// Timeout bounds the run; 0 for none.
+	Timeout time.Duration
 
 	raw *Test // what validate checks the resolved paths against
 }
@@ -138,6 +143,8 @@ func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan
 		DaskGateway:       cl.DaskGateway,
 		raw:               tc,
 	}
+	tp.ShouldFail = tc.ShouldFail
+	tp.Timeout, _ = testTimeout(tc.Timeout) // checked by validate
 	switch e := tc.Expect.(type) {
 	case map[string]any:
 		tp.Expect = e
@@ -181,4 +188,23 @@ func underVolume(vol, name string) string {
 		return filepath.Clean(name)
 	}
 	return filepath.Join(vol, name)
+}
+
+// testTimeout reads a test's timeout: a Go duration ("90s", "10m"), or a
+// whole number of seconds as cwltest's --timeout takes it; nil is none.
+func testTimeout(v any) (time.Duration, error) {
+	switch t := v.(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		if t > 0 {
+			return time.Duration(t) * time.Second, nil
+		}
+	case string:
+		d, err := time.ParseDuration(t)
+		if err == nil && d > 0 {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("%v is not a positive duration (\"90s\", \"10m\") or number of seconds", v)
 }

@@ -429,6 +429,12 @@ func (p *Project) checkTestPaths(tp *TestPlan) []error {
 		key := tp.Key + ".expect"
 		errs = append(errs, p.Errorf(key, "%s: write the expected output object as a table, or the path of a JSON or YAML file holding it", key))
 	}
+	if _, err := testTimeout(tp.raw.Timeout); err != nil {
+		errs = append(errs, p.Errorf(tp.Key+".timeout", "%s.timeout: %v", tp.Key, err))
+	}
+	if tp.ShouldFail && tp.raw.Expect != nil {
+		errs = append(errs, p.Errorf(tp.Key+".should_fail", "%s: should_fail = true and expect: a run that must fail has no output to expect; keep one", tp.Key))
+	}
 	paths, cl := tp.raw.Execution.Paths, tp.raw.Execution.Cluster
 	if paths.Volume != "" {
 		if err := p.checkInside(paths.Volume, tp.Key+".execution.paths.volume"); err != nil {

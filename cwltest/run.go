@@ -43,14 +43,47 @@ func (r *Run) logFile() string {
 
 // Execute writes the params into the volume and runs the engine; progress
 // receives a Job's lines, one per pod as it starts and ends.
+//
+// A test's timeout bounds the run, and passing it fails the test, naming
+// the limit; with should_fail, the engine's failure passes the test and its
+// success fails it (a run that could not start, or timed out, fails
+// either way).
 func Execute(ctx context.Context, r *Run, progress io.Writer) Result {
 	start := time.Now()
-	err := execute(ctx, r, progress)
-	if err == nil {
+	runCtx := ctx
+	var limit time.Duration
+	if r.Test != nil && r.Test.Timeout > 0 {
+		limit = r.Test.Timeout
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, limit, errTimedOut)
+		defer cancel()
+	}
+	err := execute(runCtx, r, progress)
+	switch {
+	case limit > 0 && errors.Is(context.Cause(runCtx), errTimedOut) && ctx.Err() == nil:
+		err = fmt.Errorf("timed out: the run took longer than the test's timeout, %s", limit)
+	case r.Test != nil && r.Test.ShouldFail:
+		var ef *engineFailed
+		if err == nil {
+			err = errors.New("the run succeeded, and the test should fail (should_fail = true)")
+		} else if errors.As(err, &ef) || r.Job != nil && ctx.Err() == nil {
+			err = nil
+		}
+	case err == nil:
 		err = r.checkExpected()
 	}
 	return Result{Run: r, Err: err, Duration: time.Since(start)}
 }
+
+// errTimedOut is the cause of a run's end at its test's timeout.
+var errTimedOut = errors.New("the test's timeout passed")
+
+// engineFailed is the engine's own failure (it ran and exited non-zero),
+// the one a should_fail test expects; not a run that could not start.
+type engineFailed struct{ err error }
+
+func (e *engineFailed) Error() string { return e.err.Error() }
+func (e *engineFailed) Unwrap() error { return e.err }
 
 func execute(ctx context.Context, r *Run, progress io.Writer) error {
 	outLog, errLog := r.engineLog()
@@ -100,7 +133,7 @@ func execute(ctx context.Context, r *Run, progress io.Writer) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s stopped: %v", r.Argv[0], context.Cause(ctx))
 		}
-		return fmt.Errorf("%s: %v", r.Argv[0], err)
+		return &engineFailed{fmt.Errorf("%s: %v", r.Argv[0], err)}
 	}
 	return nil
 }
