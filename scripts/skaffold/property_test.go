@@ -97,6 +97,7 @@ name = "n"
 description = "d"
 params = { x = "y" }
 expect = { out = "Any" }
+timeout = "10m"
 execution.cluster = { max_ram = "1G", max_cores = "2", pod_serviceaccount = "sa", usage_report = "u.json", tool_logs_basepath = "logs", namespace = "ns", calrissian_image = "ghcr.io/eoap/calrissian:0.14.0" }
 execution.paths = { volume = "v", stdout = "o", stderr = "e", tmp_outdir_prefix = "t", outdir = "out" }
 
