@@ -10,6 +10,9 @@
 #                           check --strict, SBOMs, sign, publish, attest,
 #                           verify. cwlbuild's own commands only, with the
 #                           cosign key; the references published go to a file.
+#   action-run.sh summary   for test: the results' Markdown table (written
+#                           by cwlbuild test --markdown) appended to the job
+#                           summary, whether the tests passed or not.
 #   action-run.sh outputs   the step outputs, from files only: `pinned` from
 #                           build.json, `workflow` from the references publish
 #                           wrote; never from a log a build step writes to.
@@ -26,7 +29,7 @@
 # VAR=value arguments, never as shell code.
 set -euo pipefail
 fail() { echo "::error::cwlbuild action: $*" >&2; exit 1; }
-phase=${1:?usage: action-run.sh build|release|outputs}
+phase=${1:?usage: action-run.sh build|release|summary|outputs}
 case "$COMMAND" in
   build | check | release) name=$COMMAND ;;
   test) name=test-all ;;
@@ -71,7 +74,22 @@ case "$phase" in
     fi
     set -- "$name"
     [ -z "${PROFILE:-}" ] || set -- "$@" "PROFILE=$PROFILE"
+    if [ "$name" = test-all ]; then
+      # The results as a table, for the job summary (phase summary).
+      mkdir -p "$state"
+      rm -f "$state/test-summary.md"
+      set -- "$@" "MARKDOWN=$state/test-summary.md"
+    fi
     run "$@" || fail "task $name failed"
+    ;;
+  summary)
+    # The tests' table (cwlbuild test --markdown, every cell made inert),
+    # passed or failed, appended to the job summary from its file.
+    [ "$name" = test-all ] || exit 0
+    f=$state/test-summary.md
+    [ -f "$f" ] && [ ! -L "$f" ] || exit 0
+    cat "$f" >>"${GITHUB_STEP_SUMMARY:-/dev/null}"
+    rm -f "$f"
     ;;
   release)
     [ "$name" = release ] || exit 0
@@ -110,5 +128,5 @@ case "$phase" in
       rm -f "$refs"
     fi
     ;;
-  *) fail "phase must be build, release or outputs" ;;
+  *) fail "phase must be build, release, summary or outputs" ;;
 esac

@@ -20,7 +20,7 @@ func testCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "test",
 		Usage:     "run the CWL tests project.toml declares, with cwltool or Calrissian",
-		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going] [--junit FILE]",
+		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going] [--junit FILE] [--markdown FILE]",
 		Description: `Without selectors: every tool test in file order, then every workflow test.
 Each test's params are written as YAML into its own volume (execution.paths.volume,
 created if missing; default .cwlbuild/tests/ID), under a name no other test uses.
@@ -50,7 +50,8 @@ Examples:
    cwlbuild test --engine cluster --keep      # Calrissian Jobs, kept to look at
    cwlbuild test --workflow 0 --dry-run       # print the commands, run nothing
    cwlbuild test --keep-going                 # run all, report every failure
-   cwlbuild test -k --junit report.xml        # and a JUnit report for GitLab or GitHub`,
+   cwlbuild test -k --junit report.xml        # and a JUnit report for GitLab or GitHub
+   cwlbuild test -k --markdown "$GITHUB_STEP_SUMMARY.part"   # a table for a CI job summary`,
 		Flags: []cli.Flag{
 			projectFlag(),
 			&cli.StringSliceFlag{Name: "tool", Usage: "run the tests of tool `NAME` (repeatable)"},
@@ -62,6 +63,7 @@ Examples:
 			&cli.BoolFlag{Name: "dry-run", Usage: "print each command, shell-quoted; write and run nothing"},
 			&cli.BoolFlag{Name: "keep-going", Aliases: []string{"k"}, Usage: "run the remaining tests after a failure"},
 			&cli.StringFlag{Name: "junit", Usage: "also write the results as JUnit XML to `FILE`"},
+			&cli.StringFlag{Name: "markdown", Usage: "also write the results as a Markdown table to `FILE` (a CI job summary: the Action appends it to GitHub's)"},
 		},
 		Action: runTests,
 	}
@@ -89,10 +91,12 @@ func runTests(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("cwlbuild test: "+err.Error(), 1)
 	}
-	if f := c.String("junit"); f != "" {
+	for _, flag := range []string{"junit", "markdown"} {
 		// Found out before the tests run, not after.
-		if st, err := os.Stat(filepath.Dir(f)); err != nil || !st.IsDir() {
-			return cli.Exit(fmt.Sprintf("cwlbuild test: --junit %s: no directory %s to write it in", f, filepath.Dir(f)), 2)
+		if f := c.String(flag); f != "" {
+			if st, err := os.Stat(filepath.Dir(f)); err != nil || !st.IsDir() {
+				return cli.Exit(fmt.Sprintf("cwlbuild test: --%s %s: no directory %s to write it in", flag, f, filepath.Dir(f)), 2)
+			}
 		}
 	}
 	if c.Bool("dry-run") {
@@ -117,6 +121,16 @@ func runTests(c *cli.Context) error {
 			return cli.Exit("cwlbuild test: --junit: "+werr.Error(), 1)
 		}
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tests, JUnit XML\n", f, len(runs))
+	}
+	if f := c.String("markdown"); f != "" {
+		var table bytes.Buffer
+		if werr := cwltest.WriteMarkdown(&table, cmp.Or(proj.Name, "cwlbuild test"), runs, results); werr != nil {
+			return cli.Exit("cwlbuild test: --markdown: "+werr.Error(), 1)
+		}
+		if werr := atomicfile.Write(f, table.Bytes(), 0o644); werr != nil {
+			return cli.Exit("cwlbuild test: --markdown: "+werr.Error(), 1)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tests, a Markdown table\n", f, len(runs))
 	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
