@@ -460,3 +460,24 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestExpectFileLinkRefused: a test's expect file that is a symlink out of
+// the package is refused at load, naming the key and the target; one that
+// stays inside loads.
+func TestExpectFileLinkRefused(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "expect.json")
+	os.WriteFile(outside, []byte(`{"out": "Any"}`), 0o644)
+	base := "[build]\nengine = \"local\"\n\n[build.local]\nregistry = \"localhost:5000\"\n\n[tools.a]\ncontext = \"tools/a\"\npath = \"app.cwl#a\"\n\n[[tools.a.tests]]\nname = \"t\"\nexpect = \"expect.json\"\n"
+	file := writeProject(t, base)
+	os.Symlink(outside, filepath.Join(filepath.Dir(file), "expect.json"))
+	_, err := Load(file, LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), `tools.a.tests.0.expect "expect.json": a symlink to `+outside+`, outside the project directory`) {
+		t.Errorf("an expect file linking out: %v", err)
+	}
+	file = writeProject(t, base)
+	os.WriteFile(filepath.Join(filepath.Dir(file), "real.json"), []byte(`{"out": "Any"}`), 0o644)
+	os.Symlink("real.json", filepath.Join(filepath.Dir(file), "expect.json"))
+	if _, err := Load(file, LoadOptions{}); err != nil {
+		t.Errorf("an expect file linking inside: %v", err)
+	}
+}
