@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/eoap/cwlbuild/internal/dockerconfig"
-	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
 	"github.com/eoap/cwlbuild/skaffold/buildjson"
 )
@@ -35,7 +34,7 @@ import (
 func TestClusterBuildKit(t *testing.T) {
 	env := clusterEnv(t)
 	sk := testenv.Skaffold(t)
-	skopeo := testenv.LookPath(t, "skopeo")
+	testenv.LookPath(t, "skopeo")
 	ns, kubectl := clusterNamespace(t, env, "buildkit")
 	mirror, push := env["CLUSTER_MIRROR"], env["CLUSTER_PUSH_REGISTRY"]
 
@@ -97,16 +96,8 @@ func TestClusterBuildKit(t *testing.T) {
 	digests := func(out *buildjson.Output) map[string]string {
 		t.Helper()
 		got := map[string]string{}
-		for _, b := range out.Builds {
-			ref, err := imageref.Split(b.Tag)
-			if err != nil || ref.Digest == "" {
-				t.Fatalf("tag %q has no digest: %v", b.Tag, err)
-			}
-			o, err := exec.Command(skopeo, "inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", "docker://"+ref.Repo+":"+ref.Tag).Output()
-			if want := strings.TrimSpace(string(o)); err != nil || ref.Digest != want {
-				t.Errorf("%s: build.json digest %s, registry serves %q (%v)", b.ImageName, ref.Digest, want, err)
-			}
-			got[path.Base(b.ImageName)] = ref.Digest
+		for name, digest := range servedDigests(t, out, creds) {
+			got[path.Base(name)] = digest
 		}
 		return got
 	}

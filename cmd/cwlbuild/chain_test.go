@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
 )
 
@@ -59,16 +58,9 @@ func TestChainEndToEnd(t *testing.T) {
 	// Every tool pins the digest the registry serves, and only the three
 	// dockerPull lines changed.
 	pins := map[string]string{}
-	for _, b := range out.Builds {
-		ref, err := imageref.Split(b.Tag)
-		if err != nil || ref.Digest == "" {
-			t.Fatalf("build %+v: no digest", b)
-		}
-		if want := reg.Digest(t, ref.Repo+":"+ref.Tag); want != ref.Digest {
-			t.Errorf("%s: build.json %s, registry %s", b.ImageName, ref.Digest, want)
-		}
+	for name, digest := range servedDigests(t, out, "") {
 		// cwlpatch keeps the tag ([project] version) for people.
-		pins[b.ImageName] = b.ImageName + ":0.1.0@" + ref.Digest
+		pins[name] = name + ":0.1.0@" + digest
 	}
 	oldLines, newLines := strings.Split(string(before), "\n"), strings.Split(string(after), "\n")
 	if len(oldLines) != len(newLines) {

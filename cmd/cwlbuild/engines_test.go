@@ -209,14 +209,8 @@ func TestSkaffoldCustomBuilder(t *testing.T) {
 		if b.ImageName != reg.Host+"/pkg/"+tool {
 			t.Errorf("build %d is %s, want tool %s in project.toml order", i, b.ImageName, tool)
 		}
-		ref, err := imageref.Split(b.Tag)
-		if err != nil || ref.Digest == "" {
-			t.Fatalf("tag %q has no digest: %v", b.Tag, err)
-		}
-		if want := reg.Digest(t, ref.Repo+":"+ref.Tag); ref.Digest != want {
-			t.Errorf("%s: build.json digest %s, registry serves %s", tool, ref.Digest, want)
-		}
 	}
+	servedDigests(t, out, "")
 }
 
 // skaffoldBuild runs `skaffold build -q --file-output build.json` in dir.
@@ -320,6 +314,26 @@ func skaffoldBuildLog(t *testing.T, sk, dir, home string, extra ...string) (*bui
 		t.Fatal(err)
 	}
 	return out, string(msg)
+}
+
+// servedDigests checks each build of build.json against the registry:
+// its tag has a digest, and it is the one the registry serves for the tag
+// (asked with skopeo, logging in with creds when not "", independently of
+// the code under test). It returns the digests by image name.
+func servedDigests(t *testing.T, out *buildjson.Output, creds string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, b := range out.Builds {
+		ref, err := imageref.Split(b.Tag)
+		if err != nil || ref.Digest == "" {
+			t.Fatalf("build.json tag %q has no digest: %v", b.Tag, err)
+		}
+		if want := testenv.ServedDigest(t, ref.Repo+":"+ref.Tag, creds); ref.Digest != want {
+			t.Errorf("%s: build.json digest %s, registry serves %s", b.ImageName, ref.Digest, want)
+		}
+		got[b.ImageName] = ref.Digest
+	}
+	return got
 }
 
 // kanikoRun runs the Kaniko image with podman on the host network.

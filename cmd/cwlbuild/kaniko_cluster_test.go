@@ -162,6 +162,7 @@ platforms = ["linux/amd64"]
 	if err != nil {
 		t.Fatal(err)
 	}
+	servedDigests(t, builds, creds)
 	skopeo := testenv.LookPath(t, "skopeo")
 	cwl := readFile(t, filepath.Join(dir, "app.cwl"))
 	var shout string
@@ -192,10 +193,6 @@ platforms = ["linux/amd64"]
 		switch filepath.Base(ref.Repo) {
 		case "shout":
 			shout = ref.Repo + "@" + ref.Digest
-			digest, _ := exec.Command(skopeo, "inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", "docker://"+ref.Repo+":"+ref.Tag).Output()
-			if strings.TrimSpace(string(digest)) != ref.Digest {
-				t.Errorf("shout: build.json digest %s, registry serves %s", ref.Digest, digest)
-			}
 			if !slices.Equal(plats, []string{"linux/amd64", "linux/arm64"}) {
 				t.Errorf("shout is not an index of linux/amd64 and linux/arm64: %s", served)
 			}

@@ -142,20 +142,13 @@ func skaffoldIndexes(t *testing.T, reg *testenv.Registry, dir, addr string) {
 		t.Fatalf("cwlpatch: %v\n%s", err, msg)
 	}
 	cwl, _ := os.ReadFile(filepath.Join(dir, "app.cwl"))
-	for _, b := range out.Builds {
-		ref, err := imageref.Split(b.Tag)
-		if err != nil || ref.Digest == "" {
-			t.Fatalf("build %+v: no digest", b)
-		}
-		if want := reg.Digest(t, ref.Repo+":"+ref.Tag); want != ref.Digest {
-			t.Errorf("%s: build.json %s, registry %s", b.ImageName, ref.Digest, want)
-		}
-		raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+ref.Repo+"@"+ref.Digest).Output()
+	for name, digest := range servedDigests(t, out, "") {
+		raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+name+"@"+digest).Output()
 		if err != nil || !strings.Contains(string(raw), `"manifests"`) {
-			t.Errorf("%s@%s is not an index: %v %s", ref.Repo, ref.Digest, err, raw)
+			t.Errorf("%s@%s is not an index: %v %s", name, digest, err, raw)
 		}
-		if !strings.Contains(string(cwl), "@"+ref.Digest) {
-			t.Errorf("the CWL does not pin %s's index %s:\n%s", b.ImageName, ref.Digest, cwl)
+		if !strings.Contains(string(cwl), "@"+digest) {
+			t.Errorf("the CWL does not pin %s's index %s:\n%s", name, digest, cwl)
 		}
 	}
 }

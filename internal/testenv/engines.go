@@ -178,10 +178,18 @@ func (r *Registry) PushLocal(t testing.TB, image, path string) string {
 // independently of the code under test.
 func (r *Registry) Digest(t testing.TB, image string) string {
 	t.Helper()
+	return ServedDigest(t, image, r.creds)
+}
+
+// ServedDigest asks a registry reached over plain HTTP for an image's
+// manifest digest with skopeo, logging in with creds ("user:password")
+// when not "".
+func ServedDigest(t testing.TB, image, creds string) string {
+	t.Helper()
 	skopeo := LookPath(t, "skopeo")
 	args := []string{"inspect", "--tls-verify=false", "--format", "{{.Digest}}"}
-	if r.creds != "" {
-		args = append(args, "--creds", r.creds)
+	if creds != "" {
+		args = append(args, "--creds", creds)
 	}
 	out, err := exec.Command(skopeo, append(args, "docker://"+image)...).CombinedOutput()
 	if err != nil {
