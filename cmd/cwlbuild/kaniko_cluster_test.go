@@ -182,7 +182,7 @@ platforms = ["linux/amd64"]
 			} `json:"manifests"`
 		}
 		json.Unmarshal(served, &m)
-		if !strings.Contains(cwl, "dockerPull: "+b.Tag) && !strings.Contains(cwl, ref.Repo+"@"+ref.Digest) {
+		if !strings.Contains(cwl, `dockerPull: "`+b.Tag+`"`) {
 			t.Errorf("app.cwl does not pin %s:\n%s", b.Tag, cwl)
 		}
 		var plats []string
@@ -216,7 +216,7 @@ platforms = ["linux/amd64"]
 	if shout == "" {
 		t.Fatalf("build.json has no shout: %+v", builds)
 	}
-	got, err := exec.Command("podman", "run", "--rm", "--quiet", "--tls-verify=false", "--creds", creds, "--platform", "linux/arm64", shout,
+	got, err := exec.Command("podman", "run", "--rm", "--quiet", "--tls-verify=false", "--authfile", filepath.Join(docker, "config.json"), "--platform", "linux/arm64", shout,
 		"sh", "-c", "uname -m; cat /built; shout hello").CombinedOutput()
 	if err != nil || string(got) != "aarch64\naarch64\nshout hello\n" {
 		t.Errorf("shout's arm64 image run: %v\n%s", err, got)
