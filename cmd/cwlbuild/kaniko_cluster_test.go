@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eoap/cwlbuild/internal/imageref"
 	"github.com/eoap/cwlbuild/internal/testenv"
@@ -148,8 +149,15 @@ platforms = ["linux/amd64"]
 	}
 
 	writeProject(true)
+	start := time.Now()
 	outb, err = runIn(dir, cmdEnv, filepath.Join(tools, "task"), "build")
 	out = string(outb)
+	t.Logf("task build, shout for two platforms (arm64 emulated) and count for one: %.1fs", time.Since(start).Seconds())
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "] pod ") || strings.Contains(line, "pushed") || strings.Contains(line, "node architectures") {
+			t.Log(line)
+		}
+	}
 	if err != nil {
 		t.Fatalf("task build with emulation: %v\n%s", err, out)
 	}

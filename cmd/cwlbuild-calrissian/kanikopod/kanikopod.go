@@ -183,7 +183,7 @@ func buildOne(ctx context.Context, c *job.Client, ns string, s *api.KanikoBuild,
 		zero := int64(0)
 		_ = pods.Delete(dctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	}()
-	where := "on a " + place.Arch + " node"
+	where := "on a node of architecture " + place.Arch
 	if place.Arch == "" {
 		where = "on any node, emulated"
 	}
