@@ -289,8 +289,8 @@ func (r *renderer) artifact(a *builder.Artifact, prof, engine builder.Profile) *
 	}
 	// Skaffold hands a custom builder the platforms in $PLATFORMS, and its
 	// docker builder builds each and assembles the list; Skaffold's Kaniko
-	// pods never get more than one: they would build every platform on
-	// the first one's node (skaffold#9861).
+	// pods never get more than one (docs/commands.md, "Multi-platform
+	// images", says what they do with several).
 	art := &latest.Artifact{ImageName: a.Images[prof], Workspace: filepath.ToSlash(ctx), Platforms: a.Platforms}
 	switch {
 	case engine == builder.ProfileCluster && r.p.Cluster.Builder == builder.ClusterKaniko && len(a.Platforms) > 1:

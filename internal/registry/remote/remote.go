@@ -60,7 +60,7 @@ func IndexManifests(ctx context.Context, repo, digest string, insecure []string)
 // PlatformManifest, already pushed), tags it image and returns its digest.
 // Each image's config must name the platform it stands for: an arm64
 // entry whose binaries are amd64 ones is the wrong image under the right
-// name, the fault of Skaffold's multi-platform Kaniko pods (skaffold#9861).
+// name, what skaffold#9861 reports of Skaffold's multi-platform Kaniko pods.
 // The index is a Docker manifest list when the images are Docker
 // manifests (Kaniko's), else an OCI index.
 func PushIndex(ctx context.Context, image string, images []PlatformManifest, insecure []string) (string, error) {
