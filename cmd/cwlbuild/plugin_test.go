@@ -77,3 +77,25 @@ func TestPluginKanikoOneAtATime(t *testing.T) {
 		t.Errorf("with the lock free the plugin did not get to the executor: exit %d: %s", code, stderr)
 	}
 }
+
+// TestPluginClusterDryRun: --cluster with two platforms describes one
+// executor run per platform, each for its own platform and tag, with the
+// cluster's layer cache; another backend with --cluster is refused.
+func TestPluginClusterDryRun(t *testing.T) {
+	toml := filepath.Join("..", "..", "testdata", "projects", "multiplatform", "project.toml")
+	out, stderr, code := run(t, "plugin", "--backend", "kaniko", "--cluster", "--dry-run", "--tool", "zeta", "-f", toml, "--image", "ghcr.io/eoap/zeta:1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("exit %d, want two commands:\n%s%s", code, out, stderr)
+	}
+	for i, p := range []string{"linux/amd64", "linux/arm64"} {
+		for _, want := range []string{"--custom-platform " + p, "--destination ghcr.io/eoap/zeta:1-" + strings.ReplaceAll(p, "/", "-"), "--cache-repo ghcr.io/eoap/cache"} {
+			if !strings.Contains(lines[i], want) {
+				t.Errorf("%s: %s lacks %q", p, lines[i], want)
+			}
+		}
+	}
+	if _, stderr, code := run(t, "plugin", "--backend", "buildah", "--cluster", "--dry-run", "--tool", "zeta", "-f", toml); code != 2 || !strings.Contains(stderr, "--cluster runs Kaniko pods; --backend buildah is not kaniko") {
+		t.Errorf("buildah --cluster: exit %d %s", code, stderr)
+	}
+}
