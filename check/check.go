@@ -61,8 +61,7 @@ func Collect(ctx context.Context, file string, opts Options) ([]builder.Diagnost
 		diags = append(diags, builder.Diagnostic{Severity: builder.SeverityWarning, Message: w})
 	}
 	diags = append(diags, cwlpatch.Check(plan)...)
-	diags = append(diags, cwlpatch.Conformance(plan, opts.Strict)...)
-	diags = append(diags, cwlpatch.TestResources(plan, opts.Strict)...)
+	diags = append(diags, cwlpatch.PackageChecks(plan, opts.Strict)...)
 	diags = append(diags, cwltest.PullSecrets(ctx, plan)...)
 	diags = append(diags, BasePlatforms(ctx, plan)...)
 	return append(diags, skaffold.Check(plan, filepath.Join(filepath.Dir(plan.File), skaffold.DefaultFile))...), plan

@@ -31,7 +31,19 @@ const (
 // and the rule: a warning, or with strict (`check --strict`, a release) an
 // error, except the dockerPull hint.
 func Conformance(p *builder.Plan, strict bool) []builder.Diagnostic {
-	out := conformance(p)
+	return conformanceOf(p, loadProject(p), strict)
+}
+
+// PackageChecks are Conformance and TestResources of one loading of the
+// package's CWL (what `cwlbuild check` runs): each would load and resolve
+// every file again.
+func PackageChecks(p *builder.Plan, strict bool) []builder.Diagnostic {
+	s := loadProject(p)
+	return append(conformanceOf(p, s, strict), testResourcesOf(p, s, strict)...)
+}
+
+func conformanceOf(p *builder.Plan, s *set, strict bool) []builder.Diagnostic {
+	out := conformance(p, s)
 	for i, d := range out {
 		if strict && d.Rule != ruleDockerHint {
 			out[i].Severity = builder.SeverityError
@@ -40,8 +52,7 @@ func Conformance(p *builder.Plan, strict bool) []builder.Diagnostic {
 	return out
 }
 
-func conformance(p *builder.Plan) []builder.Diagnostic {
-	s := loadProject(p)
+func conformance(p *builder.Plan, s *set) []builder.Diagnostic {
 	var out []builder.Diagnostic
 	add := func(d *cwlDocument, n *yaml.Node, rule, format string, args ...any) {
 		line := 0

@@ -22,7 +22,10 @@ const ruleTestResources = "test/resources"
 // limit at the tool's ResourceRequirement; an error with strict. A
 // requirement written as an expression is not judged.
 func TestResources(p *builder.Plan, strict bool) []builder.Diagnostic {
-	s := loadProject(p)
+	return testResourcesOf(p, loadProject(p), strict)
+}
+
+func testResourcesOf(p *builder.Plan, s *set, strict bool) []builder.Diagnostic {
 	if len(s.errs) > 0 {
 		return nil // the pin checks report the package's errors
 	}
