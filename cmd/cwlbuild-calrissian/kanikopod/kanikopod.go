@@ -173,26 +173,18 @@ func buildOne(ctx context.Context, c *job.Client, ns string, s *api.KanikoBuild,
 	if err != nil {
 		return nil, err
 	}
-	pods := c.API().CoreV1().Pods(ns)
-	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	name, remove, err := c.CreatePod(ctx, ns, pod)
 	if err != nil {
-		return nil, fmt.Errorf("creating the pod: %w", err)
+		return nil, err
 	}
-	name := created.Name
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		zero := int64(0)
-		_ = pods.Delete(dctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	}()
+	defer remove()
 	where := "on a node of architecture " + place.Arch
 	if place.Arch == "" {
 		where = "on any node, emulated"
 	}
 	out.printf("[%s] pod %s/%s %s", b.Platform, ns, name, where)
 
-	start := 2 * time.Minute
-	p, err := waitFor(ctx, c, ns, name, start, func(p *corev1.Pod) bool {
+	p, err := waitFor(ctx, c, ns, name, 2*time.Minute, func(p *corev1.Pod) bool {
 		for _, st := range p.Status.InitContainerStatuses {
 			if st.State.Running != nil || st.State.Terminated != nil {
 				return true
@@ -242,7 +234,7 @@ func buildOne(ctx context.Context, c *job.Client, ns string, s *api.KanikoBuild,
 		why := p.Status.Message
 		if term != nil {
 			why = fmt.Sprintf("the executor exited %d", term.ExitCode)
-			if last := lastLine(term.Message); last != "" {
+			if last := job.LastLine(term.Message); last != "" {
 				why += ": " + last
 			}
 			if strings.Contains(term.Message, "exec format error") {
@@ -257,12 +249,6 @@ func buildOne(ctx context.Context, c *job.Client, ns string, s *api.KanikoBuild,
 	}
 	out.printf("[%s] pushed %s", b.Platform, digest)
 	return &api.KanikoResult{Platform: b.Platform, Digest: digest, Node: p.Spec.NodeName, Emulated: place.Emulated}, nil
-}
-
-// lastLine is the last line of a log tail that says something.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
@@ -302,45 +288,16 @@ func follow(ctx context.Context, c *job.Client, ns, pod, platform string, out *l
 	}
 }
 
-// waitFor polls the pod until done says so, for at most limit. A
-// container that cannot start (its image does not pull) fails at once,
-// naming the image; a pod the scheduler cannot place fails at the limit
-// with the scheduler's reason.
+// waitFor is the client's WaitPod for at most limit, its error naming
+// the pod.
 func waitFor(ctx context.Context, c *job.Client, ns, name string, limit time.Duration, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	var last *corev1.Pod
-	for {
-		p, err := c.API().CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = p
-			if done(p) {
-				return p, nil
-			}
-			for _, st := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-				if w := st.State.Waiting; w != nil && job.CannotStart(w.Reason) {
-					return p, fmt.Errorf("pod %s: container %s cannot start (%s): %s", name, st.Name, w.Reason, w.Message)
-				}
-			}
-			if p.Status.Phase == corev1.PodFailed {
-				return p, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) && last != nil {
-				why := "no events"
-				ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer ecancel()
-				if ev := c.Events(ectx, ns, "Pod", name); len(ev) > 0 {
-					why = strings.Join(ev, "; ")
-				}
-				return last, fmt.Errorf("pod %s did not get there within %s (phase %s): %s", name, limit, last.Status.Phase, why)
-			}
-			return last, ctx.Err()
-		case <-time.After(300 * time.Millisecond):
-		}
+	p, err := c.WaitPod(ctx, ns, name, done)
+	if err != nil {
+		return p, fmt.Errorf("pod %s (waited at most %s): %w", name, limit, err)
 	}
+	return p, nil
 }
 
 // PodSpec is one platform's pod: the init container waits for the

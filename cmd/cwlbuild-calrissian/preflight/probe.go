@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/api"
+	"github.com/eoap/cwlbuild/cmd/cwlbuild-calrissian/job"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -45,16 +46,11 @@ func executor(ctx context.Context) api.Result {
 	r := api.Result{Check: "executor image"}
 	out, err := exec.CommandContext(ctx, Executor, "version").CombinedOutput()
 	if err != nil {
-		r.Detail = fmt.Sprintf("pulled, but %s version failed: %v: %s", Executor, err, lastLine(out))
+		r.Detail = fmt.Sprintf("pulled, but %s version failed: %v: %s", Executor, err, job.LastLine(string(out)))
 		return r
 	}
-	r.OK, r.Detail = true, "pulled, and "+Executor+" version runs ("+strings.Join(strings.Fields(lastLine(out)), " ")+")"
+	r.OK, r.Detail = true, "pulled, and "+Executor+" version runs ("+strings.Join(strings.Fields(job.LastLine(string(out))), " ")+")"
 	return r
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // options are name options for a reference: plain HTTP for the insecure

@@ -181,22 +181,14 @@ func probePod(ctx context.Context, c *job.Client, ns, secret string, s *api.Pref
 		return nil, err
 	}
 	pods := c.API().CoreV1().Pods(ns)
-	pod := podSpec(s, secret)
-	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	name, remove, err := c.CreatePod(ctx, ns, podSpec(s, secret))
 	if err != nil {
-		return nil, fmt.Errorf("creating the pod: %w", err)
+		return nil, err
 	}
-	name := created.Name
-	defer func() {
-		// Deleted even when ctx is done; the grace period 0 ends it now.
-		dctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		zero := int64(0)
-		_ = pods.Delete(dctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	}()
+	defer remove()
 
 	// The init container runs: the init image pulled and the secret mounted.
-	p, err := waitPod(ctx, c, ns, name, func(p *corev1.Pod) bool {
+	p, err := c.WaitPod(ctx, ns, name, func(p *corev1.Pod) bool {
 		for _, st := range p.Status.InitContainerStatuses {
 			if st.State.Running != nil || st.State.Terminated != nil {
 				return true
@@ -204,9 +196,9 @@ func probePod(ctx context.Context, c *job.Client, ns, secret string, s *api.Pref
 		}
 		return false
 	})
-	var se *startError
-	if errors.As(err, &se) && se.container == "receive" {
-		emit(api.Result{Check: "init image", Detail: s.InitImage + " does not pull: " + se.why})
+	var se *job.StartError
+	if errors.As(err, &se) && se.Container == "receive" {
+		emit(api.Result{Check: "init image", Detail: s.InitImage + " does not pull: " + se.Why})
 		return nil, errors.New("stopped: the pod cannot start")
 	}
 	if err != nil {
@@ -223,11 +215,11 @@ func probePod(ctx context.Context, c *job.Client, ns, secret string, s *api.Pref
 		return nil, fmt.Errorf("streaming the probe into the pod (pods/exec, as Skaffold streams the build context): %v %s", err, strings.TrimSpace(stderr.String()))
 	}
 
-	p, err = waitPod(ctx, c, ns, name, func(p *corev1.Pod) bool {
+	p, err = c.WaitPod(ctx, ns, name, func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 	})
-	if errors.As(err, &se) && se.container == "probe" {
-		emit(api.Result{Check: "executor image", Detail: s.ExecutorImage + " does not pull: " + se.why})
+	if errors.As(err, &se) && se.Container == "probe" {
+		emit(api.Result{Check: "executor image", Detail: s.ExecutorImage + " does not pull: " + se.Why})
 		return nil, errors.New("stopped: the executor cannot start")
 	}
 	if err != nil {
@@ -270,11 +262,6 @@ func static(path string) error {
 	}
 	return nil
 }
-
-// startError is a container that cannot start: its image does not pull.
-type startError struct{ container, why string }
-
-func (e *startError) Error() string { return "container " + e.container + ": " + e.why }
 
 func podSpec(s *api.Preflight, secret string) *corev1.Pod {
 	mounts := []corev1.VolumeMount{{Name: "preflight", MountPath: dir}}
@@ -334,44 +321,4 @@ func payloadTar(w io.Writer, self string, s *api.Preflight) error {
 		}
 	}
 	return tw.Close()
-}
-
-// waitPod polls the pod until done says so. A container that cannot start
-// (its image does not pull) fails at once, naming the image; so does the
-// context's end, with the pod's last events.
-func waitPod(ctx context.Context, c *job.Client, ns, name string, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
-	var last *corev1.Pod
-	for {
-		p, err := c.API().CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			last = p
-			if done(p) {
-				return p, nil
-			}
-			for _, st := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-				if w := st.State.Waiting; w != nil && job.CannotStart(w.Reason) {
-					return p, &startError{container: st.Name, why: w.Reason + ": " + w.Message}
-				}
-			}
-			if p.Status.Phase == corev1.PodFailed {
-				return p, fmt.Errorf("the pod failed: %s", p.Status.Message)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			why := "timed out"
-			if last != nil {
-				// With a fresh context: this one has ended.
-				ectx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if ev := c.Events(ectx, ns, "Pod", name); len(ev) > 0 {
-					why += ": " + strings.Join(ev, "; ")
-				} else {
-					why += ": no events"
-				}
-			}
-			return last, errors.New(why)
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
 }
