@@ -107,15 +107,7 @@ func TestClusterBuildFaults(t *testing.T) {
 
 	// The chain's programs on PATH, as `task bin` puts them.
 	tools := t.TempDir()
-	for _, pkg := range []string{"./cmd/cwlbuild", "./cmd/cwlpatch"} {
-		os.Rename(testenv.BuildBinary(t, pkg), filepath.Join(tools, filepath.Base(pkg)))
-	}
-	taskBin, err := exec.Command("go", "tool", "-n", "task").Output()
-	if err != nil {
-		testenv.Missing(t, "go-task (go tool task)", err)
-	}
-	os.Symlink(strings.TrimSpace(string(taskBin)), filepath.Join(tools, "task"))
-	os.Symlink(testenv.Skaffold(t), filepath.Join(tools, "skaffold"))
+	chainTools(t, tools)
 	cmdEnv := append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOME="+t.TempDir(), "SKAFFOLD_UPDATE_CHECK=false", "SKAFFOLD_INTERACTIVE=false")
 
@@ -374,6 +366,22 @@ func restartAPIServer(t *testing.T) {
 	if o, err := exec.Command(filepath.Join(testenv.ModuleRoot(), "scripts", "cluster.sh"), "up").CombinedOutput(); err != nil {
 		t.Errorf("restarting the apiserver: %v\n%s", err, o)
 	}
+}
+
+// chainTools puts the chain's programs in dir, as `task bin` puts them on
+// PATH: cwlbuild and cwlpatch built from this checkout, go-task and the
+// pinned Skaffold.
+func chainTools(t *testing.T, dir string) {
+	t.Helper()
+	for _, pkg := range []string{"./cmd/cwlbuild", "./cmd/cwlpatch"} {
+		os.Rename(testenv.BuildBinary(t, pkg), filepath.Join(dir, filepath.Base(pkg)))
+	}
+	taskBin, err := exec.Command("go", "tool", "-n", "task").Output()
+	if err != nil {
+		testenv.Missing(t, "go-task (go tool task)", err)
+	}
+	os.Symlink(strings.TrimSpace(string(taskBin)), filepath.Join(dir, "task"))
+	os.Symlink(testenv.Skaffold(t), filepath.Join(dir, "skaffold"))
 }
 
 func runIn(dir string, env []string, prog string, args ...string) ([]byte, error) {

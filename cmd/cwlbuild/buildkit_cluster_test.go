@@ -205,15 +205,7 @@ func TestClusterBuildKitFaults(t *testing.T) {
 	applyBuildKitdState(t, env, ns, kubectl, state, mirror, reg.Host)
 
 	tools := buildAgent(t)
-	for _, pkg := range []string{"./cmd/cwlbuild", "./cmd/cwlpatch"} {
-		os.Rename(testenv.BuildBinary(t, pkg), filepath.Join(tools, filepath.Base(pkg)))
-	}
-	taskBin, err := exec.Command("go", "tool", "-n", "task").Output()
-	if err != nil {
-		testenv.Missing(t, "go-task (go tool task)", err)
-	}
-	os.Symlink(strings.TrimSpace(string(taskBin)), filepath.Join(tools, "task"))
-	os.Symlink(testenv.Skaffold(t), filepath.Join(tools, "skaffold"))
+	chainTools(t, tools)
 	dir := t.TempDir()
 	docker := filepath.Join(dir, ".docker")
 	cmdEnv := append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"], "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),

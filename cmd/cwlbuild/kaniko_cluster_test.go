@@ -52,15 +52,7 @@ func TestClusterKanikoMultiPlatform(t *testing.T) {
 	(&testenv.Registry{Host: mirror}).PushBaseIndexAs(t, "cwlbuild-test/busybox-index:1.36")
 
 	tools := buildAgent(t)
-	for _, pkg := range []string{"./cmd/cwlbuild", "./cmd/cwlpatch"} {
-		os.Rename(testenv.BuildBinary(t, pkg), filepath.Join(tools, filepath.Base(pkg)))
-	}
-	taskBin, err := exec.Command("go", "tool", "-n", "task").Output()
-	if err != nil {
-		testenv.Missing(t, "go-task (go tool task)", err)
-	}
-	os.Symlink(strings.TrimSpace(string(taskBin)), filepath.Join(tools, "task"))
-	os.Symlink(testenv.Skaffold(t), filepath.Join(tools, "skaffold"))
+	chainTools(t, tools)
 	dir := t.TempDir()
 	docker := filepath.Join(t.TempDir(), ".docker")
 	cmdEnv := append(os.Environ(), "KUBECONFIG="+env["KUBECONFIG"], "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
