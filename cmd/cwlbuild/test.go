@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,25 +113,23 @@ func runTests(c *cli.Context) error {
 	}
 	results, err := cwltest.RunAll(c.Context, runs, cwltest.RunOptions{KeepGoing: c.Bool("keep-going"), Progress: c.App.ErrWriter})
 	cwltest.WriteSummary(c.App.Writer, runs, results)
-	if f := c.String("junit"); f != "" {
+	suite := cmp.Or(proj.Name, "cwlbuild test")
+	for _, rep := range []struct {
+		flag, what string
+		write      func(io.Writer, string, []*cwltest.Run, []cwltest.Result) error
+	}{{"junit", "JUnit XML", cwltest.WriteJUnit}, {"markdown", "a Markdown table", cwltest.WriteMarkdown}} {
+		f := c.String(rep.flag)
+		if f == "" {
+			continue
+		}
 		var report bytes.Buffer
-		if werr := cwltest.WriteJUnit(&report, cmp.Or(proj.Name, "cwlbuild test"), runs, results); werr != nil {
-			return cli.Exit("cwlbuild test: --junit: "+werr.Error(), 1)
+		if werr := rep.write(&report, suite, runs, results); werr != nil {
+			return cli.Exit("cwlbuild test: --"+rep.flag+": "+werr.Error(), 1)
 		}
 		if werr := atomicfile.Write(f, report.Bytes(), 0o644); werr != nil {
-			return cli.Exit("cwlbuild test: --junit: "+werr.Error(), 1)
+			return cli.Exit("cwlbuild test: --"+rep.flag+": "+werr.Error(), 1)
 		}
-		fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tests, JUnit XML\n", f, len(runs))
-	}
-	if f := c.String("markdown"); f != "" {
-		var table bytes.Buffer
-		if werr := cwltest.WriteMarkdown(&table, cmp.Or(proj.Name, "cwlbuild test"), runs, results); werr != nil {
-			return cli.Exit("cwlbuild test: --markdown: "+werr.Error(), 1)
-		}
-		if werr := atomicfile.Write(f, table.Bytes(), 0o644); werr != nil {
-			return cli.Exit("cwlbuild test: --markdown: "+werr.Error(), 1)
-		}
-		fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tests, a Markdown table\n", f, len(runs))
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tests, %s\n", f, len(runs), rep.what)
 	}
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
