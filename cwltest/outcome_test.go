@@ -2,6 +2,7 @@ package cwltest
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,5 +47,29 @@ func TestExecuteOutcome(t *testing.T) {
 				t.Errorf("the run was not stopped: %s", took)
 			}
 		})
+	}
+}
+
+// TestExpectFileReadThroughNoLink: an expect file that became a symlink
+// after the package loaded (here, to a file outside it) is refused when the
+// run's output is matched, and the file it points at is not read; the same
+// file, plain, is read and matched.
+func TestExpectFileReadThroughNoLink(t *testing.T) {
+	pkg := t.TempDir()
+	vol := filepath.Join(pkg, ".cwlbuild", "tests", "t")
+	outside := filepath.Join(t.TempDir(), "expect.json")
+	os.WriteFile(outside, []byte(`{"out": "not what ran"}`), 0o644)
+	expect := filepath.Join(pkg, "expect.json")
+	r := &Run{Dir: pkg, Argv: shell.Command{"sh", "-c", `echo '{"out": "ran"}'`}, Volume: vol, Params: filepath.Join(vol, "t.params.yaml"),
+		ParamsYAML: []byte("x: 1\n"), Stdout: filepath.Join(vol, "t.stdout.json"), Stderr: filepath.Join(vol, "t.stderr.log"), Outdir: filepath.Join(vol, "outputs"),
+		Test: &builder.TestPlan{ID: "t", ExpectFile: expect}}
+	os.Symlink(outside, expect)
+	if err := Execute(context.Background(), r, nil).Err; err == nil || !strings.Contains(err.Error(), "symlink") || strings.Contains(err.Error(), "not what ran") {
+		t.Errorf("an expect file that is a link out: %v", err)
+	}
+	os.Remove(expect)
+	os.WriteFile(expect, []byte(`{"out": "ran"}`), 0o644)
+	if err := Execute(context.Background(), r, nil).Err; err != nil {
+		t.Errorf("a plain expect file: %v", err)
 	}
 }
