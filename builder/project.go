@@ -42,6 +42,9 @@ type Project struct {
 	Tools     map[string]*Tool `toml:"tools"`
 	Workflows []*Workflow      `toml:"workflows"`
 	Release   Release          `toml:"release"`
+	// Tests is [tests]: test suites kept in cwltest's format beside
+	// project.toml's own tests.
+	Tests TestSuites `toml:"tests"`
 
 	// File is the path project.toml was loaded from, as the user gave it;
 	// errors name it. Dir is its absolute directory: every relative path in
@@ -57,6 +60,7 @@ type Project struct {
 
 	pos          *positions
 	opts         LoadOptions
+	suiteTests   []*TestPlan // the cases of its cwltest suites
 	stats        map[string]statResult // during validate only
 	reals        map[string]realResult // during validate only
 	realDirCache string
@@ -410,6 +414,9 @@ type Test struct {
 	Params map[string]any `toml:"params"`
 	// Execution is where the run writes, and Calrissian's options.
 	Execution Execution `toml:"execution"`
+	// Tags select the test (`cwlbuild test --tags`), as a cwltest
+	// suite's tags do. Default: none.
+	Tags []string `toml:"tags"`
 	// Expect is the output object the run must give, matched the way
 	// cwltest matches (cwltest/expect): a table, or a JSON or YAML file
 	// of the package. Default: none (the run must only succeed).
@@ -421,6 +428,28 @@ type Test struct {
 	// Timeout bounds the run (a Go duration, "10m", or seconds as
 	// cwltest's --timeout takes them); a run that passes it fails, naming
 	// the limit. Default: none.
+	Timeout any `toml:"timeout"`
+}
+
+// TestSuites is [tests].
+type TestSuites struct {
+	// Suites are [[tests.suites]]: files of cwltest's format (a YAML list
+	// of cases with tool, job, output, id, doc, tags, should_fail), run by
+	// `cwlbuild test` after project.toml's own tests. Default: none.
+	Suites []*Suite `toml:"suites"`
+}
+
+// Suite is one [[tests.suites]] entry.
+type Suite struct {
+	// Path is the suite file, in the package.
+	Path string `toml:"path"`
+	// URLs maps the http(s) addresses a published suite gives its tool and
+	// job files to paths of the package, by prefix (the longest that
+	// matches): the released CWL to the package's own, which cwlbuild
+	// built and pinned. Default: none (a tool or job by URL is refused).
+	URLs map[string]string `toml:"urls"`
+	// Timeout bounds each case's run, as a test's timeout does (cwltest's
+	// --timeout). Default: none.
 	Timeout any `toml:"timeout"`
 }
 
@@ -487,6 +516,11 @@ type LoadOptions struct {
 	// SkipTests leaves the tests' execution paths unchecked, for commands
 	// that run no test.
 	SkipTests bool
+	// Suites are cwltest suites named on the command line (`cwlbuild test
+	// --suite`), absolute paths, loaded as [[tests.suites]] entries are
+	// (one that is also declared there takes its entry's urls and
+	// timeout).
+	Suites []string
 	// ConfineTestVolumes refuses a test volume outside the project (unless
 	// AllowOutsidePaths), for the command that runs tests and writes there;
 	// otherwise it is a warning.

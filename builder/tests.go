@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eoap/cwlbuild/internal/logtext"
@@ -17,8 +18,8 @@ import (
 type TestPlan struct {
 	// ID is unique in the project: "tools.crop.0", "workflows.1.0".
 	ID string
-	// Kind is "tool" or "workflow"; Owner the tool's name or the workflow's
-	// 0-based index.
+	// Kind is "tool", "workflow" or "suite"; Owner the tool's name, the
+	// workflow's 0-based index, or the suite file (as errors name it).
 	Kind, Owner string
 	// Ref is the CWL the test runs, as project.toml writes it (FILE#ID):
 	// the tool's first path, or the workflow's.
@@ -26,6 +27,11 @@ type TestPlan struct {
 	// Key is the test's table in project.toml ("tools.crop.tests.0").
 	Key               string
 	Name, Description string
+	// Tags select the test (--tags): its tags, or a suite case's.
+	Tags []string
+	// Suite is the cwltest suite file the case came from (absolute); ""
+	// for a test of project.toml. Name is then the case's id.
+	Suite string
 	// Params is the params table as written; relative File and Directory
 	// paths in it are relative to the project directory.
 	Params map[string]any
@@ -92,7 +98,8 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func DefaultTestVolume(id string) string { return filepath.Join(".cwlbuild", "tests", id) }
 
 // testPlans resolves every test of the project, tool tests in project.toml
-// order, then workflow tests: the one place the id format and the
+// order, then workflow tests, then the cases of its suites (loaded by
+// validate): the one place the id format and the
 // path-under-volume rule live.
 func (p *Project) testPlans() []*TestPlan {
 	var out []*TestPlan
@@ -110,7 +117,7 @@ func (p *Project) testPlans() []*TestPlan {
 			out = append(out, p.testPlan(tc, "workflow", strconv.Itoa(wi), w.Path, fmt.Sprintf("workflows.%d.%d", wi, i), fmt.Sprintf("workflows.%d.tests.%d", wi, i)))
 		}
 	}
-	return out
+	return append(out, p.suiteTests...)
 }
 
 func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan {
@@ -126,10 +133,14 @@ func (p *Project) testPlan(tc *Test, kind, owner, ref, id, key string) *TestPlan
 		}
 		return underVolume(vol, name)
 	}
-	base := unsafeChars.ReplaceAllString(id+"-"+tc.Name, "_")
+	base := id
+	if !strings.HasSuffix(id, "."+tc.Name) { // a suite case's id ends with its name
+		base += "-" + tc.Name
+	}
+	base = unsafeChars.ReplaceAllString(base, "_")
 	tp := &TestPlan{
 		ID: id, Kind: kind, Owner: owner, Ref: ref, Key: key,
-		Name: tc.Name, Description: tc.Description, Params: tc.Params,
+		Name: tc.Name, Description: tc.Description, Params: tc.Params, Tags: tc.Tags,
 		Volume:            vol,
 		ParamsFile:        filepath.Join(vol, base+".params.yaml"),
 		Stdout:            under(paths.Stdout, base+".stdout.json"),

@@ -171,9 +171,19 @@ func (p *Project) validate() error {
 		add(err)
 	}
 	if !p.opts.SkipTests {
+		// A suite's cases are read against the CWL files above; their
+		// inputs were checked where their job files write them.
+		suites, suiteErrs := p.loadSuites()
+		p.suiteTests = suites
+		for _, err := range suiteErrs {
+			add(err)
+		}
 		for _, tp := range p.testPlans() {
 			for _, err := range p.checkTestPaths(tp) {
 				add(err)
+			}
+			if tp.Suite != "" {
+				continue
 			}
 			for _, err := range p.checkTestInputs(tp) {
 				p.confine(err, add)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,15 @@ type Selector struct {
 	Tools     []string
 	Workflows []string // index (0-based, as in workflows.N) or path
 	Names     []string
+	// Suites selects the cases of these cwltest suite files (absolute
+	// paths), as `cwltest --test FILE` runs one.
+	Suites []string
+	// IDs selects tests by id: a suite case's, or a project.toml test's
+	// ("tools.crop.0", as the summary prints it).
+	IDs []string
+	// Tags selects the tests with any of these tags, ExcludeTags drops
+	// those with any of those (cwltest's --tags and --exclude-tags).
+	Tags, ExcludeTags []string
 }
 
 // Select lists the tests in file order (Plan.Tests: tool tests first, then
@@ -54,14 +64,28 @@ func Select(p *builder.Plan, sel Selector) ([]*builder.TestPlan, error) {
 			return nil, fmt.Errorf("--workflow %q: %s has no such workflow (give its 0-based index or its path)", w, p.File)
 		}
 	}
+	for _, s := range sel.Suites {
+		if !slices.ContainsFunc(p.Tests, func(c *builder.TestPlan) bool { return c.Suite == s }) {
+			return nil, fmt.Errorf("--suite %s: the suite has no test case", s)
+		}
+	}
 	var out []*builder.TestPlan
 	for _, c := range p.Tests {
-		if len(sel.Tools)+len(sel.Workflows) > 0 {
-			if c.Kind == "tool" && !contains(sel.Tools, c.Owner) || c.Kind == "workflow" && !wanted[c.Owner] {
+		if len(sel.Tools)+len(sel.Workflows)+len(sel.Suites) > 0 {
+			if c.Kind == "tool" && !contains(sel.Tools, c.Owner) || c.Kind == "workflow" && !wanted[c.Owner] || c.Kind == "suite" && !contains(sel.Suites, c.Suite) {
 				continue
 			}
 		}
 		if len(sel.Names) > 0 && !contains(sel.Names, c.Name) {
+			continue
+		}
+		if len(sel.IDs) > 0 && !contains(sel.IDs, c.ID) && (c.Suite == "" || !contains(sel.IDs, c.Name)) {
+			continue
+		}
+		if len(sel.Tags) > 0 && !slices.ContainsFunc(c.Tags, func(t string) bool { return contains(sel.Tags, t) }) {
+			continue
+		}
+		if slices.ContainsFunc(c.Tags, func(t string) bool { return contains(sel.ExcludeTags, t) }) {
 			continue
 		}
 		out = append(out, c)

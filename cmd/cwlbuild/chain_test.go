@@ -91,8 +91,18 @@ func TestChainEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("cwlbuild test: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "3 tests passed") {
+	// project.toml's three tests, then the two cases of its cwltest suite:
+	// the tool named by its release's address ran from the package's
+	// pinned file, and the should_fail case passed because crop failed.
+	if !strings.Contains(stdout, "5 tests passed") || !regexp.MustCompile(`ok\s+otsu-water-mask\s+suites\.0\.otsu-water-mask`).MatchString(stdout) ||
+		!regexp.MustCompile(`ok\s+crop-unknown-band\s+suites\.0\.crop-unknown-band`).MatchString(stdout) {
 		t.Errorf("summary:\n%s", stdout)
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, ".cwlbuild", "tests", "suites.0.crop-unknown-band", "suites.0.crop-unknown-band.stderr.log")); !strings.Contains(string(log), "crop: unknown band red") {
+		t.Errorf("the should_fail case did not fail in crop:\n%s", log)
+	}
+	if params, _ := os.ReadFile(filepath.Join(dir, ".cwlbuild", "tests", "suites.0.otsu-water-mask", "suites.0.otsu-water-mask.params.yaml")); !strings.Contains(string(params), filepath.Join(dir, "data", "ndwi.csv")) {
+		t.Errorf("the suite's job did not reach cwltool with its input resolved against the job file:\n%s", params)
 	}
 	water, err := os.ReadFile(filepath.Join(dir, "runs", "water-bodies", "results", "water.csv"))
 	if err != nil {
@@ -124,6 +134,20 @@ func TestChainEndToEnd(t *testing.T) {
 		t.Errorf("wrong expected contents: exit %d, want 1 and %q\n%s\n%s", code, want, stdout, stderr)
 	}
 	os.WriteFile(project, data, 0o644)
+	// The suite's expectation alike, the case chosen by --suite and --id;
+	// --tags selects among all tests.
+	suite := filepath.Join(dir, "tests", "suite.yaml")
+	suiteData, _ := os.ReadFile(suite)
+	os.WriteFile(suite, []byte(strings.Replace(string(suiteData), "size: 103", "size: 104", 1)), 0o644)
+	stdout, stderr, code = run(t, "test", "-f", project, "--engine", "local", "--suite", suite, "--id", "otsu-water-mask")
+	if want := "output water.size: differs: expected 104, got 103"; code != 1 || !strings.Contains(stdout+stderr, want) || !strings.Contains(stderr, "[1/1] otsu-water-mask") {
+		t.Errorf("a wrong expected size in the suite: exit %d, want 1 and %q\n%s\n%s", code, want, stdout, stderr)
+	}
+	os.WriteFile(suite, suiteData, 0o644)
+	stdout, stderr, code = run(t, "test", "-f", project, "--engine", "local", "--tags", "crop")
+	if code != 0 || !strings.Contains(stdout, "1 tests passed") || !strings.Contains(stdout, "crop-unknown-band") {
+		t.Errorf("--tags crop: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 
 	// A failing test: exit 1, the failure in the summary, its stderr shown.
 	data, _ = os.ReadFile(project)

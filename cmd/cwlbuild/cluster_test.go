@@ -211,11 +211,14 @@ func TestClusterBuild(t *testing.T) {
 // report parses; no Job, pod or run label left.
 func checkCalrissianRuns(t *testing.T, out, demo string, builds *buildjson.Output, kubectl func(...string) string, since string) {
 	t.Helper()
-	if !strings.Contains(out, "3 tests passed") {
+	// project.toml's three tests and its suite's two cases (one that
+	// must fail), each a Calrissian Job.
+	if !strings.Contains(out, "5 tests passed") || !regexp.MustCompile(`ok\s+otsu-water-mask\s+suites\.0\.otsu-water-mask`).MatchString(out) ||
+		!regexp.MustCompile(`ok\s+crop-unknown-band\s+suites\.0\.crop-unknown-band`).MatchString(out) {
 		t.Errorf("the Calrissian runs did not all pass:\n%s", out)
 	}
-	if n := len(regexp.MustCompile(`(?m)^    job eoap-sample/cwlbuild-\S+ created`).FindAllString(out, -1)); n != 3 {
-		t.Errorf("%d Jobs created, want 3 (one per test)", n)
+	if n := len(regexp.MustCompile(`(?m)^    job eoap-sample/cwlbuild-\S+ created`).FindAllString(out, -1)); n != 5 {
+		t.Errorf("%d Jobs created, want 5 (one per test)", n)
 	}
 	events := kubectl("-n", "eoap-sample", "get", "events", "-o", "jsonpath={range .items[*]}{.metadata.creationTimestamp} {.involvedObject.name} {.message}{\"\\n\"}{end}")
 	for _, b := range builds.Builds {

@@ -21,7 +21,7 @@ func testCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "test",
 		Usage:     "run the CWL tests project.toml declares, with cwltool or Calrissian",
-		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going] [--junit FILE] [--markdown FILE]",
+		UsageText: "cwlbuild test [-f project.toml] [--tool NAME]... [--workflow INDEX|PATH]... [--name TEST]... [--suite FILE]... [--id ID]... [--tags TAG,...] [--exclude-tags TAG,...] [--engine cluster|local] [--cluster-mode auto|pod|job] [--keep] [--dry-run] [--keep-going] [--junit FILE] [--markdown FILE]",
 		Description: `Without selectors: every tool test in file order, then every workflow test.
 Each test's params are written as YAML into its own volume (execution.paths.volume,
 created if missing; default .cwlbuild/tests/ID), under a name no other test uses.
@@ -37,6 +37,15 @@ Calrissian with the test's execution.cluster options, in one of two modes:
        deleted afterwards, or kept (--keep, or on failure) with the command that
        shows them.
 auto (the default) is pod inside a pod with calrissian on PATH, job otherwise.
+
+Suites in cwltest's format ([[tests.suites]] path, or --suite FILE) run after
+project.toml's own tests, each case as one: its tool (FILE#ID, relative to the
+suite) must be a CWL file project.toml names, whose images were built and pinned;
+its job file is read, its inputs checked as a test's params are; its output is
+matched as expect is; should_fail and tags as cwltest has them. A published suite
+naming the released CWL by URL maps it to the package's file with urls in its
+[[tests.suites]] entry. --suite FILE runs only that suite's cases; --id, --tags
+and --exclude-tags select among all tests (cwltest's options).
 Commands are argv, never shell strings: values with spaces, quotes or $(...) are
 passed literally.
 
@@ -51,6 +60,7 @@ Examples:
    cwlbuild test --engine cluster --keep      # Calrissian Jobs, kept to look at
    cwlbuild test --workflow 0 --dry-run       # print the commands, run nothing
    cwlbuild test --keep-going                 # run all, report every failure
+   cwlbuild test --suite tests/suite.yaml --tags unit   # a cwltest suite's unit cases
    cwlbuild test -k --junit report.xml        # and a JUnit report for GitLab or GitHub
    cwlbuild test -k --markdown "$GITHUB_STEP_SUMMARY.part"   # a table for a CI job summary`,
 		Flags: []cli.Flag{
@@ -58,6 +68,10 @@ Examples:
 			&cli.StringSliceFlag{Name: "tool", Usage: "run the tests of tool `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "workflow", Usage: "run the tests of workflow `INDEX` (0-based) or PATH (repeatable)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "run only tests named `TEST` (repeatable)"},
+			&cli.StringSliceFlag{Name: "suite", Usage: "run the cases of the cwltest suite `FILE` (repeatable)"},
+			&cli.StringSliceFlag{Name: "id", Usage: "run only the test `ID`: a suite case's id, or a test's as the summary prints it (repeatable)"},
+			&cli.StringSliceFlag{Name: "tags", Usage: "run only tests with one of the tags `TAG,...` (repeatable)"},
+			&cli.StringSliceFlag{Name: "exclude-tags", Usage: "leave out tests with one of the tags `TAG,...` (repeatable)"},
 			&cli.StringFlag{Name: "engine", Usage: "cluster (calrissian) or local (cwltool); default: [build] engine"},
 			&cli.StringFlag{Name: "cluster-mode", Value: cwltest.ModeAuto, Usage: "how the cluster engine runs Calrissian: pod (here, in a pod), job (a Job, from outside), or auto"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep each test's Job, pods and claim in the cluster after a success"},
@@ -73,6 +87,15 @@ Examples:
 func runTests(c *cli.Context) error {
 	opts := cwlChecks
 	opts.ConfineTestVolumes = !c.Bool("dry-run") // a dry run writes nothing
+	var suites []string
+	for _, f := range c.StringSlice("suite") {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("cwlbuild test: --suite %s: %v", f, err), 2)
+		}
+		suites = append(suites, abs)
+	}
+	opts.Suites = suites
 	proj, err := loadProject(c, c.String("file"), opts)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -81,7 +104,10 @@ func runTests(c *cli.Context) error {
 	if e := c.String("engine"); e != "" {
 		engine = builder.Engine(e)
 	}
-	sel := cwltest.Selector{Tools: c.StringSlice("tool"), Workflows: c.StringSlice("workflow"), Names: c.StringSlice("name")}
+	sel := cwltest.Selector{
+		Tools: c.StringSlice("tool"), Workflows: c.StringSlice("workflow"), Names: c.StringSlice("name"),
+		Suites: suites, IDs: c.StringSlice("id"), Tags: c.StringSlice("tags"), ExcludeTags: c.StringSlice("exclude-tags"),
+	}
 	mode := c.String("cluster-mode")
 	switch mode {
 	case cwltest.ModeAuto, cwltest.ModePod, cwltest.ModeJob:

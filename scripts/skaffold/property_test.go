@@ -98,11 +98,17 @@ description = "d"
 params = { x = "y" }
 expect = { out = "Any" }
 timeout = "10m"
+tags = ["unit"]
 execution.cluster = { max_ram = "1G", max_cores = "2", pod_serviceaccount = "sa", usage_report = "u.json", tool_logs_basepath = "logs", namespace = "ns", calrissian_image = "ghcr.io/eoap/calrissian:0.14.0" }
 execution.paths = { volume = "v", stdout = "o", stderr = "e", tmp_outdir_prefix = "t", outdir = "out" }
 
 [[workflows]]
 path = "app.cwl#t"
+
+[[tests.suites]]
+path = "suite.yaml"
+urls = { "https://example.org/app.cwl" = "app.cwl" }
+timeout = "5m"
 `
 
 // payload would, evaluated as a Skaffold template, run a command and read a
