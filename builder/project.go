@@ -60,7 +60,7 @@ type Project struct {
 
 	pos          *positions
 	opts         LoadOptions
-	suiteTests   []*TestPlan // the cases of its cwltest suites
+	suiteTests   []*TestPlan           // the cases of its cwltest suites
 	stats        map[string]statResult // during validate only
 	reals        map[string]realResult // during validate only
 	realDirCache string

@@ -35,10 +35,10 @@ const maxSuiteImports = 16
 type suiteLoad struct {
 	p     *Project
 	suite *Suite
-	index int    // the suite's place: its tests' ids are suites.INDEX.ID
-	key   string // its [[tests.suites]] key; "" for --suite
-	top   string // the suite file (the cases of its imports are its own)
-	root  string // no symlink below it is followed: the package, or the suite's own directory
+	index int            // the suite's place: its tests' ids are suites.INDEX.ID
+	key   string         // its [[tests.suites]] key; "" for --suite
+	top   string         // the suite file (the cases of its imports are its own)
+	root  string         // no symlink below it is followed: the package, or the suite's own directory
 	seen  map[string]int // case id -> its number
 	count int            // the cases read so far, imports included
 	plans []*TestPlan
