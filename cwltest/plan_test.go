@@ -181,3 +181,52 @@ func TestParamsAbsolute(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectSuites: --suite runs one suite's cases, --id a case by its id
+// or a test by its own, --tags and --exclude-tags by tags, project.toml's
+// tests included.
+func TestSelectSuites(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"app.cwl": "cwlVersion: v1.2\nclass: CommandLineTool\n",
+		"project.toml": "[build]\nengine = \"local\"\n[build.local]\nregistry = \"localhost:5000\"\n" +
+			"[tools.a]\ncontext = \".\"\npath = \"app.cwl\"\n[[tools.a.tests]]\nname = \"own\"\ntags = [\"unit\"]\n" +
+			"[[tests.suites]]\npath = \"one.yaml\"\n[[tests.suites]]\npath = \"two.yaml\"\n",
+		"one.yaml": "- {id: fast, tool: app.cwl, tags: [unit]}\n- {id: slow, tool: app.cwl, tags: [unit, slow]}\n",
+		"two.yaml": "- {id: e2e, tool: app.cwl, tags: [e2e]}\n- {tool: app.cwl}\n",
+	}
+	for name, content := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	p, err := builder.Load(filepath.Join(dir, "project.toml"), builder.LoadOptions{SkipContexts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sel  Selector
+		want string
+	}{
+		{Selector{}, "tools.a.0 suites.0.fast suites.0.slow suites.1.e2e suites.1.2"},
+		{Selector{Suites: []string{filepath.Join(dir, "two.yaml")}}, "suites.1.e2e suites.1.2"},
+		{Selector{Tools: []string{"a"}, Suites: []string{filepath.Join(dir, "two.yaml")}}, "tools.a.0 suites.1.e2e suites.1.2"},
+		{Selector{IDs: []string{"slow", "2", "tools.a.0"}}, "tools.a.0 suites.0.slow suites.1.2"},
+		{Selector{Tags: []string{"unit"}}, "tools.a.0 suites.0.fast suites.0.slow"},
+		{Selector{Tags: []string{"unit"}, ExcludeTags: []string{"slow"}}, "tools.a.0 suites.0.fast"},
+		{Selector{ExcludeTags: []string{"unit", "e2e"}}, "suites.1.2"},
+		{Selector{Tags: []string{"none"}}, "error: " + filepath.Join(dir, "project.toml") + ": no test matches"},
+		{Selector{Suites: []string{filepath.Join(dir, "app.cwl")}}, "error: --suite " + filepath.Join(dir, "app.cwl") + ": the suite has no test case"},
+	} {
+		cs, err := Select(p, tc.sel)
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		got := strings.Join(ids, " ")
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.sel, got, tc.want)
+		}
+	}
+}
