@@ -99,8 +99,8 @@ func DefaultTestVolume(id string) string { return filepath.Join(".cwlbuild", "te
 
 // testPlans resolves every test of the project, tool tests in project.toml
 // order, then workflow tests, then the cases of its suites (loaded by
-// validate): the one place the id format and the
-// path-under-volume rule live.
+// validate, their ids made in suite.go). testPlan is the one place the
+// path-under-volume rule lives.
 func (p *Project) testPlans() []*TestPlan {
 	var out []*TestPlan
 	for _, t := range p.OrderedTools() {
