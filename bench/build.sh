@@ -33,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 CGO_ENABLED=0 go build -o .bin/ ./cmd/cwlbuild ./cmd/cwlpatch
-skaffold=$(cd scripts/skaffold && go tool -n skaffold)
+skaffold=$(cd scripts/skaffold && CGO_ENABLED=0 go tool -n skaffold)
 scripts/registry.sh >/dev/null
 work=$(mktemp -d)
 cleanup() {

@@ -103,11 +103,12 @@ timed "podman config, busybox base"
 
 # Skaffold (pinned in scripts/skaffold/go.mod) and go-task (in go.mod) are Go
 # tools; building them once fills the Go build cache (Skaffold takes several
-# minutes the first time). Skaffold is built static, as the demo's
-# `task bin` builds it, so that build finds everything in the cache; it is
-# also the one a CI job copies into the Kaniko image (TestGitLabRecipe).
+# minutes the first time). Skaffold is built static, and only so: the demo's
+# `task bin`, the tests (`go tool skaffold`) and the CI job's Kaniko image
+# (TestGitLabRecipe) all take that build from the cache (a build with cgo
+# would compile its whole tree again, every package above net).
 echo "setup: building Skaffold and go tool task (several minutes the first time)"
-(cd scripts/skaffold && CGO_ENABLED=0 go build -o /dev/null github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold)
+(cd scripts/skaffold && CGO_ENABLED=0 go tool -n skaffold >/dev/null)
 go tool -n task >/dev/null
 timed "Skaffold, go-task"
 if [ "$tier" = demo ]; then
@@ -246,9 +247,7 @@ if ! podman image exists "$calrissian" 2>/dev/null; then
 fi
 timed "Calrissian image"
 
-echo "setup: building go tool skaffold, cosign v2 and v3, act and go tool oras (several minutes the first time)"
-# `go tool skaffold`, which the tests run.
-(cd scripts/skaffold && go tool -n skaffold >/dev/null)
+echo "setup: building cosign v2 and v3, act and go tool oras (several minutes the first time)"
 # cosign, the independent verifier of what cwlbuild signs (the tests build
 # it from scripts/cosign; this fills the build cache).
 (cd scripts/cosign && CGO_ENABLED=0 go build -o /dev/null github.com/sigstore/cosign/v2/cmd/cosign)
@@ -259,7 +258,7 @@ echo "setup: building go tool skaffold, cosign v2 and v3, act and go tool oras (
 (cd scripts/act && CGO_ENABLED=0 go build -o /dev/null github.com/nektos/act)
 # oras: the README's release recipe pulls a workflow with it.
 go tool -n oras >/dev/null
-timed "go tool skaffold, cosign v2 and v3, act, oras"
+timed "cosign v2 and v3, act, oras"
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).
 if [ "$(id -u)" = 0 ]; then

@@ -76,13 +76,17 @@ func ModuleRoot() string {
 }
 
 // Skaffold returns the path of the Skaffold binary pinned in scripts/skaffold,
-// building it through `go tool -n` on first use.
+// building it through `go tool -n` on first use. Static, as scripts/setup.sh
+// and `task bin` build it: a build with cgo would compile Skaffold's whole
+// tree a second time (every package above net differs), about ten minutes on
+// a cold machine.
 func Skaffold(t testing.TB) string {
 	t.Helper()
 	RealEngine(t)
 	skaffoldOnce.Do(func() {
 		cmd := exec.Command("go", "tool", "-n", "skaffold")
 		cmd.Dir = filepath.Join(ModuleRoot(), "scripts", "skaffold")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		out, err := cmd.Output()
 		skaffoldPath, skaffoldErr = strings.TrimSpace(string(out)), err
 	})
