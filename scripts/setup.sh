@@ -247,7 +247,7 @@ if ! podman image exists "$calrissian" 2>/dev/null; then
 fi
 timed "Calrissian image"
 
-echo "setup: building cosign v2 and v3, act and go tool oras (several minutes the first time)"
+echo "setup: building cosign v2 and v3, act, go tool oras and cwlbuild-calrissian (several minutes the first time)"
 # cosign, the independent verifier of what cwlbuild signs (the tests build
 # it from scripts/cosign; this fills the build cache).
 (cd scripts/cosign && CGO_ENABLED=0 go build -o /dev/null github.com/sigstore/cosign/v2/cmd/cosign)
@@ -258,7 +258,10 @@ echo "setup: building cosign v2 and v3, act and go tool oras (several minutes th
 (cd scripts/act && CGO_ENABLED=0 go build -o /dev/null github.com/nektos/act)
 # oras: the README's release recipe pulls a workflow with it.
 go tool -n oras >/dev/null
-timed "cosign v2 and v3, act, oras"
+# The Calrissian Job agent, a module of its own (client-go): the cluster
+# tests build it (`task bin`) with the module proxy off.
+(cd cmd/cwlbuild-calrissian && CGO_ENABLED=0 go build -o /dev/null .)
+timed "cosign v2 and v3, act, oras, the agent"
 # The single-node Kubernetes of scripts/cluster.sh: its binaries are built
 # from the k8s.io/kubernetes module (about 20 minutes the first time).
 if [ "$(id -u)" = 0 ]; then
