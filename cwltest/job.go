@@ -218,7 +218,7 @@ func planJob(p *builder.Plan, c *builder.TestPlan, r *Run, opts Options) error {
 		Name: name, Namespace: c.Job.Namespace, Image: c.Job.Image, InitImage: c.Job.InitImage,
 		ServiceAccount: c.PodServiceAccount, Claim: c.Job.Claim, StorageClass: c.Job.StorageClass, VolumeSize: c.Job.VolumeSize,
 		StartTimeout: agentapi.Duration(c.Job.StartTimeout), Timeout: agentapi.Duration(c.Job.Timeout),
-		Args: args, Fetch: fetch, Log: logRel, Keep: opts.Keep,
+		Args: args, Fetch: fetch, Log: logRel, Keep: opts.Keep, ShouldFail: c.ShouldFail,
 	}
 	j.SpecFile = strings.TrimSuffix(r.Params, ".params.yaml") + ".job.json"
 	r.Job = j

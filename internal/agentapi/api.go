@@ -79,6 +79,10 @@ type Job struct {
 	// Keep leaves every object of the run in the cluster, also after a
 	// success.
 	Keep bool `json:"keep,omitempty"`
+	// ShouldFail says the test expects the run to fail (cwltest's
+	// should_fail): a failure is its expected end, after which the run's
+	// objects are removed as after a success, not kept for inspection.
+	ShouldFail bool `json:"shouldFail,omitempty"`
 }
 
 // Duration is a time.Duration written as "90s" in JSON.

@@ -277,8 +277,9 @@ func (r *run) createJob(ctx context.Context) error {
 	return nil
 }
 
-// cleanup removes what the run made. After a success (unless Keep), or
-// when the run was interrupted: everything. After a failure: the staging
+// cleanup removes what the run made. After a success (unless Keep), a
+// failure the test expects (ShouldFail), or when the run was interrupted:
+// everything. After another failure: the staging
 // pod and whatever still runs (so nothing waits forever on an image that
 // cannot be pulled); the Job, its finished pods and the claim stay, and
 // the commands that show them are printed.
@@ -289,7 +290,7 @@ func (r *run) cleanup(ctx context.Context, runErr error) error {
 	var errs []error
 	now := int64(0)
 	selector := LabelRun + "=" + r.s.Name
-	keep := r.s.Keep || runErr != nil && ctx.Err() == nil
+	keep := r.s.Keep || runErr != nil && ctx.Err() == nil && !r.s.ShouldFail
 	if !keep && !r.createdClaim && r.stagePod != "" {
 		// The run's files in a claim that outlives it.
 		var stderr bytes.Buffer
