@@ -150,39 +150,46 @@ func (p *Project) checkCWLInputs(file string) []error {
 	}
 	base := filepath.Dir(abs)
 	var errs []error
-	bad := func(n *yaml.Node, what string, err error) {
-		errs = append(errs, &Error{File: file, Line: n.Line, Msg: fmt.Sprintf("%s %v: a test would give it to the tool", what, err)})
-	}
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		switch n.Kind {
-		case yaml.DocumentNode, yaml.SequenceNode:
-			for _, c := range n.Content {
-				walk(c)
-			}
-		case yaml.MappingNode:
-			class := ""
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == "class" {
-					class = n.Content[i+1].Value
-				}
-			}
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i].Value, n.Content[i+1]
+	walkInputs(&doc, "", func(v *yaml.Node, _, what string) {
+		if err := p.checkInput(v.Value, base); err != nil {
+			errs = append(errs, &Error{File: file, Line: v.Line, Msg: fmt.Sprintf("%s %v: a test would give it to the tool", what, err)})
+		}
+	})
+	return errs
+}
+
+// walkInputs visits every input a YAML document (a CWL file, a job file)
+// names, as cwltool resolves them: each scalar path or location of a File
+// or Directory, and each $import and $include. key is the value's dotted
+// path from where the walk started, what says what it is ("File
+// location", "$import").
+func walkInputs(n *yaml.Node, key string, visit func(v *yaml.Node, key, what string)) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			walkInputs(c, key, visit)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			walkInputs(c, fmt.Sprintf("%s.%d", key, i), visit)
+		}
+	case yaml.MappingNode:
+		class := ""
+		if c := mapValue(n, "class"); c != nil {
+			class = c.Value
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			sub := strings.TrimPrefix(key+"."+k, ".")
+			if v.Kind == yaml.ScalarNode {
 				switch {
-				case (k == "$import" || k == "$include") && v.Kind == yaml.ScalarNode:
-					if err := p.checkInput(v.Value, base); err != nil {
-						bad(v, k, err)
-					}
-				case (class == "File" || class == "Directory") && (k == "location" || k == "path") && v.Kind == yaml.ScalarNode:
-					if err := p.checkInput(v.Value, base); err != nil {
-						bad(v, class+" "+k, err)
-					}
+				case k == "$import" || k == "$include":
+					visit(v, sub, k)
+				case (class == "File" || class == "Directory") && (k == "location" || k == "path"):
+					visit(v, sub, class+" "+k)
 				}
-				walk(v)
 			}
+			walkInputs(v, sub, visit)
 		}
 	}
-	walk(&doc)
-	return errs
 }

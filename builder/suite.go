@@ -203,7 +203,7 @@ func (l *suiteLoad) testCase(file string, c *yaml.Node) {
 			case "id":
 				caseID = v.Value
 			case "label", "short_name":
-				if caseID == "" || mapValue(c, "id") == nil {
+				if mapValue(c, "id") == nil {
 					caseID = v.Value
 				}
 			case "doc":
@@ -275,7 +275,6 @@ func (l *suiteLoad) testCase(file string, c *yaml.Node) {
 	id := fmt.Sprintf("suites.%d.%s", l.index, unsafeChars.ReplaceAllString(caseID, "_"))
 	tp := p.testPlan(&tc, "suite", l.rel(file), ref, id, key)
 	tp.Suite = l.top
-	tp.Tags = tc.Tags
 	l.plans = append(l.plans, tp)
 }
 
@@ -388,31 +387,11 @@ func (l *suiteLoad) job(file, caseID string, n *yaml.Node) (map[string]any, bool
 		return nil, false
 	}
 	dir := filepath.Dir(path)
-	var walk func(n *yaml.Node, key string)
-	walk = func(n *yaml.Node, key string) {
-		switch n.Kind {
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, fmt.Sprintf("%s.%d", key, i))
-			}
-		case yaml.MappingNode:
-			class := ""
-			if c := mapValue(n, "class"); c != nil {
-				class = c.Value
-			}
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				sub := strings.TrimPrefix(key+"."+k.Value, ".")
-				if (class == "File" || class == "Directory") && (k.Value == "path" || k.Value == "location") && v.Kind == yaml.ScalarNode {
-					if err := l.p.checkInput(v.Value, dir); err != nil {
-						l.p.confine(&Error{File: l.rel(path), Line: v.Line, Key: l.key, Msg: fmt.Sprintf("%s %v: a test would give it to the tool", sub, err)}, func(err error) { l.errs = append(l.errs, err) })
-					}
-				}
-				walk(v, sub)
-			}
+	walkInputs(doc, "", func(v *yaml.Node, key, _ string) {
+		if err := l.p.checkInput(v.Value, dir); err != nil {
+			l.p.confine(&Error{File: l.rel(path), Line: v.Line, Key: l.key, Msg: fmt.Sprintf("%s %v: a test would give it to the tool", key, err)}, func(err error) { l.errs = append(l.errs, err) })
 		}
-	}
-	walk(doc, "")
+	})
 	return absolutizeIn(dir, params).(map[string]any), true
 }
 
